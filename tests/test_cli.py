@@ -1,0 +1,172 @@
+"""`roster template` and `roster check` as an admin runs them: real processes, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPORT_KEYS = [
+    "file", "encoding", "delimiter", "rows", "ready", "errors", "skipped", "blank_rows_skipped",
+    "file_errors", "file_warnings", "issues",
+]  # fmt: skip
+ISSUE_KEYS = ["row", "column", "severity", "code", "message"]
+
+
+def roster(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_COLOR": "1"}
+    env.pop("FORCE_COLOR", None)
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        check=False,
+    )
+
+
+def test_template_writes_the_three_headers_with_crlf(tmp_path: Path) -> None:
+    result = roster("template", cwd=tmp_path)
+    assert result.returncode == 0
+    assert (tmp_path / "learners.csv").read_bytes() == b"Full Name,Email,External ID\r\n"
+    assert "roster check" in result.stdout
+
+
+def test_template_into_a_folder_and_to_stdout(tmp_path: Path) -> None:
+    assert roster("template", str(tmp_path)).returncode == 0
+    assert (tmp_path / "learners.csv").exists()
+    raw = subprocess.run(
+        [sys.executable, "-m", "tui", "template", "-"], capture_output=True, check=True
+    )
+    assert raw.stdout == b"Full Name,Email,External ID\r\n"
+
+
+def test_template_never_replaces_a_file_without_force(tmp_path: Path) -> None:
+    filled = tmp_path / "learners.csv"
+    filled.write_text("Full Name,Email,External ID\nAnn Lee,ann@example.com,\n")
+    result = roster("template", str(filled))
+    assert result.returncode == 2
+    assert "already exists" in result.stderr
+    assert "--force" in result.stderr
+    assert "Ann Lee" in filled.read_text()
+    assert roster("template", str(filled), "--force").returncode == 0
+    assert "Ann Lee" not in filled.read_text()
+
+
+def test_the_filled_template_checks_clean(tmp_path: Path) -> None:
+    roster("template", cwd=tmp_path)
+    with (tmp_path / "learners.csv").open("a", newline="") as template:
+        template.write("Ann Lee,ann@example.com,\r\n")
+    result = roster("check", "learners.csv", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "1 row · 1 ready · 0 with errors" in result.stdout
+    assert "The row is ready to import." in result.stdout
+
+
+def test_check_json_is_the_report_of_the_design(tmp_path: Path) -> None:
+    path = tmp_path / "learners.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbfFull Name,Email,External ID\r\n"
+        b"Ann Lee,ann@example.com,A1\r\n\r\nBob Ray,ANN@example.com,\r\n"
+    )
+    result = roster("check", str(path), "--format", "json")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert list(report) == REPORT_KEYS
+    assert report["file"] == "learners.csv"
+    assert (report["encoding"], report["delimiter"]) == ("utf-8-sig", ",")
+    assert (report["rows"], report["ready"], report["errors"], report["skipped"]) == (2, 1, 1, 0)
+    assert report["blank_rows_skipped"] == 1
+    assert report["issues"] == [
+        {
+            "row": 4,
+            "column": "Email",
+            "severity": "error",
+            "code": "duplicate_email",
+            "message": "Same learner as row 2",
+        }
+    ]
+    assert list(report["issues"][0]) == ISSUE_KEYS
+
+
+@pytest.mark.parametrize(
+    ("content", "code"),
+    [
+        (b"", "empty_file"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "unsupported_file"),
+        (b"Name,Mail\nAnn,ann@example.com\n", "missing_header"),
+        (b"Full Name,Email,External ID\n", "no_rows"),
+        (b"abc\x00def", "not_text"),
+    ],
+)
+def test_bad_files_exit_2_with_a_report_and_no_traceback(
+    tmp_path: Path, content: bytes, code: str
+) -> None:
+    path = tmp_path / "learners.csv"
+    path.write_bytes(content)
+    as_json = roster("check", str(path), "--format", "json")
+    assert as_json.returncode == 2
+    assert json.loads(as_json.stdout)["file_errors"][0]["code"] == code
+    as_table = roster("check", str(path))
+    assert as_table.returncode == 2
+    assert "File error" in as_table.stdout
+    assert "cannot be imported" in as_table.stdout
+    assert "Traceback" not in as_json.stderr + as_table.stderr
+
+
+def test_missing_file_is_a_report_too(tmp_path: Path) -> None:
+    result = roster("check", str(tmp_path / "nope.csv"), "--format", "json")
+    assert result.returncode == 2
+    assert json.loads(result.stdout)["file_errors"][0]["code"] == "file_not_found"
+
+
+def test_bad_usage_exits_2(tmp_path: Path) -> None:
+    assert roster("check").returncode == 2
+    assert roster("check", "x.csv", "--format", "xml").returncode == 2
+
+
+def test_table_groups_issues_by_problem_with_rows_and_fixes(tmp_path: Path) -> None:
+    rows = "".join(f"Learner {i},learner{i}.example.com,\n" for i in range(8))
+    path = tmp_path / "learners.csv"
+    path.write_text(
+        "Full Name;Email;External ID\n".replace(";", ",")
+        + "Ann Lee,ann@example.com,\n"
+        + rows
+        + "Ann Again,ANN@example.com,\n"
+        + ",bob@gmial.com,\n"
+    )
+    result = roster("check", str(path))
+    assert result.returncode == 1
+    out = result.stdout
+    assert "learners.csv — UTF-8, comma-delimited" in out
+    assert "11 rows · 1 ready · 10 with errors" in out
+    assert "✗ Email is not valid — 8 rows (invalid_email)" in out
+    assert "row 3       An email address must have an @-sign." in out
+    assert "and 3 more: rows 8, 9, 10" in out
+    assert "Fix: Correct each address as described." in out
+    assert "✗ Same learner twice — 1 row (duplicate_email)" in out
+    assert "Same learner as row 2" in out
+    assert "! Possible typo in the email domain — 1 row" in out
+    assert "did you mean bob@gmail.com?" in out
+    assert out.index("Same learner twice") < out.index("Possible typo")
+    assert "\x1b[" not in out
+
+
+def test_table_is_colored_on_a_terminal(tmp_path: Path) -> None:
+    path = tmp_path / "learners.csv"
+    path.write_text("Full Name,Email,External ID\n,ann@example.com,\n")
+    env = {**os.environ, "FORCE_COLOR": "1"}
+    env.pop("NO_COLOR", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "tui", "check", str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert "\x1b[1;31m✗\x1b[0m" in result.stdout

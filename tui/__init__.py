@@ -1,0 +1,1 @@
+"""Roster: invite learners to a learning program in bulk, from the terminal."""

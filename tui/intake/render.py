@@ -1,0 +1,146 @@
+"""The report for people: counts, then the issues grouped by problem, with the fix for each.
+
+Plain ANSI styling rather than rich: `roster check` is measured as a whole process and rich's
+import alone costs more than checking 100,000 rows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from itertools import groupby
+from typing import TextIO
+
+from tui.intake.report import RULES, Issue, Problem, Report
+
+ENCODING_NAMES = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8 with BOM",
+    "utf-16": "UTF-16",
+    "cp1252": "Windows-1252",
+}
+DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+ROWS_SHOWN = 5
+NUMBERS_SHOWN = 20
+
+
+class Style:
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+
+    def _wrap(self, code: str, text: str) -> str:
+        return f"\x1b[{code}m{text}\x1b[0m" if self.enabled else text
+
+    def bold(self, text: str) -> str:
+        return self._wrap("1", text)
+
+    def dim(self, text: str) -> str:
+        return self._wrap("2", text)
+
+    def red(self, text: str) -> str:
+        return self._wrap("1;31", text)
+
+    def yellow(self, text: str) -> str:
+        return self._wrap("1;33", text)
+
+    def green(self, text: str) -> str:
+        return self._wrap("1;32", text)
+
+
+def use_color(stream: TextIO) -> bool:
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    return stream.isatty()
+
+
+def describe_source(report: Report) -> str:
+    if report.encoding is None and report.delimiter is None:
+        return "Excel workbook, first sheet" if not report.file_errors else ""
+    parts = []
+    if report.encoding:
+        parts.append(ENCODING_NAMES.get(report.encoding, report.encoding))
+    if report.delimiter:
+        parts.append(f"{DELIMITER_NAMES.get(report.delimiter, repr(report.delimiter))}-delimited")
+    return ", ".join(parts)
+
+
+def render_report(report: Report, style: Style) -> str:
+    lines = [style.bold(report.file) + _suffix(describe_source(report), style)]
+    if not report.file_errors:
+        counts = [
+            _plural(report.rows, "row"),
+            style.green(f"{report.ready:,} ready"),
+            (style.red if report.errors else str)(f"{report.errors:,} with errors"),
+        ]
+        if report.skipped:
+            counts.append(f"{report.skipped:,} skipped")
+        if report.blank_rows_skipped:
+            counts.append(f"{_plural(report.blank_rows_skipped, 'blank row')} skipped")
+        lines.append("  " + " · ".join(counts))
+    lines += _problems(report.file_errors, style.red("✗ File error"), style)
+    lines += _problems(report.file_warnings, style.yellow("! Warning"), style)
+    order = {code: index for index, code in enumerate(RULES)}
+    ordered = sorted(
+        report.issues,
+        key=lambda issue: (
+            issue.severity != "error",
+            order.get(issue.code, len(order)),
+            issue.code,
+        ),
+    )
+    for (severity, code), group in groupby(ordered, key=lambda issue: (issue.severity, issue.code)):
+        lines += _issue_group(severity, code, list(group), style)
+    lines += ["", _verdict(report, style)]
+    return "\n".join(lines) + "\n"
+
+
+def _suffix(text: str, style: Style) -> str:
+    return style.dim(f" — {text}") if text else ""
+
+
+def _problems(problems: Iterable[Problem], label: str, style: Style) -> list[str]:
+    lines = []
+    for problem in problems:
+        lines += ["", f"{label}: {problem.message} {style.dim(f'({problem.code})')}"]
+    return lines
+
+
+def _issue_group(severity: str, code: str, issues: list[Issue], style: Style) -> list[str]:
+    rule = RULES.get(code)
+    title = rule.title if rule else code
+    marker = style.red("✗") if severity == "error" else style.yellow("!")
+    rows = _plural(len({issue.row for issue in issues}), "row")
+    lines = ["", f"{marker} {style.bold(title)} — {rows} {style.dim(f'({code})')}"]
+    for issue in issues[:ROWS_SHOWN]:
+        lines.append(f"    row {issue.row:<7} {issue.message}")
+    rest = issues[ROWS_SHOWN:]
+    if rest:
+        numbers = ", ".join(str(issue.row) for issue in rest[:NUMBERS_SHOWN])
+        more = ", …" if len(rest) > NUMBERS_SHOWN else ""
+        lines.append(
+            f"    and {len(rest):,} more: rows {numbers}{more}"
+            + (style.dim("  (--format json lists all)") if more else "")
+        )
+    if rule and rule.fix:
+        lines.append(f"  {style.dim('Fix:')} {rule.fix}")
+    return lines
+
+
+def _verdict(report: Report, style: Style) -> str:
+    if report.file_errors:
+        return style.red("The file cannot be imported: fix the file error above and check again.")
+    if report.errors:
+        has = "has" if report.errors == 1 else "have"
+        return style.red(
+            f"{_plural(report.errors, 'row')} {has} errors: fix them and check again, "
+            f"or import the {_plural(report.ready, 'ready row')} without them."
+        )
+    if report.ready == 1:
+        return style.green("The row is ready to import.")
+    return style.green(f"All {report.ready:,} rows are ready to import.")
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"

@@ -1,0 +1,104 @@
+"""The report on a learner file: the JSON of `roster check --format json` and the app's preview."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Severity = Literal["error", "warning"]
+
+
+class Problem(BaseModel):
+    """A problem with the file as a whole."""
+
+    code: str
+    message: str
+
+
+class Issue(BaseModel):
+    """A problem with one row; `row` is the row number a spreadsheet shows."""
+
+    row: int
+    column: str | None
+    severity: Severity
+    code: str
+    message: str
+
+
+class Report(BaseModel):
+    file: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    rows: int = 0
+    ready: int = 0
+    errors: int = 0
+    skipped: int = 0
+    blank_rows_skipped: int = 0
+    file_errors: list[Problem] = Field(default_factory=list)
+    file_warnings: list[Problem] = Field(default_factory=list)
+    issues: list[Issue] = Field(default_factory=list)
+
+    @property
+    def has_file_error(self) -> bool:
+        return bool(self.file_errors)
+
+    @property
+    def exit_code(self) -> int:
+        """0 clean, 1 row errors, 2 file error (the exit codes of `roster check`)."""
+        if self.file_errors:
+            return 2
+        return 1 if self.errors else 0
+
+
+class Rule(BaseModel):
+    """A code's heading for grouped, human output, and the fix when its messages do not say it."""
+
+    title: str
+    fix: str | None = None
+
+
+# Every code Roster reports, in the order of DESIGN §2, with the heading the table format groups
+# its issues under. `fix` is given where the messages themselves do not say how to fix it.
+RULES: dict[str, Rule] = {
+    "file_not_found": Rule(title="File not found"),
+    "unreadable_file": Rule(title="File cannot be read"),
+    "empty_file": Rule(title="Empty file"),
+    "not_text": Rule(title="Not a text file"),
+    "unsupported_file": Rule(title="Unsupported file type"),
+    "too_large": Rule(title="File too large"),
+    "too_many_rows": Rule(title="Too many rows"),
+    "missing_header": Rule(title="Missing header"),
+    "duplicate_header": Rule(title="Duplicate header"),
+    "no_rows": Rule(title="No learners"),
+    "extra_column": Rule(title="Extra column ignored"),
+    "legacy_encoding": Rule(title="Read as Windows-1252"),
+    "missing_full_name": Rule(title="Full Name is empty"),
+    "full_name_too_long": Rule(title="Full Name too long"),
+    "invalid_full_name": Rule(title="Full Name has control characters"),
+    "missing_email": Rule(title="Email is empty"),
+    "invalid_email": Rule(title="Email is not valid", fix="Correct each address as described."),
+    "duplicate_email": Rule(
+        title="Same learner twice",
+        fix="Delete the later row, or correct its email if it is another learner.",
+    ),
+    "duplicate_external_id": Rule(
+        title="External ID used twice", fix="Give each learner their own External ID."
+    ),
+    "external_id_too_long": Rule(title="External ID too long"),
+    "too_many_fields": Rule(title="Values outside the columns"),
+    "formula_like": Rule(title="Looks like a spreadsheet formula"),
+    "external_id_scientific": Rule(title="External ID in scientific notation"),
+    "email_domain_typo": Rule(title="Possible typo in the email domain"),
+    # Service checks (with a program and contract).
+    "already_member": Rule(title="Already a member", fix="Nothing to do: the row is skipped."),
+    "already_invited": Rule(
+        title="Already invited", fix="Nothing to do: the row is skipped, no second invitation."
+    ),
+    "external_id_conflict": Rule(
+        title="External ID belongs to another learner",
+        fix="Correct the External ID or the email so they match the existing learner.",
+    ),
+    "contract_capacity": Rule(title="Not enough seats"),
+    "contract_unavailable": Rule(title="Contract unavailable"),
+}

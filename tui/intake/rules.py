@@ -1,0 +1,254 @@
+"""The file's header and the row rules of DESIGN §2, as polars expressions over all rows at once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from tui.intake.emails import judge_emails, suggest_domain
+from tui.intake.report import Problem
+from tui.intake.table import REQUIRED_HEADERS, Table, header_key
+
+MAX_TEXT_LENGTH = 256
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+_FORMULA = r"^[=+\-@]"
+# Where each required header's values go in the learners frame.
+LEARNER_FIELDS = {"Full Name": "full_name", "Email": "email", "External ID": "external_id"}
+ISSUE_SCHEMA = {
+    "row": pl.UInt32,
+    "column": pl.String,
+    "severity": pl.String,
+    "code": pl.String,
+    "message": pl.String,
+}
+_COLUMN_ORDER = {name: index for index, name in enumerate(REQUIRED_HEADERS)}
+_CONTROL = r"[\x00-\x1f\x7f-\x9f\u2028\u2029]"
+_LINE_BREAK = r"[\n\r\u2028\u2029\x85]"
+_SCIENTIFIC = r"^[+-]?[0-9](?:[.,][0-9]+)?[Ee]\+?[0-9]+$"
+
+
+def column_letter(index: int) -> str:
+    """Spreadsheet letters of a 0-based column index: 0 -> A, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(ord("A") + remainder) + letters
+    return letters
+
+
+@dataclass
+class HeaderMap:
+    """Which column holds each required header, and what the header row is wrong about."""
+
+    columns: dict[str, int] = field(default_factory=dict)
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+
+def map_header(table: Table) -> HeaderMap:
+    result = HeaderMap()
+    keys = {header_key(name): name for name in REQUIRED_HEADERS}
+    for index, cell in enumerate(table.header):
+        where = f"column {column_letter(index)}"
+        name = keys.get(header_key(cell))
+        if name is not None:
+            if name in result.columns:
+                first = column_letter(result.columns[name])
+                result.errors.append(
+                    Problem(
+                        code="duplicate_header",
+                        message=f'"{name}" is both column {first} and {where} of the header '
+                        f"(row {table.header_row}). Keep one and delete the other.",
+                    )
+                )
+            else:
+                result.columns[name] = index
+        elif cell:
+            result.warnings.append(
+                Problem(
+                    code="extra_column",
+                    message=f'Column "{cell}" ({where}) is not part of the template; '
+                    "it is ignored.",
+                )
+            )
+        elif (table.cells[f"c{index}"] != "").any():
+            result.warnings.append(
+                Problem(
+                    code="extra_column",
+                    message=f"Column {column_letter(index)} has values but no header; "
+                    "it is ignored.",
+                )
+            )
+    missing = [name for name in REQUIRED_HEADERS if name not in result.columns]
+    if missing:
+        found = ", ".join(f'"{cell}"' for cell in table.header if cell) or "nothing"
+        result.errors.append(
+            Problem(
+                code="missing_header",
+                message=f"The header row (row {table.header_row}) has no {_join(missing)} "
+                f"column. All 3 headers are required: Full Name, Email and External ID - "
+                f"External ID even when it is empty. The header row reads: {found}. "
+                "Start from the template (roster template).",
+            )
+        )
+    return result
+
+
+def learners_frame(table: Table, columns: dict[str, int]) -> pl.DataFrame:
+    """`row`, `full_name`, `email`, `external_id`, `overflow` for each non-blank record."""
+    return table.cells.select(
+        "row",
+        *(pl.col(f"c{columns[name]}").alias(key) for name, key in LEARNER_FIELDS.items()),
+        "overflow",
+    )
+
+
+def check_learners(learners: pl.DataFrame, width: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Apply every row rule. Returns the learners with `email_normalized`, and the issues."""
+    judged = judge_emails(learners["email"])
+    learners = learners.with_columns(
+        judged["normalized"].alias("email_normalized"),
+        judged["reason"].alias("email_reason"),
+        judged["domain"].alias("email_domain"),
+        judged["key"].alias("email_key"),
+    )
+    full_name = pl.col("full_name")
+    external_id = pl.col("external_id")
+    email = pl.col("email")
+    found = [
+        _issue(full_name == "", "Full Name", "error", "missing_full_name",
+               pl.lit("Full Name is empty; enter the learner's full name.")),
+        _issue(full_name.str.len_chars() > MAX_TEXT_LENGTH, "Full Name", "error",
+               "full_name_too_long", _too_long("Full Name", full_name)),
+        _issue(full_name.str.contains(_CONTROL), "Full Name", "error", "invalid_full_name",
+               pl.format("Full Name contains {}; retype it on one line.",
+                         _control_kind(full_name))),
+        _issue(email == "", "Email", "error", "missing_email",
+               pl.lit("Email is empty; enter the learner's email address.")),
+        _issue(pl.col("email_reason").is_not_null(), "Email", "error", "invalid_email",
+               pl.col("email_reason")),
+        _issue(external_id.str.len_chars() > MAX_TEXT_LENGTH, "External ID", "error",
+               "external_id_too_long", _too_long("External ID", external_id)),
+        _issue(pl.col("overflow").is_not_null(), None, "error", "too_many_fields",
+               pl.format(
+                   "The row has a value in column {}, beyond the header's {} columns; "
+                   "a value that holds the delimiter needs quotes.",
+                   pl.col("overflow"), pl.lit(width),
+               )),
+        _issue(full_name.str.contains(_FORMULA), "Full Name", "warning",
+               "formula_like", _formula_message("Full Name", full_name)),
+        _issue(external_id.str.contains(_FORMULA), "External ID", "warning",
+               "formula_like", _formula_message("External ID", external_id)),
+        _issue(external_id.str.contains(_SCIENTIFIC), "External ID", "warning",
+               "external_id_scientific",
+               pl.format("External ID {} looks like a number Excel turned into scientific "
+                         "notation; format the column as Text and re-enter the IDs.",
+                         external_id)),
+    ]  # fmt: skip
+    issues = [learners.lazy().filter(condition).select(columns) for condition, columns in found]
+    duplicate_emails = _duplicates(learners, pl.col("email_key"))
+    issues.append(
+        duplicate_emails.select(
+            "row",
+            pl.lit("Email").alias("column"),
+            pl.lit("error").alias("severity"),
+            pl.lit("duplicate_email").alias("code"),
+            pl.format("Same learner as row {}", pl.col("first_row")).alias("message"),
+        ).lazy()
+    )
+    unique_learners = learners.join(duplicate_emails.select("row"), on="row", how="anti")
+    issues.append(
+        _duplicates(unique_learners.filter(external_id != ""), external_id)
+        .select(
+            "row",
+            pl.lit("External ID").alias("column"),
+            pl.lit("error").alias("severity"),
+            pl.lit("duplicate_external_id").alias("code"),
+            pl.format("Same External ID as row {}", pl.col("first_row")).alias("message"),
+        )
+        .lazy()
+    )
+    issues.append(_domain_typos(learners).lazy())
+    frame = pl.concat(issues).collect().cast(ISSUE_SCHEMA)  # type: ignore[arg-type]
+    frame = frame.sort(
+        "row", pl.col("column").replace_strict(_COLUMN_ORDER, default=len(_COLUMN_ORDER))
+    )
+    return learners.drop("email_reason", "email_domain", "email_key"), frame
+
+
+def _issue(
+    condition: pl.Expr, column: str | None, severity: str, code: str, message: pl.Expr
+) -> tuple[pl.Expr, list[pl.Expr]]:
+    return condition, [
+        pl.col("row"),
+        pl.lit(column, dtype=pl.String).alias("column"),
+        pl.lit(severity).alias("severity"),
+        pl.lit(code).alias("code"),
+        message.alias("message"),
+    ]
+
+
+def _too_long(name: str, value: pl.Expr) -> pl.Expr:
+    return pl.format(
+        f"{name} has {{}} characters; shorten it to {MAX_TEXT_LENGTH} or fewer.",
+        value.str.len_chars(),
+    )
+
+
+def _control_kind(value: pl.Expr) -> pl.Expr:
+    return (
+        pl.when(value.str.contains(_LINE_BREAK))
+        .then(pl.lit("a line break"))
+        .when(value.str.contains("\t", literal=True))
+        .then(pl.lit("a tab"))
+        .otherwise(pl.lit("a control character"))
+    )
+
+
+def _formula_message(name: str, value: pl.Expr) -> pl.Expr:
+    return pl.format(
+        f'{name} starts with "{{}}", which a spreadsheet may run as a formula; '
+        "Roster keeps it as text.",
+        value.str.slice(0, 1),
+    )
+
+
+def _duplicates(learners: pl.DataFrame, key: pl.Expr) -> pl.DataFrame:
+    """Rows whose key an earlier row has, with `first_row`, the row that had it first."""
+    keyed = learners.select("row", key.alias("key")).filter(pl.col("key").is_not_null())
+    keyed = keyed.with_columns(pl.col("key").is_first_distinct().alias("first"))
+    later = keyed.filter(~pl.col("first")).select("row", "key")
+    firsts = keyed.filter(pl.col("first") & pl.col("key").is_in(later["key"].implode()))
+    return later.join(
+        firsts.select(pl.col("row").alias("first_row"), "key"), on="key", how="left"
+    ).sort("row")
+
+
+def _domain_typos(learners: pl.DataFrame) -> pl.DataFrame:
+    domains = learners["email_domain"].drop_nulls().unique().to_list()
+    suggestions = {domain: fix for domain in domains if (fix := suggest_domain(domain))}
+    typos = pl.DataFrame(
+        {"email_domain": list(suggestions), "suggestion": list(suggestions.values())},
+        schema={"email_domain": pl.String, "suggestion": pl.String},
+    )
+    local = pl.col("email_normalized").str.extract(r"^(.*)@", 1)
+    return learners.join(typos, on="email_domain").select(
+        "row",
+        pl.lit("Email").alias("column"),
+        pl.lit("warning").alias("severity"),
+        pl.lit("email_domain_typo").alias("code"),
+        pl.format(
+            "{} may be a typo of {}: did you mean {}@{}?",
+            pl.col("email_domain"),
+            pl.col("suggestion"),
+            local,
+            pl.col("suggestion"),
+        ).alias("message"),
+    )
+
+
+def _join(names: list[str]) -> str:
+    quoted = [f'"{name}"' for name in names]
+    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
