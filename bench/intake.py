@@ -167,6 +167,13 @@ def main() -> None:
                 f"  plain csv + email-validator loop: {loop_wall:.3f} s, {loop_memory / 1e6:.0f} MB"
             )
             print(f"  speed-up: {loop_wall / statistics.median(walls):.1f}x")
+            floor = min(
+                run_process([sys.executable, "-c", "import polars"], plain)[0] for _ in range(5)
+            )
+            print(
+                f"  floor: Python start + import polars alone {floor:.3f} s "
+                f"(= {loop_wall / floor:.1f}x the loop at most, with no work at all)"
+            )
             print(f"  verdicts match on {len(loop):,} rows with issues: {'yes' if same else 'NO'}")
             if not same:
                 differing = (
