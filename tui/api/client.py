@@ -1,0 +1,181 @@
+"""The httpx client of the /api/v1 API: one code path for the embedded and a remote service.
+
+Requests that are safe to repeat (reads, chunk uploads, an import start with its
+Idempotency-Key, the commit) are retried on connection errors and 5xx with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel
+
+from tui.api import models as wire
+
+M = TypeVar("M", bound=BaseModel)
+RETRIES = 5
+
+
+class ApiError(Exception):
+    """The service refused a request; `problem` says why (RFC 9457)."""
+
+    def __init__(self, problem: wire.ProblemDetail) -> None:
+        super().__init__(problem.detail)
+        self.problem = problem
+
+    @property
+    def code(self) -> str | None:
+        return self.problem.code
+
+
+class ServiceUnreachableError(Exception):
+    pass
+
+
+class RosterClient:
+    def __init__(self, base_url: str, token: str, *, timeout: float = 120.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url + "/api/v1",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=timeout,
+        )
+
+    async def __aenter__(self) -> RosterClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        model: type[M],
+        *,
+        retry: bool = True,
+        json: Any = None,
+        content: bytes | None = None,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> M:
+        params = {key: value for key, value in (params or {}).items() if value not in (None, "")}
+        if content is not None:
+            headers = {**(headers or {}), "Content-Type": "application/json"}
+        for attempt in range(RETRIES if retry else 1):
+            try:
+                response = await self._http.request(
+                    method, path, json=json, content=content, params=params, headers=headers
+                )
+            except httpx.TransportError as error:
+                if attempt + 1 >= (RETRIES if retry else 1):
+                    raise ServiceUnreachableError(
+                        f"Cannot reach the Roster service at {self.base_url}: {error}"
+                    ) from error
+            else:
+                if response.status_code < 500 or not retry or attempt + 1 >= RETRIES:
+                    break
+            await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
+        if response.status_code >= 400:
+            raise ApiError(_problem(response))
+        return model.model_validate_json(response.content)
+
+    async def me(self) -> wire.Me:
+        return await self._request("GET", "/me", wire.Me)
+
+    async def usage(self) -> wire.Usage:
+        return await self._request("GET", "/usage", wire.Usage)
+
+    async def programs(
+        self, q: str = "", offset: int = 0, limit: int = 500
+    ) -> wire.Page[wire.Program]:
+        return await self._request(
+            "GET", "/programs", wire.Page[wire.Program],
+            params={"q": q, "offset": offset, "limit": limit},
+        )  # fmt: skip
+
+    async def contracts(self, program_id: int, q: str = "") -> wire.Page[wire.Contract]:
+        return await self._request(
+            "GET", f"/programs/{program_id}/contracts", wire.Page[wire.Contract], params={"q": q}
+        )
+
+    async def learners(
+        self, q: str = "", program_id: int | None = None, offset: int = 0, limit: int = 100
+    ) -> wire.Page[wire.Learner]:
+        return await self._request(
+            "GET", "/learners", wire.Page[wire.Learner],
+            params={"q": q, "program_id": program_id, "offset": offset, "limit": limit},
+        )  # fmt: skip
+
+    async def invitations(
+        self,
+        program_id: int | None = None,
+        status: str | None = None,
+        q: str = "",
+        offset: int = 0,
+        limit: int = 100,
+    ) -> wire.InvitationPage:
+        return await self._request(
+            "GET", "/invitations", wire.InvitationPage,
+            params={"program_id": program_id, "status": status, "q": q,
+                    "offset": offset, "limit": limit},
+        )  # fmt: skip
+
+    async def invite(self, program_id: int, body: wire.InviteLearner) -> wire.Invitation:
+        return await self._request(
+            "POST", f"/programs/{program_id}/invitations", wire.Invitation,
+            json=body.model_dump(), retry=False,
+        )  # fmt: skip
+
+    async def check(self, program_id: int, body: wire.CheckRequest) -> wire.CheckResult:
+        return await self._request(
+            "POST", f"/programs/{program_id}/invitations/check", wire.CheckResult,
+            content=body.model_dump_json().encode(),
+        )  # fmt: skip
+
+    async def start_import(self, body: wire.ImportCreate, key: str) -> wire.ImportStatus:
+        return await self._request(
+            "POST", "/imports", wire.ImportStatus,
+            json=body.model_dump(), headers={"Idempotency-Key": key},
+        )  # fmt: skip
+
+    async def put_chunk(self, import_id: int, seq: int, rows: wire.RowBatch) -> None:
+        await self._request(
+            "PUT", f"/imports/{import_id}/chunks/{seq}", _Ack,
+            content=rows.model_dump_json().encode(),
+        )  # fmt: skip
+
+    async def commit_import(self, import_id: int, rows: int) -> wire.ImportStatus:
+        return await self._request(
+            "POST", f"/imports/{import_id}/commit", wire.ImportStatus, json={"rows": rows}
+        )
+
+    async def get_import(self, import_id: int) -> wire.ImportStatus:
+        return await self._request("GET", f"/imports/{import_id}", wire.ImportStatus)
+
+    async def resend(self, invitation_id: int) -> wire.Invitation:
+        return await self._request("POST", f"/invitations/{invitation_id}/resend", wire.Invitation)
+
+    async def revoke(self, invitation_id: int) -> wire.Invitation:
+        return await self._request("DELETE", f"/invitations/{invitation_id}", wire.Invitation)
+
+
+class _Ack(BaseModel):
+    seq: int
+    rows: int
+
+
+def _problem(response: httpx.Response) -> wire.ProblemDetail:
+    try:
+        return wire.ProblemDetail.model_validate_json(response.content)
+    except ValueError:
+        return wire.ProblemDetail(
+            title=response.reason_phrase or "Error",
+            status=response.status_code,
+            detail=response.text[:500] or response.reason_phrase,
+        )

@@ -1,0 +1,108 @@
+"""Driving an import through the API: dry run, chunked upload, commit, and the emails after.
+
+Used by `roster import` and by the app. A retried request reuses the run's Idempotency-Key, so
+it finds the same import; a re-run is a new import whose learners the service finds already
+invited and skips.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+
+import polars as pl
+
+from tui.api import models as wire
+from tui.api.client import RosterClient
+from tui.intake.learner_file import LearnerFile
+from tui.intake.report import Report
+
+CHUNK_ROWS = 5_000
+Progress = Callable[[int, int], None]
+
+
+def ready_rows(learner_file: LearnerFile) -> wire.RowBatch:
+    """The rows without errors, as the service takes them (normalized emails)."""
+    failed = learner_file.issues.filter(pl.col("severity") == "error")["row"]
+    ready = learner_file.learners.filter(~pl.col("row").is_in(failed.implode()))
+    return wire.RowBatch(
+        row=ready["row"].to_list(),
+        full_name=ready["full_name"].to_list(),
+        email=ready["email_normalized"].to_list(),
+        external_id=[value or None for value in ready["external_id"].to_list()],
+    )
+
+
+def with_service_check(report: Report, result: wire.CheckResult) -> Report:
+    """The report with the service's checks added: skipped rows, conflicts, seats."""
+    merged = report.model_copy(deep=True)
+    merged.file_errors += result.file_errors
+    merged.issues = sorted(merged.issues + result.issues, key=lambda issue: issue.row)
+    merged.skipped = result.skipped
+    merged.errors = report.errors + result.errors
+    merged.ready = result.ready
+    return merged
+
+
+async def dry_run(
+    client: RosterClient, learner_file: LearnerFile, program_id: int, contract_id: int
+) -> Report:
+    rows = ready_rows(learner_file)
+    result = await client.check(program_id, wire.CheckRequest(contract_id=contract_id, rows=rows))
+    return with_service_check(learner_file.report, result)
+
+
+async def run_import(
+    client: RosterClient,
+    rows: wire.RowBatch,
+    *,
+    program_id: int,
+    contract_id: int,
+    send_emails: bool,
+    file_name: str,
+    key: str | None = None,
+    on_upload: Progress | None = None,
+) -> wire.ImportStatus:
+    """Start (or find) the import, upload its rows in chunks, commit it."""
+    started = await client.start_import(
+        wire.ImportCreate(
+            program_id=program_id,
+            contract_id=contract_id,
+            send_emails=send_emails,
+            file_name=file_name,
+        ),
+        key or str(uuid.uuid4()),
+    )
+    if started.status == "committed":
+        return started
+    total = len(rows)
+    for seq, start in enumerate(range(0, total, CHUNK_ROWS)):
+        stop = min(start + CHUNK_ROWS, total)
+        chunk = wire.RowBatch(
+            row=rows.row[start:stop],
+            full_name=rows.full_name[start:stop],
+            email=rows.email[start:stop],
+            external_id=rows.external_id[start:stop],
+        )
+        await client.put_chunk(started.id, seq, chunk)
+        if on_upload:
+            on_upload(stop, total)
+    return await client.commit_import(started.id, total)
+
+
+async def wait_for_emails(
+    client: RosterClient,
+    status: wire.ImportStatus,
+    on_progress: Progress | None = None,
+    poll: float = 0.2,
+) -> wire.ImportStatus:
+    """Poll until every email the import queued is sent or failed."""
+    while not status.emails_done:
+        if on_progress:
+            on_progress(status.emails_sent + status.emails_failed, status.emails_queued)
+        await asyncio.sleep(poll)
+        status = await client.get_import(status.id)
+    if on_progress:
+        on_progress(status.emails_sent + status.emails_failed, status.emails_queued)
+    return status

@@ -1,0 +1,192 @@
+"""Wire models of the /api/v1 JSON API, shared by the service and the httpx client."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Generic, Literal, TypeVar
+
+from pydantic import BaseModel, Field, model_validator
+
+from tui.intake.report import Issue, Problem
+
+T = TypeVar("T")
+InvitationStatus = Literal["pending", "accepted", "revoked", "expired"]
+EmailStatus = Literal["created", "queued", "sent", "failed"]
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    offset: int = 0
+    limit: int = 50
+
+
+class Organization(BaseModel):
+    id: int
+    name: str
+    is_demo: bool
+
+
+class Me(BaseModel):
+    admin_email: str
+    organization: Organization
+
+
+class Program(BaseModel):
+    id: int
+    name: str
+    description: str = ""
+    learners: int = 0  # accepted invitations
+    pending: int = 0  # pending invitations
+
+
+class Contract(BaseModel):
+    id: int
+    name: str
+    seats_total: int | None  # None: unlimited
+    seats_used: int  # accepted and pending invitations
+    seats_left: int | None
+    starts_on: date | None
+    ends_on: date | None
+    available: bool
+    unavailable_reason: str | None = None
+    program_ids: list[int] = Field(default_factory=list)
+
+
+class Usage(BaseModel):
+    learners: int
+    pending_invitations: int
+    accepted_invitations: int
+    programs: int
+    contracts: list[Contract]
+
+
+class LearnerProgram(BaseModel):
+    program_id: int
+    program_name: str
+    status: InvitationStatus
+
+
+class Learner(BaseModel):
+    id: int
+    email: str
+    full_name: str
+    external_id: str | None
+    created_at: datetime
+    programs: list[LearnerProgram] = Field(default_factory=list)
+
+
+class Invitation(BaseModel):
+    id: int
+    program_id: int
+    program_name: str
+    contract_id: int
+    contract_name: str
+    learner_id: int
+    email: str
+    full_name: str
+    external_id: str | None
+    status: InvitationStatus
+    email_status: EmailStatus
+    import_id: int | None
+    created_at: datetime
+    expires_at: datetime
+
+
+class InvitationPage(Page[Invitation]):
+    pass
+
+
+class InviteLearner(BaseModel):
+    """Invite one learner (the Invite Learner form)."""
+
+    full_name: str
+    email: str
+    external_id: str | None = None
+    contract_id: int
+    send_email: bool = True
+
+
+class RowBatch(BaseModel):
+    """Learner rows, column by column: cheaper than one object per row at a million rows.
+
+    `row` is the spreadsheet row each learner came from, so the service's issues can name it.
+    `email` holds email-validator's normalized form.
+    """
+
+    row: list[int]
+    full_name: list[str]
+    email: list[str]
+    external_id: list[str | None]
+
+    @model_validator(mode="after")
+    def _same_lengths(self) -> RowBatch:
+        lengths = {len(self.row), len(self.full_name), len(self.email), len(self.external_id)}
+        if len(lengths) != 1:
+            raise ValueError("row, full_name, email and external_id must have the same length")
+        return self
+
+    def __len__(self) -> int:
+        return len(self.row)
+
+
+class CheckRequest(BaseModel):
+    contract_id: int
+    rows: RowBatch
+
+
+class CheckResult(BaseModel):
+    """The service's checks on rows that passed the file checks (DESIGN §2)."""
+
+    file_errors: list[Problem]
+    issues: list[Issue]
+    seats_left: int | None
+    ready: int
+    skipped: int
+    errors: int
+
+
+class ImportCreate(BaseModel):
+    program_id: int
+    contract_id: int
+    send_emails: bool
+    file_name: str = ""
+
+
+class ImportCommit(BaseModel):
+    rows: int = Field(description="How many rows the client sent in all its chunks.")
+
+
+class ImportStatus(BaseModel):
+    id: int
+    status: Literal["open", "committed"]
+    program_id: int
+    contract_id: int
+    send_emails: bool
+    file_name: str
+    rows: int
+    chunks: int
+    invited: int
+    skipped: dict[str, int]
+    errors: int
+    emails_queued: int
+    emails_sent: int
+    emails_failed: int
+    created_at: datetime
+    committed_at: datetime | None
+    issues: list[Issue] = Field(default_factory=list)
+
+    @property
+    def emails_done(self) -> bool:
+        return self.emails_sent + self.emails_failed >= self.emails_queued
+
+
+class ProblemDetail(BaseModel):
+    """An application/problem+json body (RFC 9457), with Roster's `code`."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    code: str | None = None
+    errors: list[Problem] = Field(default_factory=list)

@@ -1,0 +1,352 @@
+"""The commands that talk to the service: lists, import, check with the service checks, serve,
+and the operator's `admin` commands. `tui.cli` parses; these run and print."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from tui.api import models as wire
+from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
+from tui.settings import Settings
+
+EXIT_OK, EXIT_ROW_ERRORS, EXIT_USAGE = 0, 1, 2
+
+
+class CommandError(Exception):
+    """A message for the admin, and exit status 2."""
+
+
+@asynccontextmanager
+async def connect(settings: Settings) -> AsyncIterator[RosterClient]:
+    """A client of the configured service, or of the embedded one started for this command."""
+    if settings.api_url:
+        if not settings.token:
+            raise CommandError(
+                "--api-url needs a token: pass --token or set ROSTER_TOKEN "
+                "(roster admin create-admin prints one)."
+            )
+        async with RosterClient(settings.api_url, settings.token) as client:
+            yield client
+        return
+    from tui.service.runtime import EmbeddedService
+
+    service = await asyncio.to_thread(EmbeddedService(settings).start)
+    try:
+        async with RosterClient(service.url, service.token) as client:
+            yield client
+    finally:
+        await asyncio.to_thread(service.stop)
+
+
+def run(coroutine: Any) -> int:
+    """Run a command; service and usage errors become a message on stderr and exit status 2."""
+    try:
+        return int(asyncio.run(coroutine))
+    except CommandError as error:
+        print(f"roster: {error}", file=sys.stderr)
+    except ApiError as error:
+        print(f"roster: {error.problem.detail}", file=sys.stderr)
+    except ServiceUnreachableError as error:
+        print(f"roster: {error}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+async def find_program(client: RosterClient, name_or_id: str) -> wire.Program:
+    programs = (await client.programs(q="" if name_or_id.isdigit() else name_or_id)).items
+    for program in programs:
+        if str(program.id) == name_or_id or program.name == name_or_id:
+            return program
+    close = ", ".join(f'"{program.name}" ({program.id})' for program in programs[:5])
+    raise CommandError(
+        f"No program {name_or_id!r}. "
+        + (f"Did you mean {close}?" if close else "List them with: roster programs")
+    )
+
+
+async def find_contract(
+    client: RosterClient, program: wire.Program, name_or_id: str
+) -> wire.Contract:
+    contracts = (await client.contracts(program.id)).items
+    for contract in contracts:
+        if str(contract.id) == name_or_id or contract.name == name_or_id:
+            return contract
+    raise CommandError(
+        f"No contract {name_or_id!r} for {program.name}. "
+        f"List them with: roster contracts --program {program.id}"
+    )
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    cells = [[str(cell) for cell in row] for row in rows]
+    widths = [
+        max([len(header), *(len(row[i]) for row in cells)]) for i, header in enumerate(headers)
+    ]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    for row in cells:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+def print_json(value: Any) -> None:
+    print(json.dumps(value, default=str))
+
+
+async def list_programs(settings: Settings, output: str) -> int:
+    async with connect(settings) as client:
+        programs = (await client.programs()).items
+    if output == "json":
+        print_json({"items": [program.model_dump() for program in programs]})
+    else:
+        print_table(
+            ["ID", "PROGRAM", "LEARNERS", "PENDING"],
+            [[p.id, p.name, p.learners, p.pending] for p in programs],
+        )
+    return EXIT_OK
+
+
+async def list_contracts(settings: Settings, program_ref: str, output: str) -> int:
+    async with connect(settings) as client:
+        program = await find_program(client, program_ref)
+        contracts = (await client.contracts(program.id)).items
+    if output == "json":
+        print_json({"items": [contract.model_dump(mode="json") for contract in contracts]})
+    else:
+        print_table(
+            ["ID", "CONTRACT", "SEATS LEFT", "DATES", "AVAILABLE"],
+            [
+                [
+                    c.id,
+                    c.name,
+                    "unlimited" if c.seats_total is None else f"{c.seats_left} of {c.seats_total}",
+                    f"{c.starts_on or '…'} – {c.ends_on or '…'}",
+                    "yes" if c.available else f"no: {c.unavailable_reason}",
+                ]
+                for c in contracts
+            ],
+        )
+    return EXIT_OK
+
+
+async def list_invitations(
+    settings: Settings, program_ref: str, status: str | None, output: str
+) -> int:
+    async with connect(settings) as client:
+        program = await find_program(client, program_ref)
+        items: list[wire.Invitation] = []
+        while True:
+            page = await client.invitations(program.id, status, offset=len(items), limit=500)
+            items += page.items
+            if len(items) >= page.total or not page.items:
+                break
+    if output == "json":
+        print_json({"items": [item.model_dump(mode="json") for item in items], "total": page.total})
+    else:
+        print_table(
+            ["ID", "LEARNER", "EMAIL", "STATUS", "EMAIL STATUS", "CREATED"],
+            [
+                [i.id, i.full_name, i.email, i.status, i.email_status, f"{i.created_at:%Y-%m-%d}"]
+                for i in items
+            ],
+        )
+        print(f"{page.total:,} invitations")
+    return EXIT_OK
+
+
+async def check_with_service(
+    settings: Settings, path: Path, program_ref: str, contract_ref: str, output: str
+) -> int:
+    from tui.api.importer import dry_run
+    from tui.intake import read_learner_file
+    from tui.intake.learner_file import Limits
+    from tui.intake.render import Style, render_report, use_color
+
+    learner_file = read_learner_file(path, Limits(settings.max_file_bytes, settings.max_rows))
+    report = learner_file.report
+    if not report.file_errors:
+        async with connect(settings) as client:
+            program = await find_program(client, program_ref)
+            contract = await find_contract(client, program, contract_ref)
+            report = await dry_run(client, learner_file, program.id, contract.id)
+    if output == "json":
+        sys.stdout.write(report.model_dump_json() + "\n")
+    else:
+        sys.stdout.write(render_report(report, Style(use_color(sys.stdout))))
+    return report.exit_code
+
+
+async def import_file(
+    settings: Settings,
+    path: Path,
+    program_ref: str,
+    contract_ref: str,
+    *,
+    send: bool,
+    yes: bool,
+    output: str,
+) -> int:
+    from tui.api.importer import dry_run, ready_rows, run_import, wait_for_emails
+    from tui.intake import read_learner_file
+    from tui.intake.learner_file import Limits
+    from tui.intake.render import Style, render_report, use_color
+
+    style = Style(use_color(sys.stderr))
+    learner_file = read_learner_file(path, Limits(settings.max_file_bytes, settings.max_rows))
+    if learner_file.report.file_errors:
+        sys.stderr.write(render_report(learner_file.report, style))
+        if output == "json":
+            print_json({"import_id": None, "status": "not_started", **_counts(learner_file.report)})
+        return EXIT_USAGE
+    async with connect(settings) as client:
+        program = await find_program(client, program_ref)
+        contract = await find_contract(client, program, contract_ref)
+        report = await dry_run(client, learner_file, program.id, contract.id)
+        if report.file_errors:
+            sys.stderr.write(render_report(report, style))
+            if output == "json":
+                print_json({"import_id": None, "status": "not_started", **_counts(report)})
+            return EXIT_USAGE
+        emails = "send invitation emails" if send else "send no emails"
+        summary = (
+            f"Invite {report.ready:,} learners to {program.name} under {contract.name}, "
+            f"and {emails}. {report.skipped:,} skipped, {report.errors:,} rows with errors "
+            "left out."
+        )
+        print(summary, file=sys.stderr)
+        if not yes:
+            if not sys.stdin.isatty():
+                raise CommandError("add --yes to import without asking.")
+            if input("Continue? [y/N] ").strip().lower() not in ("y", "yes"):
+                print("Nothing was imported.", file=sys.stderr)
+                return EXIT_USAGE
+        with _progress() as progress:
+            upload = progress.add_task("Uploading", total=report.ready)
+            status = await run_import(
+                client,
+                ready_rows(learner_file),
+                program_id=program.id,
+                contract_id=contract.id,
+                send_emails=send,
+                file_name=path.name,
+                on_upload=lambda done, total: progress.update(upload, completed=done, total=total),
+            )
+            if status.emails_queued:
+                mail = progress.add_task("Sending emails", total=status.emails_queued)
+                status = await wait_for_emails(
+                    client,
+                    status,
+                    lambda done, total: progress.update(mail, completed=done, total=total),
+                )
+    errors = report.errors
+    result = {
+        "import_id": status.id,
+        "status": status.status,
+        "rows": report.rows,
+        "invited": status.invited,
+        "skipped": sum(status.skipped.values()),
+        "errors": errors,
+        "emails_sent": status.emails_sent,
+        "emails_failed": status.emails_failed,
+    }
+    if output == "json":
+        print_json(result)
+    else:
+        print(
+            f"Import {status.id} complete: {status.invited:,} invitations created, "
+            f"{status.emails_sent:,} emails sent"
+            + (f", {status.emails_failed:,} failed" if status.emails_failed else "")
+            + f"; {result['skipped']:,} skipped, {errors:,} rows with errors left out."
+        )
+    return EXIT_ROW_ERRORS if errors or status.emails_failed else EXIT_OK
+
+
+def _counts(report: Any) -> dict[str, int]:
+    return {"rows": report.rows, "invited": 0, "skipped": report.skipped, "errors": report.errors,
+            "emails_sent": 0, "emails_failed": 0}  # fmt: skip
+
+
+def _progress() -> Any:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    return Progress(
+        TextColumn("{task.description:<15}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        console=Console(stderr=True),
+        transient=False,
+    )
+
+
+def serve(settings: Settings, host: str, port: int) -> int:
+    import uvicorn
+
+    from tui.service.runtime import build_service
+
+    app, _ = build_service(settings)
+    print(f"Roster service on http://{host}:{port} (database {settings.resolved_database_url()})")
+    uvicorn.run(app, host=host, port=port, log_level="info")
+    return EXIT_OK
+
+
+def admin(settings: Settings, action: str, options: Any) -> int:
+    from tui.service import admin as operator
+    from tui.service.db import open_database
+
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    sessions = open_database(settings.resolved_database_url())
+    try:
+        with sessions.begin() as session:
+            if action == "create-org":
+                organization = operator.create_organization(session, options.name)
+                created: dict[str, Any] = {"id": organization.id, "name": organization.name}
+            elif action == "create-admin":
+                organization = operator.find_organization(session, options.org)
+                admin_, token = operator.create_admin(session, organization, options.email)
+                created = {"id": admin_.id, "email": admin_.email, "token": token,
+                           "organization_id": organization.id}  # fmt: skip
+            elif action == "create-program":
+                organization = operator.find_organization(session, options.org)
+                program = operator.create_program(session, organization, options.name)
+                created = {"id": program.id, "name": program.name}
+            else:
+                organization = operator.find_organization(session, options.org)
+                program = operator.find_program(session, organization.id, options.program)
+                contract = operator.create_contract(
+                    session, organization, options.name, [program], seats=options.seats,
+                    starts_on=options.starts, ends_on=options.ends,
+                )  # fmt: skip
+                created = {
+                    "id": contract.id, "name": contract.name, "seats_total": contract.seats,
+                    "starts_on": contract.starts_on, "ends_on": contract.ends_on,
+                }  # fmt: skip
+    except operator.NotFoundError as error:
+        print(f"roster: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except Exception as error:  # an existing name, most often
+        from sqlalchemy.exc import IntegrityError
+
+        if not isinstance(error, IntegrityError):
+            raise
+        print(f"roster: {options.name if hasattr(options, 'name') else ''} already exists.",
+              file=sys.stderr)  # fmt: skip
+        return EXIT_USAGE
+    if options.format == "json":
+        print_json(created)
+    else:
+        for key, value in created.items():
+            print(f"{key}: {value}")
+        if "token" in created:
+            print("Keep the token: it is shown only once.", file=sys.stderr)
+    return EXIT_OK
+
+
+def parse_date(text: str) -> date:
+    return date.fromisoformat(text)

@@ -1,0 +1,188 @@
+"""Operator actions on the database (`roster admin ...`) and the demo organization's seed."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from tui.api.models import RowBatch
+from tui.service.checks import check_rows
+from tui.service.db import (
+    Admin,
+    Contract,
+    ContractProgram,
+    Invitation,
+    Organization,
+    Program,
+    hash_token,
+    utcnow,
+)
+from tui.service.invitations import create_invitations
+
+DEMO_ORGANIZATION = "Demo Organization (sample data)"
+DEMO_ADMIN = "admin@demo.roster.invalid"
+
+
+class NotFoundError(LookupError):
+    pass
+
+
+def new_token() -> str:
+    return "rst_" + secrets.token_urlsafe(32)
+
+
+def find_organization(session: Session, name_or_id: str) -> Organization:
+    query = select(Organization)
+    query = query.where(
+        Organization.id == int(name_or_id)
+        if name_or_id.isdigit()
+        else Organization.name == name_or_id
+    )
+    found = session.scalars(query).first()
+    if found is None:
+        raise NotFoundError(f"No organization {name_or_id!r}.")
+    return found
+
+
+def find_program(session: Session, organization_id: int, name_or_id: str) -> Program:
+    query = select(Program).where(Program.organization_id == organization_id)
+    query = query.where(
+        Program.id == int(name_or_id) if name_or_id.isdigit() else Program.name == name_or_id
+    )
+    found = session.scalars(query).first()
+    if found is None:
+        raise NotFoundError(f"No program {name_or_id!r} in this organization.")
+    return found
+
+
+def create_organization(session: Session, name: str, *, is_demo: bool = False) -> Organization:
+    organization = Organization(name=name, is_demo=is_demo)
+    session.add(organization)
+    session.flush()
+    return organization
+
+
+def create_admin(session: Session, organization: Organization, email: str) -> tuple[Admin, str]:
+    """A new admin and their token; only the token's hash is stored."""
+    token = new_token()
+    admin = Admin(organization_id=organization.id, email=email, token_hash=hash_token(token))
+    session.add(admin)
+    session.flush()
+    return admin, token
+
+
+def create_program(
+    session: Session, organization: Organization, name: str, description: str = ""
+) -> Program:
+    program = Program(organization_id=organization.id, name=name, description=description)
+    session.add(program)
+    session.flush()
+    return program
+
+
+def create_contract(
+    session: Session,
+    organization: Organization,
+    name: str,
+    programs: list[Program],
+    *,
+    seats: int | None = None,
+    starts_on: date | None = None,
+    ends_on: date | None = None,
+) -> Contract:
+    contract = Contract(
+        organization_id=organization.id,
+        name=name,
+        seats=seats,
+        starts_on=starts_on,
+        ends_on=ends_on,
+    )
+    session.add(contract)
+    session.flush()
+    for program in programs:
+        session.add(ContractProgram(contract_id=contract.id, program_id=program.id))
+    session.flush()
+    return contract
+
+
+DEMO_PROGRAMS = [
+    ("Leadership Essentials", "Six weeks on leading teams through change."),
+    ("Data Literacy for Everyone", "Reading charts, asking good questions of data."),
+    ("Customer Success Onboarding", "The first 30 days for new customer success managers."),
+    ("Cybersecurity Awareness 2026", "Phishing, passwords and safe remote work."),
+    ("Python for Analysts", "From spreadsheets to notebooks."),
+    ("Inclusive Hiring", "Structured interviews and fair decisions."),
+]
+DEMO_PEOPLE = [
+    "Amara Okafor", "Björn Lindqvist", "Chloé Dubois", "Diego Hernández", "Emma Thompson",
+    "Farid Haddad", "Grace Liu", "Hannah Becker", "Ivan Petrov", "Julia Rossi", "Kenji Sato",
+    "Lena Fischer", "Mateo García", "Nadia Rahman", "Oliver Smith", "Priya Patel",
+    "Quentin Moreau", "Rosa Álvarez", "Sofia Novak", "Tomás Silva", "Uma Krishnan",
+    "Victor Dupont", "Wen Zhang", "Ximena Torres", "Yusuf Demir", "Zoe Walker",
+    "Aiden Murphy", "Beatriz Costa", "Carlos Mendes", "Dana Cohen", "Elif Yılmaz",
+    "Felix Wagner", "Gabriela Santos", "Hugo Martin", "Ines Ferreira", "Jonas Berg",
+]  # fmt: skip
+
+
+def seed_demo(session: Session, today: date | None = None) -> str:
+    """Create the demo organization with programs, contracts, learners and invitations.
+
+    Returns the admin token. Contracts: one unlimited, one nearly full, one expired, one not
+    started yet, so every state of the contract picker can be seen.
+    """
+    today = today or date.today()
+    organization = create_organization(session, DEMO_ORGANIZATION, is_demo=True)
+    _, token = create_admin(session, organization, DEMO_ADMIN)
+    programs = [create_program(session, organization, *program) for program in DEMO_PROGRAMS]
+    unlimited = create_contract(
+        session, organization, "Enterprise Agreement 2026 (unlimited)", programs,
+        starts_on=date(today.year, 1, 1), ends_on=date(today.year + 1, 12, 31),
+    )  # fmt: skip
+    pilot = create_contract(
+        session, organization, "Pilot - 30 seats", programs[:3], seats=30,
+        starts_on=today - timedelta(days=90), ends_on=today + timedelta(days=275),
+    )  # fmt: skip
+    create_contract(
+        session, organization, "Spring Cohort 2025 (expired)", programs[:4], seats=200,
+        starts_on=date(today.year - 1, 3, 1), ends_on=date(today.year - 1, 6, 30),
+    )  # fmt: skip
+    create_contract(
+        session, organization, "Next Quarter Expansion", programs, seats=500,
+        starts_on=today + timedelta(days=60), ends_on=today + timedelta(days=425),
+    )  # fmt: skip
+
+    def invite(program: Program, contract: Contract, people: list[str], *, accept: bool) -> None:
+        rows = RowBatch(
+            row=list(range(2, len(people) + 2)),
+            full_name=people,
+            email=[_demo_email(name) for name in people],
+            external_id=[f"EMP-{1000 + DEMO_PEOPLE.index(name)}" for name in people],
+        )
+        checked = check_rows(session, program, contract, rows, today)
+        create_invitations(session, program, contract, rows, checked, send_emails=False)
+        session.flush()
+        if accept:
+            for invitation in session.scalars(
+                select(Invitation).where(
+                    Invitation.program_id == program.id, Invitation.status == "pending"
+                )
+            ):
+                invitation.status = "accepted"
+                invitation.accepted_at = utcnow()
+
+    invite(programs[0], pilot, DEMO_PEOPLE[:20], accept=True)  # the pilot's seats are taken...
+    invite(programs[1], pilot, DEMO_PEOPLE[20:28], accept=False)  # ...28 of 30: nearly full
+    invite(programs[3], unlimited, DEMO_PEOPLE[:30], accept=True)
+    invite(programs[4], unlimited, DEMO_PEOPLE[10:16], accept=False)
+    session.flush()
+    return token
+
+
+def _demo_email(name: str) -> str:
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return plain.replace(" ", ".") + "@example.com"

@@ -1,0 +1,99 @@
+"""Building the service, and running it embedded: same code, real HTTP on 127.0.0.1.
+
+Without --api-url, the CLI and the app start the service in a background thread on a free
+loopback port and talk to it through the same httpx client as to a remote `roster serve`.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tui.service.admin import DEMO_ADMIN, create_admin, seed_demo
+from tui.service.app import create_app
+from tui.service.db import Admin, Organization, hash_token, open_database
+from tui.service.mail import OutboxSender, open_transport
+from tui.settings import Settings
+
+TOKEN_FILE = "token"
+
+
+def build_service(settings: Settings) -> tuple[FastAPI, sessionmaker[Session]]:
+    sessions = open_database(settings.resolved_database_url())
+    sender = OutboxSender(
+        sessions,
+        open_transport(settings.resolved_mail_url()),
+        public_url=settings.public_url,
+        sender=settings.mail_from,
+    )
+    return create_app(sessions, sender), sessions
+
+
+def ensure_demo(sessions: sessionmaker[Session], data_dir: Path) -> str:
+    """The demo admin's token: seeds the demo organization on first use, 0600 token file."""
+    token_path = data_dir / TOKEN_FILE
+    with sessions.begin() as session:
+        demo = session.scalars(select(Organization).where(Organization.is_demo)).first()
+        if demo is None:
+            token = seed_demo(session)
+        else:
+            token = token_path.read_text().strip() if token_path.exists() else ""
+            valid = (
+                token
+                and session.scalars(
+                    select(Admin).where(Admin.token_hash == hash_token(token))
+                ).first()
+            )
+            if not valid:
+                _, token = create_admin(session, demo, DEMO_ADMIN)
+    _write_private(token_path, token)
+    return token
+
+
+def _write_private(path: Path, text: str) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(text + "\n")
+    os.chmod(path, 0o600)
+
+
+@dataclass
+class EmbeddedService:
+    """The service on 127.0.0.1 in a daemon thread; `url` and `token` once started."""
+
+    settings: Settings
+    url: str = ""
+    token: str = ""
+
+    def start(self) -> EmbeddedService:
+        import uvicorn
+
+        data_dir = self.settings.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        app, sessions = build_service(self.settings)
+        self.token = ensure_demo(sessions, data_dir)
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", access_log=False
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, name="roster-service", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 30
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("The embedded Roster service did not start.")
+            time.sleep(0.005)
+        port = self._server.servers[0].sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
