@@ -1,6 +1,5 @@
 """The service's HTTP API (DESIGN §3): FastAPI routes over the storage, errors as problem+json."""
 
-
 import asyncio
 import contextlib
 import html

@@ -18,7 +18,7 @@ import socket
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -51,7 +51,10 @@ def render_invitation(item: Outgoing, public_url: str, sender: str) -> EmailMess
     message["Subject"] = f"You're invited to {item.program}"
     message["From"] = sender
     message["To"] = formataddr((item.full_name, item.email))
-    message["Message-ID"] = make_msgid(f"invitation-{item.invitation_id}", "roster.invalid")
+    # The same for every attempt, so a receiver can recognise a retry.
+    message["Message-ID"] = (
+        f"<roster-{item.outbox_id}.invitation-{item.invitation_id}@roster.invalid>"
+    )
     message["X-Roster-Invitation"] = str(item.invitation_id)
     message.set_content(
         f"Hello {item.full_name},\n\n"

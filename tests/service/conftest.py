@@ -1,0 +1,185 @@
+"""Real parts for the service tests: SQLite files, a PostgreSQL started from the system's
+binaries, the ASGI app through httpx, and an aiosmtpd SMTP server."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+
+import pytest
+from aiosmtpd.controller import Controller
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from tui.service import admin as operator
+from tui.service.app import create_app
+from tui.service.db import open_database
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def postgres_bin() -> Path | None:
+    found = shutil.which("initdb")
+    if found:
+        return Path(found).resolve().parent
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    return Path(candidates[-1]).parent if candidates else None
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster in a temp dir; yields its admin URL (database postgres)."""
+    binaries = postgres_bin()
+    if binaries is None:
+        pytest.fail("PostgreSQL is not installed: .ci/run installs it with apt-get")
+    folder = Path(tempfile.mkdtemp(prefix="roster-pg-"))
+    run_as: list[str] = []
+    if os.geteuid() == 0:  # initdb refuses root: run the cluster as the postgres user
+        shutil.chown(folder, "postgres")
+        run_as = ["runuser", "-u", "postgres", "--"]
+    data, port = folder / "data", free_port()
+    subprocess.run(
+        [*run_as, str(binaries / "initdb"), "-D", str(data), "-U", "roster", "-A", "trust",
+         "-E", "UTF8", "--no-sync"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -F"
+    subprocess.run(
+        [*run_as, str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-l",
+         str(folder / "log"), "start"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    try:
+        yield f"postgresql+psycopg://roster@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*run_as, str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
+            check=False, capture_output=True,
+        )  # fmt: skip
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'roster.db'}"
+        return
+    server: str = request.getfixturevalue("postgres_server")
+    name = f"roster_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    yield server.rsplit("/", 1)[0] + f"/{name}"
+
+
+@dataclass
+class Org:
+    id: int
+    token: str
+    programs: dict[str, int] = field(default_factory=dict)
+    contracts: dict[str, int] = field(default_factory=dict)
+
+
+def make_org(sessions: sessionmaker[Session], name: str) -> Org:
+    today = date.today()
+    with sessions.begin() as session:
+        organization = operator.create_organization(session, name)
+        _, token = operator.create_admin(session, organization, f"admin@{name.lower()}.example")
+        org = Org(id=organization.id, token=token)
+        leadership = operator.create_program(session, organization, "Leadership")
+        data = operator.create_program(session, organization, "Data Literacy")
+        org.programs = {"Leadership": leadership.id, "Data Literacy": data.id}
+        specs = {
+            "Unlimited": {"programs": [leadership, data]},
+            "Ten seats": {"programs": [leadership], "seats": 10},
+            "Expired": {"programs": [leadership], "ends_on": today - timedelta(days=1)},
+            "Future": {"programs": [leadership], "starts_on": today + timedelta(days=10)},
+        }
+        for contract_name, spec in specs.items():
+            contract = operator.create_contract(
+                session,
+                organization,
+                contract_name,
+                spec.pop("programs"),
+                **spec,  # type: ignore[arg-type]
+            )
+            org.contracts[contract_name] = contract.id
+    return org
+
+
+@dataclass
+class Service:
+    sessions: sessionmaker[Session]
+    acme: Org
+    globex: Org
+    http: TestClient
+
+    def as_(self, org: Org) -> dict[str, str]:
+        return {"Authorization": f"Bearer {org.token}"}
+
+
+@pytest.fixture
+def service(database_url: str) -> Iterator[Service]:
+    """The API over a fresh database holding two organizations, Acme and Globex."""
+    sessions = open_database(database_url)
+    acme, globex = make_org(sessions, "Acme"), make_org(sessions, "Globex")
+    with TestClient(create_app(sessions)) as http:
+        yield Service(sessions, acme, globex, http)
+    sessions.kw["bind"].dispose()
+
+
+class Inbox:
+    """What the SMTP server received."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:  # noqa: N802
+        self.messages.append(message_from_bytes(envelope.content))  # type: ignore[attr-defined]
+        return "250 Message accepted for delivery"
+
+
+@dataclass
+class SmtpServer:
+    port: int
+    inbox: Inbox
+    controller: Controller | None = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.controller = Controller(self.inbox, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    server = SmtpServer(port=free_port(), inbox=Inbox())
+    server.start()
+    yield server
+    server.stop()

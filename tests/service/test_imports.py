@@ -1,0 +1,200 @@
+"""Imports happen exactly once: retried requests, re-run files and races invite nobody twice."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from tests.service.conftest import Org, Service
+from tui.service.db import Invitation, Learner, OutboxMessage, utcnow
+
+
+def batch(count: int, start: int = 0, domain: str = "example.com") -> dict[str, list[Any]]:
+    numbers = range(start, start + count)
+    return {
+        "row": [n + 2 for n in numbers],
+        "full_name": [f"Learner {n}" for n in numbers],
+        "email": [f"learner{n}@{domain}" for n in numbers],
+        "external_id": [f"E{n}" for n in numbers],
+    }
+
+
+def start(
+    service: Service, org: Org, key: str, contract: str = "Unlimited", send: bool = True
+) -> Any:
+    return service.http.post(
+        "/api/v1/imports",
+        headers={**service.as_(org), "Idempotency-Key": key},
+        json={"program_id": org.programs["Leadership"], "contract_id": org.contracts[contract],
+              "send_emails": send, "file_name": "learners.csv"},
+    )  # fmt: skip
+
+
+def upload_and_commit(
+    service: Service, org: Org, key: str, rows: dict[str, list[Any]], **options: Any
+) -> Any:
+    import_id = start(service, org, key, **options).json()["id"]
+    chunk = 50
+    for seq, first in enumerate(range(0, len(rows["row"]), chunk)):
+        part = {column: values[first : first + chunk] for column, values in rows.items()}
+        response = service.http.put(
+            f"/api/v1/imports/{import_id}/chunks/{seq}", headers=service.as_(org), json=part
+        )
+        assert response.status_code == 200, response.text
+    return service.http.post(
+        f"/api/v1/imports/{import_id}/commit",
+        headers=service.as_(org),
+        json={"rows": len(rows["row"])},
+    )
+
+
+def count(service: Service, model: type, *where: Any) -> int:
+    with service.sessions() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def test_the_same_idempotency_key_returns_the_same_import(service: Service) -> None:
+    first, again = start(service, service.acme, "k-1"), start(service, service.acme, "k-1")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    assert start(service, service.acme, "k-2").json()["id"] != first.json()["id"]
+    missing = service.http.post(
+        "/api/v1/imports", headers=service.as_(service.acme),
+        json={"program_id": 1, "contract_id": 1, "send_emails": True},
+    )  # fmt: skip
+    assert missing.json()["code"] == "idempotency_key_required"
+
+
+def test_a_chunk_is_idempotent_per_sequence_number(service: Service) -> None:
+    acme = service.acme
+    import_id = start(service, acme, "k").json()["id"]
+    path = f"/api/v1/imports/{import_id}/chunks/0"
+    for _ in range(3):
+        assert service.http.put(path, headers=service.as_(acme), json=batch(5)).status_code == 200
+    other = service.http.put(path, headers=service.as_(acme), json=batch(5, start=9))
+    assert (other.status_code, other.json()["code"]) == (409, "chunk_conflict")
+    status = service.http.get(f"/api/v1/imports/{import_id}", headers=service.as_(acme)).json()
+    assert status["chunks"] == 1
+
+
+def test_commit_creates_invitations_and_their_emails_once(service: Service) -> None:
+    committed = upload_and_commit(service, service.acme, "k", batch(120))
+    assert committed.status_code == 200, committed.text
+    body = committed.json()
+    assert (body["status"], body["invited"], body["emails_queued"]) == ("committed", 120, 120)
+    import_id = body["id"]
+    again = service.http.post(
+        f"/api/v1/imports/{import_id}/commit", headers=service.as_(service.acme), json={"rows": 120}
+    )
+    assert again.json()["invited"] == 120
+    assert count(service, Invitation) == 120
+    assert count(service, OutboxMessage) == 120
+    assert count(service, Invitation, Invitation.email_status == "queued") == 120
+
+
+def test_create_invitations_queues_no_email(service: Service) -> None:
+    body = upload_and_commit(service, service.acme, "k", batch(30), send=False).json()
+    assert (body["invited"], body["emails_queued"]) == (30, 0)
+    assert count(service, OutboxMessage) == 0
+    assert count(service, Invitation, Invitation.email_status == "created") == 30
+
+
+def test_a_rerun_of_the_same_file_invites_nobody_twice(service: Service) -> None:
+    upload_and_commit(service, service.acme, "run-1", batch(40))
+    rerun = upload_and_commit(service, service.acme, "run-2", batch(60)).json()
+    assert rerun["invited"] == 20
+    assert rerun["skipped"] == {"already_invited": 40}
+    assert {issue["code"] for issue in rerun["issues"]} == {"already_invited"}
+    assert count(service, Invitation) == 60
+    assert count(service, OutboxMessage) == 60
+
+
+def test_the_commit_checks_again_what_changed_since_the_upload(service: Service) -> None:
+    acme = service.acme
+    import_id = start(service, acme, "k").json()["id"]
+    service.http.put(f"/api/v1/imports/{import_id}/chunks/0", headers=service.as_(acme),
+                     json=batch(10))  # fmt: skip
+    single = service.http.post(
+        f"/api/v1/programs/{acme.programs['Leadership']}/invitations", headers=service.as_(acme),
+        json={"full_name": "Learner 3", "email": "LEARNER3@example.com",
+              "contract_id": acme.contracts["Unlimited"]},
+    )  # fmt: skip
+    assert single.status_code == 201
+    body = service.http.post(f"/api/v1/imports/{import_id}/commit", headers=service.as_(acme),
+                             json={"rows": 10}).json()  # fmt: skip
+    assert (body["invited"], body["skipped"]) == (9, {"already_invited": 1})
+    assert count(service, Invitation) == 10
+
+
+def test_a_commit_over_capacity_writes_nothing(service: Service) -> None:
+    response = upload_and_commit(service, service.acme, "k", batch(11), contract="Ten seats")
+    assert response.status_code == 409
+    problem = response.json()
+    assert problem["code"] == "contract_capacity"
+    assert "10 seats left" in problem["detail"]
+    assert count(service, Invitation) == 0
+    assert count(service, Learner) == 0
+    fits = upload_and_commit(service, service.acme, "k2", batch(10), contract="Ten seats")
+    assert fits.json()["invited"] == 10
+
+
+def test_an_incomplete_upload_cannot_commit(service: Service) -> None:
+    acme = service.acme
+    import_id = start(service, acme, "k").json()["id"]
+    service.http.put(f"/api/v1/imports/{import_id}/chunks/0", headers=service.as_(acme),
+                     json=batch(10))  # fmt: skip
+    response = service.http.post(f"/api/v1/imports/{import_id}/commit",
+                                 headers=service.as_(acme), json={"rows": 25})  # fmt: skip
+    assert (response.status_code, response.json()["code"]) == (409, "incomplete_import")
+    assert "received 10 of the 25 rows" in response.json()["detail"]
+    assert count(service, Invitation) == 0
+
+
+@pytest.mark.parametrize("contract", ["Expired", "Future"])
+def test_unavailable_contracts_are_a_file_error(service: Service, contract: str) -> None:
+    acme = service.acme
+    checked = service.http.post(
+        f"/api/v1/programs/{acme.programs['Leadership']}/invitations/check",
+        headers=service.as_(acme), json={"contract_id": acme.contracts[contract], "rows": batch(3)},
+    ).json()  # fmt: skip
+    assert [error["code"] for error in checked["file_errors"]] == ["contract_unavailable"]
+    response = upload_and_commit(service, acme, "k", batch(3), contract=contract)
+    assert response.json()["code"] == "contract_unavailable"
+
+
+def test_the_service_rechecks_rows_and_flags_external_id_conflicts(service: Service) -> None:
+    upload_and_commit(service, service.acme, "k", batch(2))
+    rows = {
+        "row": [2, 3, 4],
+        "full_name": ["New Person", "", "Other"],
+        "email": ["new@example.com", "blank@example.com", "not an email"],
+        "external_id": ["E0", None, None],  # E0 belongs to learner0@example.com
+    }
+    body = upload_and_commit(service, service.acme, "k2", rows).json()
+    codes = {(issue["row"], issue["code"]) for issue in body["issues"]}
+    assert codes == {(2, "external_id_conflict"), (3, "missing_full_name"), (4, "invalid_email")}
+    assert (body["invited"], body["errors"]) == (0, 3)
+
+
+def test_the_database_allows_one_pending_invitation_per_program_and_learner(
+    service: Service,
+) -> None:
+    upload_and_commit(service, service.acme, "k", batch(1))
+    with service.sessions() as session:
+        first = session.scalars(select(Invitation)).one()
+        twin = Invitation(
+            organization_id=first.organization_id, program_id=first.program_id,
+            contract_id=first.contract_id, learner_id=first.learner_id, status="pending",
+            token="another", expires_at=utcnow() + timedelta(days=1),
+        )  # fmt: skip
+        session.add(twin)
+        with pytest.raises(IntegrityError):
+            session.commit()
+        session.rollback()
+        twin.status = "revoked"
+        session.add(twin)
+        session.commit()  # a revoked one beside it is fine
