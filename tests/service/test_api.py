@@ -132,13 +132,14 @@ def test_every_resource_of_another_organization_is_404(service: Service) -> None
               "send_emails": False},
     ).json()  # fmt: skip
     program, contract = acme.programs["Leadership"], acme.contracts["Unlimited"]
+    globex_contract = globex.contracts["Unlimited"]
     as_globex = service.as_(globex)
     requests = [
         ("GET", f"/api/v1/programs/{program}/contracts", None),
         ("GET", f"/api/v1/learners?program_id={program}", None),
         ("GET", f"/api/v1/invitations?program_id={program}", None),
         ("POST", f"/api/v1/programs/{program}/invitations",
-         {"full_name": "X", "email": "x@example.com", "contract_id": globex.contracts["Unlimited"]}),
+         {"full_name": "X", "email": "x@example.com", "contract_id": globex_contract}),
         ("POST", f"/api/v1/programs/{globex.programs['Leadership']}/invitations",
          {"full_name": "X", "email": "x@example.com", "contract_id": contract}),
         ("POST", f"/api/v1/programs/{program}/invitations/check",
