@@ -5,7 +5,7 @@ import contextlib
 import html
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
 from fastapi import Depends, FastAPI, Header, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -50,6 +50,7 @@ from tui.service.invitations import (
 from tui.service.mail import OutboxSender
 
 M = TypeVar("M", Program, Contract, Import, Invitation)
+InvitationRows = Select[Invitation, Learner, str, str]
 MAX_PAGE = 500
 PROBLEM = "application/problem+json"
 
@@ -146,7 +147,7 @@ def create_app(sessions: sessionmaker[Session], sender: OutboxSender | None = No
 
     def owned(session: Session, model: type[M], id_: int, me: Admin, what: str) -> M:
         found = session.get(model, id_)
-        if found is None or found.organization_id != me.organization_id:  # type: ignore[attr-defined]
+        if found is None or found.organization_id != me.organization_id:
             raise not_found(what)
         return found
 
@@ -212,7 +213,7 @@ def create_app(sessions: sessionmaker[Session], sender: OutboxSender | None = No
             0
         ]
 
-    def select_invitations() -> Select[Any]:
+    def select_invitations() -> InvitationRows:
         return (
             select(Invitation, Learner, Program.name, Contract.name)
             .join(Learner, Learner.id == Invitation.learner_id)
@@ -220,7 +221,7 @@ def create_app(sessions: sessionmaker[Session], sender: OutboxSender | None = No
             .join(Contract, Contract.id == Invitation.contract_id)
         )
 
-    def invitations_out(session: Session, query: Select[Any]) -> list[wire.Invitation]:
+    def invitations_out(session: Session, query: InvitationRows) -> list[wire.Invitation]:
         return [
             wire.Invitation(
                 id=invitation.id,
@@ -232,8 +233,8 @@ def create_app(sessions: sessionmaker[Session], sender: OutboxSender | None = No
                 email=learner.email,
                 full_name=learner.full_name,
                 external_id=learner.external_id,
-                status=invitation.status,
-                email_status=invitation.email_status,
+                status=cast(wire.InvitationStatus, invitation.status),
+                email_status=cast(wire.EmailStatus, invitation.email_status),
                 import_id=invitation.import_id,
                 created_at=invitation.created_at,
                 expires_at=invitation.expires_at,
@@ -370,7 +371,9 @@ def create_app(sessions: sessionmaker[Session], sender: OutboxSender | None = No
             .order_by(Invitation.id)
         ):
             programs.setdefault(learner_id, []).append(
-                wire.LearnerProgram(program_id=program_id_, program_name=name, status=status)
+                wire.LearnerProgram.model_validate(
+                    {"program_id": program_id_, "program_name": name, "status": status}
+                )
             )
         items = [
             wire.Learner(
@@ -437,8 +440,10 @@ def create_app(sessions: sessionmaker[Session], sender: OutboxSender | None = No
         )
         checked = check_rows(session, program, contract, rows, date.today())
         if checked.file_errors:
-            first = checked.file_errors[0]
-            raise ApiProblem(409, "Cannot invite", first.message, first.code, checked.file_errors)
+            problem = checked.file_errors[0]
+            raise ApiProblem(
+                409, "Cannot invite", problem.message, problem.code, checked.file_errors
+            )
         errors = [issue for issue in checked.issues if issue.severity == "error"]
         skips = [
             issue for issue in checked.issues if issue.code in ("already_member", "already_invited")

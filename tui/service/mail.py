@@ -13,12 +13,13 @@ import contextlib
 import html
 import logging
 import os
+import quopri
 import random
 import socket
 from dataclasses import dataclass
 from datetime import timedelta
-from email.message import EmailMessage
-from email.utils import formataddr
+from email.header import Header
+from email.utils import formataddr, formatdate, parseaddr
 from pathlib import Path
 from typing import Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -45,39 +46,79 @@ class Outgoing:
     token: str
 
 
-def render_invitation(item: Outgoing, public_url: str, sender: str) -> EmailMessage:
+@dataclass(frozen=True)
+class Rendered:
+    """A message ready for the wire: envelope addresses and the RFC 5322 bytes (CRLF)."""
+
+    sender: str
+    recipient: str
+    data: bytes
+
+
+def render_invitation(item: Outgoing, public_url: str, sender: str) -> Rendered:
+    """The invitation email: plain text and HTML alternatives, quoted-printable UTF-8.
+
+    Written out directly rather than through email.message, which costs a millisecond a message.
+    """
     link = f"{public_url.rstrip('/')}/invitations/{item.token}"
-    message = EmailMessage()
-    message["Subject"] = f"You're invited to {item.program}"
-    message["From"] = sender
-    message["To"] = formataddr((item.full_name, item.email))
-    # The same for every attempt, so a receiver can recognise a retry.
-    message["Message-ID"] = (
-        f"<roster-{item.outbox_id}.invitation-{item.invitation_id}@roster.invalid>"
-    )
-    message["X-Roster-Invitation"] = str(item.invitation_id)
-    message.set_content(
+    text = (
         f"Hello {item.full_name},\n\n"
         f"{item.organization} invites you to the learning program {item.program}.\n\n"
         f"Accept the invitation here:\n{link}\n\n"
         "The invitation is valid for 30 days. If you did not expect it, you can ignore this "
         "email.\n"
     )
-    name, program, organization = (html.escape(x) for x in (item.full_name, item.program,
-                                                              item.organization))  # fmt: skip
-    message.add_alternative(
-        f"<p>Hello {name},</p>"
-        f"<p>{organization} invites you to the learning program <strong>{program}</strong>.</p>"
-        f'<p><a href="{html.escape(link)}">Accept the invitation</a></p>'
-        "<p>The invitation is valid for 30 days. If you did not expect it, you can ignore this "
-        "email.</p>",
-        subtype="html",
+    name, program, organization, href = (
+        html.escape(value) for value in (item.full_name, item.program, item.organization, link)
     )
-    return message
+    page = (
+        f"<p>Hello {name},</p>\n"
+        f"<p>{organization} invites you to the learning program <strong>{program}</strong>.</p>\n"
+        f'<p><a href="{href}">Accept the invitation</a></p>\n'
+        "<p>The invitation is valid for 30 days. If you did not expect it, you can ignore this "
+        "email.</p>\n"
+    )
+    boundary = f"=_roster_{item.outbox_id}_{item.invitation_id}"
+    headers = [
+        f"From: {sender}",
+        f"To: {formataddr((item.full_name, item.email), 'utf-8')}",
+        f"Subject: {_header(f'You are invited to {item.program}')}",
+        f"Date: {formatdate(usegmt=True)}",
+        # The same for every attempt, so a receiver can recognise a retry.
+        f"Message-ID: <roster-{item.outbox_id}.invitation-{item.invitation_id}@roster.invalid>",
+        f"X-Roster-Invitation: {item.invitation_id}",
+        "MIME-Version: 1.0",
+        f'Content-Type: multipart/alternative; boundary="{boundary}"',
+    ]
+    parts = [
+        "\r\n".join(headers),
+        "",
+        f"--{boundary}",
+        _part("text/plain", text),
+        f"--{boundary}",
+        _part("text/html", page),
+        f"--{boundary}--",
+        "",
+    ]
+    return Rendered(
+        sender=parseaddr(sender)[1], recipient=item.email, data="\r\n".join(parts).encode()
+    )
+
+
+def _header(value: str) -> str:
+    return value if value.isascii() else Header(value, "utf-8").encode()
+
+
+def _part(content_type: str, body: str) -> str:
+    encoded = quopri.encodestring(body.encode()).decode("ascii").replace("\n", "\r\n")
+    return (
+        f"Content-Type: {content_type}; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: quoted-printable\r\n\r\n" + encoded
+    )
 
 
 class Transport(Protocol):
-    async def send(self, outbox_id: int, message: EmailMessage) -> None: ...
+    async def send(self, outbox_id: int, message: Rendered) -> None: ...
 
     async def close(self) -> None: ...
 
@@ -90,10 +131,10 @@ class MaildirTransport:
         for folder in ("tmp", "new", "cur"):
             (path / folder).mkdir(parents=True, exist_ok=True)
 
-    async def send(self, outbox_id: int, message: EmailMessage) -> None:
+    async def send(self, outbox_id: int, message: Rendered) -> None:
         name = f"roster-{outbox_id}.{socket.gethostname()}"
         temporary = self.path / "tmp" / name
-        temporary.write_bytes(bytes(message))
+        temporary.write_bytes(message.data)
         os.replace(temporary, self.path / "new" / name)
 
     async def close(self) -> None:
@@ -122,11 +163,13 @@ class SmtpTransport:
         self.idle: asyncio.Queue[object] = asyncio.Queue()
         self.slots = asyncio.Semaphore(connections)
 
-    async def send(self, outbox_id: int, message: EmailMessage) -> None:
+    async def send(self, outbox_id: int, message: Rendered) -> None:
         async with self.slots:
             client = await self._connection()
             try:
-                await client.send_message(message)  # type: ignore[attr-defined]
+                await client.sendmail(  # type: ignore[attr-defined]
+                    message.sender, [message.recipient], message.data
+                )
             except Exception:
                 with contextlib.suppress(Exception):
                     client.close()  # type: ignore[attr-defined]

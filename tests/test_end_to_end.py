@@ -1,0 +1,149 @@
+"""End to end, nothing mocked: `roster serve` under uvicorn on 127.0.0.1 with a real SMTP server,
+`roster admin` and `roster import` as separate processes, and an import killed mid-way."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import SmtpServer, free_port
+
+
+def roster(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "tui", *args],
+        capture_output=True, text=True, timeout=timeout, check=False,
+        env={**os.environ, **(env or {}), "NO_COLOR": "1"},
+    )  # fmt: skip
+    assert result.returncode in (0, 1), result.stderr
+    return result.stdout
+
+
+def write_learners(path: Path, count: int, domain: str = "example.org") -> Path:
+    lines = ["Full Name,Email,External ID"]
+    lines += [f"Learner {n},learner{n}@{domain},X{n:06d}" for n in range(count)]
+    path.write_text("\r\n".join(lines) + "\r\n")
+    return path
+
+
+@pytest.fixture
+def served(tmp_path: Path, smtp_server: SmtpServer) -> Iterator[tuple[str, str, Path]]:
+    """`roster serve` on a free port over a fresh SQLite file; yields (url, token, database)."""
+    database = tmp_path / "service.db"
+    url = f"sqlite:///{database}"
+    org = json.loads(roster("admin", "create-org", "Initech", "--database-url", url,
+                            "--format", "json"))  # fmt: skip
+    admin = json.loads(roster("admin", "create-admin", "--org", "Initech", "--email",
+                              "lead@initech.example", "--database-url", url,
+                              "--format", "json"))  # fmt: skip
+    roster("admin", "create-program", "--org", str(org["id"]), "Onboarding", "--database-url", url)
+    roster("admin", "create-contract", "--org", "Initech", "--program", "Onboarding", "FY26",
+           "--seats", "500", "--starts", "2020-01-01", "--database-url", url)  # fmt: skip
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tui", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--database-url", url, "--mail-url", smtp_server.url],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"{base}/api/v1/me", timeout=1)
+            break
+        except httpx.TransportError:
+            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            assert time.monotonic() < deadline, "roster serve did not start"
+            time.sleep(0.1)
+    yield base, admin["token"], database
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def test_import_through_roster_serve_sends_each_email_once(
+    served: tuple[str, str, Path], smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    base, token, _ = served
+    learners = write_learners(tmp_path / "learners.csv", 300)
+    remote = ["--api-url", base, "--token", token]
+    first = json.loads(roster("import", str(learners), "--program", "Onboarding", "--contract",
+                              "FY26", "--yes", "--format", "json", *remote))  # fmt: skip
+    assert first == {
+        "import_id": first["import_id"], "status": "committed", "rows": 300, "invited": 300,
+        "skipped": 0, "errors": 0, "emails_sent": 300, "emails_failed": 0,
+    }  # fmt: skip
+    recipients = Counter(message["To"] for message in smtp_server.inbox.messages)
+    assert len(recipients) == 300
+    assert max(recipients.values()) == 1
+
+    again = json.loads(roster("import", str(learners), "--program", "Onboarding", "--contract",
+                              "FY26", "--yes", "--format", "json", *remote))  # fmt: skip
+    assert (again["invited"], again["skipped"], again["emails_sent"]) == (0, 300, 0)
+    assert len(smtp_server.inbox.messages) == 300
+
+    listed = json.loads(roster("invitations", "--program", "Onboarding", "--format", "json",
+                               *remote))  # fmt: skip
+    assert listed["total"] == 300
+    assert {item["email_status"] for item in listed["items"]} == {"sent"}
+    contracts = json.loads(roster("contracts", "--program", "Onboarding", "--format", "json",
+                                  *remote))  # fmt: skip
+    assert contracts["items"][0]["seats_used"] == 300
+    assert contracts["items"][0]["seats_total"] == 500
+
+
+def test_import_killed_mid_way_then_rerun_invites_each_learner_once(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    env = {"ROSTER_DATA_DIR": str(data_dir)}
+    learners = write_learners(tmp_path / "learners.csv", 30_000)
+    args = ["import", str(learners), "--program", "Inclusive Hiring", "--contract",
+            "Enterprise Agreement 2026 (unlimited)", "--yes", "--format", "json"]  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tui", *args],
+        env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    database = data_dir / "roster.db"
+    deadline = time.monotonic() + 60
+    while not _chunks_received(database):
+        assert process.poll() is None, "the import ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+
+    rerun = json.loads(roster(*args, env=env))
+    assert rerun["invited"] + rerun["skipped"] == 30_000
+    with sqlite3.connect(database) as db:
+        per_learner = db.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT learner_id) FROM invitations i "
+            "JOIN programs p ON p.id = i.program_id WHERE p.name = 'Inclusive Hiring'"
+        ).fetchone()
+        outbox = db.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT invitation_id) FROM outbox o "
+            "JOIN invitations i ON i.id = o.invitation_id JOIN programs p ON p.id = i.program_id "
+            "WHERE p.name = 'Inclusive Hiring'"
+        ).fetchone()
+    assert per_learner == (30_000, 30_000)
+    assert outbox == (30_000, 30_000)
+    mails = list((data_dir / "outbox" / "new").iterdir())
+    assert len(mails) == len({mail.name for mail in mails}) <= 30_000
+
+
+def _chunks_received(database: Path) -> bool:
+    if not database.exists():
+        return False
+    try:
+        with sqlite3.connect(database, timeout=0.1) as db:
+            return bool(db.execute("SELECT COUNT(*) FROM import_chunks").fetchone()[0])
+    except sqlite3.Error:
+        return False
