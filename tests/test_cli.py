@@ -170,3 +170,44 @@ def test_table_is_colored_on_a_terminal(tmp_path: Path) -> None:
         check=False,
     )
     assert "\x1b[1;31m✗\x1b[0m" in result.stdout
+
+
+def test_check_with_program_and_contract_adds_the_service_checks(tmp_path: Path) -> None:
+    env = {**os.environ, "ROSTER_DATA_DIR": str(tmp_path / "data"), "NO_COLOR": "1"}
+    path = tmp_path / "learners.csv"
+    path.write_text(
+        "Full Name,Email,External ID\n"
+        "Amara Okafor,AMARA.OKAFOR@example.com,\n"  # invited to this program in the demo
+        "New Person,new.person@example.com,\n"
+        "Other Person,other@example.com,EMP-1000\n"  # Amara's External ID
+    )
+
+    def check(*options: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "tui", "check", str(path), "--format", "json", *options],
+            capture_output=True, text=True, env=env, check=False,
+        )  # fmt: skip
+
+    result = check("--program", "Leadership Essentials", "--contract",
+                   "Enterprise Agreement 2026 (unlimited)")  # fmt: skip
+    report = json.loads(result.stdout)
+    assert result.returncode == 1
+    assert (report["rows"], report["ready"], report["skipped"], report["errors"]) == (3, 1, 1, 1)
+    codes = {(issue["row"], issue["code"]) for issue in report["issues"]}
+    assert codes == {(2, "already_member"), (4, "external_id_conflict")}
+
+    path.write_text(
+        "Full Name,Email,External ID\n"
+        + "".join(f"Learner {n},learner{n}@example.com,\n" for n in range(3))
+    )
+    full = check("--program", "Leadership Essentials", "--contract", "Pilot - 30 seats")
+    assert full.returncode == 2
+    errors = json.loads(full.stdout)["file_errors"]
+    assert [error["code"] for error in errors] == ["contract_capacity"]
+    assert "2 seats left" in errors[0]["message"]
+    expired = check("--program", "Leadership Essentials", "--contract",
+                    "Spring Cohort 2025 (expired)")  # fmt: skip
+    assert json.loads(expired.stdout)["file_errors"][0]["code"] == "contract_unavailable"
+    unknown = check("--program", "Nope", "--contract", "x")
+    assert unknown.returncode == 2
+    assert "No program 'Nope'" in unknown.stderr

@@ -168,10 +168,16 @@ async def check_with_service(
     from tui.intake.learner_file import Limits
     from tui.intake.render import Style, render_report, use_color
 
-    learner_file = read_learner_file(path, Limits(settings.max_file_bytes, settings.max_rows))
-    report = learner_file.report
-    if not report.file_errors:
-        async with connect(settings) as client:
+    # Read the file while the service starts.
+    reading = asyncio.create_task(
+        asyncio.to_thread(
+            read_learner_file, path, Limits(settings.max_file_bytes, settings.max_rows)
+        )
+    )
+    async with connect(settings) as client:
+        learner_file = await reading
+        report = learner_file.report
+        if not report.file_errors:
             program = await find_program(client, program_ref)
             contract = await find_contract(client, program, contract_ref)
             report = await dry_run(client, learner_file, program.id, contract.id)

@@ -49,7 +49,11 @@ async def dry_run(
     client: RosterClient, learner_file: LearnerFile, program_id: int, contract_id: int
 ) -> Report:
     rows = ready_rows(learner_file)
-    result = await client.check(program_id, wire.CheckRequest(contract_id=contract_id, rows=rows))
+    request = wire.CheckRequest(
+        contract_id=contract_id,
+        rows=wire.CheckRows(row=rows.row, email=rows.email, external_id=rows.external_id),
+    )
+    result = await client.check(program_id, request)
     return with_service_check(learner_file.report, result)
 
 

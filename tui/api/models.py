@@ -130,9 +130,25 @@ class RowBatch(BaseModel):
         return len(self.row)
 
 
+class CheckRows(BaseModel):
+    """What the dry run needs of each row: no names, so a million rows stay a small request."""
+
+    row: list[int]
+    email: list[str]
+    external_id: list[str | None]
+
+    def as_batch(self) -> RowBatch:
+        return RowBatch(
+            row=self.row,
+            full_name=[""] * len(self.row),
+            email=self.email,
+            external_id=self.external_id,
+        )
+
+
 class CheckRequest(BaseModel):
     contract_id: int
-    rows: RowBatch
+    rows: CheckRows
 
 
 class CheckResult(BaseModel):

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 import polars as pl
+from pydantic import TypeAdapter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -26,23 +27,22 @@ _IN_BATCH = 500
 
 
 @dataclass
-class ExistingLearner:
-    id: int
-    external_id: str | None
-
-
-@dataclass
 class Checked:
-    """The verdict on a batch: what to invite, what to skip, and why."""
+    """The verdict on a batch: what to invite, what to skip, and why.
+
+    `ready` holds batch indexes; `emails`, `learner_ids` and `external_ids` follow it: the
+    normalized email, the existing learner (or None for a new one) and that learner's External ID.
+    """
 
     file_errors: list[Problem] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
-    ready: list[int] = field(default_factory=list)  # indexes into the batch
+    ready: list[int] = field(default_factory=list)
+    emails: list[str] = field(default_factory=list)
+    learner_ids: list[int | None] = field(default_factory=list)
+    external_ids: list[str | None] = field(default_factory=list)
     skipped: Counter[str] = field(default_factory=Counter)
     errors: int = 0
     seats_left: int | None = None
-    normalized: list[str | None] = field(default_factory=list)
-    learners: dict[str, ExistingLearner] = field(default_factory=dict)  # by email key
 
 
 def seats_used(session: Session, contract_id: int) -> int:
@@ -81,8 +81,16 @@ def unavailable_reason(
 
 
 def check_rows(
-    session: Session, program: Program, contract: Contract, rows: RowBatch, today: date
+    session: Session,
+    program: Program,
+    contract: Contract,
+    rows: RowBatch,
+    today: date,
+    *,
+    validate: bool = True,
 ) -> Checked:
+    """The service checks of DESIGN §2 on a batch, after the file's row rules unless `validate`
+    is False (the dry run: the client sent only rows that passed them; a commit re-runs them)."""
     checked = Checked()
     used = seats_used(session, contract.id)
     checked.seats_left = None if contract.seats is None else max(contract.seats - used, 0)
@@ -103,52 +111,83 @@ def check_rows(
             "row": pl.Series(rows.row, dtype=pl.UInt32),
             "full_name": pl.Series(rows.full_name, dtype=pl.String),
             "email": pl.Series(rows.email, dtype=pl.String),
-            "external_id": pl.Series([value or "" for value in rows.external_id], dtype=pl.String),
-            "overflow": pl.Series([None] * len(rows), dtype=pl.Int32),
+            "external_id": pl.Series(rows.external_id, dtype=pl.String).fill_null(""),
         }
+    ).with_row_index("index")
+    if validate:
+        learners, row_issues = check_learners(
+            frame.drop("index").with_columns(pl.lit(None, dtype=pl.Int32).alias("overflow")),
+            width=3,
+        )
+        normalized = learners["email_normalized"]
+        failed = row_issues.filter(pl.col("severity") == "error")["row"].unique()
+        issues = _issues(row_issues)
+    else:
+        normalized, failed, issues = frame["email"], pl.Series([], dtype=pl.UInt32), []
+    frame = frame.with_columns(
+        normalized.alias("normalized"),
+        normalized.str.to_lowercase().alias("key"),
+        (pl.col("row").is_in(failed.implode()) | normalized.is_null()).alias("failed"),
     )
-    learners, row_issues = check_learners(frame, width=3)
-    checked.normalized = learners["email_normalized"].to_list()
-    failed = set(row_issues.filter(pl.col("severity") == "error")["row"].to_list())
-    issues = [Issue.model_validate(issue) for issue in row_issues.iter_rows(named=True)]
 
-    keys = {email.lower() for email in checked.normalized if email}
-    external_ids = {value for value in rows.external_id if value}
-    checked.learners, owners = _existing(session, program.organization_id, keys, external_ids)
+    existing = _existing(session, program.organization_id, frame["key"], frame["external_id"])
     statuses = _program_statuses(session, program.id)
+    owners = existing.filter(pl.col("learner_external_id").is_not_null()).select(
+        pl.col("learner_external_id").alias("external_id"), pl.col("learner_id").alias("owner")
+    )
+    joined = (
+        frame.join(existing, on="key", how="left")
+        .join(owners, on="external_id", how="left")
+        .join(statuses, on="learner_id", how="left")
+        .sort("index")
+    )
+    conflict = (
+        ~pl.col("failed")
+        & pl.col("owner").is_not_null()
+        & (pl.col("learner_id").is_null() | (pl.col("owner") != pl.col("learner_id")))
+    )
+    joined = joined.with_columns(
+        pl.when(pl.col("failed") | conflict)
+        .then(pl.lit("error"))
+        .when(pl.col("status") == "accepted")
+        .then(pl.lit("already_member"))
+        .when(pl.col("status") == "pending")
+        .then(pl.lit("already_invited"))
+        .otherwise(pl.lit("ready"))
+        .alias("verdict"),
+        conflict.alias("conflict"),
+    )
+    verdicts = joined["verdict"].value_counts()
+    counts = dict(zip(verdicts["verdict"].to_list(), verdicts["count"].to_list(), strict=True))
+    checked.errors = counts.get("error", 0)
+    checked.skipped.update({code: counts[code] for code in SKIP_CODES if code in counts})
+    ready = joined.filter(pl.col("verdict") == "ready")
+    checked.ready = ready["index"].to_list()
+    checked.emails = ready["normalized"].to_list()
+    checked.learner_ids = ready["learner_id"].to_list()
+    checked.external_ids = ready["learner_external_id"].to_list()
 
-    for index, row in enumerate(rows.row):
-        email = checked.normalized[index]
-        if email is None or row in failed:
-            checked.errors += 1
-            continue
-        learner = checked.learners.get(email.lower())
-        external_id = rows.external_id[index]
-        owner = owners.get(external_id) if external_id else None
-        if owner is not None and (learner is None or owner != learner.id):
-            checked.errors += 1
-            issues.append(
-                Issue(
-                    row=row,
-                    column="External ID",
-                    severity="error",
-                    code="external_id_conflict",
-                    message=f"External ID {external_id} belongs to another learner of the "
-                    "organization; correct the External ID or the email.",
-                )
-            )
-            continue
-        status = statuses.get(learner.id) if learner else None
-        if status == "accepted":
-            checked.skipped["already_member"] += 1
-            issues.append(_skip(row, "already_member", f"{email} is already a member of "
-                                f"{program.name}; the row is skipped."))  # fmt: skip
-        elif status == "pending":
-            checked.skipped["already_invited"] += 1
-            issues.append(_skip(row, "already_invited", f"{email} already has a pending "
-                                "invitation; skipped, no second invitation."))  # fmt: skip
-        else:
-            checked.ready.append(index)
+    flagged = joined.filter(pl.col("conflict") | pl.col("verdict").is_in(SKIP_CODES))
+    issues += _issues(
+        flagged.select(
+            "row",
+            pl.when("conflict").then(pl.lit("External ID")).otherwise(pl.lit("Email"))
+            .alias("column"),
+            pl.when("conflict").then(pl.lit("error")).otherwise(pl.lit("warning"))
+            .alias("severity"),
+            pl.when("conflict").then(pl.lit("external_id_conflict")).otherwise("verdict")
+            .alias("code"),
+            pl.when("conflict")
+            .then(pl.format("External ID {} belongs to another learner of the organization; "
+                            "correct the External ID or the email.", "external_id"))
+            .when(pl.col("verdict") == "already_member")
+            .then(pl.format("{} is already a member of {}; the row is skipped.", "normalized",
+                            pl.lit(program.name)))
+            .otherwise(pl.format("{} already has a pending invitation; skipped, no second "
+                                 "invitation.", "normalized"))
+            .alias("message"),
+        )
+    )  # fmt: skip
 
     if checked.seats_left is not None and len(checked.ready) > checked.seats_left:
         checked.file_errors.append(
@@ -163,45 +202,52 @@ def check_rows(
     return checked
 
 
-def _skip(row: int, code: str, message: str) -> Issue:
-    return Issue(row=row, column="Email", severity="warning", code=code, message=message)
+_ISSUES = TypeAdapter(list[Issue])
+
+
+def _issues(frame: pl.DataFrame) -> list[Issue]:
+    return _ISSUES.validate_json(frame.write_json()) if frame.height else []
 
 
 def _existing(
-    session: Session, organization_id: int, keys: set[str], external_ids: set[str]
-) -> tuple[dict[str, ExistingLearner], dict[str, int]]:
-    """The organization's learners with these email keys, and the owners of these External IDs."""
-    query = select(Learner.id, Learner.email_key, Learner.external_id).where(
+    session: Session, organization_id: int, keys: pl.Series, external_ids: pl.Series
+) -> pl.DataFrame:
+    """The organization's learners with these email keys or External IDs:
+    `key`, `learner_id`, `learner_external_id`."""
+    query = select(Learner.email_key, Learner.id, Learner.external_id).where(
         Learner.organization_id == organization_id
     )
-    count = session.scalar(
-        select(func.count()).select_from(Learner).where(Learner.organization_id == organization_id)
+    count = (
+        session.scalar(
+            select(func.count())
+            .select_from(Learner)
+            .where(Learner.organization_id == organization_id)
+        )
+        or 0
     )
-    if (count or 0) < _LOAD_ALL_BELOW or (count or 0) < 2 * (len(keys) + len(external_ids)):
+    wanted_keys = keys.drop_nulls().unique().to_list()
+    wanted_ids = external_ids.filter(external_ids != "").unique().to_list()
+    if count < _LOAD_ALL_BELOW or count < 2 * (len(wanted_keys) + len(wanted_ids)):
         found = list(session.execute(query))
     else:
         found = []
-        for values, column in (
-            (list(keys), Learner.email_key),
-            (list(external_ids), Learner.external_id),
-        ):
+        for values, column in ((wanted_keys, Learner.email_key), (wanted_ids, Learner.external_id)):
             for start in range(0, len(values), _IN_BATCH):
                 found += session.execute(query.where(column.in_(values[start : start + _IN_BATCH])))
-    learners = {
-        key: ExistingLearner(id=id_, external_id=ext) for id_, key, ext in found if key in keys
-    }
-    owners = {ext: id_ for id_, _, ext in found if ext is not None and ext in external_ids}
-    return learners, owners
+    return pl.DataFrame(
+        found,
+        schema={"key": pl.String, "learner_id": pl.Int64, "learner_external_id": pl.String},
+        orient="row",
+    ).unique("learner_id")
 
 
-def _program_statuses(session: Session, program_id: int) -> dict[int, str]:
-    """learner id -> 'accepted' or 'pending', for the program's live invitations."""
-    statuses: dict[int, str] = {}
-    for learner_id, status in session.execute(
+def _program_statuses(session: Session, program_id: int) -> pl.DataFrame:
+    """`learner_id`, `status` ('accepted' or 'pending') of the program's live invitations."""
+    found = session.execute(
         select(Invitation.learner_id, Invitation.status)
         .where(Invitation.program_id == program_id)
         .where(Invitation.status.in_(("pending", "accepted")))
-    ):
-        if statuses.get(learner_id) != "accepted":
-            statuses[learner_id] = status
-    return statuses
+    ).all()
+    frame = pl.DataFrame(found, schema={"learner_id": pl.Int64, "status": pl.String}, orient="row")
+    # A learner who accepted once is a member, whatever else is pending.
+    return frame.sort(pl.col("status") != "accepted").unique("learner_id", keep="first")

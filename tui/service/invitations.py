@@ -11,14 +11,16 @@ import json
 import secrets
 from collections import Counter
 from datetime import date, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from tui.api.models import RowBatch
 from tui.intake.report import Issue
 from tui.service.checks import Checked, check_rows
 from tui.service.db import (
+    Base,
     Contract,
     Import,
     ImportChunk,
@@ -30,6 +32,11 @@ from tui.service.db import (
 )
 
 INVITATION_LIFETIME = timedelta(days=30)
+
+
+def table(model: type[Base]) -> Table:
+    """The model's table, for Core bulk statements that skip the ORM's per-row work."""
+    return cast(Table, model.__table__)
 
 
 class ImportConflict(Exception):
@@ -100,27 +107,36 @@ def create_invitations(
     now = utcnow()
     new: dict[str, dict[str, object]] = {}
     fill_external_id: list[dict[str, object]] = []
-    for index in checked.ready:
-        email = checked.normalized[index]
-        assert email is not None
+    learner_ids: dict[str, int] = {}
+    for index, email, learner_id, learner_external_id in zip(
+        checked.ready, checked.emails, checked.learner_ids, checked.external_ids, strict=True
+    ):
         key = email.lower()
         external_id = rows.external_id[index] or None
-        existing = checked.learners.get(key)
-        if existing is None:
+        if learner_id is None:
             new.setdefault(key, {
                 "organization_id": program.organization_id, "email": email, "email_key": key,
                 "full_name": rows.full_name[index], "external_id": external_id, "created_at": now,
             })  # fmt: skip
-        elif external_id and existing.external_id is None:
-            # Fill an empty External ID; never overwrite one silently.
-            fill_external_id.append({"learner_id": existing.id, "external_id": external_id})
-    learner_ids = {key: learner.id for key, learner in checked.learners.items()}
+        else:
+            learner_ids[key] = learner_id
+            if external_id and learner_external_id is None:
+                # Fill an empty External ID; never overwrite one silently.
+                fill_external_id.append({"learner_id": learner_id, "external_id": external_id})
+    connection = session.connection()
     if new:
-        inserted = session.execute(
-            insert(Learner).returning(Learner.id, Learner.email_key, sort_by_parameter_order=True),
-            list(new.values()),
+        # Plain executemany: RETURNING with ordered rows makes SQLAlchemy insert row by row.
+        before = session.scalar(select(func.max(Learner.id))) or 0
+        connection.execute(insert(table(Learner)), list(new.values()))
+        learner_ids.update(
+            (key, id_)
+            for id_, key in session.execute(
+                select(Learner.id, Learner.email_key).where(
+                    Learner.organization_id == program.organization_id, Learner.id > before
+                )
+            )
+            if key in new
         )
-        learner_ids.update({key: id_ for id_, key in inserted})
     for fill in fill_external_id:
         session.execute(
             update(Learner)
@@ -136,18 +152,27 @@ def create_invitations(
             "import_id": import_id, "status": "pending",
             "email_status": "queued" if send_emails else "created",
             "token": secrets.token_urlsafe(24), "created_at": now, "expires_at": expires,
+            "accepted_at": None,
         }
-        for index in checked.ready
-        if (email := checked.normalized[index])
+        for email in checked.emails
     ]  # fmt: skip
     if not invitations:
         return 0
-    ids = session.scalars(
-        insert(Invitation).returning(Invitation.id, sort_by_parameter_order=True), invitations
-    ).all()
+    before = session.scalar(select(func.max(Invitation.id))) or 0
+    connection.execute(insert(table(Invitation)), invitations)
     if send_emails:
-        queue_emails(session, list(ids), now)
-    return len(ids)
+        # This call's invitations: above the previous highest id, of this program, created now.
+        connection.execute(
+            insert(table(OutboxMessage)).from_select(
+                ["invitation_id", "status", "attempts", "next_attempt_at"],
+                select(Invitation.id, literal("queued"), literal(0), literal(now)).where(
+                    Invitation.id > before,
+                    Invitation.program_id == program.id,
+                    Invitation.created_at == now,
+                ),
+            )
+        )
+    return len(invitations)
 
 
 def queue_emails(session: Session, invitation_ids: list[int], now: datetime) -> None:

@@ -1,0 +1,161 @@
+"""Benchmark the service: a 100,000-row import without email and a 1,000,000-row dry run, each as
+a whole `roster` process on the embedded service, and email delivery into a loopback aiosmtpd
+server running in its own process.
+
+    .venv/bin/python bench/service.py [--import-rows 100000] [--dry-run-rows 1000000]
+                                      [--messages 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+ROSTER = [sys.executable, "-m", "tui"]
+PROGRAM, CONTRACT = "Inclusive Hiring", "Enterprise Agreement 2026 (unlimited)"
+
+
+def write_learners(path: Path, rows: int) -> Path:
+    lines = ["Full Name,Email,External ID"]
+    lines += [f"Learner {n},learner{n}@example.org,X{n:07d}" for n in range(rows)]
+    path.write_text("\r\n".join(lines) + "\r\n")
+    return path
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, str]:
+    start = time.perf_counter()
+    result = subprocess.run(
+        command, capture_output=True, text=True, env={**os.environ, **env}, check=False
+    )
+    elapsed = time.perf_counter() - start
+    if result.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} failed:\n{result.stderr}")
+    return elapsed, result.stdout
+
+
+def bench_import(rows: int, scratch: Path) -> None:
+    env = {"ROSTER_DATA_DIR": str(scratch / "import-data")}
+    timed([*ROSTER, "programs"], env)  # seed the demo organization first
+    path = write_learners(scratch / "import.csv", rows)
+    elapsed, out = timed(
+        [*ROSTER, "import", str(path), "--program", PROGRAM, "--contract", CONTRACT,
+         "--no-send", "--yes", "--format", "json"], env,
+    )  # fmt: skip
+    result = json.loads(out)
+    print(f"import of {rows:,} rows, no email, end to end: {elapsed:.2f} s "
+          f"(invited {result['invited']:,})")  # fmt: skip
+    elapsed, out = timed(
+        [*ROSTER, "import", str(path), "--program", PROGRAM, "--contract", CONTRACT,
+         "--no-send", "--yes", "--format", "json"], env,
+    )  # fmt: skip
+    result = json.loads(out)
+    print(f"  the same file again: {elapsed:.2f} s (invited {result['invited']:,}, "
+          f"skipped {result['skipped']:,})")  # fmt: skip
+
+
+def bench_dry_run(rows: int, scratch: Path) -> None:
+    env = {"ROSTER_DATA_DIR": str(scratch / "dry-run-data")}
+    timed([*ROSTER, "programs"], env)
+    path = write_learners(scratch / "dry-run.csv", rows)
+    elapsed, out = timed(
+        [*ROSTER, "check", str(path), "--program", PROGRAM, "--contract", CONTRACT,
+         "--format", "json"], env,
+    )  # fmt: skip
+    report = json.loads(out)
+    print(f"dry run (roster check --program --contract) of {rows:,} rows: {elapsed:.2f} s "
+          f"(ready {report['ready']:,})")  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def bench_mail(messages: int, scratch: Path) -> None:
+    from tui.api.models import RowBatch
+    from tui.service import admin as operator
+    from tui.service.checks import check_rows
+    from tui.service.db import OutboxMessage, open_database
+    from tui.service.invitations import create_invitations
+    from tui.service.mail import OutboxSender, open_transport
+
+    sessions = open_database(f"sqlite:///{scratch / 'mail.db'}")
+    with sessions.begin() as session:
+        organization = operator.create_organization(session, "Bench")
+        program = operator.create_program(session, organization, "Leadership")
+        contract = operator.create_contract(session, organization, "Unlimited", [program])
+        rows = RowBatch(
+            row=list(range(2, messages + 2)),
+            full_name=[f"Learner {n}" for n in range(messages)],
+            email=[f"learner{n}@example.org" for n in range(messages)],
+            external_id=[None] * messages,
+        )
+        checked = check_rows(session, program, contract, rows, date.today())
+        create_invitations(session, program, contract, rows, checked, send_emails=True)
+
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+         "-c", "aiosmtpd.handlers.Sink"],
+    )  # fmt: skip
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+
+        async def drain() -> float:
+            sender = OutboxSender(
+                sessions, open_transport(f"smtp://127.0.0.1:{port}"),
+                public_url="https://roster.example.org", sender="Bench <bench@example.org>",
+            )  # fmt: skip
+            start = time.perf_counter()
+            while await sender.drain_once():
+                pass
+            elapsed = time.perf_counter() - start
+            await sender.transport.close()
+            return elapsed
+
+        elapsed = asyncio.run(drain())
+    finally:
+        server.terminate()
+        server.wait()
+    with sessions() as session:
+        sent = session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent")
+        )
+    print(f"email delivery to a loopback aiosmtpd server: {messages:,} messages in "
+          f"{elapsed:.2f} s = {messages / elapsed:,.0f} messages/s (sent {sent:,})")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--import-rows", type=int, default=100_000)
+    parser.add_argument("--dry-run-rows", type=int, default=1_000_000)
+    parser.add_argument("--messages", type=int, default=5_000)
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    with tempfile.TemporaryDirectory() as folder:
+        scratch = Path(folder)
+        bench_import(args.import_rows, scratch)
+        bench_dry_run(args.dry_run_rows, scratch)
+        bench_mail(args.messages, scratch)
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    main()
