@@ -19,6 +19,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/intake.py
+	$(BIN)/python bench/service.py
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
