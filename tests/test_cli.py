@@ -211,3 +211,19 @@ def test_check_with_program_and_contract_adds_the_service_checks(tmp_path: Path)
     unknown = check("--program", "Nope", "--contract", "x")
     assert unknown.returncode == 2
     assert "No program 'Nope'" in unknown.stderr
+
+
+def test_settings_come_from_the_config_file_and_the_environment_wins(tmp_path: Path) -> None:
+    config = tmp_path / "config" / "roster"
+    config.mkdir(parents=True)
+    (config / "config.toml").write_text(f'data_dir = "{tmp_path / "from-file"}"\n')
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    env.pop("ROSTER_DATA_DIR", None)
+    command = [sys.executable, "-m", "tui", "programs", "--format", "json"]
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    assert (tmp_path / "from-file" / "roster.db").exists()
+    token = tmp_path / "from-file" / "token"
+    assert token.stat().st_mode & 0o777 == 0o600
+    env["ROSTER_DATA_DIR"] = str(tmp_path / "from-env")
+    subprocess.run(command, env=env, check=True, capture_output=True)
+    assert (tmp_path / "from-env" / "roster.db").exists()
