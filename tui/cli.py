@@ -150,7 +150,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check" and not (args.program and args.contract):
         parser.error("check needs both --program and --contract, or neither")
     if args.command is None:
-        parser.print_help()
+        from tui.app import RosterApp
+
+        RosterApp(load_settings(args)).run()
         return EXIT_OK
     return run_service_command(args)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -39,6 +39,14 @@ class LearnerFile:
     report: Report
     learners: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=LEARNER_SCHEMA))
     issues: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ISSUE_SCHEMA))
+    width: int = 3  # columns in the header row
+    path: Path | None = None
+
+    def recheck(self, learners: pl.DataFrame) -> LearnerFile:
+        """The same file with edited learner rows, checked again as a whole (duplicates too)."""
+        report = self.report.model_copy(update={"issues": [], "skipped": 0})
+        checked = _checked(report, learners.select(*_INPUT_COLUMNS), self.width)
+        return replace(checked, path=self.path)
 
 
 def read_learner_file(path: Path, limits: Limits | None = None) -> LearnerFile:
@@ -101,14 +109,20 @@ def read_learner_file(path: Path, limits: Limits | None = None) -> LearnerFile:
             ),
         )
 
-    learners, issues = check_learners(
-        learners_frame(table, header.columns), width=len(table.header)
-    )
+    checked = _checked(report, learners_frame(table, header.columns), len(table.header))
+    return replace(checked, path=path)
+
+
+_INPUT_COLUMNS = ("row", "full_name", "email", "external_id", "overflow")
+
+
+def _checked(report: Report, learners: pl.DataFrame, width: int) -> LearnerFile:
+    learners, issues = check_learners(learners, width=width)
     report.rows = learners.height
     report.errors = issues.filter(pl.col("severity") == "error")["row"].n_unique()
     report.ready = report.rows - report.errors - report.skipped
     report.issues = _ISSUES.validate_json(issues.write_json())
-    return LearnerFile(report=report, learners=learners, issues=issues)
+    return LearnerFile(report=report, learners=learners, issues=issues, width=width)
 
 
 def _failed(report: Report, problem: Problem) -> LearnerFile:

@@ -1,0 +1,144 @@
+"""The Roster app: three home screens (modes) and the invitation flow, on the service client.
+
+Each home screen is a mode with its own screen stack, so it is reachable from anywhere, and a
+flow started from it is pushed on top of it: Close pops back to exactly where the flow began.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.screen import Screen
+
+from tui.api import models as wire
+from tui.api.client import RosterClient
+from tui.screens.home import AdminHome
+from tui.screens.programs import ProgramsScreen
+from tui.screens.users import UsersScreen
+from tui.settings import Settings
+
+
+class RosterCommands(Provider):
+    """Command palette entries for both flows and for saving the template."""
+
+    def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        app = self.app
+        assert isinstance(app, RosterApp)
+        return [
+            ("Invite learners in bulk", "Choose a program and contract, upload a file",
+             app.start_bulk_flow),
+            ("Invite one learner", "The Invite Learner form", app.start_single_invite),
+            ("Save the CSV template", "Full Name, Email, External ID",
+             lambda: app.save_template(Path.cwd())),
+            ("Admin home", "Usage overview", lambda: app.switch_mode("home")),
+            ("Users", "Learners and their invitations", lambda: app.switch_mode("users")),
+            ("Learning programs", "Programs and their learners",
+             lambda: app.switch_mode("programs")),
+        ]  # fmt: skip
+
+    async def discover(self) -> Hits:
+        for name, help_, callback in self._commands():
+            yield DiscoveryHit(name, callback, help=help_)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, help_, callback in self._commands():
+            if (score := matcher.match(name)) > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_)
+
+
+class RosterApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "Roster"
+    COMMANDS = App.COMMANDS | {RosterCommands}
+    MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
+        "home": AdminHome,
+        "users": UsersScreen,
+        "programs": ProgramsScreen,
+    }
+    DEFAULT_MODE = "home"
+    BINDINGS = [
+        Binding("a", "switch_mode('home')", "Admin home"),
+        Binding("u", "switch_mode('users')", "Users"),
+        Binding("p", "switch_mode('programs')", "Programs"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or Settings()
+        self._client: RosterClient | None = None
+        self._connected = asyncio.Event()
+        self._service: object | None = None
+        self.me: wire.Me | None = None
+
+    def on_mount(self) -> None:
+        self.connect()
+
+    @work(exclusive=True, group="connect")
+    async def connect(self) -> None:
+        if self.settings.api_url:
+            self._client = RosterClient(self.settings.api_url, self.settings.token or "")
+        else:
+            from tui.service.runtime import EmbeddedService
+
+            service = await asyncio.to_thread(EmbeddedService(self.settings).start)
+            self._service = service
+            self._client = RosterClient(service.url, service.token)
+        self.me = await self._client.me()
+        self.sub_title = self.me.organization.name
+        self._connected.set()
+
+    async def client(self) -> RosterClient:
+        """The service client, once connected (screens' workers wait for it)."""
+        await self._connected.wait()
+        assert self._client is not None
+        return self._client
+
+    async def on_unmount(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+        if self._service is not None:
+            await asyncio.to_thread(self._service.stop)  # type: ignore[attr-defined]
+
+    def start_bulk_flow(self, program: wire.Program | None = None) -> None:
+        from tui.screens.flow import BulkFlow
+
+        BulkFlow(self, origin=self.current_mode, program=program).start()
+
+    def start_single_invite(self, program: wire.Program | None = None) -> None:
+        from tui.screens.invite_learner import InviteLearnerScreen
+
+        self.push_screen(InviteLearnerScreen(program))
+
+    def save_template(self, folder: Path) -> Path | None:
+        from tui.intake.template import TemplateExistsError, write_template
+
+        try:
+            path = write_template(folder)
+        except TemplateExistsError as error:
+            path = Path(error.args[0])
+            self.notify(f"{path} already exists; it was kept as it is.", title="Template")
+            return path
+        except OSError as error:
+            self.notify(f"Cannot write the template: {error.strerror}", severity="error")
+            return None
+        self.notify(f"Saved {path}", title="Template")
+        return path
+
+    def return_to_origin(self, origin: str) -> None:
+        """Close a finished flow: back to the home screen it started from."""
+        if self.current_mode != origin:
+            self.switch_mode(origin)
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+        refresh = getattr(self.screen, "reload", None)
+        if refresh:
+            refresh()

@@ -1,0 +1,1 @@
+"""The screens of the flow, one module per page of the help article."""

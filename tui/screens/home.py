@@ -1,0 +1,83 @@
+"""Admin home: usage overview (learners, invitations, seats per contract), Invite learners."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Label, LoadingIndicator, Static
+
+from tui.api import models as wire
+
+BAR_WIDTH = 30
+
+
+def seats_bar(contract: wire.Contract) -> Text:
+    """`███████░░░ 28 of 30 seats used`, or the count alone when seats are unlimited."""
+    text = Text()
+    if contract.seats_total:
+        filled = round(BAR_WIDTH * min(contract.seats_used / contract.seats_total, 1))
+        style = (
+            "red" if contract.seats_left == 0 else "yellow" if filled > BAR_WIDTH * 0.8 else "green"
+        )
+        text.append("█" * filled, style=style)
+        text.append("░" * (BAR_WIDTH - filled), style="dim")
+        text.append(f" {contract.seats_used:,} of {contract.seats_total:,} seats used")
+    else:
+        text.append("∞".ljust(BAR_WIDTH), style="green")
+        text.append(f" {contract.seats_used:,} seats used, unlimited")
+    if not contract.available and contract.unavailable_reason:
+        text.append(f"  ({contract.unavailable_reason})", style="italic dim")
+    return text
+
+
+class AdminHome(Screen[None]):
+    TITLE = "Admin home"
+    AUTO_FOCUS = "#invite"
+    BINDINGS = [Binding("i", "invite", "Invite learners")]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="home"):
+            yield Label("Usage overview", classes="title")
+            yield LoadingIndicator()
+            with Horizontal(id="stats"):
+                for key, label in (("learners", "Learners"), ("pending", "Pending invitations"),
+                                   ("accepted", "Accepted"), ("programs", "Programs")):  # fmt: skip
+                    with Vertical(classes="stat"):
+                        yield Label("–", id=f"stat-{key}", classes="stat-value")
+                        yield Label(label, classes="stat-label")
+            yield Label("Seats per contract", classes="subtitle")
+            yield Vertical(id="contracts")
+            yield Button("Invite learners", id="invite", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.reload()
+
+    @work(exclusive=True)
+    async def reload(self) -> None:
+        client = await self.app.client()  # type: ignore[attr-defined]
+        usage = await client.usage()
+        self.query_one(LoadingIndicator).display = False
+        for key, value in (("learners", usage.learners), ("pending", usage.pending_invitations),
+                           ("accepted", usage.accepted_invitations),
+                           ("programs", usage.programs)):  # fmt: skip
+            self.query_one(f"#stat-{key}", Label).update(f"{value:,}")
+        contracts = self.query_one("#contracts", Vertical)
+        await contracts.remove_children()
+        await contracts.mount_all(
+            Horizontal(
+                Label(contract.name, classes="contract-name"),
+                Static(seats_bar(contract), classes="contract-bar"),
+                classes="contract",
+            )
+            for contract in usage.contracts
+        )
+
+    @on(Button.Pressed, "#invite")
+    def action_invite(self) -> None:
+        self.app.start_bulk_flow()  # type: ignore[attr-defined]

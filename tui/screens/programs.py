@@ -1,0 +1,53 @@
+"""Learning programs: each program with its learners and pending invitations; Invite learners."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Button, DataTable, Footer, Header, Label
+
+from tui.api import models as wire
+
+
+class ProgramsScreen(Screen[None]):
+    TITLE = "Learning programs"
+    AUTO_FOCUS = "#programs"
+    BINDINGS = [Binding("i", "invite", "Invite learners")]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.programs: list[wire.Program] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Label("Learning programs", classes="title")
+        yield DataTable(id="programs", cursor_type="row", zebra_stripes=True)
+        yield Button("Invite learners", id="invite", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("Program", "Learners", "Pending invitations", "Description")
+        self.reload()
+
+    @work(exclusive=True)
+    async def reload(self) -> None:
+        client = await self.app.client()  # type: ignore[attr-defined]
+        self.programs = (await client.programs()).items
+        table = self.query_one(DataTable)
+        cursor = table.cursor_row
+        table.clear()
+        for program in self.programs:
+            table.add_row(program.name, f"{program.learners:,}", f"{program.pending:,}",
+                          program.description, key=str(program.id))  # fmt: skip
+        table.move_cursor(row=min(cursor, max(len(self.programs) - 1, 0)))
+        table.focus()
+
+    @on(Button.Pressed, "#invite")
+    @on(DataTable.RowSelected)
+    def action_invite(self) -> None:
+        table = self.query_one(DataTable)
+        if self.programs and 0 <= table.cursor_row < len(self.programs):
+            self.app.start_bulk_flow(self.programs[table.cursor_row])  # type: ignore[attr-defined]

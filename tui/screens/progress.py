@@ -1,0 +1,145 @@
+"""Progress while the import commits and the emails go out, then the completion dialog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import polars as pl
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, ProgressBar, Static
+
+from tui.api import models as wire
+from tui.api.client import ApiError, ServiceUnreachableError
+from tui.api.importer import ready_rows, run_import, wait_for_emails
+from tui.intake.learner_file import LearnerFile
+from tui.intake.report import Report
+
+if TYPE_CHECKING:
+    from tui.screens.flow import BulkFlow
+
+SKIP_NAMES = {"already_invited": "already invited", "already_member": "already members"}
+
+
+class ImportProgress(ModalScreen[wire.ImportStatus | None]):
+    def __init__(self, flow: BulkFlow, learner_file: LearnerFile, send: bool) -> None:
+        super().__init__()
+        self.flow = flow
+        self.learner_file = learner_file
+        self.send = send
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="progress"):
+            yield Label("Importing learners…", classes="title", id="progress-title")
+            yield Label("Uploading rows", id="phase")
+            yield ProgressBar(id="bar", show_eta=False)
+            yield Static("", id="counts")
+            with Horizontal(classes="buttons"):
+                yield Button("Close", id="close", variant="primary", disabled=True)
+
+    def on_mount(self) -> None:
+        self.run_import()
+
+    def _progress(self, phase: str, done: int, total: int) -> None:
+        self.query_one("#phase", Label).update(phase)
+        self.query_one("#bar", ProgressBar).update(total=max(total, 1), progress=done)
+        self.query_one("#counts", Static).update(f"{done:,} of {total:,}")
+
+    @work(exclusive=True)
+    async def run_import(self) -> None:
+        flow = self.flow
+        assert flow.program and flow.contract
+        client = await self.app.client()  # type: ignore[attr-defined]
+        try:
+            status = await run_import(
+                client,
+                ready_rows(self.learner_file),
+                program_id=flow.program.id,
+                contract_id=flow.contract.id,
+                send_emails=self.send,
+                file_name=self.learner_file.report.file,
+                on_upload=lambda done, total: self._progress("Uploading rows", done, total),
+            )
+            if status.emails_queued:
+                status = await wait_for_emails(
+                    client,
+                    status,
+                    lambda done, total: self._progress("Sending invitation emails", done, total),
+                )
+        except (ApiError, ServiceUnreachableError) as error:
+            detail = error.problem.detail if isinstance(error, ApiError) else str(error)
+            self.query_one("#progress-title", Label).update("The import did not happen")
+            self.query_one("#phase", Label).update(detail)
+            self.query_one("#close", Button).disabled = False
+            self.query_one("#close", Button).focus()
+            return
+        self.dismiss(status)
+
+    @on(Button.Pressed, "#close")
+    def _close(self) -> None:
+        self.dismiss(None)
+
+
+class CompletionDialog(ModalScreen[None]):
+    """Import complete: what was created, what was sent, what was left out and where to find it."""
+
+    BINDINGS = [
+        Binding("enter", "close", "Close", show=False),
+        Binding("escape", "close", "Close"),
+    ]
+
+    def __init__(
+        self, status: wire.ImportStatus, report: Report, frame: pl.DataFrame, source: Path | None
+    ) -> None:
+        super().__init__()
+        self.status = status
+        self.report = report
+        self.frame = frame
+        self.source = source
+
+    def compose(self) -> ComposeResult:
+        status = self.status
+        lines = [f"[b]{status.invited:,}[/b] invitations created."]
+        if status.send_emails:
+            lines.append(f"[b]{status.emails_sent:,}[/b] invitation emails sent."
+                         + (f" [red]{status.emails_failed:,} failed.[/red]"
+                            if status.emails_failed else ""))  # fmt: skip
+        else:
+            lines.append("No emails were sent: the invitations were created without them.")
+        skipped = sum(status.skipped.values())
+        if skipped:
+            why = ", ".join(f"{count:,} {SKIP_NAMES.get(code, code)}"
+                            for code, count in status.skipped.items())  # fmt: skip
+            lines.append(f"{skipped:,} rows skipped ({why}): no second invitation.")
+        errors = self.report.errors
+        if errors:
+            lines.append(f"{errors:,} rows with errors were left out.")
+        error_file = self._error_file()
+        if error_file:
+            lines.append(f"The rows with issues are in {error_file}")
+        with Vertical(classes="dialog", id="completion"):
+            yield Label("Import complete", classes="title")
+            yield Static("\n".join(lines), id="completion-text")
+            with Horizontal(classes="buttons"):
+                yield Button("Close", id="close", variant="primary")
+
+    def _error_file(self) -> Path | None:
+        from tui.screens.preview import export_issues
+
+        if self.source is None or self.frame.filter(pl.col("status") != "ready").height == 0:
+            return None
+        try:
+            return export_issues(self.frame, self.source)
+        except OSError:
+            return None
+
+    def on_mount(self) -> None:
+        self.query_one("#close", Button).focus()
+
+    @on(Button.Pressed, "#close")
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,210 @@
+"""Upload: save the template (and edit it), browse for the file, or type, paste or drop a path."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shlex
+import subprocess
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import unquote, urlsplit
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, DirectoryTree, Footer, Header, Input, Label, Static
+
+from tui.api.client import ApiError
+from tui.intake.learner_file import Limits, read_learner_file
+
+if TYPE_CHECKING:
+    from tui.screens.flow import BulkFlow
+
+LEARNER_FILE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx"}
+
+
+def clean_path(text: str) -> Path:
+    """A path as typed, pasted or dropped: quotes, file:// URLs, `\\ ` escapes, ~ and spaces."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1]
+    if text.startswith("file://"):
+        text = unquote(urlsplit(text).path)
+    elif re.search(r"\\[ ()'&\[\]]", text):
+        text = " ".join(shlex.split(text))  # a terminal's escaped drop: My\ File.csv
+    return Path(text).expanduser()
+
+
+class LearnerFileTree(DirectoryTree):
+    """Folders, and the files Roster reads."""
+
+    def filter_paths(self, paths: Iterable[Path]) -> Iterable[Path]:
+        return [
+            path
+            for path in paths
+            if not path.name.startswith(".")
+            and (path.is_dir() or path.suffix.lower() in LEARNER_FILE_SUFFIXES)
+        ]
+
+
+class BrowseFiles(ModalScreen[Path | None]):
+    BINDINGS = [Binding("escape", "dismiss(None)", "Back")]
+
+    def __init__(self, start: Path) -> None:
+        super().__init__()
+        self.start = start
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="browse"):
+            yield Label("Browse files (.csv, .tsv, .txt, .xlsx)", classes="title")
+            yield LearnerFileTree(self.start)
+
+    @on(DirectoryTree.FileSelected)
+    def _selected(self, event: DirectoryTree.FileSelected) -> None:
+        self.dismiss(event.path)
+
+
+class OpenInEditor(ModalScreen[bool]):
+    BINDINGS = [Binding("escape", "dismiss(False)", "No")]
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+
+    def compose(self) -> ComposeResult:
+        editor = os.environ.get("EDITOR") or os.environ.get("VISUAL") or "your editor"
+        with Vertical(classes="dialog"):
+            yield Label("Template saved", classes="title")
+            yield Static(f"Saved {self.path}. Open it in {editor} now? Roster comes back when "
+                         "you close the editor.")  # fmt: skip
+            with Horizontal(classes="buttons"):
+                yield Button("Not now", id="no")
+                yield Button("Open in editor", id="yes", variant="primary")
+
+    @on(Button.Pressed)
+    def _answer(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+
+class UploadScreen(Screen[None]):
+    TITLE = "Upload"
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("ctrl+t", "template", "Save template"),
+        Binding("ctrl+o", "browse", "Browse files"),
+    ]
+
+    def __init__(self, flow: BulkFlow) -> None:
+        super().__init__()
+        self.flow = flow
+
+    def compose(self) -> ComposeResult:
+        assert self.flow.program and self.flow.contract
+        yield Header()
+        with Vertical(id="upload"):
+            yield Label("Upload the learner file", classes="title")
+            yield Static(
+                f"Program: [b]{self.flow.program.name}[/b]    "
+                f"Contract: [b]{self.flow.contract.name}[/b]", classes="context",
+            )  # fmt: skip
+            yield Static(
+                "1. [b]Download the .csv template[/b] (ctrl+t) and add one row per learner. "
+                "All 3 headers are required: Full Name and Email in every row; External ID is "
+                "optional, but keep its header even when the column is empty.\n"
+                "2. [b]Browse files[/b] (ctrl+o), or type, paste or drag the file's path below.\n"
+                "3. Press [b]Upload[/b] (enter).",
+                classes="hint",
+            )
+            yield Input(placeholder="Path to the learner file (.csv, .tsv, .txt or .xlsx)",
+                        id="path")  # fmt: skip
+            yield Static("", id="path-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Download the .csv template", id="template")
+                yield Button("Browse files", id="browse")
+                yield Button("Upload", id="upload-button", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#path", Input).focus()
+
+    def action_back(self) -> None:
+        self.dismiss(None)
+
+    def _folder(self) -> Path:
+        typed = self.query_one("#path", Input).value
+        folder = clean_path(typed) if typed.strip() else Path.cwd()
+        return (
+            folder if folder.is_dir() else folder.parent if folder.parent.is_dir() else Path.cwd()
+        )
+
+    @on(Button.Pressed, "#template")
+    def action_template(self) -> None:
+        path = self.app.save_template(self._folder())  # type: ignore[attr-defined]
+        if path is None:
+            return
+        self.query_one("#path", Input).value = str(path)
+
+        def answer(open_it: bool | None) -> None:
+            if open_it:
+                self._edit(path)
+
+        self.app.push_screen(OpenInEditor(path), answer)
+
+    def _edit(self, path: Path) -> None:
+        editor = os.environ.get("EDITOR") or os.environ.get("VISUAL") or "vi"
+        with self.app.suspend():
+            subprocess.run([*shlex.split(editor), str(path)], check=False)
+        self.query_one("#path", Input).focus()
+
+    @on(Button.Pressed, "#browse")
+    def action_browse(self) -> None:
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.query_one("#path", Input).value = str(path)
+                self.upload()
+
+        self.app.push_screen(BrowseFiles(self._folder()), chosen)
+
+    @on(Input.Submitted, "#path")
+    @on(Button.Pressed, "#upload-button")
+    def upload(self) -> None:
+        error = self.query_one("#path-error", Static)
+        text = self.query_one("#path", Input).value
+        if not text.strip():
+            error.update("Type or paste the path of the learner file, or browse files (ctrl+o).")
+            return
+        path = clean_path(text)
+        if not path.exists():
+            error.update(f"There is no file at {path}. Check the path and try again.")
+            return
+        if path.is_dir():
+            error.update(f"{path} is a folder: browse files (ctrl+o) to choose the file in it.")
+            return
+        error.update("Reading the file…")
+        self.read(path)
+
+    @work(exclusive=True)
+    async def read(self, path: Path) -> None:
+        from tui.api.importer import dry_run
+
+        settings = self.app.settings  # type: ignore[attr-defined]
+        limits = Limits(settings.max_file_bytes, settings.max_rows)
+        learner_file = await asyncio.to_thread(read_learner_file, path, limits)
+        report = learner_file.report
+        if not report.file_errors:
+            assert self.flow.program and self.flow.contract
+            self.query_one("#path-error", Static).update("Checking with the service…")
+            client = await self.app.client()  # type: ignore[attr-defined]
+            try:
+                report = await dry_run(client, learner_file, self.flow.program.id,
+                                       self.flow.contract.id)  # fmt: skip
+            except ApiError as error:
+                self.query_one("#path-error", Static).update(error.problem.detail)
+                return
+        self.query_one("#path-error", Static).update("")
+        self.flow.preview(learner_file, report)

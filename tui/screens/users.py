@@ -1,0 +1,99 @@
+"""Users: searchable learners with their invitations; + Invite Learners opens the two ways in."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, DataTable, Footer, Header, Input, Label
+
+SEARCH_DELAY = 0.25
+
+
+class InviteMenu(ModalScreen[str | None]):
+    """+ Invite Learners: Send Bulk Invitations or Invite Learner."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Back")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="invite-menu"):
+            yield Label("Invite learners", classes="title")
+            yield Button("Send Bulk Invitations", id="bulk", variant="primary")
+            yield Button("Invite Learner", id="single")
+
+    @on(Button.Pressed)
+    def _chosen(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id)
+
+
+class UsersScreen(Screen[None]):
+    TITLE = "Users"
+    AUTO_FOCUS = "#learners"
+    BINDINGS = [
+        Binding("i", "invite", "+ Invite Learners"),
+        Binding("slash", "search", "Search"),
+        Binding("escape", "leave_search", "Leave search", show=False),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="users-bar"):
+            yield Input(placeholder="Search learners by name, email or External ID  (/)",
+                        id="search")  # fmt: skip
+            yield Button("+ Invite Learners", id="invite", variant="primary")
+        yield DataTable(id="learners", cursor_type="row", zebra_stripes=True)
+        yield Label("", id="total")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_columns("Full Name", "Email", "External ID", "Invitations")
+        self.reload()
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_leave_search(self) -> None:
+        self.query_one(DataTable).focus()
+
+    @on(Input.Changed, "#search")
+    def _search(self) -> None:
+        self.reload(delay=SEARCH_DELAY)
+
+    @on(Input.Submitted, "#search")
+    def _search_done(self) -> None:
+        self.query_one(DataTable).focus()
+
+    @work(exclusive=True)
+    async def reload(self, delay: float = 0.0) -> None:
+        import asyncio
+
+        if delay:
+            await asyncio.sleep(delay)  # wait for the admin to stop typing
+        client = await self.app.client()  # type: ignore[attr-defined]
+        query = self.query_one("#search", Input).value.strip()
+        page = await client.learners(q=query, limit=200)
+        table = self.query_one(DataTable)
+        table.clear()
+        for learner in page.items:
+            invitations = ", ".join(f"{p.program_name} ({p.status})" for p in learner.programs)
+            table.add_row(learner.full_name, learner.email, learner.external_id or "",
+                          invitations, key=str(learner.id))  # fmt: skip
+        shown = f"{len(page.items):,} of {page.total:,}" if page.total > len(page.items) else ""
+        self.query_one("#total", Label).update(
+            f"{page.total:,} learners" + (f" (showing {shown})" if shown else "")
+        )
+        if not self.query_one("#search", Input).has_focus:
+            table.focus()
+
+    @on(Button.Pressed, "#invite")
+    def action_invite(self) -> None:
+        def chosen(choice: str | None) -> None:
+            if choice == "bulk":
+                self.app.start_bulk_flow()  # type: ignore[attr-defined]
+            elif choice == "single":
+                self.app.start_single_invite()  # type: ignore[attr-defined]
+
+        self.app.push_screen(InviteMenu(), chosen)

@@ -1,0 +1,1 @@
+"""Reusable widgets: the searchable list, the preview table, usage bars."""
