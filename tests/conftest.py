@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import Message
+from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
+from pytest_textual_snapshot import SVGImageExtension
 
 
 def free_port() -> int:
@@ -55,3 +58,13 @@ def smtp_server() -> Iterator[SmtpServer]:
     server.start()
     yield server
     server.stop()
+
+
+def _snapshot_folder(cls: type, *, test_location: object) -> str:
+    """Snapshots live in the top-level snapshots/, one folder per test module."""
+    module = Path(test_location.filepath).stem  # type: ignore[attr-defined]
+    return str(Path(__file__).resolve().parent.parent / "snapshots" / module)
+
+
+SVGImageExtension.dirname = classmethod(_snapshot_folder)  # type: ignore[assignment,method-assign]
+os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")

@@ -30,6 +30,7 @@ class InviteLearnerScreen(ModalScreen[None]):
     def __init__(self, program: wire.Program | None = None) -> None:
         super().__init__()
         self.program = program
+        self.programs: dict[int, wire.Program] = {}
         self.contracts: dict[int, wire.Contract] = {}
         self.origin = ""
 
@@ -61,6 +62,7 @@ class InviteLearnerScreen(ModalScreen[None]):
     async def load_programs(self) -> None:
         client = await self.app.client()  # type: ignore[attr-defined]
         programs = (await client.programs()).items
+        self.programs = {program.id: program for program in programs}
         select = self.query_one("#program", Select)
         select.set_options([(program.name, program.id) for program in programs])
         if self.program is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import date, timedelta
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -137,21 +137,22 @@ def seed_demo(session: Session, today: date | None = None) -> str:
     organization = create_organization(session, DEMO_ORGANIZATION, is_demo=True)
     _, token = create_admin(session, organization, DEMO_ADMIN)
     programs = [create_program(session, organization, *program) for program in DEMO_PROGRAMS]
+    # Fixed dates keep the demo (and the app's snapshots) the same from day to day.
     unlimited = create_contract(
         session, organization, "Enterprise Agreement 2026 (unlimited)", programs,
-        starts_on=date(today.year, 1, 1), ends_on=date(today.year + 1, 12, 31),
+        starts_on=date(2026, 1, 1), ends_on=date(2030, 12, 31),
     )  # fmt: skip
     pilot = create_contract(
         session, organization, "Pilot - 30 seats", programs[:3], seats=30,
-        starts_on=today - timedelta(days=90), ends_on=today + timedelta(days=275),
+        starts_on=date(2026, 1, 1), ends_on=date(2030, 12, 31),
     )  # fmt: skip
     create_contract(
         session, organization, "Spring Cohort 2025 (expired)", programs[:4], seats=200,
-        starts_on=date(today.year - 1, 3, 1), ends_on=date(today.year - 1, 6, 30),
+        starts_on=date(2025, 3, 1), ends_on=date(2025, 6, 30),
     )  # fmt: skip
     create_contract(
-        session, organization, "Next Quarter Expansion", programs, seats=500,
-        starts_on=today + timedelta(days=60), ends_on=today + timedelta(days=425),
+        session, organization, "Expansion 2031 (not started)", programs, seats=500,
+        starts_on=date(2031, 1, 1), ends_on=date(2031, 12, 31),
     )  # fmt: skip
 
     def invite(program: Program, contract: Contract, people: list[str], *, accept: bool) -> None:

@@ -1,0 +1,239 @@
+"""Each entry point to the completion dialog, asserting what reached the service and the outbox."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Button, Input, Select
+
+from tests.app.conftest import invitations, learner_file, outbox, text_of, type_text, until
+from tui.app import RosterApp
+from tui.screens.home import AdminHome
+from tui.screens.invite_learner import InviteLearnerScreen
+from tui.screens.pickers import ChooseContract, ChooseProgram
+from tui.screens.preview import PreviewScreen
+from tui.screens.programs import ProgramsScreen
+from tui.screens.progress import CompletionDialog
+from tui.screens.upload import UploadScreen
+from tui.screens.users import InviteMenu, UsersScreen
+from tui.widgets.preview_table import PreviewTable
+
+pytestmark = pytest.mark.anyio
+ENTERPRISE = "Enterprise Agreement 2026 (unlimited)"
+ROWS = (
+    "Ann Lee,ann.lee@example.org,A-1",
+    ",no.name@example.org,",
+    "Bob Ray,bob.ray@example.org,",
+    "Ann Again,ANN.LEE@example.org,A-2",
+    "Cy Young,cy.young@example.org,",
+)
+
+
+async def choose(pilot: Pilot[None], screen: type, search: str) -> None:
+    await until(pilot, lambda: isinstance(pilot.app.screen, screen) and pilot.app.screen.choices)
+    await type_text(pilot, search)
+    await pilot.press("enter")
+
+
+async def upload(pilot: Pilot[None], path: Path, *, quoted: bool = False) -> None:
+    await until(pilot, lambda: isinstance(pilot.app.screen, UploadScreen))
+    await type_text(pilot, f"'{path}' " if quoted else str(path))
+    await pilot.press("enter")
+
+
+async def complete(pilot: Pilot[None]) -> str:
+    await until(pilot, lambda: isinstance(pilot.app.screen, PreviewScreen))
+    await pilot.press("i")
+    await until(pilot, lambda: isinstance(pilot.app.screen, CompletionDialog), timeout=30)
+    return text_of(pilot, "#completion-text")
+
+
+async def test_admin_home_to_completion_sends_the_invitations(
+    app: RosterApp, data_dir: Path, tmp_path: Path
+) -> None:
+    path = learner_file(tmp_path, *ROWS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.me is not None)
+        await pilot.press("i")
+        await choose(pilot, ChooseProgram, "inclusive")
+        await choose(pilot, ChooseContract, "enterprise")
+        await upload(pilot, path, quoted=True)
+        await until(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        summary = text_of(pilot, "#summary")
+        assert "Program: [b]Inclusive Hiring" in summary
+        assert f"Contract: [b]{ENTERPRISE}" in summary
+        assert "5[/b] rows uploaded · [green]3 ready" in summary
+        assert (
+            str(app.screen.query_one("#commit", Button).label) == "Send invitations to 3 learners"
+        )
+        text = await complete(pilot)
+        assert "3[/b] invitations created." in text
+        assert "3[/b] invitation emails sent." in text
+        assert "2 rows with errors were left out." in text
+        assert str(tmp_path / "learners-errors.csv") in text
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, AdminHome))
+    assert invitations(data_dir, "Inclusive Hiring") == [
+        ("ann.lee@example.org", "pending", "sent"),
+        ("bob.ray@example.org", "pending", "sent"),
+        ("cy.young@example.org", "pending", "sent"),
+    ]
+    assert len(outbox(data_dir)) == 3
+    with (tmp_path / "learners-errors.csv").open(encoding="utf-8-sig", newline="") as errors:
+        exported = list(csv.reader(errors))
+    assert exported[0] == ["Full Name", "Email", "External ID", "Error"]
+    assert [row[1] for row in exported[1:]] == ["no.name@example.org", "ANN.LEE@example.org"]
+
+
+async def test_users_bulk_with_the_box_unticked_creates_without_emails(
+    app: RosterApp, data_dir: Path, tmp_path: Path
+) -> None:
+    path = learner_file(tmp_path, "Ann Lee,ann.lee@example.org,", "Bob Ray,bob.ray@example.org,")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.me is not None)
+        await pilot.press("u")
+        await until(pilot, lambda: isinstance(app.screen, UsersScreen))
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, InviteMenu))
+        await pilot.click("#bulk")
+        await choose(pilot, ChooseProgram, "python")
+        await choose(pilot, ChooseContract, "enterprise")
+        await upload(pilot, path)
+        await until(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        await pilot.press("m")
+        label = str(app.screen.query_one("#commit", Button).label)
+        assert label == "Create invitations for 2 learners"
+        text = await complete(pilot)
+        assert "2[/b] invitations created." in text
+        assert "No emails were sent" in text
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, UsersScreen))
+    assert invitations(data_dir, "Python for Analysts")[:1] == [
+        ("ann.lee@example.org", "pending", "created")
+    ]
+    assert outbox(data_dir) == []
+
+
+async def test_program_invite_skips_the_program_step_and_returns_to_programs(
+    app: RosterApp, data_dir: Path, tmp_path: Path
+) -> None:
+    path = learner_file(tmp_path, "Ann Lee,ann.lee@example.org,",
+                        "Amara Okafor,amara.okafor@example.com,")  # fmt: skip
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.me is not None)
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, ProgramsScreen) and app.screen.programs)
+        programs = [program.name for program in app.screen.programs]
+        await pilot.press(*["down"] * programs.index("Leadership Essentials"), "i")
+        await choose(pilot, ChooseContract, "enterprise")
+        await upload(pilot, path)
+        await until(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        assert "1 skipped" in text_of(pilot, "#summary")  # Amara is already a member
+        text = await complete(pilot)
+        assert "1 rows skipped (1 already members)" in text
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, ProgramsScreen))
+    emails = [email for email, *_ in invitations(data_dir, "Leadership Essentials")]
+    assert emails.count("ann.lee@example.org") == 1
+    assert emails.count("amara.okafor@example.com") == 1
+
+
+async def test_a_file_error_is_a_screen_that_says_what_to_fix(
+    app: RosterApp, tmp_path: Path
+) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text("Name;Mail\nAnn Lee;ann@example.org\n")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.me is not None)
+        await pilot.press("i")
+        await choose(pilot, ChooseProgram, "inclusive")
+        await choose(pilot, ChooseContract, "enterprise")
+        await upload(pilot, tmp_path / "missing.csv")
+        assert "There is no file at" in text_of(pilot, "#path-error")
+        app.screen.query_one("#path", Input).value = ""
+        await upload(pilot, path)
+        await until(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        error = text_of(pilot, "#file-error")
+        assert "This file cannot be imported" in error
+        assert "All 3 headers are required" in error
+        assert not app.screen.query(PreviewTable)
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, UploadScreen))
+
+
+async def test_edit_in_place_rechecks_the_row(app: RosterApp, tmp_path: Path) -> None:
+    path = learner_file(tmp_path, *ROWS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.me is not None)
+        await pilot.press("i")
+        await choose(pilot, ChooseProgram, "inclusive")
+        await choose(pilot, ChooseContract, "enterprise")
+        await upload(pilot, path)
+        await until(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        preview = app.screen
+        assert isinstance(preview, PreviewScreen)
+        await pilot.press("n")  # row 3: no name
+        assert preview.query_one(PreviewTable).current_row["row"] == 3  # type: ignore[index]
+        await pilot.press("e")
+        await until(pilot, lambda: pilot.app.screen is not preview)
+        await type_text(pilot, "Nora Name")
+        await pilot.press("enter")
+        await until(pilot, lambda: preview.report.ready == 4)
+        assert "4 ready" in text_of(pilot, "#summary")
+        assert str(preview.query_one("#commit", Button).label) == "Send invitations to 4 learners"
+        await pilot.press("n")  # row 5: the duplicate of row 2
+        row = preview.query_one(PreviewTable).current_row
+        assert row is not None
+        assert (row["row"], row["issue"]) == (5, "Same learner as row 2")
+        await pilot.press("e")
+        await until(pilot, lambda: pilot.app.screen is not preview)
+        email = pilot.app.screen.query_one("#email", Input)
+        assert email.has_focus
+        email.value = "ann.again@example.org"
+        await pilot.press("enter")
+        await until(pilot, lambda: preview.report.ready == 5)
+        await pilot.press("f")
+        assert preview.shown().height == 0
+
+
+async def test_invite_learner_shows_the_error_then_invites(app: RosterApp, data_dir: Path) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.me is not None)
+        await pilot.press("u")
+        await until(pilot, lambda: isinstance(app.screen, UsersScreen))
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, InviteMenu))
+        await pilot.click("#single")
+        await until(pilot, lambda: isinstance(app.screen, InviteLearnerScreen))
+        form = app.screen
+        assert isinstance(form, InviteLearnerScreen)
+        await until(pilot, lambda: form.query_one("#full_name", Input).has_focus)
+        await type_text(pilot, "Zoe Walker")
+        await until(pilot, lambda: bool(form.programs))
+        form.query_one("#program", Select).value = next(
+            id_ for id_, program in form.programs.items() if program.name == "Inclusive Hiring"
+        )
+        await until(pilot, lambda: bool(form.contracts))
+        form.query_one("#contract", Select).value = next(iter(form.contracts))
+        email = form.query_one("#email", Input)
+        email.focus()
+        await type_text(pilot, "zoe.walker@example")
+        await pilot.press("enter")
+        await until(pilot, lambda: "✗" in text_of(pilot, "#form-error"))
+        assert "It should have a period" in text_of(pilot, "#form-error")
+        assert email.has_focus
+        await type_text(pilot, ".org")
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, CompletionDialog))
+        text = text_of(pilot, "#completion-text")
+        assert "1[/b] invitations created." in text
+        assert "1[/b] invitation emails sent." in text
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, UsersScreen))
+    assert invitations(data_dir, "Inclusive Hiring") == [
+        ("zoe.walker@example.org", "pending", "sent")
+    ]
+    assert len(outbox(data_dir)) == 1
