@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
 
 from tui.api import models as wire
 from tui.api.client import ApiError
@@ -25,7 +25,10 @@ FIELD_OF_CODE = {
 
 
 class InviteLearnerScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape", "dismiss(None)", "Back")]
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Back"),
+        Binding("tab", "app.focus_next", "Next field"),
+    ]
 
     def __init__(self, program: wire.Program | None = None) -> None:
         super().__init__()
@@ -52,6 +55,7 @@ class InviteLearnerScreen(ModalScreen[None]):
             with Horizontal(classes="buttons"):
                 yield Button("Back", id="back")
                 yield Button("Send invitation", id="invite", variant="primary")
+        yield Footer()
 
     def on_mount(self) -> None:
         self.origin = self.app.current_mode

@@ -9,7 +9,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, Static
+from textual.widgets import Button, Footer, Label, Static
 
 from tui.api import models as wire
 from tui.widgets.searchable_list import Item, SearchableList
@@ -18,7 +18,10 @@ from tui.widgets.searchable_list import Item, SearchableList
 class Picker(ModalScreen[Any]):
     """A searchable list with Back and Continue; dismisses with the chosen object, or None."""
 
-    BINDINGS = [Binding("escape", "back", "Back")]
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("enter", "continue", "Continue"),
+    ]
     title_text = ""
     hint = ""
     placeholder = ""
@@ -35,6 +38,7 @@ class Picker(ModalScreen[Any]):
             with Horizontal(classes="buttons"):
                 yield Button("Back", id="back")
                 yield Button("Continue", id="continue", variant="primary", disabled=True)
+        yield Footer()
 
     @on(SearchableList.Highlighted)
     def _highlighted(self, event: SearchableList.Highlighted) -> None:
@@ -47,7 +51,7 @@ class Picker(ModalScreen[Any]):
             self.dismiss(self.choices[event.item.id])
 
     @on(Button.Pressed, "#continue")
-    def _continue(self) -> None:
+    def action_continue(self) -> None:
         item = self.query_one(SearchableList).highlighted
         if item is not None and item.reason is None:
             self.dismiss(self.choices[item.id])

@@ -95,7 +95,10 @@ def export_issues(frame: pl.DataFrame, source: Path) -> Path:
 class EditRow(ModalScreen[tuple[str, str, str] | None]):
     """Fix a row in place: its three cells, the one at fault focused."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Cancel"),
+        Binding("enter", "save", "Save and check again"),
+    ]
 
     def __init__(self, row: dict[str, object]) -> None:
         super().__init__()
@@ -112,6 +115,7 @@ class EditRow(ModalScreen[tuple[str, str, str] | None]):
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Save", id="save", variant="primary")
+        yield Footer()
 
     def on_mount(self) -> None:
         keys = {"Full Name": "full_name", "Email": "email", "External ID": "external_id"}
@@ -119,7 +123,7 @@ class EditRow(ModalScreen[tuple[str, str, str] | None]):
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#save")
-    def _save(self) -> None:
+    def action_save(self) -> None:
         values = [self.query_one(f"#{key}", Input).value for key in
                   ("full_name", "email", "external_id")]  # fmt: skip
         self.dismiss((values[0], values[1], values[2]))

@@ -11,7 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, Label, ProgressBar, Static
+from textual.widgets import Button, Footer, Label, ProgressBar, Static
 
 from tui.api import models as wire
 from tui.api.client import ApiError, ServiceUnreachableError
@@ -88,8 +88,8 @@ class CompletionDialog(ModalScreen[None]):
     """Import complete: what was created, what was sent, what was left out and where to find it."""
 
     BINDINGS = [
-        Binding("enter", "close", "Close", show=False),
-        Binding("escape", "close", "Close"),
+        Binding("enter", "close", "Close"),
+        Binding("escape", "close", "Close", show=False),
     ]
 
     def __init__(
@@ -126,6 +126,7 @@ class CompletionDialog(ModalScreen[None]):
             yield Static("\n".join(lines), id="completion-text")
             with Horizontal(classes="buttons"):
                 yield Button("Close", id="close", variant="primary")
+        yield Footer()
 
     def _error_file(self) -> Path | None:
         from tui.screens.preview import export_issues

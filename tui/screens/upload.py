@@ -63,6 +63,7 @@ class BrowseFiles(ModalScreen[Path | None]):
         with Vertical(classes="dialog", id="browse"):
             yield Label("Browse files (.csv, .tsv, .txt, .xlsx)", classes="title")
             yield LearnerFileTree(self.start)
+        yield Footer()
 
     @on(DirectoryTree.FileSelected)
     def _selected(self, event: DirectoryTree.FileSelected) -> None:

@@ -15,13 +15,21 @@ SEARCH_DELAY = 0.25
 class InviteMenu(ModalScreen[str | None]):
     """+ Invite Learners: Send Bulk Invitations or Invite Learner."""
 
-    BINDINGS = [Binding("escape", "dismiss(None)", "Back")]
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Back"),
+        Binding("b", "choose('bulk')", "Send Bulk Invitations"),
+        Binding("l", "choose('single')", "Invite Learner"),
+    ]
+
+    def action_choose(self, choice: str) -> None:
+        self.dismiss(choice)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="invite-menu"):
             yield Label("Invite learners", classes="title")
             yield Button("Send Bulk Invitations", id="bulk", variant="primary")
             yield Button("Invite Learner", id="single")
+        yield Footer()
 
     @on(Button.Pressed)
     def _chosen(self, event: Button.Pressed) -> None:

@@ -127,6 +127,8 @@ class PreviewTable(ScrollView, can_focus=True):
             base = base + self.get_component_rich_style("preview--cursor")
         status_style = self.get_component_rich_style(f"preview--{status}", partial=True)
         bad = self.get_component_rich_style("preview--bad-cell", partial=True)
+        # Only a row with an error or warning has a cell at fault; a skipped row does not.
+        bad_column = row["bad_column"] if status in ("error", "warning") else None
         segments = []
         for _, column, width in COLUMNS:
             if column == "marker":
@@ -137,7 +139,7 @@ class PreviewTable(ScrollView, can_focus=True):
                 style = base
                 if column == "issue":
                     style = base + status_style
-                if CELL_COLUMNS.get(column) == row["bad_column"]:
+                if bad_column is not None and CELL_COLUMNS.get(column) == bad_column:
                     style = base + bad
             text = _fit(value, width)
             segments.append(Segment(text, style))

@@ -1,0 +1,206 @@
+"""What the admin sees, screen by screen: SVG snapshots at a fixed size and theme.
+
+Review a changed snapshot before accepting it (`pytest --snapshot-update`, then look at the SVG).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import Input
+
+from tests.app.conftest import learner_file, until
+from tests.app.test_flows import choose, upload
+from tui.app import RosterApp
+from tui.screens.home import AdminHome
+from tui.screens.invite_learner import InviteLearnerScreen
+from tui.screens.pickers import ChooseContract, ChooseProgram
+from tui.screens.preview import PreviewScreen
+from tui.screens.programs import ProgramsScreen
+from tui.screens.progress import CompletionDialog, ImportProgress
+from tui.screens.upload import UploadScreen
+from tui.screens.users import UsersScreen
+from tui.settings import Settings
+
+SIZE = (120, 40)
+Compare = Callable[..., bool]
+ROWS = (
+    "Ann Lee,ann.lee@example.org,A-1",
+    ",no.name@example.org,",
+    "Bob Ray,bob.ray@gmial.com,",
+    "Ann Again,ANN.LEE@example.org,A-2",
+    "Cy Young,cy.young@example.org,=1+2",
+    "Amara Okafor,amara.okafor@example.com,",
+    "Dee Ray,dee.ray@example,",
+)
+CLEAN = ("Ann Lee,ann.lee@example.org,A-1", "Bob Ray,bob.ray@example.org,")
+
+
+@pytest.fixture
+def roster(tmp_path: Path) -> RosterApp:
+    return RosterApp(Settings(data_dir=tmp_path / "data"))
+
+
+def steps(
+    *actions: Callable[[Pilot[None]], Awaitable[None]],
+) -> Callable[[Pilot[None]], Awaitable[None]]:
+    async def run(pilot: Pilot[None]) -> None:
+        await until(pilot, lambda: pilot.app.me is not None)  # type: ignore[attr-defined]
+        for action in actions:
+            await action(pilot)
+        await pilot.pause(0.2)
+
+    return run
+
+
+def at(screen: type, *keys: str) -> Callable[[Pilot[None]], Awaitable[None]]:
+    async def run(pilot: Pilot[None]) -> None:
+        await pilot.press(*keys)
+        await until(pilot, lambda: isinstance(pilot.app.screen, screen))
+        await pilot.pause(0.3)
+
+    return run
+
+
+def to_preview(path: Path, program: str = "leadership") -> Callable[[Pilot[None]], Awaitable[None]]:
+    async def run(pilot: Pilot[None]) -> None:
+        await pilot.press("i")
+        await choose(pilot, ChooseProgram, program)
+        await choose(pilot, ChooseContract, "enterprise")
+        await upload(pilot, path)
+        await until(pilot, lambda: isinstance(pilot.app.screen, PreviewScreen))
+
+    return run
+
+
+def keys(*pressed: str) -> Callable[[Pilot[None]], Awaitable[None]]:
+    async def run(pilot: Pilot[None]) -> None:
+        await pilot.press(*pressed)
+        await pilot.pause(0.1)
+
+    return run
+
+
+def test_admin_home(snap_compare: Compare, roster: RosterApp) -> None:
+    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(at(AdminHome)))
+
+
+def test_users(snap_compare: Compare, roster: RosterApp) -> None:
+    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(at(UsersScreen, "u")))
+
+
+def test_learning_programs(snap_compare: Compare, roster: RosterApp) -> None:
+    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(at(ProgramsScreen, "p")))
+
+
+def test_admin_home_light_theme(snap_compare: Compare, roster: RosterApp) -> None:
+    async def light(pilot: Pilot[None]) -> None:
+        pilot.app.theme = "textual-light"
+
+    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(at(AdminHome), light))
+
+
+def test_program_picker_filtered(snap_compare: Compare, roster: RosterApp) -> None:
+    async def filtered(pilot: Pilot[None]) -> None:
+        await pilot.press("i")
+        await until(pilot, lambda: bool(getattr(pilot.app.screen, "choices", None)))
+        await pilot.press(*"data")
+
+    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(filtered))
+
+
+def test_contract_picker_filtered(snap_compare: Compare, roster: RosterApp) -> None:
+    async def filtered(pilot: Pilot[None]) -> None:
+        await pilot.press("i")
+        await choose(pilot, ChooseProgram, "leadership")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ChooseContract)
+                    and bool(pilot.app.screen.choices))  # fmt: skip
+        await pilot.press(*"exp")
+
+    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(filtered))
+
+
+def test_upload(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> None:
+    async def to_upload(pilot: Pilot[None]) -> None:
+        await pilot.press("i")
+        await choose(pilot, ChooseProgram, "leadership")
+        await choose(pilot, ChooseContract, "enterprise")
+        await until(pilot, lambda: isinstance(pilot.app.screen, UploadScreen))
+        await pilot.press(*"/nowhere/learners.csv", "enter")
+
+    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(to_upload))
+
+
+def test_preview_with_issues(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> None:
+    path = learner_file(tmp_path, *ROWS)
+    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(to_preview(path), keys("n")))
+
+
+def test_preview_issues_only(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> None:
+    path = learner_file(tmp_path, *ROWS)
+    assert snap_compare(roster, terminal_size=SIZE,
+                        run_before=steps(to_preview(path), keys("f")))  # fmt: skip
+
+
+def test_preview_box_unticked(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> None:
+    path = learner_file(tmp_path, *CLEAN)
+    assert snap_compare(roster, terminal_size=SIZE,
+                        run_before=steps(to_preview(path), keys("m")))  # fmt: skip
+
+
+def test_preview_at_80_by_24(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> None:
+    path = learner_file(tmp_path, *ROWS)
+    assert snap_compare(roster, terminal_size=(80, 24), run_before=steps(to_preview(path)))
+
+
+def test_file_error(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> None:
+    path = tmp_path / "learners.csv"
+    path.write_text("Full Name;Email\nAnn Lee;ann@example.org\n")
+    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(to_preview(path)))
+
+
+def test_progress(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> None:
+    path = learner_file(tmp_path, *CLEAN)
+
+    async def halfway(pilot: Pilot[None]) -> None:
+        preview = pilot.app.screen
+        assert isinstance(preview, PreviewScreen)
+        progress = ImportProgress(preview.flow, preview.learner_file, send=True)
+        progress.run_import = lambda: None  # type: ignore[method-assign]  # hold it still
+        await pilot.app.push_screen(progress)
+        progress._progress("Uploading rows", 5_000, 12_000)
+
+    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(to_preview(path), halfway))
+
+
+@pytest.mark.parametrize("key", ["i", "m i"])
+def test_completion(snap_compare: Compare, roster: RosterApp, tmp_path: Path, key: str) -> None:
+    path = learner_file(tmp_path, *CLEAN)
+
+    async def commit(pilot: Pilot[None]) -> None:
+        await pilot.press(*key.split())
+        await until(pilot, lambda: isinstance(pilot.app.screen, CompletionDialog), timeout=30)
+
+    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(to_preview(path), commit))
+
+
+def test_invite_learner_with_an_error(snap_compare: Compare, roster: RosterApp) -> None:
+    async def fill(pilot: Pilot[None]) -> None:
+        await pilot.press("u")
+        await until(pilot, lambda: isinstance(pilot.app.screen, UsersScreen))
+        await pilot.press("i")
+        await pilot.click("#single")
+        await until(pilot, lambda: isinstance(pilot.app.screen, InviteLearnerScreen))
+        form = pilot.app.screen
+        assert isinstance(form, InviteLearnerScreen)
+        await until(pilot, lambda: bool(form.programs))
+        form.query_one("#full_name", Input).value = "Zoe Walker"
+        form.query_one("#email", Input).value = "zoe.walker@example"
+        form.query_one("#email", Input).focus()
+        await pilot.press("enter")
+        await until(pilot, lambda: "program" in str(form.query_one("#form-error").content))
+
+    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(fill))
