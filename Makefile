@@ -20,6 +20,7 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/intake.py
 	$(BIN)/python bench/service.py
+	$(BIN)/python bench/preview.py
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -55,7 +55,7 @@ class RosterCommands(Provider):
 
 
 class RosterApp(App[None]):
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "Roster"
     COMMANDS = App.COMMANDS | {RosterCommands}
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {

@@ -27,17 +27,21 @@ if TYPE_CHECKING:
 
 FILTERS = ("all", "issues", "ready")
 SKIP_CODES = ("already_member", "already_invited")
+SERVICE_CODES = {*SKIP_CODES, "external_id_conflict"}
 FORMULA_START = ("=", "+", "-", "@")
 
 
 def preview_frame(learner_file: LearnerFile, report: Report) -> pl.DataFrame:
-    """One line per learner row: its status, cells, issue text and the column at fault."""
-    issues = pl.DataFrame(
-        [issue.model_dump() for issue in report.issues],
-        schema={"row": pl.UInt32, "column": pl.String, "severity": pl.String, "code": pl.String,
-                "message": pl.String},
+    """One line per learner row: its status, cells, issue text and the column at fault.
+
+    The file's issues are already a frame; only the service's few are converted.
+    """
+    service = pl.DataFrame(
+        [issue.model_dump() for issue in report.issues if issue.code in SERVICE_CODES],
+        schema=learner_file.issues.schema,
         orient="row",
-    )  # fmt: skip
+    )
+    issues = pl.concat([learner_file.issues, service])
     rank = (
         pl.when(pl.col("severity") == "error").then(0)
         .when(pl.col("code").is_in(SKIP_CODES)).then(1)

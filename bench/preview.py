@@ -1,0 +1,138 @@
+"""Benchmark the app's preview on 1,000,000 rows and the app's start to its first screen.
+
+- first screen: from a checked report to the preview drawn (frame built, table rendered);
+- page down: one keypress worth of scrolling and redrawing the visible lines;
+- peak memory of the whole process (file, checks, preview and app together);
+- start: `roster` as a new process until the Admin home screen is on the terminal.
+
+    .venv/bin/python bench/preview.py [--rows 1000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.intake import DATA, make_file  # noqa: E402
+
+START_PROBE = r"""
+import os, sys, time
+from tui.app import RosterApp
+from tui.settings import Settings
+started = float(sys.argv[1])
+
+class Probe(RosterApp):
+    def on_ready(self) -> None:
+        print(f"{time.time() - started:.3f}", flush=True)
+        self.exit()
+
+Probe(Settings(data_dir=sys.argv[2])).run(headless=True)
+"""
+
+
+async def measure_preview(path: Path) -> None:
+    from textual.app import App
+
+    from tui.api import models as wire
+    from tui.intake import read_learner_file
+    from tui.screens.flow import BulkFlow
+    from tui.screens.preview import PreviewScreen
+    from tui.widgets.preview_table import PreviewTable
+
+    learner_file = read_learner_file(path)
+    after_check = resident_mb()
+    report = learner_file.report  # the file's report, as the dry run returns it for new learners
+    program = wire.Program(id=1, name="Leadership Essentials")
+    contract = wire.Contract(id=1, name="Enterprise Agreement 2026 (unlimited)", seats_total=None,
+                             seats_used=0, seats_left=None, starts_on=None, ends_on=None,
+                             available=True)  # fmt: skip
+
+    class Host(App[None]):
+        pass
+
+    drawn: list[float] = []
+    render_line = PreviewTable.render_line
+
+    def noting_render_line(self: PreviewTable, y: int) -> object:
+        if y > 0 and not drawn:
+            drawn.append(time.perf_counter())  # the first data line reaches the screen
+        return render_line(self, y)
+
+    PreviewTable.render_line = noting_render_line  # type: ignore[method-assign,assignment]
+    host = Host()
+    async with host.run_test(size=(120, 40)) as pilot:
+        flow = BulkFlow(host, origin="_default", program=program, contract=contract)  # type: ignore[arg-type]
+        start = time.perf_counter()
+        screen = PreviewScreen(flow, learner_file, report)
+        await host.push_screen(screen)
+        await pilot.pause()
+        settled = time.perf_counter() - start
+        first = drawn[0] - start
+        table = screen.query_one(PreviewTable)
+        pages = []
+        for _ in range(50):
+            begin = time.perf_counter()
+            table.action_page(1)
+            for y in range(table.size.height):
+                table.render_line(y)
+            pages.append(time.perf_counter() - begin)
+        end = time.perf_counter()
+        table.action_jump(-1)
+        for y in range(table.size.height):
+            table.render_line(y)
+        last = time.perf_counter() - end
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with_preview = resident_mb()
+    print(f"preview of {report.rows:,} rows ({len(report.issues):,} issues):")
+    print(f"  first screen after the report: {first * 1000:.0f} ms to the first rows drawn "
+          f"({settled * 1000:.0f} ms until the app is idle)")  # fmt: skip
+    print(f"  page down: median {statistics.median(pages) * 1000:.2f} ms, "
+          f"worst {max(pages) * 1000:.2f} ms over {len(pages)} pages")  # fmt: skip
+    print(f"  jump to the last row: {last * 1000:.2f} ms")
+    print(
+        f"  memory: {after_check:.0f} MB resident after reading and checking the file, "
+        f"{with_preview:.0f} MB with the preview open; peak {peak:.0f} MB (during the check)"
+    )
+
+
+def resident_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def measure_start(runs: int = 5) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        times = []
+        for _ in range(runs + 1):
+            result = subprocess.run(
+                [sys.executable, "-c", START_PROBE, str(time.time()), folder],
+                capture_output=True, text=True, check=True, env={**os.environ},
+            )  # fmt: skip
+            times.append(float(result.stdout.strip().splitlines()[-1]))
+    print(f"app start to first screen: median {statistics.median(times[1:]):.3f} s "
+          f"(first start, seeding the demo: {times[0]:.3f} s)")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    path = DATA / f"learners-{args.rows}.csv"
+    if not path.exists():
+        make_file(path, args.rows)
+    asyncio.run(measure_preview(path))
+    measure_start()
+
+
+if __name__ == "__main__":
+    main()
