@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.intake import DATA, make_file  # noqa: E402
+from bench.intake import DATA, make_file
 
 START_PROBE = r"""
 import os, sys, time
