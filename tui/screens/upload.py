@@ -71,7 +71,10 @@ class BrowseFiles(ModalScreen[Path | None]):
 
 
 class OpenInEditor(ModalScreen[bool]):
-    BINDINGS = [Binding("escape", "dismiss(False)", "No")]
+    BINDINGS = [
+        Binding("y", "dismiss(True)", "Open in editor"),
+        Binding("n,escape", "dismiss(False)", "Not now"),
+    ]
 
     def __init__(self, path: Path) -> None:
         super().__init__()
@@ -86,6 +89,10 @@ class OpenInEditor(ModalScreen[bool]):
             with Horizontal(classes="buttons"):
                 yield Button("Not now", id="no")
                 yield Button("Open in editor", id="yes", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#yes", Button).focus()
 
     @on(Button.Pressed)
     def _answer(self, event: Button.Pressed) -> None:
