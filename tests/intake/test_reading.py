@@ -237,3 +237,18 @@ def test_fallback_reader_keeps_line_breaks_inside_quoted_cells(write_file: Write
         line_end="\r\n",
     )
     assert learners(path)[0] == (2, "Ann\r\nLee", "ann@example.com", "A\rB")
+
+
+def test_a_lone_line_break_beyond_the_columns_is_not_a_value(write_file: WriteFile) -> None:
+    path = write_file(
+        [
+            "Full Name,Email,External ID",
+            "Ann Lee,ann@example.com,A,\r ,",
+            ",,\r,,\r ",
+            "B,b@example.com,",
+        ]
+    )
+    result = read(path)
+    assert learners(path) == [(2, "Ann Lee", "ann@example.com", "A"), (4, "B", "b@example.com", "")]
+    assert result.report.issues == []
+    assert result.report.blank_rows_skipped == 1

@@ -175,14 +175,12 @@ def _read_with_python(text: str, delimiter: str, width: int, line_end: str) -> p
         hidden = re.sub(r"\r(?!\n)", placeholder, text)
     else:
         hidden = text.replace("\n", placeholder)
-    records = csv.reader(io.StringIO(hidden, newline=""), delimiter=delimiter)
-    frame = _frame_from_records(records, width)
-    if hidden == text:
-        return frame
-    return frame.with_columns(
-        pl.col(f"c{index}").str.replace_all(placeholder, other, literal=True)
-        for index in range(width)
+    records: Iterable[Sequence[str]] = csv.reader(
+        io.StringIO(hidden, newline=""), delimiter=delimiter
     )
+    if hidden != text:  # put the hidden line breaks back before any cell is looked at
+        records = ([cell.replace(placeholder, other) for cell in record] for record in records)
+    return _frame_from_records(records, width)
 
 
 def _frame_from_records(records: Iterable[Sequence[str]], width: int) -> pl.DataFrame:
