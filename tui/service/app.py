@@ -43,7 +43,6 @@ from tui.service.invitations import (
     commit_issues,
     create_invitations,
     expire_invitations,
-    import_rows,
     queue_emails,
     skipped_counts,
 )
@@ -175,7 +174,6 @@ def create_app(sessions: sessionmaker[Session], sender: OutboxSender | None = No
         )
 
     def import_out(session: Session, record: Import, with_issues: bool = True) -> wire.ImportStatus:
-        _, chunks = import_rows(session, record.id) if record.status == "open" else (None, 0)
         counts = dict(
             session.execute(
                 select(OutboxMessage.status, func.count())
@@ -184,10 +182,7 @@ def create_app(sessions: sessionmaker[Session], sender: OutboxSender | None = No
                 .group_by(OutboxMessage.status)
             ).all()
         )
-        if record.status == "open":
-            chunks = (
-                session.scalar(select(func.count()).where(ImportChunk.import_id == record.id)) or 0
-            )
+        chunks = session.scalar(select(func.count()).where(ImportChunk.import_id == record.id))
         return wire.ImportStatus(
             id=record.id,
             status=record.status,  # type: ignore[arg-type]
@@ -196,7 +191,7 @@ def create_app(sessions: sessionmaker[Session], sender: OutboxSender | None = No
             send_emails=record.send_emails,
             file_name=record.file_name,
             rows=record.rows,
-            chunks=chunks,
+            chunks=chunks or 0,
             invited=record.invited,
             skipped=skipped_counts(record),
             errors=record.errors,
@@ -485,12 +480,16 @@ def create_app(sessions: sessionmaker[Session], sender: OutboxSender | None = No
                 "Send an Idempotency-Key header so a retried request returns the same import.",
                 code="idempotency_key_required",
             )
-        existing = session.scalars(
-            select(Import).where(
-                Import.organization_id == me.organization_id,
-                Import.idempotency_key == idempotency_key,
-            )
-        ).first()
+
+        def by_key() -> Import | None:
+            return session.scalars(
+                select(Import).where(
+                    Import.organization_id == me.organization_id,
+                    Import.idempotency_key == idempotency_key,
+                )
+            ).first()
+
+        existing = by_key()
         if existing:
             response.status_code = 200
             return import_out(session, existing)
@@ -511,12 +510,9 @@ def create_app(sessions: sessionmaker[Session], sender: OutboxSender | None = No
         except IntegrityError:  # the same key, raced: return the winner
             session.rollback()
             response.status_code = 200
-            record = session.scalars(
-                select(Import).where(
-                    Import.organization_id == me.organization_id,
-                    Import.idempotency_key == idempotency_key,
-                )
-            ).one()
+            winner = by_key()
+            assert winner is not None
+            record = winner
         return import_out(session, record)
 
     @app.put("/api/v1/imports/{import_id}/chunks/{seq}")
