@@ -47,6 +47,16 @@ async def until(pilot: Pilot[None], ready: Callable[[], bool], timeout: float = 
         await pilot.pause(0.05)
 
 
+async def on_screen(pilot: Pilot[None], screen: type, timeout: float = 20.0) -> None:
+    """Wait until `screen` is the current screen, mounted, with its first messages handled."""
+    await until(
+        pilot,
+        lambda: isinstance(pilot.app.screen, screen) and pilot.app.screen.is_mounted,
+        timeout,
+    )
+    await pilot.pause()
+
+
 async def type_text(pilot: Pilot[None], text: str) -> None:
     await pilot.press(*(" " if char == " " else char for char in text))
 

@@ -9,7 +9,15 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select
 
-from tests.app.conftest import invitations, learner_file, outbox, text_of, type_text, until
+from tests.app.conftest import (
+    invitations,
+    learner_file,
+    on_screen,
+    outbox,
+    text_of,
+    type_text,
+    until,
+)
 from tui.app import RosterApp
 from tui.screens.home import AdminHome
 from tui.screens.invite_learner import InviteLearnerScreen
@@ -39,15 +47,15 @@ async def choose(pilot: Pilot[None], screen: type, search: str) -> None:
 
 
 async def upload(pilot: Pilot[None], path: Path, *, quoted: bool = False) -> None:
-    await until(pilot, lambda: isinstance(pilot.app.screen, UploadScreen))
+    await on_screen(pilot, UploadScreen)
     await type_text(pilot, f"'{path}' " if quoted else str(path))
     await pilot.press("enter")
 
 
 async def complete(pilot: Pilot[None]) -> str:
-    await until(pilot, lambda: isinstance(pilot.app.screen, PreviewScreen))
+    await on_screen(pilot, PreviewScreen)
     await pilot.press("i")
-    await until(pilot, lambda: isinstance(pilot.app.screen, CompletionDialog), timeout=30)
+    await on_screen(pilot, CompletionDialog, timeout=30)
     return text_of(pilot, "#completion-text")
 
 
@@ -61,7 +69,7 @@ async def test_admin_home_to_completion_sends_the_invitations(
         await choose(pilot, ChooseProgram, "inclusive")
         await choose(pilot, ChooseContract, "enterprise")
         await upload(pilot, path, quoted=True)
-        await until(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        await on_screen(pilot, PreviewScreen)
         summary = text_of(pilot, "#summary")
         assert "Program: [b]Inclusive Hiring" in summary
         assert f"Contract: [b]{ENTERPRISE}" in summary
@@ -75,7 +83,7 @@ async def test_admin_home_to_completion_sends_the_invitations(
         assert "2 rows with errors were left out." in text
         assert str(tmp_path / "learners-errors.csv") in text
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, AdminHome))
+        await on_screen(pilot, AdminHome)
     assert invitations(data_dir, "Inclusive Hiring") == [
         ("ann.lee@example.org", "pending", "sent"),
         ("bob.ray@example.org", "pending", "sent"),
@@ -95,14 +103,14 @@ async def test_users_bulk_with_the_box_unticked_creates_without_emails(
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.me is not None)
         await pilot.press("u")
-        await until(pilot, lambda: isinstance(app.screen, UsersScreen))
+        await on_screen(pilot, UsersScreen)
         await pilot.press("i")
-        await until(pilot, lambda: isinstance(app.screen, InviteMenu))
+        await on_screen(pilot, InviteMenu)
         await pilot.click("#bulk")
         await choose(pilot, ChooseProgram, "python")
         await choose(pilot, ChooseContract, "enterprise")
         await upload(pilot, path)
-        await until(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        await on_screen(pilot, PreviewScreen)
         await pilot.press("m")
         label = str(app.screen.query_one("#commit", Button).label)
         assert label == "Create invitations for 2 learners"
@@ -110,7 +118,7 @@ async def test_users_bulk_with_the_box_unticked_creates_without_emails(
         assert "2[/b] invitations created." in text
         assert "No emails were sent" in text
         await pilot.press("escape")
-        await until(pilot, lambda: isinstance(app.screen, UsersScreen))
+        await on_screen(pilot, UsersScreen)
     assert invitations(data_dir, "Python for Analysts")[:1] == [
         ("ann.lee@example.org", "pending", "created")
     ]
@@ -130,12 +138,12 @@ async def test_program_invite_skips_the_program_step_and_returns_to_programs(
         await pilot.press(*["down"] * programs.index("Leadership Essentials"), "i")
         await choose(pilot, ChooseContract, "enterprise")
         await upload(pilot, path)
-        await until(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        await on_screen(pilot, PreviewScreen)
         assert "1 skipped" in text_of(pilot, "#summary")  # Amara is already a member
         text = await complete(pilot)
         assert "1 rows skipped (1 already members)" in text
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, ProgramsScreen))
+        await on_screen(pilot, ProgramsScreen)
     emails = [email for email, *_ in invitations(data_dir, "Leadership Essentials")]
     assert emails.count("ann.lee@example.org") == 1
     assert emails.count("amara.okafor@example.com") == 1
@@ -155,13 +163,13 @@ async def test_a_file_error_is_a_screen_that_says_what_to_fix(
         assert "There is no file at" in text_of(pilot, "#path-error")
         app.screen.query_one("#path", Input).value = ""
         await upload(pilot, path)
-        await until(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        await on_screen(pilot, PreviewScreen)
         error = text_of(pilot, "#file-error")
         assert "This file cannot be imported" in error
         assert "All 3 headers are required" in error
         assert not app.screen.query(PreviewTable)
         await pilot.press("escape")
-        await until(pilot, lambda: isinstance(app.screen, UploadScreen))
+        await on_screen(pilot, UploadScreen)
 
 
 async def test_edit_in_place_rechecks_the_row(app: RosterApp, tmp_path: Path) -> None:
@@ -172,7 +180,7 @@ async def test_edit_in_place_rechecks_the_row(app: RosterApp, tmp_path: Path) ->
         await choose(pilot, ChooseProgram, "inclusive")
         await choose(pilot, ChooseContract, "enterprise")
         await upload(pilot, path)
-        await until(pilot, lambda: isinstance(app.screen, PreviewScreen))
+        await on_screen(pilot, PreviewScreen)
         preview = app.screen
         assert isinstance(preview, PreviewScreen)
         await pilot.press("n")  # row 3: no name
@@ -203,11 +211,11 @@ async def test_invite_learner_shows_the_error_then_invites(app: RosterApp, data_
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.me is not None)
         await pilot.press("u")
-        await until(pilot, lambda: isinstance(app.screen, UsersScreen))
+        await on_screen(pilot, UsersScreen)
         await pilot.press("i")
-        await until(pilot, lambda: isinstance(app.screen, InviteMenu))
+        await on_screen(pilot, InviteMenu)
         await pilot.click("#single")
-        await until(pilot, lambda: isinstance(app.screen, InviteLearnerScreen))
+        await on_screen(pilot, InviteLearnerScreen)
         form = app.screen
         assert isinstance(form, InviteLearnerScreen)
         await until(pilot, lambda: form.query_one("#full_name", Input).has_focus)
@@ -227,12 +235,12 @@ async def test_invite_learner_shows_the_error_then_invites(app: RosterApp, data_
         assert email.has_focus
         await type_text(pilot, ".org")
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, CompletionDialog))
+        await on_screen(pilot, CompletionDialog)
         text = text_of(pilot, "#completion-text")
         assert "1[/b] invitations created." in text
         assert "1[/b] invitation emails sent." in text
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, UsersScreen))
+        await on_screen(pilot, UsersScreen)
     assert invitations(data_dir, "Inclusive Hiring") == [
         ("zoe.walker@example.org", "pending", "sent")
     ]

@@ -12,7 +12,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Input
 
-from tests.app.conftest import learner_file, until
+from tests.app.conftest import learner_file, on_screen, until
 from tests.app.test_flows import choose, upload
 from tui.app import RosterApp
 from tui.screens.home import AdminHome
@@ -59,7 +59,7 @@ def steps(
 def at(screen: type, *keys: str) -> Callable[[Pilot[None]], Awaitable[None]]:
     async def run(pilot: Pilot[None]) -> None:
         await pilot.press(*keys)
-        await until(pilot, lambda: isinstance(pilot.app.screen, screen))
+        await on_screen(pilot, screen)
         await pilot.pause(0.3)
 
     return run
@@ -71,7 +71,7 @@ def to_preview(path: Path, program: str = "leadership") -> Callable[[Pilot[None]
         await choose(pilot, ChooseProgram, program)
         await choose(pilot, ChooseContract, "enterprise")
         await upload(pilot, path)
-        await until(pilot, lambda: isinstance(pilot.app.screen, PreviewScreen))
+        await on_screen(pilot, PreviewScreen)
 
     return run
 
@@ -128,7 +128,7 @@ def test_upload(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> Non
         await pilot.press("i")
         await choose(pilot, ChooseProgram, "leadership")
         await choose(pilot, ChooseContract, "enterprise")
-        await until(pilot, lambda: isinstance(pilot.app.screen, UploadScreen))
+        await on_screen(pilot, UploadScreen)
         await pilot.press(*"/nowhere/learners.csv", "enter")
 
     assert snap_compare(roster, terminal_size=SIZE, run_before=steps(to_upload))
@@ -182,7 +182,7 @@ def test_completion(snap_compare: Compare, roster: RosterApp, tmp_path: Path, ke
 
     async def commit(pilot: Pilot[None]) -> None:
         await pilot.press(*key.split())
-        await until(pilot, lambda: isinstance(pilot.app.screen, CompletionDialog), timeout=30)
+        await on_screen(pilot, CompletionDialog, timeout=30)
 
     assert snap_compare(roster, terminal_size=SIZE, run_before=steps(to_preview(path), commit))
 
@@ -190,10 +190,10 @@ def test_completion(snap_compare: Compare, roster: RosterApp, tmp_path: Path, ke
 def test_invite_learner_with_an_error(snap_compare: Compare, roster: RosterApp) -> None:
     async def fill(pilot: Pilot[None]) -> None:
         await pilot.press("u")
-        await until(pilot, lambda: isinstance(pilot.app.screen, UsersScreen))
+        await on_screen(pilot, UsersScreen)
         await pilot.press("i")
         await pilot.click("#single")
-        await until(pilot, lambda: isinstance(pilot.app.screen, InviteLearnerScreen))
+        await on_screen(pilot, InviteLearnerScreen)
         form = pilot.app.screen
         assert isinstance(form, InviteLearnerScreen)
         await until(pilot, lambda: bool(form.programs))
