@@ -12,7 +12,7 @@ from textual.widgets import Button, Footer, Header, Label, LoadingIndicator, Sta
 
 from tui.api import models as wire
 
-BAR_WIDTH = 30
+BAR_WIDTH = 20
 
 
 def seats_bar(contract: wire.Contract) -> Text:
@@ -28,7 +28,7 @@ def seats_bar(contract: wire.Contract) -> Text:
         text.append(f" {contract.seats_used:,} of {contract.seats_total:,} seats used")
     else:
         text.append("∞".ljust(BAR_WIDTH), style="green")
-        text.append(f" {contract.seats_used:,} seats used, unlimited")
+        text.append(f" {contract.seats_used:,} used (unlimited)")
     if not contract.available and contract.unavailable_reason:
         text.append(f"  ({contract.unavailable_reason})", style="italic dim")
     return text
