@@ -183,6 +183,13 @@ async def test_edit_in_place_rechecks_the_row(app: RosterApp, tmp_path: Path) ->
         await on_screen(pilot, PreviewScreen)
         preview = app.screen
         assert isinstance(preview, PreviewScreen)
+        await pilot.press("x")
+        exported = tmp_path / "learners-errors.csv"
+        await until(pilot, exported.exists)
+        with exported.open(encoding="utf-8-sig", newline="") as errors:
+            rows = list(csv.reader(errors))
+        assert rows[0] == ["Full Name", "Email", "External ID", "Error"]
+        assert [row[3].split(":")[0] for row in rows[1:]] == ["Row 3", "Row 5"]
         await pilot.press("n")  # row 3: no name
         assert preview.query_one(PreviewTable).current_row["row"] == 3  # type: ignore[index]
         await pilot.press("e")
