@@ -22,9 +22,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tui.cli import use_app_allocator
+from tui.memory import configure_allocators, release_free_memory
 
-use_app_allocator()  # as `roster` does for the app, before polars is imported
+configure_allocators()  # as `roster` does for the app, before polars is imported
 
 from bench.intake import DATA, make_file  # noqa: E402 - after the allocator is set
 
@@ -53,6 +53,7 @@ async def measure_preview(path: Path) -> None:
     from tui.widgets.preview_table import PreviewTable
 
     learner_file = read_learner_file(path)
+    release_free_memory()  # as the upload screen does once the file is checked
     after_check = resident_mb()
     report = learner_file.report  # the file's report, as the dry run returns it for new learners
     program = wire.Program(id=1, name="Leadership Essentials")

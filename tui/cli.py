@@ -150,23 +150,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check" and not (args.program and args.contract):
         parser.error("check needs both --program and --contract, or neither")
     if args.command is None:
-        use_app_allocator()
+        from tui.memory import configure_allocators
+
+        configure_allocators()
         from tui.app import RosterApp
 
         RosterApp(load_settings(args)).run()
         return EXIT_OK
     return run_service_command(args)
-
-
-# polars' jemalloc keeps freed pages until its next allocations; in the long-running app a
-# background thread hands them back, so a million-row preview holds what it uses (~0.3 GB)
-# rather than what checking the file needed at its peak.
-APP_ALLOCATOR = "background_thread:true,dirty_decay_ms:500,muzzy_decay_ms:1000"
-
-
-def use_app_allocator() -> None:
-    """Configure polars' allocator for the app; must run before polars is imported."""
-    os.environ.setdefault("_RJEM_MALLOC_CONF", APP_ALLOCATOR)
 
 
 def load_settings(args: argparse.Namespace) -> Settings:

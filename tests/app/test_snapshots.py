@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input
+from textual.widgets import Input, OptionList
 
 from tests.app.conftest import learner_file, on_screen, until
 from tests.app.test_flows import choose, upload
@@ -24,6 +24,7 @@ from tui.screens.progress import CompletionDialog, ImportProgress
 from tui.screens.upload import UploadScreen
 from tui.screens.users import UsersScreen
 from tui.settings import Settings
+from tui.widgets.searchable_list import SearchableList
 
 SIZE = (120, 40)
 Compare = Callable[..., bool]
@@ -108,6 +109,10 @@ def test_program_picker_filtered(snap_compare: Compare, roster: RosterApp) -> No
         await pilot.press("i")
         await until(pilot, lambda: bool(getattr(pilot.app.screen, "choices", None)))
         await pilot.press(*"data")
+        listed = pilot.app.screen.query_one(SearchableList)
+        await until(
+            pilot, lambda: getattr(listed.highlighted, "name", "") == "Data Literacy for Everyone"
+        )
 
     assert snap_compare(roster, terminal_size=SIZE, run_before=steps(filtered))
 
@@ -119,6 +124,9 @@ def test_contract_picker_filtered(snap_compare: Compare, roster: RosterApp) -> N
         await until(pilot, lambda: isinstance(pilot.app.screen, ChooseContract)
                     and bool(pilot.app.screen.choices))  # fmt: skip
         await pilot.press(*"exp")
+        listed = pilot.app.screen.query_one(SearchableList)
+        options = listed.query_one(OptionList)
+        await until(pilot, lambda: options.option_count == 2)  # both unavailable
 
     assert snap_compare(roster, terminal_size=SIZE, run_before=steps(filtered))
 

@@ -63,10 +63,21 @@ def preview_frame(learner_file: LearnerFile, report: Report) -> pl.DataFrame:
         .when(pl.col("rank") == 2).then(pl.lit("warning"))
         .otherwise(pl.lit("ready"))
     )  # fmt: skip
+
+    # Added beside the learners' own columns, which are shared rather than copied as a join would.
+    def lookup(column: str, dtype: pl.DataType) -> pl.Expr:
+        return pl.col("row").replace_strict(
+            per_row["row"], per_row[column], default=None, return_dtype=dtype
+        )
+
     return (
         learner_file.learners.select("row", "full_name", "email", "external_id")
-        .join(per_row, on="row", how="left")
-        .with_columns(status.alias("status"), pl.col("issue").fill_null(""))
+        .with_columns(
+            lookup("rank", pl.Int32()).alias("rank"),
+            lookup("issue", pl.String()).fill_null("").alias("issue"),
+            lookup("bad_column", pl.String()).alias("bad_column"),
+        )
+        .with_columns(status.alias("status"))
         .drop("rank")
     )
 

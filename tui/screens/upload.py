@@ -21,6 +21,7 @@ from textual.widgets import Button, DirectoryTree, Footer, Header, Input, Label,
 
 from tui.api.client import ApiError
 from tui.intake.learner_file import Limits, read_learner_file
+from tui.memory import release_free_memory
 
 if TYPE_CHECKING:
     from tui.screens.flow import BulkFlow
@@ -215,4 +216,5 @@ class UploadScreen(Screen[None]):
                 self.query_one("#path-error", Static).update(error.problem.detail)
                 return
         self.query_one("#path-error", Static).update("")
+        release_free_memory()
         self.flow.preview(learner_file, report)

@@ -417,6 +417,7 @@ def create_app(sessions: sessionmaker[Session], sender: OutboxSender | None = No
         checked = check_rows(
             session, program, contract, body.rows.as_batch(), date.today(), validate=False
         )
+        del body
         return wire.CheckResult(
             file_errors=checked.file_errors,
             issues=checked.issues,

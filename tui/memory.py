@@ -1,0 +1,39 @@
+"""Keep the app's memory to what it uses: a million-row check frees far more than it keeps.
+
+Both allocators involved hold on to freed memory by default: polars' jemalloc (purged by a
+background thread once configured, before polars is imported) and glibc's malloc, which gives
+each thread its own arena and returns free pages only when asked (malloc_trim). Elsewhere than
+glibc these are no-ops.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+
+JEMALLOC_CONF = "background_thread:true,dirty_decay_ms:500,muzzy_decay_ms:1000"
+_M_ARENA_MAX = -8
+
+
+def _libc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+
+
+def configure_allocators() -> None:
+    """For the long-running app; call before polars is imported and before threads start."""
+    os.environ.setdefault("_RJEM_MALLOC_CONF", JEMALLOC_CONF)
+    libc = _libc()
+    if libc is not None and hasattr(libc, "mallopt"):
+        libc.mallopt(_M_ARENA_MAX, 2)
+
+
+def release_free_memory() -> None:
+    """Hand glibc's free pages back to the system (after a large file is checked)."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
