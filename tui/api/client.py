@@ -178,4 +178,5 @@ def _problem(response: httpx.Response) -> wire.ProblemDetail:
             title=response.reason_phrase or "Error",
             status=response.status_code,
             detail=response.text[:500] or response.reason_phrase,
+            code=f"http_{response.status_code}",
         )

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Generic, Literal, TypeVar
+from datetime import UTC, date, datetime
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field, model_validator
 
 from tui.intake.report import Issue, Problem
 
 T = TypeVar("T")
+
+
+def _as_utc(value: Any) -> Any:
+    # The database stores UTC without an offset; the wire always carries one.
+    return value.replace(tzinfo=UTC) if isinstance(value, datetime) and not value.tzinfo else value
+
+
+UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_as_utc)]
+# A spreadsheet row number: the header is row 1, so learners start at 2; 1 is allowed for the
+# single invitation. Far beyond any file Roster reads, and within every integer type.
+RowNumber = Annotated[int, Field(ge=1, le=2**31 - 1)]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 InvitationStatus = Literal["pending", "accepted", "revoked", "expired"]
-EmailStatus = Literal["created", "queued", "sent", "failed"]
+EmailStatus = Literal["created", "queued", "retrying", "sent", "failed"]
+ImportState = Literal["open", "committed", "rejected"]
 
 
 class Page(BaseModel, Generic[T]):
@@ -72,7 +85,7 @@ class Learner(BaseModel):
     email: str
     full_name: str
     external_id: str | None
-    created_at: datetime
+    created_at: UtcDatetime
     programs: list[LearnerProgram] = Field(default_factory=list)
 
 
@@ -88,9 +101,13 @@ class Invitation(BaseModel):
     external_id: str | None
     status: InvitationStatus
     email_status: EmailStatus
+    email_attempts: int = 0
+    email_error: str | None = None  # the mail server's reply or the failure, when not sent
+    email_next_attempt_at: UtcDatetime | None = None
+    email_sent_at: UtcDatetime | None = None
     import_id: int | None
-    created_at: datetime
-    expires_at: datetime
+    created_at: UtcDatetime
+    expires_at: UtcDatetime
 
 
 class InvitationPage(Page[Invitation]):
@@ -103,7 +120,7 @@ class InviteLearner(BaseModel):
     full_name: str
     email: str
     external_id: str | None = None
-    contract_id: int
+    contract_id: Id
     send_email: bool = True
 
 
@@ -114,7 +131,7 @@ class RowBatch(BaseModel):
     `email` holds email-validator's normalized form.
     """
 
-    row: list[int]
+    row: list[RowNumber]
     full_name: list[str]
     email: list[str]
     external_id: list[str | None]
@@ -133,9 +150,15 @@ class RowBatch(BaseModel):
 class CheckRows(BaseModel):
     """What the dry run needs of each row: no names, so a million rows stay a small request."""
 
-    row: list[int]
+    row: list[RowNumber]
     email: list[str]
     external_id: list[str | None]
+
+    @model_validator(mode="after")
+    def _same_lengths(self) -> CheckRows:
+        if not len(self.row) == len(self.email) == len(self.external_id):
+            raise ValueError("row, email and external_id must have the same length")
+        return self
 
     def as_batch(self) -> RowBatch:
         return RowBatch(
@@ -147,7 +170,7 @@ class CheckRows(BaseModel):
 
 
 class CheckRequest(BaseModel):
-    contract_id: int
+    contract_id: Id
     rows: CheckRows
 
 
@@ -163,19 +186,21 @@ class CheckResult(BaseModel):
 
 
 class ImportCreate(BaseModel):
-    program_id: int
-    contract_id: int
+    program_id: Id
+    contract_id: Id
     send_emails: bool
-    file_name: str = ""
+    file_name: str = Field(default="", max_length=500)
 
 
 class ImportCommit(BaseModel):
-    rows: int = Field(description="How many rows the client sent in all its chunks.")
+    rows: int = Field(
+        ge=0, le=2**31 - 1, description="How many rows the client sent in all its chunks."
+    )
 
 
 class ImportStatus(BaseModel):
     id: int
-    status: Literal["open", "committed"]
+    status: ImportState
     program_id: int
     contract_id: int
     send_emails: bool
@@ -185,11 +210,16 @@ class ImportStatus(BaseModel):
     invited: int
     skipped: dict[str, int]
     errors: int
-    emails_queued: int
+    emails_queued: int  # emails of this import's invitations, and of those it found still owed
     emails_sent: int
     emails_failed: int
-    created_at: datetime
-    committed_at: datetime | None
+    emails_retrying: int = 0
+    email_problem: str | None = Field(
+        default=None, description="While emails are being retried: the mail server's last answer."
+    )
+    next_email_attempt_at: UtcDatetime | None = None
+    created_at: UtcDatetime
+    committed_at: UtcDatetime | None
     issues: list[Issue] = Field(default_factory=list)
 
     @property
@@ -204,5 +234,8 @@ class ProblemDetail(BaseModel):
     title: str
     status: int
     detail: str
-    code: str | None = None
+    code: str
     errors: list[Problem] = Field(default_factory=list)
+    seats_left: int | None = Field(
+        default=None, description="contract_capacity: the seats the contract has left."
+    )

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 import polars as pl
 from pydantic import TypeAdapter
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from tui.api.models import RowBatch
 from tui.intake.report import Issue, Problem
 from tui.intake.rules import check_learners
-from tui.service.db import Contract, ContractProgram, Invitation, Learner, Program
+from tui.service.db import Contract, ContractProgram, Invitation, Learner, Program, utcnow
 
 SKIP_CODES = ("already_member", "already_invited")
 # Below this many learners in the organization, loading them all beats querying by email.
@@ -43,15 +44,48 @@ class Checked:
     skipped: Counter[str] = field(default_factory=Counter)
     errors: int = 0
     seats_left: int | None = None
+    # Pending invitations of skipped rows whose email is still queued or retrying.
+    owed: list[int] = field(default_factory=list)
 
 
-def seats_used(session: Session, contract_id: int) -> int:
+# Expiry is a condition of every query, never a write a reader has to do first: a pending
+# invitation past its expires_at is expired, holds no seat and does not make a learner
+# "already invited", whether or not its stored status has caught up.
+def is_pending(now: datetime) -> ColumnElement[bool]:
+    return and_(Invitation.status == "pending", Invitation.expires_at > now)
+
+
+def holds_seat(now: datetime) -> ColumnElement[bool]:
+    return or_(Invitation.status == "accepted", is_pending(now))
+
+
+def live_status(now: datetime) -> ColumnElement[Any]:
+    """The invitation's status as of `now`: a stale pending one reads as expired."""
+    return case(
+        (and_(Invitation.status == "pending", Invitation.expires_at <= now), literal("expired")),
+        else_=Invitation.status,
+    )
+
+
+def with_status(status: str, now: datetime) -> ColumnElement[bool]:
+    """Invitations whose status as of `now` is `status`."""
+    if status == "pending":
+        return is_pending(now)
+    if status == "expired":
+        return or_(
+            Invitation.status == "expired",
+            and_(Invitation.status == "pending", Invitation.expires_at <= now),
+        )
+    return Invitation.status == status
+
+
+def seats_used(session: Session, contract_id: int, now: datetime | None = None) -> int:
     return (
         session.scalar(
             select(func.count())
             .select_from(Invitation)
             .where(Invitation.contract_id == contract_id)
-            .where(Invitation.status.in_(("pending", "accepted")))
+            .where(holds_seat(now or utcnow()))
         )
         or 0
     )
@@ -92,7 +126,8 @@ def check_rows(
     """The service checks of DESIGN §2 on a batch, after the file's row rules unless `validate`
     is False (the dry run: the client sent only rows that passed them; a commit re-runs them)."""
     checked = Checked()
-    used = seats_used(session, contract.id)
+    now = utcnow()
+    used = seats_used(session, contract.id, now)
     checked.seats_left = None if contract.seats is None else max(contract.seats - used, 0)
     reason = unavailable_reason(
         contract, contract_program_ids(session, contract.id), used, program.id, today
@@ -131,7 +166,7 @@ def check_rows(
     )
 
     existing = _existing(session, program.organization_id, frame["key"], frame["external_id"])
-    statuses = _program_statuses(session, program.id)
+    statuses = _program_statuses(session, program.id, now)
     owners = existing.filter(pl.col("learner_external_id").is_not_null()).select(
         pl.col("learner_external_id").alias("external_id"), pl.col("learner_id").alias("owner")
     )
@@ -166,6 +201,14 @@ def check_rows(
     checked.emails = ready["normalized"].to_list()
     checked.learner_ids = ready["learner_id"].to_list()
     checked.external_ids = ready["learner_external_id"].to_list()
+    checked.owed = (
+        joined.filter(
+            (pl.col("verdict") == "already_invited")
+            & pl.col("email_status").is_in(("queued", "retrying"))
+        )["invitation_id"]
+        .unique()
+        .to_list()
+    )
 
     flagged = joined.filter(pl.col("conflict") | pl.col("verdict").is_in(SKIP_CODES))
     issues += _issues(
@@ -241,13 +284,21 @@ def _existing(
     ).unique("learner_id")
 
 
-def _program_statuses(session: Session, program_id: int) -> pl.DataFrame:
-    """`learner_id`, `status` ('accepted' or 'pending') of the program's live invitations."""
+def _program_statuses(session: Session, program_id: int, now: datetime) -> pl.DataFrame:
+    """`learner_id`, `status` ('accepted' or 'pending'), `invitation_id` and `email_status` of
+    the program's live invitations."""
     found = session.execute(
-        select(Invitation.learner_id, Invitation.status)
+        select(Invitation.learner_id, Invitation.status, Invitation.id, Invitation.email_status)
         .where(Invitation.program_id == program_id)
-        .where(Invitation.status.in_(("pending", "accepted")))
+        .where(holds_seat(now))
     ).all()
-    frame = pl.DataFrame(found, schema={"learner_id": pl.Int64, "status": pl.String}, orient="row")
+    frame = pl.DataFrame(
+        found,
+        schema={
+            "learner_id": pl.Int64, "status": pl.String, "invitation_id": pl.Int64,
+            "email_status": pl.String,
+        },
+        orient="row",
+    )  # fmt: skip
     # A learner who accepted once is a member, whatever else is pending.
     return frame.sort(pl.col("status") != "accepted").unique("learner_id", keep="first")

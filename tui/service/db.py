@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any, Literal
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Date,
     DateTime,
@@ -14,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -21,7 +24,11 @@ from sqlalchemy import (
     event,
     text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from tui.api.models import EmailStatus, ImportState, InvitationStatus
+
+OutboxState = Literal["queued", "sent", "failed"]
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -131,12 +138,19 @@ class Invitation(Base):
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"))
     learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id"))
     import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="pending")
-    email_status: Mapped[str] = mapped_column(String(16), default="created")
+    # A pending invitation past expires_at is expired: every query says so (see invitations.py);
+    # the stored status catches up when a write path needs the learner's slot.
+    status: Mapped[InvitationStatus] = mapped_column(String(16), default="pending")
+    email_status: Mapped[EmailStatus] = mapped_column(String(16), default="created")
     token: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # The latest email's delivery, kept by the outbox sender so lists need no join.
+    email_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    email_error: Mapped[str | None] = mapped_column(Text)
+    email_next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
+    email_sent_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class Import(Base):
@@ -150,12 +164,12 @@ class Import(Base):
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"))
     send_emails: Mapped[bool] = mapped_column(Boolean)
     file_name: Mapped[str] = mapped_column(String(500), default="")
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open, committed
+    status: Mapped[ImportState] = mapped_column(String(16), default="open")
     rows: Mapped[int] = mapped_column(Integer, default=0)
     invited: Mapped[int] = mapped_column(Integer, default=0)
-    skipped: Mapped[str] = mapped_column(Text, default="{}")  # JSON: code -> count
+    skipped: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # code -> count
     errors: Mapped[int] = mapped_column(Integer, default=0)
-    issues: Mapped[str] = mapped_column(Text, default="[]")  # JSON: the commit's row issues
+    issues: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # the commit's issues
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     committed_at: Mapped[datetime | None] = mapped_column(DateTime)
 
@@ -167,37 +181,88 @@ class ImportChunk(Base):
     rows: Mapped[str] = mapped_column(Text)  # JSON list of rows, as received
 
 
+class ImportFollowup(Base):
+    """A pending invitation an import skipped as already invited while its email was still owed:
+    the import reports (and its client waits for) that email too."""
+
+    __tablename__ = "import_followups"
+    __table_args__ = (PrimaryKeyConstraint("import_id", "invitation_id"),)
+    import_id: Mapped[int] = mapped_column(ForeignKey("imports.id"))
+    invitation_id: Mapped[int] = mapped_column(ForeignKey("invitations.id"))
+
+
 class OutboxMessage(Base):
-    """An invitation email to deliver; committed with its invitation."""
+    """An invitation email to deliver; committed with its invitation.
+
+    While a sender holds it, `claimed_by` names that sender and `next_attempt_at` is the end of
+    its lease; otherwise `next_attempt_at` is when it is due.
+    """
 
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     invitation_id: Mapped[int] = mapped_column(ForeignKey("invitations.id"), index=True)
-    status: Mapped[str] = mapped_column(String(16), default="queued")  # queued, sent, failed
+    status: Mapped[OutboxState] = mapped_column(String(16), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    queued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for `url`, with SQLite tuned for one writer and many readers."""
+# How long a statement waits for another writer's lock before the request answers 503.
+LOCK_TIMEOUT_SECONDS = 3.0
+
+
+def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT_SECONDS) -> Engine:
+    """An engine for `url`: SQLite tuned for one writer and many readers, or PostgreSQL.
+
+    On SQLite, Roster issues BEGIN itself (pysqlite's own transaction handling would run the
+    reads of a transaction outside it): readers begin deferred and never wait, writers made by
+    `write_session` begin IMMEDIATE, taking the write lock before they read what they will
+    change. A lock held longer than `lock_timeout` fails the statement (a 503 for the client).
+    """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": lock_timeout}
+        )
 
         @event.listens_for(engine, "connect")
         def _configure(connection, _record):  # type: ignore[no-untyped-def]
+            connection.isolation_level = None
             cursor = connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
+        @event.listens_for(engine, "begin")
+        def _begin(connection):  # type: ignore[no-untyped-def]
+            immediate = connection.get_execution_options().get("sqlite_immediate", False)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return create_engine(url, pool_size=10, max_overflow=10)
+    milliseconds = int(lock_timeout * 1000)
+    return create_engine(
+        url,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        connect_args={"options": f"-c lock_timeout={milliseconds}", "connect_timeout": 10},
+    )
+
+
+def write_session(sessions: sessionmaker[Session]) -> Session:
+    """A session for a transaction that reads what it then changes (seats, the outbox).
+
+    On SQLite it begins IMMEDIATE, so no other writer can change what it read before it writes;
+    on PostgreSQL the transaction locks the rows it depends on (SELECT ... FOR UPDATE).
+    """
+    engine = sessions.kw["bind"]
+    return sessions(bind=engine.execution_options(sqlite_immediate=True))
 
 
 def migrate(engine: Engine) -> None:
@@ -212,7 +277,7 @@ def migrate(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-def open_database(url: str) -> sessionmaker:  # type: ignore[type-arg]
+def open_database(url: str) -> sessionmaker[Session]:
     engine = make_engine(url)
     migrate(engine)
     return sessionmaker(engine, expire_on_commit=False)

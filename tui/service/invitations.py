@@ -9,21 +9,22 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections import Counter
 from datetime import date, datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, func, insert, literal, select, update
+from sqlalchemy import Table, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from tui.api.models import RowBatch
 from tui.intake.report import Issue
-from tui.service.checks import Checked, check_rows
+from tui.service.checks import Checked, check_rows, is_pending, seats_used, unavailable_reason
+from tui.service.checks import contract_program_ids as covered_programs
 from tui.service.db import (
     Base,
     Contract,
     Import,
     ImportChunk,
+    ImportFollowup,
     Invitation,
     Learner,
     OutboxMessage,
@@ -42,11 +43,24 @@ def table(model: type[Base]) -> Table:
 class ImportConflict(Exception):
     """The commit cannot happen as asked (file errors, missing rows); nothing was written."""
 
-    def __init__(self, code: str, message: str, checked: Checked | None = None) -> None:
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        checked: Checked | None = None,
+        *,
+        final: bool = True,
+    ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.checked = checked
+        # A final refusal ends the import `rejected`; a missing chunk can still be sent.
+        self.final = final
+
+    @property
+    def seats_left(self) -> int | None:
+        return self.checked.seats_left if self.checked else None
 
 
 def import_rows(session: Session, import_id: int) -> tuple[RowBatch, int]:
@@ -66,18 +80,24 @@ def import_rows(session: Session, import_id: int) -> tuple[RowBatch, int]:
 
 
 def commit_import(session: Session, record: Import, expected_rows: int, today: date) -> None:
-    """Create the import's invitations and queue their emails, all or nothing."""
+    """Create the import's invitations and queue their emails, all or nothing.
+
+    The caller's session must come from `write_session`: the seats counted here are the seats
+    taken, whatever other imports and invitations run at the same moment.
+    """
     if record.status == "committed":
         return
+    if record.status == "rejected":
+        raise ImportConflict("import_rejected", "The import was refused; start a new one.")
     rows, _ = import_rows(session, record.id)
     if len(rows) != expected_rows:
         raise ImportConflict(
             "incomplete_import",
             f"The service received {len(rows):,} of the {expected_rows:,} rows; "
             "send the missing chunks again, then commit.",
+            final=False,
         )
-    program = session.get_one(Program, record.program_id)
-    contract = _lock_contract(session, record.contract_id)
+    program, contract = lock_for_invitations(session, record.program_id, record.contract_id)
     checked = check_rows(session, program, contract, rows, today)
     if checked.file_errors:
         first = checked.file_errors[0]
@@ -85,13 +105,27 @@ def commit_import(session: Session, record: Import, expected_rows: int, today: d
     invited = create_invitations(
         session, program, contract, rows, checked, record.send_emails, import_id=record.id
     )
+    if checked.owed:
+        session.execute(
+            insert(ImportFollowup),
+            [{"import_id": record.id, "invitation_id": id_} for id_ in checked.owed],
+        )
     record.status = "committed"
     record.rows = len(rows)
     record.invited = invited
-    record.skipped = json.dumps(dict(checked.skipped))
+    record.skipped = dict(checked.skipped)
     record.errors = checked.errors
-    record.issues = json.dumps([issue.model_dump() for issue in checked.issues])
+    record.issues = [issue.model_dump() for issue in checked.issues]
     record.committed_at = utcnow()
+    # The rows are in the invitations now; the chunks were only a staging area.
+    session.execute(delete(ImportChunk).where(ImportChunk.import_id == record.id))
+
+
+def reject_import(session: Session, record: Import) -> None:
+    """End a refused import: no invitations, and its rows are dropped."""
+    record.status = "rejected"
+    record.committed_at = utcnow()
+    session.execute(delete(ImportChunk).where(ImportChunk.import_id == record.id))
 
 
 def create_invitations(
@@ -152,7 +186,8 @@ def create_invitations(
             "import_id": import_id, "status": "pending",
             "email_status": "queued" if send_emails else "created",
             "token": secrets.token_urlsafe(24), "created_at": now, "expires_at": expires,
-            "accepted_at": None,
+            "accepted_at": None, "email_attempts": 0,
+            "email_next_attempt_at": now if send_emails else None,
         }
         for email in checked.emails
     ]  # fmt: skip
@@ -164,8 +199,10 @@ def create_invitations(
         # This call's invitations: above the previous highest id, of this program, created now.
         connection.execute(
             insert(table(OutboxMessage)).from_select(
-                ["invitation_id", "status", "attempts", "next_attempt_at"],
-                select(Invitation.id, literal("queued"), literal(0), literal(now)).where(
+                ["invitation_id", "status", "attempts", "queued_at", "next_attempt_at"],
+                select(
+                    Invitation.id, literal("queued"), literal(0), literal(now), literal(now)
+                ).where(
                     Invitation.id > before,
                     Invitation.program_id == program.id,
                     Invitation.created_at == now,
@@ -175,39 +212,121 @@ def create_invitations(
     return len(invitations)
 
 
-def queue_emails(session: Session, invitation_ids: list[int], now: datetime) -> None:
-    if invitation_ids:
-        session.execute(
-            insert(OutboxMessage),
-            [
-                {"invitation_id": id_, "status": "queued", "attempts": 0, "next_attempt_at": now}
-                for id_ in invitation_ids
-            ],
+def queue_email(session: Session, invitation: Invitation, now: datetime) -> None:
+    """Queue a new email for the invitation (a resend): a new outbox row, a new retry window."""
+    session.add(
+        OutboxMessage(
+            invitation_id=invitation.id, status="queued", attempts=0, queued_at=now,
+            next_attempt_at=now,
         )
+    )  # fmt: skip
+    invitation.email_status = "queued"
+    invitation.email_attempts = 0
+    invitation.email_error = None
+    invitation.email_next_attempt_at = now
 
 
-def expire_invitations(session: Session) -> None:
+def lock_for_invitations(
+    session: Session, program_id: int, contract_id: int
+) -> tuple[Program, Contract]:
+    """The program and the contract, locked until the transaction ends; stale pending
+    invitations of the program are marked expired so their learners can be invited again.
+
+    Every path that creates or revives a pending invitation goes through here. On PostgreSQL
+    the rows are locked (program first, then contract, so two paths never wait on each other
+    in a cycle); on SQLite the caller's `write_session` already holds the only write lock.
+    """
+    lock = session.get_bind().dialect.name == "postgresql"
+    program_query = select(Program).where(Program.id == program_id)
+    contract_query = select(Contract).where(Contract.id == contract_id)
+    if lock:
+        program_query = program_query.with_for_update()
+        contract_query = contract_query.with_for_update()
+    program = session.scalars(program_query).one()
+    contract = session.scalars(contract_query).one()
     session.execute(
         update(Invitation)
-        .where(Invitation.status == "pending", Invitation.expires_at < utcnow())
+        .where(
+            Invitation.program_id == program_id,
+            Invitation.status == "pending",
+            Invitation.expires_at <= utcnow(),
+        )
         .values(status="expired")
+        .execution_options(synchronize_session=False)
     )
+    return program, contract
 
 
-def _lock_contract(session: Session, contract_id: int) -> Contract:
-    """The contract, locked on PostgreSQL so concurrent commits cannot oversell its seats.
+class InvitationConflict(Exception):
+    """A single invitation cannot be changed as asked."""
 
-    SQLite has one writer at a time already.
-    """
-    query = select(Contract).where(Contract.id == contract_id)
-    if session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
-    return session.scalars(query).one()
+    def __init__(self, code: str, message: str, seats_left: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.seats_left = seats_left
 
 
-def skipped_counts(record: Import) -> dict[str, int]:
-    return dict(Counter(json.loads(record.skipped)))
+def resend_invitation(session: Session, invitation: Invitation, today: date) -> None:
+    """A new email and a renewed expiry. An expired invitation comes back to life only if its
+    contract is still active, has a seat, and the learner has no other pending invitation."""
+    now = utcnow()
+    if invitation.status in ("accepted", "revoked"):
+        raise InvitationConflict(
+            "not_pending",
+            f"The invitation is {invitation.status}; only pending or expired invitations can be "
+            "sent again.",
+        )
+    _, contract = lock_for_invitations(session, invitation.program_id, invitation.contract_id)
+    session.refresh(invitation)
+    if invitation.status == "expired":
+        other = session.scalar(
+            select(func.count())
+            .select_from(Invitation)
+            .where(
+                Invitation.program_id == invitation.program_id,
+                Invitation.learner_id == invitation.learner_id,
+                Invitation.id != invitation.id,
+                is_pending(now) | (Invitation.status == "accepted"),
+            )
+        )
+        if other:
+            raise InvitationConflict(
+                "already_invited",
+                "The learner already has another pending or accepted invitation to this program.",
+            )
+        used = seats_used(session, contract.id, now)
+        reason = unavailable_reason(
+            contract, covered_programs(session, contract.id), used, invitation.program_id, today
+        )
+        if reason:
+            code = "contract_capacity" if reason.startswith("full") else "contract_unavailable"
+            raise InvitationConflict(
+                code,
+                f'The contract "{contract.name}" {reason}; the invitation stays expired.',
+                seats_left=None if contract.seats is None else max(contract.seats - used, 0),
+            )
+        invitation.status = "pending"
+    invitation.expires_at = now + INVITATION_LIFETIME
+    queue_email(session, invitation, now)
+
+
+def revoke_invitation(session: Session, invitation: Invitation) -> None:
+    """Revoke a pending invitation: its seat is free, and its queued email is not sent."""
+    if invitation.status != "pending" or invitation.expires_at <= utcnow():
+        return
+    invitation.status = "revoked"
+    if invitation.email_status in ("queued", "retrying"):
+        reason = "Not sent: the invitation was revoked."
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.invitation_id == invitation.id, OutboxMessage.status == "queued")
+            .values(status="failed", last_error=reason)
+        )
+        invitation.email_status = "failed"
+        invitation.email_error = reason
+        invitation.email_next_attempt_at = None
 
 
 def commit_issues(record: Import) -> list[Issue]:
-    return [Issue.model_validate(issue) for issue in json.loads(record.issues)]
+    return [Issue.model_validate(issue) for issue in record.issues]

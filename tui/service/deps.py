@@ -1,0 +1,82 @@
+"""Shared dependencies of the routes: database sessions, the current admin, ownership, bounds."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, TypeVar
+
+from fastapi import Depends, Header, Path, Query, Request
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tui.service.db import Admin, Contract, Import, Invitation, Program, hash_token, write_session
+from tui.service.errors import ApiProblem, not_found
+from tui.service.mail import OutboxSender
+
+M = TypeVar("M", Program, Contract, Import, Invitation)
+# Ids are 32-bit on PostgreSQL; anything larger names nothing.
+MAX_ID = 2**31 - 1
+MAX_PAGE = 500
+
+
+def _sessions(request: Request) -> sessionmaker[Session]:
+    sessions: sessionmaker[Session] = request.app.state.sessions
+    return sessions
+
+
+def read_session(request: Request) -> Iterator[Session]:
+    """A session for reading: it never takes a write lock, so reads go on during an import."""
+    with _sessions(request)() as session:
+        yield session
+
+
+def writing_session(request: Request) -> Iterator[Session]:
+    """A session for a route that reads what it changes (see `write_session`)."""
+    with write_session(_sessions(request)) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(read_session)]
+WriteSessionDep = Annotated[Session, Depends(writing_session)]
+
+
+def current_admin(
+    session: SessionDep, authorization: Annotated[str | None, Header()] = None
+) -> Admin:
+    scheme, _, token = (authorization or "").partition(" ")
+    found = None
+    if scheme.lower() == "bearer" and token.strip():
+        found = session.scalars(
+            select(Admin).where(Admin.token_hash == hash_token(token.strip()))
+        ).first()
+    if found is None:
+        raise ApiProblem(
+            401,
+            "Unauthorized",
+            "Send an admin token: Authorization: Bearer <token>.",
+            code="unauthorized",
+        )
+    return found
+
+
+CurrentAdmin = Annotated[Admin, Depends(current_admin)]
+Id = Annotated[int, Path(ge=1, le=MAX_ID)]
+Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]
+OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+Search = Annotated[str, Query(max_length=200)]
+
+
+def owned(session: Session, model: type[M], id_: int, me: Admin, what: str) -> M:
+    """The admin's organization's `model` with this id, or 404 (another organization's too)."""
+    found = session.get(model, id_)
+    if found is None or found.organization_id != me.organization_id:
+        raise not_found(what)
+    return found
+
+
+def notify_sender(request: Request) -> None:
+    """Wake the outbox sender: new mail is queued."""
+    sender: OutboxSender | None = request.app.state.sender
+    if sender is not None:
+        sender.notify()

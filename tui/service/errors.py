@@ -1,0 +1,128 @@
+"""Every error the service answers is application/problem+json (RFC 9457) with Roster's `code`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from tui.api import models as wire
+from tui.intake.report import Problem
+
+PROBLEM = "application/problem+json"
+log = logging.getLogger("roster.service")
+_TITLES = {
+    400: "Bad request", 401: "Unauthorized", 404: "Not found", 405: "Method not allowed",
+    409: "Conflict", 413: "Request too large", 415: "Unsupported media type",
+    422: "Invalid request", 503: "Service unavailable",
+}  # fmt: skip
+_CODES = {
+    400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
+    413: "too_large", 415: "unsupported_media_type",
+}  # fmt: skip
+
+
+class ApiProblem(Exception):
+    """Raised by a route: the problem the client gets, with its HTTP status."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        code: str,
+        errors: list[Problem] | None = None,
+        *,
+        seats_left: int | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.body = wire.ProblemDetail(
+            title=title,
+            status=status,
+            detail=detail,
+            code=code,
+            errors=errors or [],
+            seats_left=seats_left,
+        )
+
+
+def not_found(what: str) -> ApiProblem:
+    return ApiProblem(404, "Not found", f"No such {what}.", code="not_found")
+
+
+def problem_response(
+    body: wire.ProblemDetail, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        body.model_dump(mode="json", exclude_none=True),
+        status_code=body.status,
+        media_type=PROBLEM,
+        headers=headers,
+    )
+
+
+def _problem(status: int, detail: str, code: str | None = None) -> wire.ProblemDetail:
+    return wire.ProblemDetail(
+        title=_TITLES.get(status, "Error"),
+        status=status,
+        detail=detail,
+        code=code or _CODES.get(status, "error"),
+    )
+
+
+def database_busy(error: Exception) -> bool:
+    """A lock that did not come in time (SQLite busy, PostgreSQL lock_timeout), or no database."""
+    if isinstance(error, PoolTimeoutError):
+        return True
+    return isinstance(error, OperationalError) or (
+        isinstance(error, DBAPIError)
+        and type(error.orig).__name__ in ("LockNotAvailable", "QueryCanceled", "DeadlockDetected")
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiProblem)
+    async def _api_problem(_request: Request, error: ApiProblem) -> JSONResponse:
+        return problem_response(error.body)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return problem_response(_problem(error.status_code, str(error.detail)), error.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
+        details = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
+            for item in error.errors()[:20]
+        )
+        code = "invalid_request"
+        if any(tuple(item["loc"]) == ("header", "idempotency-key") for item in error.errors()):
+            code = "idempotency_key_required"
+            details = (
+                "Send an Idempotency-Key header (1 to 200 characters) so a retried request "
+                "returns the same import."
+            )
+        return problem_response(_problem(422, details[:2000], code))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
+        if database_busy(error):
+            log.warning("database busy: %s", str(error).splitlines()[0][:200])
+            return problem_response(
+                _problem(
+                    503,
+                    "The database is busy (another import is writing); try again in a moment.",
+                    "database_busy",
+                ),
+                {"Retry-After": "1"},
+            )
+        log.exception("unexpected error")
+        return problem_response(
+            _problem(500, "Roster hit an unexpected error; it is in the service log.", "internal")
+        )

@@ -1,0 +1,179 @@
+"""Imports: start (idempotent by key), chunks (idempotent by seq), commit, status, history."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Request, Response
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from tui.api import models as wire
+from tui.service.db import Contract, Import, ImportChunk, Program
+from tui.service.deps import (
+    CurrentAdmin,
+    Id,
+    Limit,
+    Offset,
+    SessionDep,
+    WriteSessionDep,
+    notify_sender,
+    owned,
+)
+from tui.service.errors import ApiProblem
+from tui.service.invitations import ImportConflict, commit_import, reject_import
+from tui.service.serializers import import_out
+
+router = APIRouter(prefix="/imports", tags=["imports"])
+IdempotencyKey = Annotated[
+    str,
+    Header(
+        min_length=1,
+        max_length=200,
+        description="The same key returns the same import, so a retried start creates nothing.",
+    ),
+]
+CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": wire.ProblemDetail}}
+
+
+def _find_by_key(session: SessionDep, me: CurrentAdmin, key: str) -> Import | None:
+    return session.scalars(
+        select(Import).where(
+            Import.organization_id == me.organization_id, Import.idempotency_key == key
+        )
+    ).first()
+
+
+def _same_request(record: Import, body: wire.ImportCreate) -> bool:
+    return (record.program_id, record.contract_id, record.send_emails, record.file_name) == (
+        body.program_id, body.contract_id, body.send_emails, body.file_name,
+    )  # fmt: skip
+
+
+@router.post("", status_code=201, responses={422: {"model": wire.ProblemDetail}})
+def start_import(
+    body: wire.ImportCreate,
+    session: SessionDep,
+    me: CurrentAdmin,
+    response: Response,
+    idempotency_key: IdempotencyKey,
+) -> wire.ImportStatus:
+    existing = _find_by_key(session, me, idempotency_key)
+    if existing is None:
+        owned(session, Program, body.program_id, me, "program")
+        owned(session, Contract, body.contract_id, me, "contract")
+        record = Import(
+            organization_id=me.organization_id,
+            admin_id=me.id,
+            idempotency_key=idempotency_key,
+            program_id=body.program_id,
+            contract_id=body.contract_id,
+            send_emails=body.send_emails,
+            file_name=body.file_name,
+        )
+        session.add(record)
+        try:
+            session.commit()
+            return import_out(session, record)
+        except IntegrityError:  # the same key, raced: the winner's import is the answer
+            session.rollback()
+            existing = _find_by_key(session, me, idempotency_key)
+            assert existing is not None
+    if not _same_request(existing, body):
+        raise ApiProblem(
+            422,
+            "Idempotency-Key reused",
+            "This Idempotency-Key started another import (other program, contract, file or "
+            "email choice); use a new key for a new import.",
+            code="idempotency_key_reused",
+        )
+    response.status_code = 200
+    return import_out(session, existing)
+
+
+@router.put("/{import_id}/chunks/{seq}", responses=CONFLICT)
+def put_chunk(
+    import_id: Id,
+    seq: Annotated[int, Path(ge=0, le=2**31 - 1)],
+    body: wire.RowBatch,
+    session: SessionDep,
+    me: CurrentAdmin,
+) -> dict[str, int]:
+    record = owned(session, Import, import_id, me, "import")
+    payload = body.model_dump_json()
+    stored = session.get(ImportChunk, (import_id, seq))
+    if stored is not None:
+        if stored.rows != payload:
+            raise ApiProblem(
+                409,
+                "Chunk conflict",
+                f"Chunk {seq} of import {import_id} was already received with other rows.",
+                code="chunk_conflict",
+            )
+        return {"seq": seq, "rows": len(body)}
+    if record.status != "open":
+        raise ApiProblem(
+            409, "Import closed", f"The import is {record.status}; start a new one.",
+            code=f"import_{record.status}",
+        )  # fmt: skip
+    session.add(ImportChunk(import_id=import_id, seq=seq, rows=payload))
+    try:
+        session.commit()
+    except IntegrityError:  # the same chunk, raced
+        session.rollback()
+    return {"seq": seq, "rows": len(body)}
+
+
+@router.post("/{import_id}/commit", responses=CONFLICT)
+def commit(
+    import_id: Id,
+    body: wire.ImportCommit,
+    session: WriteSessionDep,
+    me: CurrentAdmin,
+    request: Request,
+) -> wire.ImportStatus:
+    record = owned(session, Import, import_id, me, "import")
+    try:
+        commit_import(session, record, body.rows, date.today())
+        session.commit()
+    except ImportConflict as conflict:
+        session.rollback()
+        if conflict.final and record.status == "open":
+            reject_import(session, record)
+            session.commit()
+        errors = conflict.checked.file_errors if conflict.checked else []
+        raise ApiProblem(
+            409, "Import not committed", conflict.message, conflict.code, errors,
+            seats_left=conflict.seats_left,
+        ) from None  # fmt: skip
+    except IntegrityError:
+        # Only possible if a learner was invited outside Roster's locks (the database's unique
+        # index caught it): nothing was written, and a retry skips that learner.
+        session.rollback()
+        raise ApiProblem(
+            409,
+            "Import not committed",
+            "Another import invited some of these learners at the same moment; "
+            "commit again and they will be skipped.",
+            code="concurrent_import",
+        ) from None
+    if record.send_emails:
+        notify_sender(request)
+    return import_out(session, record)
+
+
+@router.get("/{import_id}")
+def get_import(import_id: Id, session: SessionDep, me: CurrentAdmin) -> wire.ImportStatus:
+    return import_out(session, owned(session, Import, import_id, me, "import"))
+
+
+@router.get("")
+def list_imports(
+    session: SessionDep, me: CurrentAdmin, offset: Offset = 0, limit: Limit = 50
+) -> wire.Page[wire.ImportStatus]:
+    query = select(Import).where(Import.organization_id == me.organization_id)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    records = session.scalars(query.order_by(Import.id.desc()).offset(offset).limit(limit))
+    items = [import_out(session, record, with_issues=False) for record in records]
+    return wire.Page[wire.ImportStatus](items=items, total=total, offset=offset, limit=limit)

@@ -1,0 +1,163 @@
+"""Invitations: list, the dry-run check, invite one learner, resend and revoke."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi import APIRouter, Request
+from sqlalchemy import func, or_, select
+
+from tui.api import models as wire
+from tui.intake.report import Problem
+from tui.service.checks import SKIP_CODES, check_rows, is_pending, with_status
+from tui.service.db import Contract, Invitation, Learner, Program, utcnow
+from tui.service.deps import (
+    CurrentAdmin,
+    Id,
+    Limit,
+    Offset,
+    OptionalId,
+    Search,
+    SessionDep,
+    WriteSessionDep,
+    notify_sender,
+    owned,
+)
+from tui.service.errors import ApiProblem
+from tui.service.invitations import (
+    InvitationConflict,
+    create_invitations,
+    lock_for_invitations,
+    resend_invitation,
+    revoke_invitation,
+)
+from tui.service.serializers import invitation_out, invitations_out, select_invitations
+
+router = APIRouter(tags=["invitations"])
+
+
+@router.get("/invitations")
+def list_invitations(
+    session: SessionDep,
+    me: CurrentAdmin,
+    program_id: OptionalId = None,
+    status: wire.InvitationStatus | None = None,
+    q: Search = "",
+    offset: Offset = 0,
+    limit: Limit = 50,
+) -> wire.InvitationPage:
+    now = utcnow()
+    query = select_invitations(now).where(Invitation.organization_id == me.organization_id)
+    if program_id is not None:
+        owned(session, Program, program_id, me, "program")
+        query = query.where(Invitation.program_id == program_id)
+    if status is not None:
+        query = query.where(with_status(status, now))
+    if q:
+        like = f"%{q}%"
+        query = query.where(or_(Learner.full_name.ilike(like), Learner.email_key.ilike(like)))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = invitations_out(session, query.order_by(Invitation.id).offset(offset).limit(limit))
+    return wire.InvitationPage(items=items, total=total, offset=offset, limit=limit)
+
+
+@router.post("/programs/{program_id}/invitations/check")
+def check_invitations(
+    program_id: Id, body: wire.CheckRequest, session: SessionDep, me: CurrentAdmin
+) -> wire.CheckResult:
+    program = owned(session, Program, program_id, me, "program")
+    contract = owned(session, Contract, body.contract_id, me, "contract")
+    checked = check_rows(
+        session, program, contract, body.rows.as_batch(), date.today(), validate=False
+    )
+    del body
+    return wire.CheckResult(
+        file_errors=checked.file_errors,
+        issues=checked.issues,
+        seats_left=checked.seats_left,
+        ready=len(checked.ready),
+        skipped=sum(checked.skipped.values()),
+        errors=checked.errors,
+    )
+
+
+@router.post(
+    "/programs/{program_id}/invitations",
+    status_code=201,
+    responses={409: {"model": wire.ProblemDetail}, 422: {"model": wire.ProblemDetail}},
+)
+def invite_learner(
+    program_id: Id,
+    body: wire.InviteLearner,
+    session: WriteSessionDep,
+    me: CurrentAdmin,
+    request: Request,
+) -> wire.Invitation:
+    owned(session, Program, program_id, me, "program")
+    owned(session, Contract, body.contract_id, me, "contract")
+    program, contract = lock_for_invitations(session, program_id, body.contract_id)
+    rows = wire.RowBatch(
+        row=[1], full_name=[body.full_name], email=[body.email], external_id=[body.external_id]
+    )
+    checked = check_rows(session, program, contract, rows, date.today())
+    if checked.file_errors:
+        problem = checked.file_errors[0]
+        raise ApiProblem(
+            409, "Cannot invite", problem.message, problem.code, checked.file_errors,
+            seats_left=checked.seats_left,
+        )  # fmt: skip
+    errors = [issue for issue in checked.issues if issue.severity == "error"]
+    skips = [issue for issue in checked.issues if issue.code in SKIP_CODES]
+    if errors or skips:
+        first = (errors or skips)[0]
+        raise ApiProblem(
+            422 if errors else 409,
+            "Cannot invite",
+            first.message,
+            first.code,
+            [Problem(code=issue.code, message=issue.message) for issue in errors or skips],
+        )
+    create_invitations(session, program, contract, rows, checked, body.send_email)
+    now = utcnow()
+    invitation_id = session.scalars(
+        select(Invitation.id)
+        .join(Learner, Learner.id == Invitation.learner_id)
+        .where(
+            Invitation.program_id == program.id,
+            Learner.organization_id == program.organization_id,
+            Learner.email_key == checked.emails[0].lower(),
+            is_pending(now),
+        )
+    ).one()
+    session.commit()
+    if body.send_email:
+        notify_sender(request)
+    return invitation_out(session, invitation_id, now)
+
+
+@router.post(
+    "/invitations/{invitation_id}/resend",
+    responses={409: {"model": wire.ProblemDetail}},
+)
+def resend(
+    invitation_id: Id, session: WriteSessionDep, me: CurrentAdmin, request: Request
+) -> wire.Invitation:
+    invitation = owned(session, Invitation, invitation_id, me, "invitation")
+    try:
+        resend_invitation(session, invitation, date.today())
+    except InvitationConflict as conflict:
+        session.rollback()
+        raise ApiProblem(
+            409, "Cannot resend", conflict.message, conflict.code, seats_left=conflict.seats_left
+        ) from None
+    session.commit()
+    notify_sender(request)
+    return invitation_out(session, invitation.id, utcnow())
+
+
+@router.delete("/invitations/{invitation_id}")
+def revoke(invitation_id: Id, session: WriteSessionDep, me: CurrentAdmin) -> wire.Invitation:
+    invitation = owned(session, Invitation, invitation_id, me, "invitation")
+    revoke_invitation(session, invitation)
+    session.commit()
+    return invitation_out(session, invitation.id, utcnow())

@@ -1,0 +1,57 @@
+"""Programs and the contracts that apply to them."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy import func, select
+
+from tui.api import models as wire
+from tui.service.checks import live_status
+from tui.service.db import Contract, ContractProgram, Invitation, Program, utcnow
+from tui.service.deps import CurrentAdmin, Id, Limit, Offset, Search, SessionDep, owned
+from tui.service.serializers import contract_out, program_out
+
+router = APIRouter(prefix="/programs", tags=["programs"])
+
+
+@router.get("")
+def list_programs(
+    session: SessionDep, me: CurrentAdmin, q: Search = "", offset: Offset = 0, limit: Limit = 50
+) -> wire.Page[wire.Program]:
+    query = select(Program).where(Program.organization_id == me.organization_id)
+    if q:
+        query = query.where(Program.name.ilike(f"%{q}%"))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    programs = list(session.scalars(query.order_by(Program.name).offset(offset).limit(limit)))
+    status = live_status(utcnow())
+    counts: dict[tuple[int, str], int] = {
+        (program_id, name): count
+        for program_id, name, count in session.execute(
+            select(Invitation.program_id, status, func.count())
+            .where(Invitation.program_id.in_([program.id for program in programs]))
+            .group_by(Invitation.program_id, status)
+        )
+    }
+    items = [program_out(program, counts) for program in programs]
+    return wire.Page[wire.Program](items=items, total=total, offset=offset, limit=limit)
+
+
+@router.get("/{program_id}/contracts")
+def list_contracts(
+    program_id: Id, session: SessionDep, me: CurrentAdmin, q: Search = ""
+) -> wire.Page[wire.Contract]:
+    owned(session, Program, program_id, me, "program")
+    query = (
+        select(Contract)
+        .join(ContractProgram, ContractProgram.contract_id == Contract.id)
+        .where(ContractProgram.program_id == program_id)
+        .where(Contract.organization_id == me.organization_id)
+    )
+    if q:
+        query = query.where(Contract.name.ilike(f"%{q}%"))
+    now = utcnow()
+    items = [
+        contract_out(session, contract, program_id, now)
+        for contract in session.scalars(query.order_by(Contract.name))
+    ]
+    return wire.Page[wire.Contract](items=items, total=len(items), limit=len(items) or 1)

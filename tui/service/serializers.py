@@ -1,0 +1,155 @@
+"""Database rows to wire models: what the routes return."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import cast
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from tui.api import models as wire
+from tui.service.checks import contract_program_ids, live_status, seats_used, unavailable_reason
+from tui.service.db import (
+    Contract,
+    Import,
+    ImportChunk,
+    ImportFollowup,
+    Invitation,
+    Learner,
+    Program,
+)
+from tui.service.invitations import commit_issues
+
+InvitationRows = Select[Invitation, str, Learner, str, str]
+
+
+def contract_out(
+    session: Session, contract: Contract, program_id: int | None, now: datetime
+) -> wire.Contract:
+    used = seats_used(session, contract.id, now)
+    program_ids = contract_program_ids(session, contract.id)
+    reason = unavailable_reason(contract, program_ids, used, program_id, date.today())
+    return wire.Contract(
+        id=contract.id,
+        name=contract.name,
+        seats_total=contract.seats,
+        seats_used=used,
+        seats_left=None if contract.seats is None else max(contract.seats - used, 0),
+        starts_on=contract.starts_on,
+        ends_on=contract.ends_on,
+        available=reason is None,
+        unavailable_reason=reason,
+        program_ids=program_ids,
+    )
+
+
+def import_out(session: Session, record: Import, *, with_issues: bool = True) -> wire.ImportStatus:
+    """The import and its emails: its own invitations' and those it found still owed."""
+    mine = or_(
+        Invitation.import_id == record.id,
+        Invitation.id.in_(
+            select(ImportFollowup.invitation_id).where(ImportFollowup.import_id == record.id)
+        ),
+    )
+    counts: dict[str, int] = dict(
+        session.execute(
+            select(Invitation.email_status, func.count())
+            .where(mine, Invitation.email_status != "created")
+            .group_by(Invitation.email_status)
+        ).all()
+    )
+    problem = None
+    if counts.get("retrying"):
+        problem = session.execute(
+            select(Invitation.email_error, Invitation.email_next_attempt_at)
+            .where(mine, Invitation.email_status == "retrying")
+            .order_by(Invitation.email_next_attempt_at.desc())
+            .limit(1)
+        ).first()
+    chunks = session.scalar(select(func.count()).where(ImportChunk.import_id == record.id))
+    return wire.ImportStatus(
+        id=record.id,
+        status=record.status,
+        program_id=record.program_id,
+        contract_id=record.contract_id,
+        send_emails=record.send_emails,
+        file_name=record.file_name,
+        rows=record.rows,
+        chunks=chunks or 0,
+        invited=record.invited,
+        skipped=dict(record.skipped),
+        errors=record.errors,
+        emails_queued=sum(counts.values()),
+        emails_sent=counts.get("sent", 0),
+        emails_failed=counts.get("failed", 0),
+        emails_retrying=counts.get("retrying", 0),
+        email_problem=problem[0] if problem else None,
+        next_email_attempt_at=problem[1] if problem else None,
+        created_at=record.created_at,
+        committed_at=record.committed_at,
+        issues=commit_issues(record) if with_issues else [],
+    )
+
+
+def select_invitations(now: datetime) -> InvitationRows:
+    return (
+        select(Invitation, live_status(now), Learner, Program.name, Contract.name)
+        .join(Learner, Learner.id == Invitation.learner_id)
+        .join(Program, Program.id == Invitation.program_id)
+        .join(Contract, Contract.id == Invitation.contract_id)
+    )
+
+
+def invitations_out(session: Session, query: InvitationRows) -> list[wire.Invitation]:
+    return [
+        wire.Invitation(
+            id=invitation.id,
+            program_id=invitation.program_id,
+            program_name=program_name,
+            contract_id=invitation.contract_id,
+            contract_name=contract_name,
+            learner_id=learner.id,
+            email=learner.email,
+            full_name=learner.full_name,
+            external_id=learner.external_id,
+            status=cast(wire.InvitationStatus, status),
+            email_status=invitation.email_status,
+            email_attempts=invitation.email_attempts,
+            email_error=invitation.email_error,
+            email_next_attempt_at=invitation.email_next_attempt_at,
+            email_sent_at=invitation.email_sent_at,
+            import_id=invitation.import_id,
+            created_at=invitation.created_at,
+            expires_at=invitation.expires_at,
+        )
+        for invitation, status, learner, program_name, contract_name in session.execute(query)
+    ]
+
+
+def invitation_out(session: Session, invitation_id: int, now: datetime) -> wire.Invitation:
+    (found,) = invitations_out(
+        session, select_invitations(now).where(Invitation.id == invitation_id)
+    )
+    return found
+
+
+def program_out(program: Program, counts: dict[tuple[int, str], int]) -> wire.Program:
+    return wire.Program(
+        id=program.id,
+        name=program.name,
+        description=program.description,
+        learners=counts.get((program.id, "accepted"), 0),
+        pending=counts.get((program.id, "pending"), 0),
+    )
+
+
+def learner_out(learner: Learner, programs: list[wire.LearnerProgram]) -> wire.Learner:
+    return wire.Learner(
+        id=learner.id,
+        email=learner.email,
+        full_name=learner.full_name,
+        external_id=learner.external_id,
+        created_at=learner.created_at,
+        programs=programs,
+    )
