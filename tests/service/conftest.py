@@ -135,3 +135,40 @@ def service(database_url: str) -> Iterator[Service]:
     with TestClient(create_app(sessions)) as http:
         yield Service(sessions, acme, globex, http)
     sessions.kw["bind"].dispose()
+
+
+@dataclass
+class LiveService:
+    """The service under uvicorn on 127.0.0.1 (real HTTP, real threads), over a real database."""
+
+    url: str
+    sessions: sessionmaker[Session]
+    acme: Org
+
+    def headers(self, org: Org | None = None, **extra: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {(org or self.acme).token}", **extra}
+
+
+@pytest.fixture
+def live_service(database_url: str) -> Iterator[LiveService]:
+    import threading
+    import time
+
+    import uvicorn
+
+    sessions = open_database(database_url)
+    acme = make_org(sessions, "Acme")
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(sessions), host="127.0.0.1", port=0, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield LiveService(f"http://127.0.0.1:{port}", sessions, acme)
+    server.should_exit = True
+    thread.join(timeout=10)
+    sessions.kw["bind"].dispose()

@@ -225,7 +225,12 @@ def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT_SECONDS) -> Engine:
     """
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": lock_timeout}
+            url,
+            connect_args={"check_same_thread": False, "timeout": lock_timeout},
+            # One connection per request thread; waiting for one is waiting for a lock.
+            pool_size=8,
+            max_overflow=48,
+            pool_timeout=lock_timeout,
         )
 
         @event.listens_for(engine, "connect")
@@ -250,6 +255,7 @@ def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT_SECONDS) -> Engine:
         url,
         pool_size=10,
         max_overflow=10,
+        pool_timeout=lock_timeout * 2,
         pool_pre_ping=True,
         connect_args={"options": f"-c lock_timeout={milliseconds}", "connect_timeout": 10},
     )

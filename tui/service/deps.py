@@ -41,14 +41,16 @@ WriteSessionDep = Annotated[Session, Depends(writing_session)]
 
 
 def current_admin(
-    session: SessionDep, authorization: Annotated[str | None, Header()] = None
+    request: Request, authorization: Annotated[str | None, Header()] = None
 ) -> Admin:
     scheme, _, token = (authorization or "").partition(" ")
     found = None
     if scheme.lower() == "bearer" and token.strip():
-        found = session.scalars(
-            select(Admin).where(Admin.token_hash == hash_token(token.strip()))
-        ).first()
+        # Its own short session: a request holds one connection at a time, never two.
+        with _sessions(request)() as session:
+            found = session.scalars(
+                select(Admin).where(Admin.token_hash == hash_token(token.strip()))
+            ).first()
     if found is None:
         raise ApiProblem(
             401,

@@ -110,19 +110,26 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         return problem_response(_problem(422, details[:2000], code))
 
+    async def _database(_request: Request, error: Exception) -> JSONResponse:
+        if not database_busy(error):
+            return await _unexpected(_request, error)
+        log.warning("database busy: %s", str(error).splitlines()[0][:200])
+        return problem_response(
+            _problem(
+                503,
+                "The database is busy (another import is writing); try again in a moment.",
+                "database_busy",
+            ),
+            {"Retry-After": "1"},
+        )
+
+    # Registered by class so they answer without the server-error middleware's traceback.
+    for error_class in (DBAPIError, PoolTimeoutError):
+        app.add_exception_handler(error_class, _database)
+
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
-        if database_busy(error):
-            log.warning("database busy: %s", str(error).splitlines()[0][:200])
-            return problem_response(
-                _problem(
-                    503,
-                    "The database is busy (another import is writing); try again in a moment.",
-                    "database_busy",
-                ),
-                {"Retry-After": "1"},
-            )
-        log.exception("unexpected error")
+        log.exception("unexpected error", exc_info=error)
         return problem_response(
             _problem(500, "Roster hit an unexpected error; it is in the service log.", "internal")
         )

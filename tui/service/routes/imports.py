@@ -54,7 +54,7 @@ def _same_request(record: Import, body: wire.ImportCreate) -> bool:
 @router.post("", status_code=201, responses={422: {"model": wire.ProblemDetail}})
 def start_import(
     body: wire.ImportCreate,
-    session: SessionDep,
+    session: WriteSessionDep,
     me: CurrentAdmin,
     response: Response,
     idempotency_key: IdempotencyKey,
@@ -97,7 +97,7 @@ def put_chunk(
     import_id: Id,
     seq: Annotated[int, Path(ge=0, le=2**31 - 1)],
     body: wire.RowBatch,
-    session: SessionDep,
+    session: WriteSessionDep,
     me: CurrentAdmin,
 ) -> dict[str, int]:
     record = owned(session, Import, import_id, me, "import")

@@ -1,0 +1,175 @@
+"""Seats under concurrency: real clients racing one contract over real HTTP, on SQLite and
+PostgreSQL. However the requests interleave, a contract never has more pending invitations than
+seats, and every refusal says how many seats are left."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+from sqlalchemy import func, select
+
+from tests.service.conftest import LiveService
+from tui.service import admin as operator
+from tui.service.db import Invitation, Organization
+
+
+def add_contract(live: LiveService, name: str, seats: int) -> int:
+    with live.sessions.begin() as session:
+        organization = session.get_one(Organization, live.acme.id)
+        program = operator.find_program(session, organization.id, "Leadership")
+        return operator.create_contract(session, organization, name, [program], seats=seats).id
+
+
+def pending_on(live: LiveService, contract_id: int) -> int:
+    with live.sessions() as session:
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(Invitation)
+                .where(Invitation.contract_id == contract_id, Invitation.status == "pending")
+            )
+            or 0
+        )
+
+
+def rows(first: int, count: int) -> dict[str, list[Any]]:
+    numbers = range(first, first + count)
+    return {
+        "row": [n + 2 for n in range(count)],
+        "full_name": [f"Learner {n}" for n in numbers],
+        "email": [f"learner{n}@example.com" for n in numbers],
+        "external_id": [None] * count,
+    }
+
+
+def test_concurrent_imports_never_take_more_seats_than_the_contract_has(
+    live_service: LiveService,
+) -> None:
+    live = live_service
+    contract_id = add_contract(live, "150 seats", 150)
+    imports, size = 8, 100
+    ready = threading.Barrier(imports)
+
+    def run_import(number: int) -> httpx.Response:
+        with httpx.Client(base_url=live.url + "/api/v1", timeout=60) as http:
+            started = http.post(
+                "/imports",
+                headers=live.headers(**{"Idempotency-Key": str(uuid.uuid4())}),
+                json={"program_id": live.acme.programs["Leadership"], "contract_id": contract_id,
+                      "send_emails": False},
+            ).json()  # fmt: skip
+            chunk = http.put(
+                f"/imports/{started['id']}/chunks/0",
+                headers=live.headers(),
+                json=rows(number * size, size),
+            )
+            assert chunk.status_code == 200, chunk.text
+            ready.wait(timeout=60)
+            return http.post(
+                f"/imports/{started['id']}/commit", headers=live.headers(), json={"rows": size}
+            )
+
+    with ThreadPoolExecutor(imports) as pool:
+        answers = list(pool.map(run_import, range(imports)))
+
+    committed = [answer.json() for answer in answers if answer.status_code == 200]
+    refused = [answer.json() for answer in answers if answer.status_code != 200]
+    assert pending_on(live, contract_id) == sum(item["invited"] for item in committed) == 100
+    assert len(committed) == 1
+    assert {item["code"] for item in refused} == {"contract_capacity"}
+    assert {item["seats_left"] for item in refused} == {50}
+    statuses = [
+        httpx.get(f"{live.url}/api/v1/imports/{item['id']}", headers=live.headers()).json()
+        for item in committed
+    ]
+    assert {status["status"] for status in statuses} == {"committed"}
+
+
+def test_concurrent_single_invitations_fill_a_contract_exactly(live_service: LiveService) -> None:
+    live = live_service
+    contract_id = add_contract(live, "5 seats", 5)
+    invites = 40
+    ready = threading.Barrier(invites)
+
+    def invite(number: int) -> httpx.Response:
+        with httpx.Client(base_url=live.url + "/api/v1", timeout=60) as http:
+            ready.wait(timeout=60)
+            return http.post(
+                f"/programs/{live.acme.programs['Leadership']}/invitations",
+                headers=live.headers(),
+                json={"full_name": f"Solo {number}", "email": f"solo{number}@example.com",
+                      "contract_id": contract_id, "send_email": False},
+            )  # fmt: skip
+
+    with ThreadPoolExecutor(invites) as pool:
+        answers = list(pool.map(invite, range(invites)))
+
+    statuses = sorted(answer.status_code for answer in answers)
+    assert statuses == [201] * 5 + [409] * 35
+    assert pending_on(live, contract_id) == 5
+    refusals = [answer.json() for answer in answers if answer.status_code == 409]
+    assert {refusal["code"] for refusal in refusals} == {"contract_capacity"}
+    assert {refusal["seats_left"] for refusal in refusals} == {0}
+    assert {answer.headers["content-type"] for answer in answers if answer.status_code == 409} == {
+        "application/problem+json"
+    }
+
+
+HOLD_LOCK = """
+import sys, sqlalchemy
+engine = sqlalchemy.create_engine(sys.argv[1])
+with engine.connect() as connection:
+    if engine.dialect.name == "sqlite":
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.exec_driver_sql("BEGIN")
+        connection.exec_driver_sql("SELECT id FROM programs FOR UPDATE")
+        connection.exec_driver_sql("SELECT id FROM imports FOR UPDATE")
+    print("locked", flush=True)
+    sys.stdin.readline()
+"""
+
+
+def test_a_lock_held_by_another_process_gives_quick_503s_and_reads_go_on(
+    live_service: LiveService, database_url: str
+) -> None:
+    import subprocess
+    import sys
+
+    live = live_service
+    program = live.acme.programs["Leadership"]
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, database_url],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        with httpx.Client(base_url=live.url + "/api/v1", timeout=60) as http:
+            listed = http.get("/invitations", headers=live.headers())
+            assert listed.status_code == 200
+            assert http.get("/usage", headers=live.headers()).status_code == 200
+
+            refused = http.post(
+                f"/programs/{program}/invitations",
+                headers=live.headers(),
+                json={"full_name": "Ada", "email": "ada@example.com",
+                      "contract_id": live.acme.contracts["Unlimited"], "send_email": False},
+            )  # fmt: skip
+        assert refused.status_code == 503
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.json()["code"] == "database_busy"
+        assert "try again" in refused.json()["detail"]
+    finally:
+        holder.communicate("\n", timeout=30)
+    with httpx.Client(base_url=live.url + "/api/v1", timeout=60) as http:
+        after = http.post(
+            f"/programs/{program}/invitations",
+            headers=live.headers(),
+            json={"full_name": "Ada", "email": "ada@example.com",
+                  "contract_id": live.acme.contracts["Unlimited"], "send_email": False},
+        )  # fmt: skip
+    assert after.status_code == 201
