@@ -1,0 +1,165 @@
+"""An invitation's life after the commit: expiry as a condition of every query, resend and
+revoke taking and freeing seats, refused imports, and the wire's datetimes and bounds."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from tests.service.conftest import Service
+from tests.service.test_api import get, invite
+from tests.service.test_imports import batch, count, start, upload_and_commit
+from tui.service.db import ImportChunk, Invitation, utcnow
+
+
+def expire(service: Service, *invitation_ids: int) -> None:
+    """Move invitations past their expiry, as time would: only expires_at changes."""
+    with service.sessions.begin() as session:
+        session.execute(
+            update(Invitation)
+            .where(Invitation.id.in_(invitation_ids))
+            .values(expires_at=utcnow() - timedelta(minutes=1))
+        )
+
+
+def stored_statuses(service: Service) -> list[str]:
+    with service.sessions() as session:
+        return list(session.scalars(select(Invitation.status).order_by(Invitation.id)))
+
+
+def post(service: Service, path: str) -> Any:
+    return service.http.post(path, headers=service.as_(service.acme))
+
+
+def test_an_expired_invitation_holds_no_seat_and_reads_never_write(service: Service) -> None:
+    acme = service.acme
+    first = invite(service, acme, "ann@example.com", contract="Ten seats").json()
+    for n in range(9):
+        assert invite(service, acme, f"l{n}@example.com", contract="Ten seats").status_code == 201
+    assert invite(service, acme, "late@example.com", contract="Ten seats").status_code == 409
+
+    expire(service, first["id"])
+    listed = get(service, acme, "/api/v1/invitations", status="expired")
+    assert [item["id"] for item in listed["items"]] == [first["id"]]
+    assert get(service, acme, "/api/v1/invitations", status="pending")["total"] == 9
+    contracts = get(service, acme, f"/api/v1/programs/{acme.programs['Leadership']}/contracts")
+    ten = next(item for item in contracts["items"] if item["name"] == "Ten seats")
+    assert (ten["seats_used"], ten["seats_left"], ten["available"]) == (9, 1, True)
+    assert get(service, acme, "/api/v1/usage")["pending_invitations"] == 9
+    assert stored_statuses(service).count("pending") == 10  # GETs wrote nothing
+
+    # The seat is free, and the learner is not "already invited" any more.
+    again = invite(service, acme, "ann@example.com", contract="Ten seats")
+    assert again.status_code == 201, again.text
+    assert stored_statuses(service)[0] == "expired"
+
+
+def test_resend_renews_a_pending_invitation_and_revives_an_expired_one_if_a_seat_is_left(
+    service: Service,
+) -> None:
+    acme = service.acme
+    ids = [
+        invite(service, acme, f"l{n}@example.com", contract="Ten seats").json()["id"]
+        for n in range(10)
+    ]
+    resent = post(service, f"/api/v1/invitations/{ids[0]}/resend")
+    assert resent.status_code == 200
+    assert resent.json()["email_status"] == "queued"
+
+    expire(service, ids[1])
+    assert invite(service, acme, "new@example.com", contract="Ten seats").status_code == 201
+    refused = post(service, f"/api/v1/invitations/{ids[1]}/resend")
+    assert refused.status_code == 409
+    assert (refused.json()["code"], refused.json()["seats_left"]) == ("contract_capacity", 0)
+
+    assert (
+        service.http.delete(f"/api/v1/invitations/{ids[2]}", headers=service.as_(acme)).json()[
+            "status"
+        ]
+        == "revoked"
+    )
+    revived = post(service, f"/api/v1/invitations/{ids[1]}/resend")
+    assert revived.status_code == 200, revived.text
+    body = revived.json()
+    assert body["status"] == "pending"
+    assert datetime.fromisoformat(body["expires_at"]) > datetime.fromisoformat(
+        body["created_at"]
+    ) + timedelta(days=29)
+    assert post(service, f"/api/v1/invitations/{ids[2]}/resend").json()["code"] == "not_pending"
+
+
+def test_a_revoked_invitation_frees_its_seat_and_its_email_is_not_sent(service: Service) -> None:
+    acme = service.acme
+    invitation = invite(service, acme, "ann@example.com", contract="Ten seats").json()
+    revoked = service.http.delete(
+        f"/api/v1/invitations/{invitation['id']}", headers=service.as_(acme)
+    )
+    assert revoked.json()["status"] == "revoked"
+    assert revoked.json()["email_status"] == "failed"
+    assert "revoked" in revoked.json()["email_error"]
+    contracts = get(service, acme, f"/api/v1/programs/{acme.programs['Leadership']}/contracts")
+    assert next(c for c in contracts["items"] if c["name"] == "Ten seats")["seats_used"] == 0
+
+
+def test_a_refused_commit_ends_the_import_rejected_and_drops_its_rows(service: Service) -> None:
+    response = upload_and_commit(service, service.acme, "k", batch(11), contract="Ten seats")
+    assert response.status_code == 409
+    import_id = get(service, service.acme, "/api/v1/imports")["items"][0]["id"]
+    status = get(service, service.acme, f"/api/v1/imports/{import_id}")
+    assert status["status"] == "rejected"
+    assert count(service, ImportChunk) == 0
+    again = service.http.post(
+        f"/api/v1/imports/{import_id}/commit", headers=service.as_(service.acme), json={"rows": 11}
+    )
+    assert again.json()["code"] == "import_rejected"
+
+
+def test_an_idempotency_key_reused_for_another_import_is_422(service: Service) -> None:
+    first = start(service, service.acme, "key-1")
+    assert first.status_code == 201
+    other = start(service, service.acme, "key-1", send=False)
+    assert other.status_code == 422
+    assert other.json()["code"] == "idempotency_key_reused"
+    assert start(service, service.acme, "key-1").json()["id"] == first.json()["id"]
+
+
+def test_datetimes_carry_an_offset(service: Service) -> None:
+    invitation = invite(service, service.acme, "ann@example.com").json()
+    for field in ("created_at", "expires_at"):
+        assert datetime.fromisoformat(invitation[field]).utcoffset() == timedelta(0)
+    schema = service.http.get("/openapi.json").json()["components"]["schemas"]["Invitation"]
+    assert schema["properties"]["created_at"]["format"] == "date-time"
+
+
+def test_out_of_range_ids_offsets_and_rows_are_404_or_422_never_500(service: Service) -> None:
+    acme = service.acme
+    huge = 2**70
+    for path in (f"/api/v1/imports/{huge}", f"/api/v1/programs/{huge}/contracts"):
+        response = service.http.get(path, headers=service.as_(acme))
+        assert response.status_code in (404, 422)
+        assert response.headers["content-type"] == "application/problem+json"
+    assert (
+        service.http.get(
+            "/api/v1/invitations", headers=service.as_(acme), params={"offset": huge}
+        ).status_code
+        == 422
+    )
+    import_id = start(service, acme, "k").json()["id"]
+    for rows in (
+        {**batch(2), "row": [-1, 3]},
+        {**batch(2), "email": ["only-one@example.com"]},
+    ):
+        response = service.http.put(
+            f"/api/v1/imports/{import_id}/chunks/0", headers=service.as_(acme), json=rows
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["code"] == "invalid_request"
+    check = service.http.post(
+        f"/api/v1/programs/{acme.programs['Leadership']}/invitations/check",
+        headers=service.as_(acme),
+        json={"contract_id": acme.contracts["Unlimited"],
+              "rows": {"row": [2, 3], "email": ["a@example.com"], "external_id": [None]}},
+    )  # fmt: skip
+    assert check.status_code == 422
