@@ -163,3 +163,23 @@ def test_out_of_range_ids_offsets_and_rows_are_404_or_422_never_500(service: Ser
               "rows": {"row": [2, 3], "email": ["a@example.com"], "external_id": [None]}},
     )  # fmt: skip
     assert check.status_code == 422
+
+
+def test_nul_and_control_characters_are_row_errors_on_every_database(service: Service) -> None:
+    acme = service.acme
+    for fields in (
+        {"full_name": "Ann\x00Lee", "email": "ann@example.com", "external_id": None},
+        {"full_name": "Ann Lee", "email": "ann\x00@example.com", "external_id": None},
+        {"full_name": "Ann Lee", "email": "ann@example.com", "external_id": "A\x001"},
+    ):
+        response = service.http.post(
+            f"/api/v1/programs/{acme.programs['Leadership']}/invitations",
+            headers=service.as_(acme),
+            json={**fields, "contract_id": acme.contracts["Unlimited"]},
+        )
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+    rows = {**batch(1), "external_id": ["X\x00"]}
+    committed = upload_and_commit(service, acme, "nul", rows)
+    assert committed.status_code == 200, committed.text
+    assert (committed.json()["invited"], committed.json()["errors"]) == (0, 1)

@@ -86,6 +86,7 @@ RULES: dict[str, Rule] = {
         title="External ID used twice", fix="Give each learner their own External ID."
     ),
     "external_id_too_long": Rule(title="External ID too long"),
+    "invalid_external_id": Rule(title="External ID has control characters"),
     "too_many_fields": Rule(title="Values outside the columns"),
     "formula_like": Rule(title="Looks like a spreadsheet formula"),
     "external_id_scientific": Rule(title="External ID in scientific notation"),

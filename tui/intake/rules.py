@@ -131,6 +131,11 @@ def check_learners(learners: pl.DataFrame, width: int) -> tuple[pl.DataFrame, pl
                pl.col("email_reason")),
         _issue(external_id.str.len_chars() > MAX_TEXT_LENGTH, "External ID", "error",
                "external_id_too_long", _too_long("External ID", external_id)),
+        # A line break or NUL in an identifier is always damage, and no database stores NUL.
+        _issue(external_id.str.contains(_CONTROL), "External ID", "error",
+               "invalid_external_id",
+               pl.format("External ID contains {}; retype it on one line.",
+                         _control_kind(external_id))),
         _issue(pl.col("overflow").is_not_null(), None, "error", "too_many_fields",
                pl.format(
                    "The row has a value in column {}, beyond the header's {} columns; "

@@ -20,7 +20,7 @@ from tui.screens.pickers import contract_detail
 FIELD_OF_CODE = {
     "missing_full_name": "full_name", "invalid_full_name": "full_name",
     "full_name_too_long": "full_name", "external_id_conflict": "external_id",
-    "external_id_too_long": "external_id",
+    "external_id_too_long": "external_id", "invalid_external_id": "external_id",
 }  # fmt: skip
 
 

@@ -1,0 +1,64 @@
+"""schemathesis against `roster serve` (a real process on 127.0.0.1): every generated request,
+valid or not, gets a non-5xx answer, and every error is problem+json. Bounded to fit CI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import schemathesis
+from schemathesis.generation.modes import GenerationMode
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import SmtpServer
+from tests.test_end_to_end import served as served  # noqa: F401  (the fixture)
+
+EXAMPLES_PER_OPERATION = 60
+
+
+@pytest.fixture
+def api(served: tuple[str, str, Path]) -> Iterator[tuple[str, dict[str, str]]]:  # noqa: F811
+    base, token, _ = served
+    yield base, {"Authorization": f"Bearer {token}"}
+
+
+def test_no_request_gets_a_5xx_and_every_error_is_problem_json(
+    api: tuple[str, dict[str, str]], smtp_server: SmtpServer
+) -> None:
+    base, auth = api
+    schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
+    cases = 0
+    failures: list[str] = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        requests = st.one_of(
+            operation.as_strategy(GenerationMode.POSITIVE),
+            operation.as_strategy(GenerationMode.NEGATIVE),
+        )
+
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            database=None,
+            phases=[Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
+        @given(case=requests, authorized=st.booleans())
+        def exercise(case: schemathesis.Case, authorized: bool) -> None:
+            nonlocal cases
+            cases += 1
+            response = case.call(base_url=base, headers=auth if authorized else {}, timeout=30)
+            kind = "".join(response.headers.get("content-type", []))
+            if response.status_code >= 500:
+                failures.append(f"{case.method} {case.formatted_path}: {response.status_code} "
+                                f"{response.text[:200]}")  # fmt: skip
+            elif response.status_code >= 400 and kind != "application/problem+json":
+                failures.append(f"{case.method} {case.formatted_path}: {response.status_code} "
+                                f"as {kind}")  # fmt: skip
+
+        exercise()
+    print(f"schemathesis: {cases} cases, {len(failures)} failures")
+    assert cases > 200
+    assert failures == [], "\n".join(failures[:20])
