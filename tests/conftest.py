@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
 
+import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from pytest_textual_snapshot import SVGImageExtension
@@ -68,3 +73,54 @@ def _snapshot_folder(cls: type, *, test_location: object) -> str:
 
 SVGImageExtension.dirname = classmethod(_snapshot_folder)  # type: ignore[assignment,method-assign]
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
+
+
+def roster(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> str:
+    result = subprocess.run(
+        [sys.executable, "-m", "tui", *args],
+        capture_output=True, text=True, timeout=timeout, check=False,
+        env={**os.environ, **(env or {}), "NO_COLOR": "1"},
+    )  # fmt: skip
+    assert result.returncode in (0, 1), result.stderr
+    return result.stdout
+
+
+def write_learners(path: Path, count: int, domain: str = "example.org") -> Path:
+    lines = ["Full Name,Email,External ID"]
+    lines += [f"Learner {n},learner{n}@{domain},X{n:06d}" for n in range(count)]
+    path.write_text("\r\n".join(lines) + "\r\n")
+    return path
+
+
+@pytest.fixture
+def served(tmp_path: Path, smtp_server: SmtpServer) -> Iterator[tuple[str, str, Path]]:
+    """`roster serve` on a free port over a fresh SQLite file; yields (url, token, database)."""
+    database = tmp_path / "service.db"
+    url = f"sqlite:///{database}"
+    org = json.loads(roster("admin", "create-org", "Initech", "--database-url", url,
+                            "--format", "json"))  # fmt: skip
+    admin = json.loads(roster("admin", "create-admin", "--org", "Initech", "--email",
+                              "lead@initech.example", "--database-url", url,
+                              "--format", "json"))  # fmt: skip
+    roster("admin", "create-program", "--org", str(org["id"]), "Onboarding", "--database-url", url)
+    roster("admin", "create-contract", "--org", "Initech", "--program", "Onboarding", "FY26",
+           "--seats", "500", "--starts", "2020-01-01", "--database-url", url)  # fmt: skip
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tui", "serve", "--host", "127.0.0.1", "--port", str(port),
+         "--database-url", url, "--mail-url", smtp_server.url],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(f"{base}/api/v1/me", timeout=1)
+            break
+        except httpx.TransportError:
+            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            assert time.monotonic() < deadline, "roster serve did not start"
+            time.sleep(0.1)
+    yield base, admin["token"], database
+    server.terminate()
+    server.wait(timeout=10)

@@ -3,25 +3,23 @@ valid or not, gets a non-5xx answer, and every error is problem+json. Bounded to
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import schemathesis
-from schemathesis.generation.modes import GenerationMode
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from schemathesis.generation.modes import GenerationMode
 
 from tests.conftest import SmtpServer
-from tests.test_end_to_end import served as served  # noqa: F401  (the fixture)
 
 EXAMPLES_PER_OPERATION = 60
 
 
 @pytest.fixture
-def api(served: tuple[str, str, Path]) -> Iterator[tuple[str, dict[str, str]]]:  # noqa: F811
+def api(served: tuple[str, str, Path]) -> tuple[str, dict[str, str]]:
     base, token, _ = served
-    yield base, {"Authorization": f"Bearer {token}"}
+    return base, {"Authorization": f"Bearer {token}"}
 
 
 def test_no_request_gets_a_5xx_and_every_error_is_problem_json(
