@@ -198,7 +198,7 @@ async def import_file(
     yes: bool,
     output: str,
 ) -> int:
-    from tui.api.importer import dry_run, ready_rows, run_import, wait_for_emails
+    from tui.api.importer import dry_run, email_phase, ready_rows, run_import, wait_for_emails
     from tui.intake import read_learner_file
     from tui.intake.learner_file import Limits
     from tui.intake.render import Style, render_report, use_color
@@ -248,7 +248,12 @@ async def import_file(
                 status = await wait_for_emails(
                     client,
                     status,
-                    lambda done, total: progress.update(mail, completed=done, total=total),
+                    lambda now: progress.update(
+                        mail,
+                        description=email_phase(now),
+                        completed=now.emails_sent + now.emails_failed,
+                        total=now.emails_queued,
+                    ),
                 )
     errors = report.errors
     result = {
@@ -283,7 +288,7 @@ def _progress() -> Any:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     return Progress(
-        TextColumn("{task.description:<15}"),
+        TextColumn("{task.description:<26}"),
         BarColumn(),
         MofNCompleteColumn(),
         console=Console(stderr=True),

@@ -95,18 +95,34 @@ async def run_import(
     return await client.commit_import(started.id, total)
 
 
+def email_phase(status: wire.ImportStatus) -> str:
+    """What the emails are doing, for a progress line: sending, or why they are being retried."""
+    if not status.emails_retrying:
+        return "Sending invitation emails"
+    retrying = f"{status.emails_retrying:,} {'email' if status.emails_retrying == 1 else 'emails'}"
+    reason = (status.email_problem or "the mail server did not answer")[:80]
+    when = ""
+    if status.next_email_attempt_at:
+        when = f"; next try at {status.next_email_attempt_at.astimezone():%H:%M:%S}"
+    return f"Retrying {retrying}: {reason}{when}"
+
+
 async def wait_for_emails(
     client: RosterClient,
     status: wire.ImportStatus,
-    on_progress: Progress | None = None,
+    on_progress: Callable[[wire.ImportStatus], None] | None = None,
     poll: float = 0.2,
 ) -> wire.ImportStatus:
-    """Poll until every email the import queued is sent or failed."""
+    """Poll until every email the import queued (or found still owed) is sent or failed.
+
+    While the mail server is down the emails stay queued and are retried; the status says so,
+    and so does `email_phase`, so a waiting client shows why instead of a frozen count.
+    """
     while not status.emails_done:
         if on_progress:
-            on_progress(status.emails_sent + status.emails_failed, status.emails_queued)
+            on_progress(status)
         await asyncio.sleep(poll)
         status = await client.get_import(status.id)
     if on_progress:
-        on_progress(status.emails_sent + status.emails_failed, status.emails_queued)
+        on_progress(status)
     return status

@@ -15,7 +15,7 @@ from textual.widgets import Button, Footer, Label, ProgressBar, Static
 
 from tui.api import models as wire
 from tui.api.client import ApiError, ServiceUnreachableError
-from tui.api.importer import ready_rows, run_import, wait_for_emails
+from tui.api.importer import email_phase, ready_rows, run_import, wait_for_emails
 from tui.intake.learner_file import LearnerFile
 from tui.intake.report import Report
 
@@ -68,7 +68,9 @@ class ImportProgress(ModalScreen[wire.ImportStatus | None]):
                 status = await wait_for_emails(
                     client,
                     status,
-                    lambda done, total: self._progress("Sending invitation emails", done, total),
+                    lambda now: self._progress(
+                        email_phase(now), now.emails_sent + now.emails_failed, now.emails_queued
+                    ),
                 )
         except (ApiError, ServiceUnreachableError) as error:
             detail = error.problem.detail if isinstance(error, ApiError) else str(error)

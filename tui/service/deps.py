@@ -40,9 +40,7 @@ SessionDep = Annotated[Session, Depends(read_session)]
 WriteSessionDep = Annotated[Session, Depends(writing_session)]
 
 
-def current_admin(
-    request: Request, authorization: Annotated[str | None, Header()] = None
-) -> Admin:
+def current_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> Admin:
     scheme, _, token = (authorization or "").partition(" ")
     found = None
     if scheme.lower() == "bearer" and token.strip():
