@@ -92,3 +92,51 @@ def _chunks_received(database: Path) -> bool:
             return bool(db.execute("SELECT COUNT(*) FROM import_chunks").fetchone()[0])
     except sqlite3.Error:
         return False
+
+
+def test_an_import_killed_while_sending_is_finished_by_the_rerun(tmp_path: Path) -> None:
+    """The re-run delivers the killed run's unsent emails, reports those still owed when its
+    import began, waits for them, and every learner ends with exactly one email (Maildir files
+    are named by outbox row)."""
+    data_dir = tmp_path / "data"
+    env = {"ROSTER_DATA_DIR": str(data_dir)}
+    count = 20_000
+    learners = write_learners(tmp_path / "learners.csv", count)
+    args = ["import", str(learners), "--program", "Inclusive Hiring", "--contract",
+            "Enterprise Agreement 2026 (unlimited)", "--yes", "--format", "json"]  # fmt: skip
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tui", *args],
+        env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    mails = data_dir / "outbox" / "new"
+    deadline = time.monotonic() + 120
+    while not (mails.exists() and any(mails.iterdir())):
+        assert process.poll() is None, "the import ended before it could be killed"
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    database = data_dir / "roster.db"
+    with sqlite3.connect(database) as db:
+        (recorded,) = db.execute("SELECT COUNT(*) FROM outbox WHERE status = 'sent'").fetchone()
+    assert recorded < count, "the kill came too late to leave emails owed"
+
+    rerun = json.loads(roster(*args, env=env))
+    assert (rerun["invited"], rerun["skipped"]) == (0, count)
+    # What its own sender delivered before the import began was no longer owed to it.
+    assert 0 < rerun["emails_sent"] <= count - recorded
+    assert rerun["emails_failed"] == 0
+    with sqlite3.connect(database) as db:
+        statuses = dict(
+            db.execute(
+                "SELECT email_status, COUNT(*) FROM invitations i JOIN programs p "
+                "ON p.id = i.program_id WHERE p.name = 'Inclusive Hiring' GROUP BY email_status"
+            ).fetchall()
+        )
+        (claimed,) = db.execute(
+            "SELECT COUNT(*) FROM outbox WHERE claimed_by IS NOT NULL"
+        ).fetchone()
+    assert statuses == {"sent": count}
+    assert claimed == 0, "the re-run left emails claimed when it ended"
+    names = [mail.name for mail in mails.iterdir()]
+    assert len(names) == len(set(names)) == count

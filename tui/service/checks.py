@@ -122,6 +122,7 @@ def check_rows(
     today: date,
     *,
     validate: bool = True,
+    owed_since: datetime | None = None,
 ) -> Checked:
     """The service checks of DESIGN §2 on a batch, after the file's row rules unless `validate`
     is False (the dry run: the client sent only rows that passed them; a commit re-runs them)."""
@@ -201,11 +202,13 @@ def check_rows(
     checked.emails = ready["normalized"].to_list()
     checked.learner_ids = ready["learner_id"].to_list()
     checked.external_ids = ready["learner_external_id"].to_list()
+    # Emails still owed to skipped learners, and those sent since `owed_since` (the import's
+    # start: a re-run's own sender may deliver them before the commit) are the import's too.
+    owed = pl.col("email_status").is_in(("queued", "retrying"))
+    if owed_since is not None:
+        owed |= (pl.col("email_status") == "sent") & (pl.col("email_sent_at") >= owed_since)
     checked.owed = (
-        joined.filter(
-            (pl.col("verdict") == "already_invited")
-            & pl.col("email_status").is_in(("queued", "retrying"))
-        )["invitation_id"]
+        joined.filter((pl.col("verdict") == "already_invited") & owed)["invitation_id"]
         .unique()
         .to_list()
     )
@@ -288,7 +291,13 @@ def _program_statuses(session: Session, program_id: int, now: datetime) -> pl.Da
     """`learner_id`, `status` ('accepted' or 'pending'), `invitation_id` and `email_status` of
     the program's live invitations."""
     found = session.execute(
-        select(Invitation.learner_id, Invitation.status, Invitation.id, Invitation.email_status)
+        select(
+            Invitation.learner_id,
+            Invitation.status,
+            Invitation.id,
+            Invitation.email_status,
+            Invitation.email_sent_at,
+        )
         .where(Invitation.program_id == program_id)
         .where(holds_seat(now))
     ).all()
@@ -296,7 +305,7 @@ def _program_statuses(session: Session, program_id: int, now: datetime) -> pl.Da
         found,
         schema={
             "learner_id": pl.Int64, "status": pl.String, "invitation_id": pl.Int64,
-            "email_status": pl.String,
+            "email_status": pl.String, "email_sent_at": pl.Datetime("us"),
         },
         orient="row",
     )  # fmt: skip

@@ -98,7 +98,7 @@ def commit_import(session: Session, record: Import, expected_rows: int, today: d
             final=False,
         )
     program, contract = lock_for_invitations(session, record.program_id, record.contract_id)
-    checked = check_rows(session, program, contract, rows, today)
+    checked = check_rows(session, program, contract, rows, today, owed_since=record.created_at)
     if checked.file_errors:
         first = checked.file_errors[0]
         raise ImportConflict(first.code, first.message, checked)
