@@ -9,11 +9,18 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from schemathesis import checks
+from schemathesis.core.failures import FailureGroup
 from schemathesis.generation.modes import GenerationMode
 
 from tests.conftest import SmtpServer
 
 EXAMPLES_PER_OPERATION = 60
+CONFORMANCE = [
+    checks.status_code_conformance,
+    checks.content_type_conformance,
+    checks.response_schema_conformance,
+]
 
 
 @pytest.fixture
@@ -49,12 +56,16 @@ def test_no_request_gets_a_5xx_and_every_error_is_problem_json(
             cases += 1
             response = case.call(base_url=base, headers=auth if authorized else {}, timeout=30)
             kind = "".join(response.headers.get("content-type", []))
+            where = f"{case.method} {case.formatted_path}: {response.status_code}"
             if response.status_code >= 500:
-                failures.append(f"{case.method} {case.formatted_path}: {response.status_code} "
-                                f"{response.text[:200]}")  # fmt: skip
+                failures.append(f"{where} {response.text[:200]}")
             elif response.status_code >= 400 and kind != "application/problem+json":
-                failures.append(f"{case.method} {case.formatted_path}: {response.status_code} "
-                                f"as {kind}")  # fmt: skip
+                failures.append(f"{where} as {kind}")
+            try:
+                # The document says what the service answers: statuses, types and bodies.
+                case.validate_response(response, checks=CONFORMANCE)
+            except FailureGroup as error:
+                failures.append(f"{where} does not match the OpenAPI document: {error}"[:400])
 
         exercise()
     print(f"schemathesis: {cases} cases, {len(failures)} failures")

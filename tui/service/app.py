@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
 from sqlalchemy.orm import Session, sessionmaker
 
 from tui.api import models as wire
@@ -15,9 +17,8 @@ from tui.service.routes import imports, invitations, learner_pages, learners, me
 
 API = "/api/v1"
 # What any /api/v1 route may answer besides its result (all application/problem+json).
-COMMON_ERRORS: dict[int | str, dict[str, object]] = {
-    status: {"model": wire.ProblemDetail, "content": {"application/problem+json": {}}}
-    for status in (401, 404, 422, 503)
+COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": wire.ProblemDetail} for status in (400, 401, 404, 422, 503)
 }
 
 
@@ -46,5 +47,28 @@ def create_app(sessions: sessionmaker[Session], sender: OutboxSender | None = No
     install_error_handlers(app)
     for module in (me, programs, learners, invitations, imports):
         app.include_router(module.router, prefix=API, responses=COMMON_ERRORS)
-    app.include_router(learner_pages.router)
+    app.include_router(
+        learner_pages.router,
+        responses={status: COMMON_ERRORS[status] for status in (404, 422, 503)},
+    )
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's OpenAPI document, saying what the service really answers: every error is
+    application/problem+json with a ProblemDetail body, validation errors included."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, routes=app.routes)
+    problem = {"schema": {"$ref": "#/components/schemas/ProblemDetail"}}
+    for path in schema["paths"].values():
+        for operation in path.values():
+            responses = operation.setdefault("responses", {})
+            for status, response in responses.items():
+                if status[0] in "45":
+                    response["content"] = {"application/problem+json": problem}
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schema["components"]["schemas"].pop(unused, None)
+    app.openapi_schema = schema
+    return schema

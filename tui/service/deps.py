@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Annotated, TypeVar
 
-from fastapi import Depends, Header, Path, Query, Request
+from fastapi import Depends, Path, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,10 +41,16 @@ SessionDep = Annotated[Session, Depends(read_session)]
 WriteSessionDep = Annotated[Session, Depends(writing_session)]
 
 
-def current_admin(request: Request, authorization: Annotated[str | None, Header()] = None) -> Admin:
-    scheme, _, token = (authorization or "").partition(" ")
+bearer = HTTPBearer(auto_error=False, description="An admin token: `roster admin create-admin`.")
+
+
+def current_admin(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Admin:
+    token = credentials.credentials if credentials else ""
     found = None
-    if scheme.lower() == "bearer" and token.strip():
+    if token.strip():
         # Its own short session: a request holds one connection at a time, never two.
         with _sessions(request)() as session:
             found = session.scalars(

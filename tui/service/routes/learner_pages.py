@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
 
+from tui.api.models import ProblemDetail
 from tui.service.checks import live_status
 from tui.service.db import Invitation, Organization, Program, utcnow
 from tui.service.deps import SessionDep, WriteSessionDep
@@ -47,7 +48,7 @@ def invitation_page(token: Token, session: SessionDep) -> str:
     )
 
 
-@router.post("/invitations/{token}/accept", responses={410: {}})
+@router.post("/invitations/{token}/accept", responses={410: {"model": ProblemDetail}})
 def accept(token: Token, session: WriteSessionDep) -> JSONResponse:
     invitation, status, program, _ = _find(session, token)
     if status not in ("pending", "accepted"):
