@@ -297,10 +297,13 @@ def _progress() -> Any:
 
 
 def serve(settings: Settings, host: str, port: int) -> int:
+    import logging
+
     import uvicorn
 
-    from tui.service.runtime import build_service
+    from tui.service.runtime import build_service, log_service_to
 
+    log_service_to(logging.StreamHandler(sys.stderr))
     app, _ = build_service(settings)
     print(f"Roster service on http://{host}:{port} (database {settings.resolved_database_url()})")
     uvicorn.run(app, host=host, port=port, log_level="info")
@@ -309,12 +312,12 @@ def serve(settings: Settings, host: str, port: int) -> int:
 
 def admin(settings: Settings, action: str, options: Any) -> int:
     from tui.service import admin as operator
-    from tui.service.db import open_database
+    from tui.service.db import open_database, write_session
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     sessions = open_database(settings.resolved_database_url())
     try:
-        with sessions.begin() as session:
+        with write_session(sessions) as session, session.begin():
             if action == "create-org":
                 organization = operator.create_organization(session, options.name)
                 created: dict[str, Any] = {"id": organization.id, "name": organization.name}

@@ -8,9 +8,11 @@ The config file is `config.toml` in the user config directory (platformdirs), fo
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from platformdirs import user_config_path, user_data_path
+from pydantic import field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -33,9 +35,20 @@ class Settings(BaseSettings):
     mail_url: str | None = None  # default: maildir in data_dir/outbox
     mail_from: str = "Roster invitations <invitations@roster.invalid>"
     public_url: str = "http://127.0.0.1:8000"
+    # How long a transiently failing email (server down, 4xx) is retried, from when it was
+    # queued: seconds or an ISO 8601 duration. A 5xx reply fails it at once.
+    mail_retry_window: timedelta = timedelta(hours=24)
     # Intake limits.
     max_file_bytes: int = 200_000_000
     max_rows: int = 1_000_000
+
+    @field_validator("mail_retry_window", mode="before")
+    @classmethod
+    def _seconds(cls, value: object) -> object:
+        # ROSTER_MAIL_RETRY_WINDOW=3600 means seconds, as a number in the config file does.
+        if isinstance(value, str) and value.replace(".", "", 1).isdigit():
+            return float(value)
+        return value
 
     @classmethod
     def settings_customise_sources(

@@ -14,11 +14,11 @@ from sqlalchemy import func, select
 
 from tests.service.conftest import LiveService
 from tui.service import admin as operator
-from tui.service.db import Invitation, Organization
+from tui.service.db import Invitation, Organization, write_session
 
 
 def add_contract(live: LiveService, name: str, seats: int) -> int:
-    with live.sessions.begin() as session:
+    with write_session(live.sessions) as session, session.begin():
         organization = session.get_one(Organization, live.acme.id)
         program = operator.find_program(session, organization.id, "Leadership")
         return operator.create_contract(session, organization, name, [program], seats=seats).id

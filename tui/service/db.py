@@ -24,6 +24,8 @@ from sqlalchemy import (
     event,
     text,
 )
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 from tui.api.models import EmailStatus, ImportState, InvitationStatus
@@ -259,6 +261,16 @@ def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT_SECONDS) -> Engine:
         pool_pre_ping=True,
         connect_args={"options": f"-c lock_timeout={milliseconds}", "connect_timeout": 10},
     )
+
+
+def database_busy(error: BaseException) -> bool:
+    """A lock that did not come in time (SQLite busy, PostgreSQL lock_timeout), no free
+    connection, or no database: a passing state a client may retry, answered 503."""
+    if isinstance(error, PoolTimeoutError | OperationalError):
+        return True
+    return isinstance(error, DBAPIError) and type(error.orig).__name__ in (
+        "LockNotAvailable", "QueryCanceled", "DeadlockDetected",
+    )  # fmt: skip
 
 
 def write_session(sessions: sessionmaker[Session]) -> Session:

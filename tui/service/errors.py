@@ -8,12 +8,13 @@ from collections.abc import Mapping
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tui.api import models as wire
 from tui.intake.report import Problem
+from tui.service.db import database_busy
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("roster.service")
@@ -73,16 +74,6 @@ def _problem(status: int, detail: str, code: str | None = None) -> wire.ProblemD
         status=status,
         detail=detail,
         code=code or _CODES.get(status, "error"),
-    )
-
-
-def database_busy(error: Exception) -> bool:
-    """A lock that did not come in time (SQLite busy, PostgreSQL lock_timeout), or no database."""
-    if isinstance(error, PoolTimeoutError):
-        return True
-    return isinstance(error, OperationalError) or (
-        isinstance(error, DBAPIError)
-        and type(error.orig).__name__ in ("LockNotAvailable", "QueryCanceled", "DeadlockDetected")
     )
 
 

@@ -6,6 +6,7 @@ loopback port and talk to it through the same httpx client as to a remote `roste
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -18,11 +19,25 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tui.service.admin import DEMO_ADMIN, create_admin, seed_demo
 from tui.service.app import create_app
-from tui.service.db import Admin, Organization, hash_token, open_database
+from tui.service.db import Admin, Organization, hash_token, open_database, write_session
 from tui.service.mail import OutboxSender, open_transport
 from tui.settings import Settings
 
 TOKEN_FILE = "token"
+LOG_FILE = "roster.log"
+
+
+def log_service_to(handler: logging.Handler) -> None:
+    """Send the service's own log (roster.*) to `handler` only: the embedded service writes it
+    to a file, so its warnings never land on the app's screen or a command's output."""
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logger = logging.getLogger("roster")
+    for old in list(logger.handlers):
+        logger.removeHandler(old)
+        old.close()
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
 
 
 def build_service(settings: Settings) -> tuple[FastAPI, sessionmaker[Session]]:
@@ -32,29 +47,41 @@ def build_service(settings: Settings) -> tuple[FastAPI, sessionmaker[Session]]:
         open_transport(settings.resolved_mail_url()),
         public_url=settings.public_url,
         sender=settings.mail_from,
+        retry_window=settings.mail_retry_window,
     )
     return create_app(sessions, sender), sessions
 
 
 def ensure_demo(sessions: sessionmaker[Session], data_dir: Path) -> str:
-    """The demo admin's token: seeds the demo organization on first use, 0600 token file."""
+    """The demo admin's token: seeds the demo organization on first use, 0600 token file.
+
+    Reads first and writes only when something is missing, so a command starts even while
+    another process holds the database's write lock.
+    """
     token_path = data_dir / TOKEN_FILE
-    with sessions.begin() as session:
+    token = token_path.read_text().strip() if token_path.exists() else ""
+    with sessions() as session:
+        if _demo_token_valid(session, token):
+            return token
+    with write_session(sessions) as session, session.begin():
         demo = session.scalars(select(Organization).where(Organization.is_demo)).first()
         if demo is None:
             token = seed_demo(session)
-        else:
-            token = token_path.read_text().strip() if token_path.exists() else ""
-            valid = (
-                token
-                and session.scalars(
-                    select(Admin).where(Admin.token_hash == hash_token(token))
-                ).first()
-            )
-            if not valid:
-                _, token = create_admin(session, demo, DEMO_ADMIN)
+        elif not _demo_token_valid(session, token):
+            _, token = create_admin(session, demo, DEMO_ADMIN)
     _write_private(token_path, token)
     return token
+
+
+def _demo_token_valid(session: Session, token: str) -> bool:
+    return bool(token) and (
+        session.scalars(
+            select(Admin.id)
+            .join(Organization, Organization.id == Admin.organization_id)
+            .where(Organization.is_demo, Admin.token_hash == hash_token(token))
+        ).first()
+        is not None
+    )
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -77,6 +104,7 @@ class EmbeddedService:
 
         data_dir = self.settings.data_dir
         data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        log_service_to(logging.FileHandler(data_dir / LOG_FILE, encoding="utf-8"))
         app, sessions = build_service(self.settings)
         self.token = ensure_demo(sessions, data_dir)
         config = uvicorn.Config(
@@ -96,4 +124,5 @@ class EmbeddedService:
 
     def stop(self) -> None:
         self._server.should_exit = True
-        self._thread.join(timeout=10)
+        # Longer than the sender's stop_timeout, so it records what it sent before the exit.
+        self._thread.join(timeout=20)

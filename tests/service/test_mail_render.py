@@ -1,0 +1,189 @@
+"""Every invitation email Roster writes is a well-formed message: it parses without a single
+defect whatever the names and addresses, no name can add a header, and IDN domains go out as
+A-labels."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import re
+from email.header import decode_header, make_header
+from email.headerregistry import AddressHeader
+from email.message import EmailMessage
+
+import pytest
+from email_validator import EmailNotValidError, validate_email
+from hypothesis import HealthCheck, assume, event, given, settings
+from hypothesis import strategies as st
+
+from tui.service.mail import Outgoing, render_invitation
+from tui.service.mail.render import header_text
+
+PUBLIC_URL = "https://roster.example.org"
+SENDER = "Acme Learning <learning@acme.example>"
+HEADERS = {
+    "From", "To", "Subject", "Date", "Message-ID", "X-Roster-Invitation", "MIME-Version",
+    "Content-Type",
+}  # fmt: skip
+
+
+def parse(data: bytes) -> EmailMessage:
+    message = email.message_from_bytes(data, policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+def defects(message: EmailMessage) -> list[object]:
+    """Every defect the parser found: in the message, in any part, in any header."""
+    found: list[object] = []
+    for part in message.walk():
+        found += part.defects
+        for _, value in part.items():
+            found += getattr(value, "defects", ())
+    return found
+
+
+def display_name(data: bytes) -> str:
+    """The To header's display name as RFC 2047 reads it. (Python's own parser keeps the space
+    between two encoded words of a display name, which the RFC says a reader drops.)"""
+    raw = email.message_from_bytes(data, policy=email.policy.compat32)["To"]
+    phrase = re.sub(r"\r?\n ", " ", raw).rsplit(" <", 1)[0].removesuffix(" :;")
+    if phrase.startswith('"'):
+        return re.sub(r"\\(.)", r"\1", phrase[1:-1])
+    return str(make_header(decode_header(phrase)))
+
+
+def invitation(email_address: str, full_name: str = "Zoë Müller", program: str = "Leadership",
+               organization: str = "Acme") -> Outgoing:  # fmt: skip
+    return Outgoing(
+        outbox_id=7, invitation_id=42, email=email_address, full_name=full_name,
+        program=program, organization=organization, token="tok",
+    )  # fmt: skip
+
+
+# Text as people type it into a spreadsheet, and worse: any code point but lone surrogates
+# (which no database column holds), control characters and line breaks included.
+characters = st.characters(exclude_categories=["Cs"])
+names = st.text(characters, max_size=20) | st.text(characters, min_size=20, max_size=300)
+LOCAL = "abcxyzABC0123456789!#$%&'*+-/=?^_`{|}~éüßøñçЖжяΩλ日本語"
+LABEL = "abcdefghijklmnopqrstuvwxyz0123456789éüñöçжяλ日本"
+
+
+@st.composite
+def addresses(draw: st.DrawFn) -> str:
+    """Addresses email-validator accepts, in its normalized form: Unicode local parts and IDN
+    domains among them."""
+    local = ".".join(draw(st.lists(st.text(LOCAL, min_size=1, max_size=12), min_size=1,
+                                   max_size=3)))  # fmt: skip
+    labels = draw(st.lists(st.text(LABEL, min_size=1, max_size=15), min_size=1, max_size=3))
+    tld = draw(st.sampled_from(["com", "org", "de", "example", "рф", "中国"]))
+    try:
+        checked = validate_email(f"{local}@{'.'.join([*labels, tld])}", check_deliverability=False)
+    except EmailNotValidError:
+        assume(False)
+        raise
+    return checked.normalized
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
+@given(address=addresses(), full_name=names, program=names, organization=names)
+def test_every_invitation_email_parses_without_defects(
+    address: str, full_name: str, program: str, organization: str
+) -> None:
+    rendered = render_invitation(
+        invitation(address, full_name, program, organization), PUBLIC_URL, SENDER
+    )
+    assert all(len(line) <= 998 for line in rendered.data.split(b"\r\n"))
+    message = parse(rendered.data)
+    assert defects(message) == []
+    assert set(message.keys()) == HEADERS  # a name never adds a header
+    assert message["Subject"] == f"You are invited to {header_text(program)}".strip()
+
+    checked = validate_email(address, check_deliverability=False)
+    local_part_ascii = checked.local_part.isascii()
+    event("non-ASCII local part" if not local_part_ascii else "ASCII local part")
+    event("IDN domain" if not checked.domain.isascii() else "ASCII domain")
+    assert rendered.needs_smtputf8 is not local_part_ascii
+    assert rendered.recipient == f"{checked.local_part}@{checked.ascii_domain}"
+    to = message["To"]
+    assert isinstance(to, AddressHeader)
+    if local_part_ascii:
+        assert [a.addr_spec for a in to.addresses] == [checked.ascii_email]
+        if header_text(full_name):
+            assert display_name(rendered.data) == header_text(full_name)
+    else:  # the envelope carries the address; the header names the learner
+        assert to.addresses == ()
+        assert display_name(rendered.data) == (header_text(full_name) or "undisclosed-recipients")
+
+    plain = message.get_body(("plain",))
+    assert plain is not None
+    text = plain.get_content()
+    assert f"{header_text(organization)} invites you to the learning program" in text
+    assert f"{PUBLIC_URL}/invitations/tok" in text
+
+
+def test_idn_domains_go_out_as_a_labels_in_the_envelope_and_the_to_header() -> None:
+    rendered = render_invitation(invitation("anna@bücher.example"), PUBLIC_URL, SENDER)
+    assert (rendered.recipient, rendered.needs_smtputf8) == ("anna@xn--bcher-kva.example", False)
+    message = parse(rendered.data)
+    assert message["To"] == "Zoë Müller <anna@xn--bcher-kva.example>"
+    assert defects(message) == []
+
+
+def test_a_non_ascii_local_part_needs_smtputf8() -> None:
+    rendered = render_invitation(invitation("zoë@bücher.example"), PUBLIC_URL, SENDER)
+    assert (rendered.recipient, rendered.needs_smtputf8) == ("zoë@xn--bcher-kva.example", True)
+    assert rendered.data.isascii()
+    assert defects(parse(rendered.data)) == []
+
+
+def test_a_name_with_a_line_break_cannot_add_a_header() -> None:
+    rendered = render_invitation(
+        invitation("ann@example.org", "Ann\r\nBcc: everyone@example.org",
+                   "Leadership\nX-Evil: 1", "Acme\r\n\r\nbody"),
+        PUBLIC_URL, SENDER,
+    )  # fmt: skip
+    message = parse(rendered.data)
+    assert set(message.keys()) == HEADERS
+    assert message["To"] == '"Ann Bcc: everyone@example.org" <ann@example.org>'
+    assert message["Subject"] == "You are invited to Leadership X-Evil: 1"
+    assert defects(message) == []
+
+
+def test_international_names_and_sender_are_encoded_and_read_back() -> None:
+    rendered = render_invitation(
+        invitation("zoe@example.com", "Zoë Müller", "Données & Analyse", "Acme <Ltd>"),
+        PUBLIC_URL,
+        "Équipe Formation <formation@école.example>",
+    )
+    message = parse(rendered.data)
+    assert defects(message) == []
+    assert message["From"] == "Équipe Formation <formation@xn--cole-9oa.example>"
+    assert rendered.sender == "formation@xn--cole-9oa.example"
+    assert message["To"] == "Zoë Müller <zoe@example.com>"
+    assert message["Subject"] == "You are invited to Données & Analyse"
+    # The same for every attempt at this email, so a receiver recognises a retry.
+    assert message["Message-ID"] == "<roster-7.invitation-42@roster.invalid>"
+    plain, page = message.get_body(("plain",)), message.get_body(("html",))
+    assert plain is not None and page is not None
+    assert "Acme <Ltd> invites you to the learning program Données & Analyse." in (
+        plain.get_content()
+    )
+    assert "Acme &lt;Ltd&gt;" in page.get_content()
+    assert 'href="https://roster.example.org/invitations/tok"' in page.get_content()
+
+
+def test_a_long_name_is_folded_within_the_line_limit() -> None:
+    rendered = render_invitation(invitation("ann@example.org", "Ä" * 250, "P" * 200), PUBLIC_URL,
+                                 SENDER)  # fmt: skip
+    lines = rendered.data.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
+    assert max(len(line) for line in lines) <= 78
+    message = parse(rendered.data)
+    assert display_name(rendered.data) == "Ä" * 250
+    assert message["Subject"] == "You are invited to " + "P" * 200
+
+
+@pytest.mark.parametrize("mail_from", ["no address", "zoë@example.org"])
+def test_a_sender_that_cannot_be_sent_from_is_refused(mail_from: str) -> None:
+    with pytest.raises(ValueError, match="mail_from"):
+        render_invitation(invitation("ann@example.org"), PUBLIC_URL, mail_from)
