@@ -382,3 +382,16 @@ def test_notify_from_another_thread_wakes_the_sender(
     wait_until(lambda: all_done(sessions), timeout=30)
     running.stop()
     assert len(mail_server.handler.received) == 3
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_an_empty_outbox_says_nothing_is_due_so_an_idle_sender_waits(
+    sessions: sessionmaker[Session],
+) -> None:
+    from datetime import timedelta
+
+    from tui.service.db import utcnow
+    from tui.service.mail.outbox import NOTHING_DUE, claim_due
+
+    claims, next_due = claim_due(sessions, "host:1:idle", 10, timedelta(seconds=30), utcnow())
+    assert (claims, next_due) == ([], NOTHING_DUE)

@@ -63,6 +63,9 @@ class Outcome:
     retry_at: datetime | None = None
 
 
+NOTHING_DUE = datetime.max
+
+
 def claim_due(
     sessions: sessionmaker[Session], holder: str, limit: int, lease: timedelta, now: datetime
 ) -> tuple[list[Claim], datetime | None]:
@@ -106,7 +109,8 @@ def claim_due(
                 or_(OutboxMessage.claimed_by.is_(None), OutboxMessage.claimed_by != holder),
             )
         )
-    return claims, next_due
+    # Nothing else queued: nothing falls due until mail is queued (and the sender notified).
+    return claims, next_due or NOTHING_DUE
 
 
 SET_OUTBOX = (
