@@ -210,7 +210,9 @@ def test_check_with_program_and_contract_adds_the_service_checks(tmp_path: Path)
     assert json.loads(expired.stdout)["file_errors"][0]["code"] == "contract_unavailable"
     unknown = check("--program", "Nope", "--contract", "x")
     assert unknown.returncode == 2
-    assert "No program 'Nope'" in unknown.stderr
+    error = json.loads(unknown.stdout)["error"]
+    assert error["code"] == "program_not_found"
+    assert "No program 'Nope'" in error["message"]
 
 
 def test_settings_come_from_the_config_file_and_the_environment_wins(tmp_path: Path) -> None:

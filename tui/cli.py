@@ -23,31 +23,44 @@ EXIT_USAGE = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
-    # Global options, accepted before or after the command.
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--api-url",
-        default=argparse.SUPPRESS,
-        help="a remote `roster serve` (default: the embedded demo service)",
-    )
-    common.add_argument("--token", default=argparse.SUPPRESS, help="admin token for --api-url")
-    common.add_argument(
+    # Options accepted before or after the command: the data directory everywhere, the
+    # service's address and token only where a command talks to the service.
+    local = argparse.ArgumentParser(add_help=False)
+    local.add_argument(
         "--data-dir",
         type=Path,
         default=argparse.SUPPRESS,
         help="data directory of the embedded service (ROSTER_DATA_DIR)",
     )
+    client = argparse.ArgumentParser(add_help=False, parents=[local])
+    client.add_argument(
+        "--api-url",
+        default=argparse.SUPPRESS,
+        help="a remote `roster serve` (ROSTER_API_URL; default: the embedded demo service)",
+    )
+    client.add_argument(
+        "--token",
+        default=argparse.SUPPRESS,
+        help="admin token for --api-url; prefer `roster login` or ROSTER_TOKEN, which other "
+        "users cannot read in the process list",
+    )
     parser = argparse.ArgumentParser(
         prog="roster",
         description="Invite learners to a learning program in bulk, from the terminal. "
         "Without a command, opens the app.",
-        parents=[common],
+        parents=[client],
     )
+    parser.add_argument("--version", action="version", version=f"roster {_version()}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def command(name: str, help_: str, description: str | None = None) -> argparse.ArgumentParser:
+    def command(
+        name: str,
+        help_: str,
+        description: str | None = None,
+        parents: tuple[argparse.ArgumentParser, ...] = (client,),
+    ) -> argparse.ArgumentParser:
         return commands.add_parser(
-            name, help=help_, description=description or help_, parents=[common]
+            name, help=help_, description=description or help_, parents=list(parents)
         )
 
     def output(sub: argparse.ArgumentParser) -> None:
@@ -58,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         "write the CSV template (Full Name, Email, External ID)",
         "Write the CSV template: the header row Full Name, Email, External ID. "
         "All three headers are required; External ID values may stay empty.",
+        parents=(),
     )
     template.add_argument(
         "path",
@@ -106,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     invitations.add_argument("--status", choices=("pending", "accepted", "revoked", "expired"))
     output(invitations)
 
-    serve = command("serve", "run the service for a shared deployment")
+    serve = command("serve", "run the service for a shared deployment", parents=(local,))
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument(
@@ -114,11 +128,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--mail-url", help="smtp://, smtps:// or maildir:// (ROSTER_MAIL_URL)")
 
-    admin = command("admin", "operator commands: organizations, admins, programs, contracts")
+    admin = command(
+        "admin",
+        "operator commands: organizations, admins, programs, contracts",
+        "Operator commands on a database (--database-url, or the data directory's), not "
+        "through a service: they take no --api-url or --token.",
+        parents=(local,),
+    )
     actions = admin.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     def action(name: str, help_: str) -> argparse.ArgumentParser:
-        sub = actions.add_parser(name, help=help_, description=help_, parents=[common])
+        sub = actions.add_parser(name, help=help_, description=help_, parents=[local])
         sub.add_argument("--database-url", help="the database (default: the data directory's)")
         output(sub)
         return sub
@@ -134,70 +154,156 @@ def build_parser() -> argparse.ArgumentParser:
     create_contract.add_argument("--org", required=True, help="organization id or name")
     create_contract.add_argument("--program", required=True, help="program id or name")
     create_contract.add_argument("name")
-    create_contract.add_argument("--seats", type=int, help="number of seats (default: unlimited)")
-    create_contract.add_argument("--starts", type=date.fromisoformat, help="YYYY-MM-DD")
-    create_contract.add_argument("--ends", type=date.fromisoformat, help="YYYY-MM-DD")
+    create_contract.add_argument(
+        "--seats", type=_seats, help="a positive whole number of seats (default: unlimited)"
+    )
+    create_contract.add_argument("--starts", type=_day, help="first day, YYYY-MM-DD")
+    create_contract.add_argument("--ends", type=_day, help="last day, YYYY-MM-DD")
+
+    login = command(
+        "login",
+        "keep a service's URL and token in the config file (0600)",
+        "Ask for the admin token (without echo; or read it from standard input), check it "
+        "with the service, and keep --api-url and the token in the config file.",
+        parents=(),
+    )
+    login.add_argument("--api-url", required=True, help="the service, https://...")
+    command("logout", "forget the service's URL and token", parents=())
+    output(command("config", "show every setting, where it comes from, secrets masked"))
     return parser
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("roster")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def _seats(text: str) -> int:
+    try:
+        seats = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if seats < 1:
+        raise argparse.ArgumentTypeError(
+            f"{seats} seats: a contract has at least 1 seat (leave --seats out for unlimited)"
+        )
+    return seats
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_OK
+    except KeyboardInterrupt:
+        print("roster: interrupted.", file=sys.stderr)
+        return 130
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    from tui.outcome import Failure, report_failure
+
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command == "template":
-        return run_template(args.path, force=args.force)
-    if args.command == "check" and not (args.program or args.contract):
-        exit_now(run_check(args.file, args.format))
-    if args.command == "check" and not (args.program and args.contract):
-        parser.error("check needs both --program and --contract, or neither")
-    if args.command is None:
-        from tui.memory import configure_allocators
+    output = getattr(args, "format", "table")
+    if args.command in LOCAL_COMMANDS and {"api_url", "token"} & set(vars(args)):
+        parser.error(
+            f"{args.command} acts on a database, not through a service: "
+            "it takes no --api-url or --token"
+        )
+    if args.command == "login" and "token" in vars(args):
+        parser.error("login asks for the token (or reads it from standard input); --token would "
+                     "show it to every user in the process list")  # fmt: skip
+    try:
+        if args.command == "template":
+            return run_template(args.path, force=args.force)
+        if args.command == "check" and not (args.program or args.contract):
+            exit_now(run_check(args.file, args.format))
+        if args.command == "check" and not (args.program and args.contract):
+            parser.error("check needs both --program and --contract, or neither")
+        if args.command is None:
+            from tui.memory import configure_allocators
 
-        configure_allocators()
-        from tui.app import RosterApp
+            settings = load_settings(args)
+            configure_allocators()
+            from tui.app import RosterApp
 
-        RosterApp(load_settings(args)).run()
-        return EXIT_OK
-    return run_service_command(args)
+            RosterApp(settings).run()
+            return EXIT_OK
+        return run_service_command(args)
+    except Failure as failure:
+        return report_failure(failure, output)
+
+
+# Commands that act on a database directly, never through a service.
+LOCAL_COMMANDS = ("admin", "serve", "template", "logout")
+
+
+def _quiet_stdout() -> None:
+    """The reader of our output went away (`| head`): end quietly, as cat and ls do, without
+    Python's 'Exception ignored ... BrokenPipeError' when it flushes stdout at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def load_settings(args: argparse.Namespace) -> Settings:
-    from tui.settings import Settings
+    """The settings, checked before anything runs; a bad one is a Failure naming it."""
+    from tui.outcome import Failure
+    from tui.settings import SettingsProblem
+    from tui.settings import load_settings as load
 
-    overrides = {
+    flags = {
         name: getattr(args, name)
         for name in ("api_url", "token", "data_dir", "database_url", "mail_url")
         if getattr(args, name, None) is not None
     }
-    return Settings(**overrides)
+    try:
+        return load(flags)
+    except SettingsProblem as problem:
+        raise Failure("bad_setting", problem.message, **problem.details) from None
 
 
 def run_service_command(args: argparse.Namespace) -> int:
     from tui import commands
 
+    if args.command == "logout":
+        return commands.logout()
     settings = load_settings(args)
+    output = getattr(args, "format", "table")
+    if args.command == "login":
+        return commands.run(commands.login(settings, args.api_url))
+    if args.command == "config":
+        return commands.show_config(settings, args, output)
     if args.command == "serve":
         return commands.serve(settings, args.host, args.port)
     if args.command == "admin":
         return commands.admin(settings, args.action, args)
     if args.command == "programs":
-        return commands.run(commands.list_programs(settings, args.format))
-    if args.command == "contracts":
-        return commands.run(commands.list_contracts(settings, args.program, args.format))
-    if args.command == "invitations":
-        return commands.run(
-            commands.list_invitations(settings, args.program, args.status, args.format)
-        )
-    if args.command == "check":
-        return commands.run(
-            commands.check_with_service(settings, args.file, args.program, args.contract,
-                                        args.format)
-        )  # fmt: skip
-    return commands.run(
-        commands.import_file(
+        job = commands.list_programs(settings, output)
+    elif args.command == "contracts":
+        job = commands.list_contracts(settings, args.program, output)
+    elif args.command == "invitations":
+        job = commands.list_invitations(settings, args.program, args.status, output)
+    elif args.command == "check":
+        job = commands.check_with_service(settings, args.file, args.program, args.contract, output)
+    else:
+        job = commands.import_file(
             settings, args.file, args.program, args.contract,
-            send=args.send, yes=args.yes, output=args.format,
-        )
-    )  # fmt: skip
+            send=args.send, yes=args.yes, output=output,
+        )  # fmt: skip
+    return commands.run(job, output)
 
 
 def run_template(path: str, *, force: bool) -> int:
@@ -246,12 +352,40 @@ def exit_now(code: int) -> NoReturn:
 
 
 def intake_limits() -> Limits:
-    """The file limits, from ROSTER_MAX_FILE_BYTES and ROSTER_MAX_ROWS when set."""
-    from tui.intake import Limits
+    """The file limits, as the settings give them (ROSTER_MAX_FILE_BYTES / ROSTER_MAX_ROWS, then
+    config.toml), read without loading the settings machinery: `roster check` starts fast."""
+    import tomllib
 
+    from platformdirs import user_config_path
+
+    from tui.intake import Limits
+    from tui.outcome import Failure
+
+    config = user_config_path("roster") / "config.toml"
+    try:
+        with config.open("rb") as file:
+            in_file = tomllib.load(file)
+    except (OSError, tomllib.TOMLDecodeError):
+        in_file = {}  # a damaged file is reported by the commands that need the settings
     overrides = {}
-    for variable, name in (("ROSTER_MAX_FILE_BYTES", "max_bytes"), ("ROSTER_MAX_ROWS", "max_rows")):
-        value = os.environ.get(variable)
-        if value:
-            overrides[name] = int(value.replace("_", ""))
+    for setting, name in (("max_file_bytes", "max_bytes"), ("max_rows", "max_rows")):
+        variable = f"ROSTER_{setting.upper()}"
+        source, value = (
+            (variable, os.environ[variable]) if variable in os.environ
+            else (str(config), in_file.get(setting))
+        )  # fmt: skip
+        if value is None or value == "":
+            continue
+        try:
+            number = int(str(value).replace("_", ""))
+        except ValueError:
+            number = 0
+        if number < 1:
+            raise Failure(
+                "bad_setting",
+                f"The setting {setting} from {source} is {str(value)[:80]!r}: expected a "
+                "positive whole number.",
+                setting=setting, source=source, value=str(value)[:80],
+            )  # fmt: skip
+        overrides[name] = number
     return Limits(**overrides)

@@ -5,22 +5,26 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from tui.api import models as wire
 from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
-from tui.settings import Settings
+from tui.outcome import Exit, Failure, report_failure
+from tui.settings import Settings, mask_url
 
-EXIT_OK, EXIT_ROW_ERRORS, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_ROW_ERRORS, EXIT_USAGE = Exit.OK, Exit.ROW_ERRORS, Exit.USAGE
 
 
-class CommandError(Exception):
-    """A message for the admin, and exit status 2."""
+class CommandError(Failure):
+    """Bad usage: a message for the admin, and exit status 2."""
+
+    def __init__(self, message: str, code: str = "usage") -> None:
+        super().__init__(code, message)
 
 
 @asynccontextmanager
@@ -29,15 +33,17 @@ async def connect(settings: Settings) -> AsyncIterator[RosterClient]:
     if settings.api_url:
         if not settings.token:
             raise CommandError(
-                "--api-url needs a token: pass --token or set ROSTER_TOKEN "
-                "(roster admin create-admin prints one)."
+                "--api-url needs a token: run `roster login --api-url URL`, or set "
+                "ROSTER_TOKEN (roster admin create-admin prints one).",
+                code="token_missing",
             )
         async with RosterClient(settings.api_url, settings.token) as client:
             yield client
         return
     from tui.service.runtime import EmbeddedService
 
-    service = await asyncio.to_thread(EmbeddedService(settings).start)
+    check_data_dir(settings.data_dir)
+    service = await asyncio.to_thread(start_embedded, EmbeddedService(settings))
     try:
         async with RosterClient(service.url, service.token) as client:
             yield client
@@ -45,17 +51,67 @@ async def connect(settings: Settings) -> AsyncIterator[RosterClient]:
         await asyncio.to_thread(service.stop)
 
 
-def run(coroutine: Any) -> int:
-    """Run a command; service and usage errors become a message on stderr and exit status 2."""
+def run(coroutine: Any, output: str = "table") -> int:
+    """Run a command; whatever stops it becomes a Failure told the way `output` asks."""
     try:
         return int(asyncio.run(coroutine))
-    except CommandError as error:
-        print(f"roster: {error}", file=sys.stderr)
+    except Failure as failure:
+        return report_failure(failure, output)
     except ApiError as error:
-        print(f"roster: {error.problem.detail}", file=sys.stderr)
+        problem = error.problem
+        refused = Failure(
+            problem.code or f"http_{problem.status}",
+            problem.detail,
+            Exit.REFUSED,
+            status=problem.status,
+            seats_left=problem.seats_left,
+            errors=[item.model_dump() for item in problem.errors] or None,
+        )
+        return report_failure(refused, output)
     except ServiceUnreachableError as error:
-        print(f"roster: {error}", file=sys.stderr)
-    return EXIT_USAGE
+        unreachable = Failure("service_unreachable", str(error), Exit.UNREACHABLE, url=error.url)
+        return report_failure(unreachable, output)
+
+
+def check_data_dir(path: Path) -> None:
+    """The data directory can hold Roster's database: a directory we can write, or creatable."""
+    where = "Choose another with --data-dir or ROSTER_DATA_DIR."
+    if path.exists() and not path.is_dir():
+        raise Failure(
+            "bad_data_dir", f"The data directory {path} is a file, not a directory. {where}",
+            path=str(path),
+        )  # fmt: skip
+    existing = next((parent for parent in (path, *path.parents) if parent.exists()), None)
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise Failure(
+            "bad_data_dir",
+            f"Roster cannot write in {existing}, so it cannot keep its data in {path}. "
+            f"Give yourself write access, or {where[0].lower() + where[1:]}",
+            path=str(path),
+        )
+
+
+def start_embedded(service: Any) -> Any:
+    """Start the embedded service; a damaged or foreign database is a Failure naming it."""
+    from sqlalchemy.exc import DatabaseError
+
+    try:
+        return service.start()
+    except DatabaseError as error:
+        database = service.settings.resolved_database_url()
+        raise Failure(
+            "bad_database",
+            f"{database.removeprefix('sqlite:///')} is not a Roster database, or it is damaged "
+            f"({str(error.orig).splitlines()[0]}). Move it aside and Roster starts a new one, or "
+            "restore it from a backup.",
+            path=database.removeprefix("sqlite:///"),
+        ) from None
+    except OSError as error:
+        raise Failure(
+            "bad_data_dir",
+            f"Cannot use the data directory {service.settings.data_dir}: {error.strerror}.",
+            path=str(service.settings.data_dir),
+        ) from None
 
 
 async def find_program(client: RosterClient, name_or_id: str) -> wire.Program:
@@ -66,7 +122,8 @@ async def find_program(client: RosterClient, name_or_id: str) -> wire.Program:
     close = ", ".join(f'"{program.name}" ({program.id})' for program in programs[:5])
     raise CommandError(
         f"No program {name_or_id!r}. "
-        + (f"Did you mean {close}?" if close else "List them with: roster programs")
+        + (f"Did you mean {close}?" if close else "List them with: roster programs"),
+        code="program_not_found",
     )
 
 
@@ -79,7 +136,8 @@ async def find_contract(
             return contract
     raise CommandError(
         f"No contract {name_or_id!r} for {program.name}. "
-        f"List them with: roster contracts --program {program.id}"
+        f"List them with: roster contracts --program {program.id}",
+        code="contract_not_found",
     )
 
 
@@ -300,59 +358,55 @@ def serve(settings: Settings, host: str, port: int) -> int:
     import logging
 
     import uvicorn
+    from sqlalchemy.exc import DatabaseError
 
     from tui.service.runtime import build_service, log_service_to
 
     log_service_to(logging.StreamHandler(sys.stderr))
-    app, _ = build_service(settings)
-    print(f"Roster service on http://{host}:{port} (database {settings.resolved_database_url()})")
+    database = mask_url(settings.resolved_database_url())
+    try:
+        app, _ = build_service(settings)
+    except DatabaseError as error:
+        reason = str(error.orig).splitlines()[0] if error.orig else str(error).splitlines()[0]
+        raise Failure(
+            "bad_database", f"Cannot use the database {database}: {reason}.", database=database
+        ) from None
+    except ValueError as error:  # a mail URL or sender that cannot be used
+        raise Failure("bad_setting", str(error)) from None
+    mail = mask_url(settings.resolved_mail_url())
+    print(f"Roster service on http://{host}:{port} (database {database}, mail {mail})", flush=True)
     uvicorn.run(app, host=host, port=port, log_level="info")
     return EXIT_OK
 
 
 def admin(settings: Settings, action: str, options: Any) -> int:
+    from sqlalchemy.exc import DatabaseError, IntegrityError
+
     from tui.service import admin as operator
     from tui.service.db import open_database, write_session
 
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    sessions = open_database(settings.resolved_database_url())
+    output = options.format
     try:
+        if not options.database_url:
+            check_data_dir(settings.data_dir)
+            settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        sessions = open_database(settings.resolved_database_url())
         with write_session(sessions) as session, session.begin():
-            if action == "create-org":
-                organization = operator.create_organization(session, options.name)
-                created: dict[str, Any] = {"id": organization.id, "name": organization.name}
-            elif action == "create-admin":
-                organization = operator.find_organization(session, options.org)
-                admin_, token = operator.create_admin(session, organization, options.email)
-                created = {"id": admin_.id, "email": admin_.email, "token": token,
-                           "organization_id": organization.id}  # fmt: skip
-            elif action == "create-program":
-                organization = operator.find_organization(session, options.org)
-                program = operator.create_program(session, organization, options.name)
-                created = {"id": program.id, "name": program.name}
-            else:
-                organization = operator.find_organization(session, options.org)
-                program = operator.find_program(session, organization.id, options.program)
-                contract = operator.create_contract(
-                    session, organization, options.name, [program], seats=options.seats,
-                    starts_on=options.starts, ends_on=options.ends,
-                )  # fmt: skip
-                created = {
-                    "id": contract.id, "name": contract.name, "seats_total": contract.seats,
-                    "starts_on": contract.starts_on, "ends_on": contract.ends_on,
-                }  # fmt: skip
-    except operator.NotFoundError as error:
-        print(f"roster: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    except Exception as error:  # an existing name, most often
-        from sqlalchemy.exc import IntegrityError
-
-        if not isinstance(error, IntegrityError):
-            raise
-        print(f"roster: {options.name if hasattr(options, 'name') else ''} already exists.",
-              file=sys.stderr)  # fmt: skip
-        return EXIT_USAGE
-    if options.format == "json":
+            created = _admin_action(session, operator, action, options)
+    except (operator.NotFoundError, operator.InvalidInput) as error:
+        code = "not_found" if isinstance(error, operator.NotFoundError) else "invalid_input"
+        return report_failure(Failure(code, str(error)), output)
+    except IntegrityError:
+        name = getattr(options, "name", None) or getattr(options, "email", "")
+        return report_failure(Failure("already_exists", f"{name} already exists."), output)
+    except DatabaseError as error:
+        database = mask_url(settings.resolved_database_url())
+        reason = str(error.orig).splitlines()[0] if error.orig else str(error)
+        failure = Failure(
+            "bad_database", f"Cannot use the database {database}: {reason}.", database=database
+        )
+        return report_failure(failure, output)
+    if output == "json":
         print_json(created)
     else:
         for key, value in created.items():
@@ -362,5 +416,69 @@ def admin(settings: Settings, action: str, options: Any) -> int:
     return EXIT_OK
 
 
-def parse_date(text: str) -> date:
-    return date.fromisoformat(text)
+def _admin_action(session: Any, operator: Any, action: str, options: Any) -> dict[str, Any]:
+    if action == "create-org":
+        organization = operator.create_organization(session, options.name)
+        return {"id": organization.id, "name": organization.name}
+    organization = operator.find_organization(session, options.org)
+    if action == "create-admin":
+        admin_, token = operator.create_admin(session, organization, options.email)
+        return {"id": admin_.id, "email": admin_.email, "token": token,
+                "organization_id": organization.id}  # fmt: skip
+    if action == "create-program":
+        program = operator.create_program(session, organization, options.name)
+        return {"id": program.id, "name": program.name}
+    program = operator.find_program(session, organization.id, options.program)
+    contract = operator.create_contract(
+        session, organization, options.name, [program], seats=options.seats,
+        starts_on=options.starts, ends_on=options.ends,
+    )  # fmt: skip
+    return {
+        "id": contract.id, "name": contract.name, "seats_total": contract.seats,
+        "starts_on": contract.starts_on, "ends_on": contract.ends_on,
+    }  # fmt: skip
+
+
+async def login(settings: Settings, api_url: str) -> int:
+    """Ask for the token, check it with the service, keep both in the config file (0600)."""
+    import getpass
+
+    from tui.settings import CONFIG_FILE, update_config_file
+
+    if sys.stdin.isatty():
+        token = getpass.getpass(f"Admin token for {api_url}: ").strip()
+    else:
+        token = sys.stdin.readline().strip()
+    if not token:
+        raise CommandError("No token given: paste the admin token when asked, or pipe it in.")
+    async with RosterClient(api_url, token) as client:
+        me = await client.me()
+    update_config_file({"api_url": api_url, "token": token})
+    print(f"Logged in to {api_url} as {me.admin_email} ({me.organization.name}); kept in "
+          f"{CONFIG_FILE}.", file=sys.stderr)  # fmt: skip
+    return EXIT_OK
+
+
+def logout() -> int:
+    from tui.settings import CONFIG_FILE, update_config_file
+
+    update_config_file({"api_url": None, "token": None})
+    print(f"Forgot the service's URL and token ({CONFIG_FILE}).", file=sys.stderr)
+    return EXIT_OK
+
+
+def show_config(settings: Settings, options: Any, output: str) -> int:
+    """Every resolved setting, where it came from, secrets masked."""
+    from tui.settings import shown, source_of
+
+    flags = {name for name in ("api_url", "token", "data_dir") if name in vars(options)}
+    rows = [
+        {"setting": name, "value": shown(name, getattr(settings, name)),
+         "source": source_of(name, dict.fromkeys(flags))}
+        for name in type(settings).model_fields
+    ]  # fmt: skip
+    if output == "json":
+        print_json({"items": rows})
+    else:
+        print_table(["SETTING", "VALUE", "FROM"], [list(row.values()) for row in rows])
+    return EXIT_OK

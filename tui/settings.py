@@ -8,11 +8,15 @@ The config file is `config.toml` in the user config directory (platformdirs), fo
 
 from __future__ import annotations
 
+import os
+import tomllib
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from platformdirs import user_config_path, user_data_path
-from pydantic import field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -39,8 +43,8 @@ class Settings(BaseSettings):
     # queued: seconds or an ISO 8601 duration. A 5xx reply fails it at once.
     mail_retry_window: timedelta = timedelta(hours=24)
     # Intake limits.
-    max_file_bytes: int = 200_000_000
-    max_rows: int = 1_000_000
+    max_file_bytes: int = Field(default=200_000_000, gt=0)
+    max_rows: int = Field(default=1_000_000, gt=0)
 
     @field_validator("mail_retry_window", mode="before")
     @classmethod
@@ -61,8 +65,129 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
 
+    @field_validator("api_url", "public_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("http", "https"):
+            raise ValueError("expected an http:// or https:// URL")
+        return value
+
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'roster.db'}"
 
     def resolved_mail_url(self) -> str:
         return self.mail_url or f"maildir://{self.data_dir / 'outbox'}"
+
+
+SECRETS = ("token",)
+URLS = ("api_url", "database_url", "mail_url", "public_url")
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ***, for anything Roster prints or logs."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    port = f":{parts.port}" if parts.port else ""
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+
+
+def shown(name: str, value: object) -> str:
+    """A setting's value as Roster prints it: secrets masked."""
+    if value is None:
+        return ""
+    if name in SECRETS:
+        return "***" if value else ""
+    text = str(value)
+    return mask_url(text) if name in URLS else text
+
+
+def source_of(name: str, flags: dict[str, Any]) -> str:
+    """Where a setting's value comes from: a flag, the environment, the config file, a default."""
+    if name in flags:
+        return f"--{name.replace('_', '-')}"
+    variable = f"ROSTER_{name.upper()}"
+    if variable in os.environ:
+        return variable
+    if name in _config_file_values():
+        return str(CONFIG_FILE)
+    return "default"
+
+
+def _config_file_values() -> dict[str, Any]:
+    try:
+        with CONFIG_FILE.open("rb") as file:
+            return tomllib.load(file)
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+
+
+class SettingsProblem(Exception):
+    """A setting that cannot be used: which one, from where, its value and what is expected."""
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details
+
+
+def load_settings(flags: dict[str, Any]) -> Settings:
+    """The settings, checked before anything runs: a bad value is a SettingsProblem."""
+    if CONFIG_FILE.exists():
+        try:
+            with CONFIG_FILE.open("rb") as file:
+                tomllib.load(file)
+        except tomllib.TOMLDecodeError as error:
+            raise SettingsProblem(
+                f"The config file {CONFIG_FILE} is not valid TOML ({error}); fix or remove it.",
+                source=str(CONFIG_FILE),
+            ) from None
+        except OSError as error:
+            raise SettingsProblem(
+                f"Cannot read the config file {CONFIG_FILE}: {error.strerror}.",
+                source=str(CONFIG_FILE),
+            ) from None
+    try:
+        return Settings(**flags)
+    except ValidationError as error:
+        first = error.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "?"
+        source = source_of(name, flags)
+        value = shown(name, first.get("input"))[:80]
+        expected = first["msg"].removeprefix("Value error, ")
+        expected = expected[:1].lower() + expected[1:]
+        raise SettingsProblem(
+            f"The setting {name} from {source} is {value!r}: {expected}.",
+            setting=name,
+            source=source,
+            value=value,
+        ) from None
+
+
+def update_config_file(values: dict[str, str | None]) -> None:
+    """Set (or, with None, remove) flat keys of the config file, keeping the others; the file is
+    private to its owner (0600): it may hold a token."""
+    current = _config_file_values()
+    for key, value in values.items():
+        if value is None:
+            current.pop(key, None)
+        else:
+            current[key] = value
+    CONFIG_FILE.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    lines = [f"{key} = {_toml_value(value)}" for key, value in current.items()]
+    descriptor = os.open(CONFIG_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write("\n".join(lines) + ("\n" if lines else ""))
+    os.chmod(CONFIG_FILE, 0o600)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    import json
+
+    return json.dumps(str(value))  # a JSON string is a valid TOML basic string

@@ -31,7 +31,11 @@ class ApiError(Exception):
 
 
 class ServiceUnreachableError(Exception):
-    pass
+    """Nothing answered at `url` (refused, timed out, no such host) after the retries."""
+
+    def __init__(self, message: str, url: str) -> None:
+        super().__init__(message)
+        self.url = url
 
 
 class RosterClient:
@@ -75,7 +79,10 @@ class RosterClient:
             except httpx.TransportError as error:
                 if attempt + 1 >= (RETRIES if retry else 1):
                     raise ServiceUnreachableError(
-                        f"Cannot reach the Roster service at {self.base_url}: {error}"
+                        f"Cannot reach the Roster service at {self.base_url}: "
+                        f"{error or type(error).__name__}. Check the URL and that the service "
+                        "is running.",
+                        self.base_url,
                     ) from error
             else:
                 if response.status_code < 500 or not retry or attempt + 1 >= RETRIES:

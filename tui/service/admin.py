@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import date
 
@@ -28,6 +29,29 @@ DEMO_ADMIN = "admin@demo.roster.invalid"
 
 class NotFoundError(LookupError):
     pass
+
+
+class InvalidInput(ValueError):
+    """Operator input that must not reach the database; the message says how to fix it."""
+
+
+MAX_NAME = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def checked_name(kind: str, name: str) -> str:
+    """A name as stored: trimmed, non-empty, at most 200 characters, on one line."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput(f"The {kind} name is empty; give it a name.")
+    if len(name) > MAX_NAME:
+        raise InvalidInput(f"The {kind} name has {len(name)} characters; at most {MAX_NAME}.")
+    if _CONTROL.search(name):
+        raise InvalidInput(
+            f"The {kind} name {name[:80]!r} holds a line break or another control character; "
+            "write it on one line."
+        )
+    return name
 
 
 def new_token() -> str:
@@ -59,7 +83,7 @@ def find_program(session: Session, organization_id: int, name_or_id: str) -> Pro
 
 
 def create_organization(session: Session, name: str, *, is_demo: bool = False) -> Organization:
-    organization = Organization(name=name, is_demo=is_demo)
+    organization = Organization(name=checked_name("organization", name), is_demo=is_demo)
     session.add(organization)
     session.flush()
     return organization
@@ -67,6 +91,9 @@ def create_organization(session: Session, name: str, *, is_demo: bool = False) -
 
 def create_admin(session: Session, organization: Organization, email: str) -> tuple[Admin, str]:
     """A new admin and their token; only the token's hash is stored."""
+    email = email.strip()
+    if "@" not in email or len(email) > 320 or _CONTROL.search(email):
+        raise InvalidInput(f"{email[:80]!r} is not an email address.")
     token = new_token()
     admin = Admin(organization_id=organization.id, email=email, token_hash=hash_token(token))
     session.add(admin)
@@ -77,6 +104,7 @@ def create_admin(session: Session, organization: Organization, email: str) -> tu
 def create_program(
     session: Session, organization: Organization, name: str, description: str = ""
 ) -> Program:
+    name = checked_name("program", name)
     program = Program(organization_id=organization.id, name=name, description=description)
     session.add(program)
     session.flush()
@@ -93,9 +121,18 @@ def create_contract(
     starts_on: date | None = None,
     ends_on: date | None = None,
 ) -> Contract:
+    if seats is not None and seats < 1:
+        raise InvalidInput(
+            f"{seats} seats: a contract has at least 1 seat, or unlimited seats (no --seats)."
+        )
+    if starts_on is not None and ends_on is not None and ends_on < starts_on:
+        raise InvalidInput(
+            f"The contract ends on {ends_on.isoformat()}, before it starts on "
+            f"{starts_on.isoformat()}: check the dates."
+        )
     contract = Contract(
         organization_id=organization.id,
-        name=name,
+        name=checked_name("contract", name),
         seats=seats,
         starts_on=starts_on,
         ends_on=ends_on,

@@ -1,0 +1,185 @@
+"""Operators and scripts: every outcome is one answer (a JSON document with --format json), a
+bad setting or data directory is one line naming it, a closed pipe ends quietly, no secret is
+shown. Each test runs `roster` as a separate process, as a shell script would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SmtpServer
+
+
+def run(
+    *args: str, tmp_path: Path, env: dict[str, str] | None = None, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    environment = {
+        **os.environ,
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "ROSTER_DATA_DIR": str(tmp_path / "data"),
+        "NO_COLOR": "1",
+        **(env or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "tui", *args],
+        capture_output=True, text=True, timeout=120, check=False, env=environment,
+        input=stdin if stdin is not None else "",
+    )  # fmt: skip
+
+
+def refused(result: subprocess.CompletedProcess[str], exit_code: int = 2) -> dict[str, str]:
+    """The command's JSON error, after checking it is one document and no traceback."""
+    assert result.returncode == exit_code, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    error: dict[str, str] = json.loads(result.stdout)["error"]
+    return error
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "setting", "source"),
+    [
+        ({"ROSTER_MAX_ROWS": "abc"}, ["programs"], "max_rows", "ROSTER_MAX_ROWS"),
+        ({"ROSTER_MAX_ROWS": "abc"}, ["check", "learners.csv"], "max_rows", "ROSTER_MAX_ROWS"),
+        ({"ROSTER_MAX_FILE_BYTES": "-1"}, ["programs"], "max_file_bytes", "ROSTER_MAX_FILE_BYTES"),
+        ({"ROSTER_MAIL_RETRY_WINDOW": "soon"}, ["programs"], "mail_retry_window",
+         "ROSTER_MAIL_RETRY_WINDOW"),
+        ({}, ["programs", "--api-url", "ftp://roster.example", "--token", "t"], "api_url",
+         "--api-url"),
+        ({"ROSTER_PUBLIC_URL": "roster.example"}, ["config"], "public_url", "ROSTER_PUBLIC_URL"),
+    ],
+)  # fmt: skip
+def test_a_bad_setting_is_one_answer_naming_it_and_exit_2(
+    tmp_path: Path, env: dict[str, str], args: list[str], setting: str, source: str
+) -> None:
+    (tmp_path / "learners.csv").write_text("Full Name,Email,External ID\nAnn,ann@example.com,\n")
+    env = {**env, "PWD": str(tmp_path)}
+    args = [str(tmp_path / arg) if arg == "learners.csv" else arg for arg in args]
+    error = refused(run(*args, "--format", "json", tmp_path=tmp_path, env=env))
+    assert error["code"] == "bad_setting"
+    assert (error["setting"], error["source"]) == (setting, source)
+    assert setting in error["message"] and source in error["message"]
+    plain = run(*args, tmp_path=tmp_path, env=env)
+    assert plain.returncode == 2
+    assert plain.stderr.count("\n") == 1 and setting in plain.stderr
+    assert "Traceback" not in plain.stderr
+
+
+def test_a_config_file_that_is_not_toml_is_named(tmp_path: Path) -> None:
+    config = tmp_path / "config" / "roster" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("api_url = https://unquoted\n")
+    error = refused(run("programs", "--format", "json", tmp_path=tmp_path))
+    assert error["code"] == "bad_setting"
+    assert str(config) in error["message"]
+
+
+def test_a_data_directory_that_is_a_file_or_a_damaged_database_is_named(tmp_path: Path) -> None:
+    a_file = tmp_path / "not-a-folder"
+    a_file.write_text("x")
+    error = refused(run("programs", "--format", "json", "--data-dir", str(a_file),
+                        tmp_path=tmp_path))  # fmt: skip
+    assert (error["code"], error["path"]) == ("bad_data_dir", str(a_file))
+
+    damaged = tmp_path / "damaged"
+    damaged.mkdir()
+    (damaged / "roster.db").write_bytes(os.urandom(8192))
+    for args in (["programs"], ["admin", "create-org", "Acme"]):
+        error = refused(run(*args, "--format", "json", "--data-dir", str(damaged),
+                            tmp_path=tmp_path))  # fmt: skip
+        assert error["code"] == "bad_database"
+        assert str(damaged / "roster.db") in error["message"]
+
+
+def test_unreachable_service_and_refused_token_are_json_with_their_exit_codes(
+    tmp_path: Path, served: tuple[str, str, Path], smtp_server: SmtpServer
+) -> None:
+    base, _, _ = served
+    nobody = run("programs", "--format", "json", tmp_path=tmp_path,
+                 env={"ROSTER_API_URL": "http://127.0.0.1:9", "ROSTER_TOKEN": "rst_x"})  # fmt: skip
+    error = refused(nobody, exit_code=4)
+    assert (error["code"], error["url"]) == ("service_unreachable", "http://127.0.0.1:9")
+    wrong = run("programs", "--format", "json", tmp_path=tmp_path,
+                env={"ROSTER_API_URL": base, "ROSTER_TOKEN": "rst_wrong"})  # fmt: skip
+    error = refused(wrong, exit_code=3)
+    assert (error["code"], error["status"]) == ("unauthorized", 401)
+
+
+def test_login_reads_the_token_from_stdin_keeps_it_private_and_logout_forgets_it(
+    tmp_path: Path, served: tuple[str, str, Path], smtp_server: SmtpServer
+) -> None:
+    base, token, _ = served
+    wrong = run("login", "--api-url", base, tmp_path=tmp_path, stdin="rst_wrong\n")
+    assert wrong.returncode == 3 and "Traceback" not in wrong.stderr
+    logged = run("login", "--api-url", base, tmp_path=tmp_path, stdin=token + "\n")
+    assert logged.returncode == 0, logged.stderr
+    config = tmp_path / "config" / "roster" / "config.toml"
+    assert config.stat().st_mode & 0o777 == 0o600
+    assert token not in logged.stdout + logged.stderr
+    programs = run("programs", "--format", "json", tmp_path=tmp_path)
+    assert [item["name"] for item in json.loads(programs.stdout)["items"]] == ["Onboarding"]
+    shown = json.loads(run("config", "--format", "json", tmp_path=tmp_path).stdout)["items"]
+    settings = {item["setting"]: item for item in shown}
+    assert settings["token"]["value"] == "***"
+    assert settings["token"]["source"] == str(config)
+    assert token not in json.dumps(shown)
+    assert run("logout", tmp_path=tmp_path).returncode == 0
+    assert "token" not in config.read_text()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["programs"], ["programs", "--format", "json"],
+        ["contracts", "--program", "Inclusive Hiring"],
+        ["invitations", "--program", "Cybersecurity Awareness 2026"], ["config"],
+        ["template", "-"], ["check", "learners.csv", "--format", "json"],
+    ],
+)  # fmt: skip
+def test_a_closed_pipe_ends_quietly(tmp_path: Path, args: list[str]) -> None:
+    (tmp_path / "learners.csv").write_text("Full Name,Email,External ID\nAnn,ann@example.com,\n")
+    args = [str(tmp_path / arg) if arg == "learners.csv" else arg for arg in args]
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first byte, as with `| head -c 0`
+    environment = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config"),
+                   "ROSTER_DATA_DIR": str(tmp_path / "data")}  # fmt: skip
+    process = subprocess.run(
+        [sys.executable, "-m", "tui", *args], stdout=write_end, stderr=subprocess.PIPE,
+        text=True, timeout=120, check=False, env=environment,
+    )  # fmt: skip
+    os.close(write_end)
+    assert "Traceback" not in process.stderr
+    assert "BrokenPipeError" not in process.stderr
+    assert process.returncode == 0
+
+
+def test_operator_input_is_checked_before_it_reaches_the_database(tmp_path: Path) -> None:
+    def admin(*args: str) -> subprocess.CompletedProcess[str]:
+        return run("admin", *args, "--format", "json", tmp_path=tmp_path)
+
+    assert admin("create-org", "Acme").returncode == 0
+    assert admin("create-program", "--org", "Acme", "Leadership").returncode == 0
+    negative = admin("create-contract", "--org", "Acme", "--program", "Leadership", "C",
+                     "--seats", "-5")  # fmt: skip
+    assert negative.returncode == 2 and "at least 1 seat" in negative.stderr
+    backwards = admin("create-contract", "--org", "Acme", "--program", "Leadership", "C",
+                      "--starts", "2030-01-01", "--ends", "2020-01-01")  # fmt: skip
+    assert refused(backwards)["code"] == "invalid_input"
+    for name in ("", "Two\r\nLines", "x" * 201):
+        assert refused(admin("create-program", "--org", "Acme", name))["code"] == "invalid_input"
+    elsewhere = run("admin", "create-org", "Globex", "--api-url", "https://roster.example",
+                    tmp_path=tmp_path)  # fmt: skip
+    assert elsewhere.returncode == 2 and "--api-url" in elsewhere.stderr
+    assert run("--api-url", "https://roster.example", "admin", "create-org", "Globex",
+               tmp_path=tmp_path).returncode == 2  # fmt: skip
+    assert "--api-url" not in run("admin", "create-org", "--help", tmp_path=tmp_path).stdout
+
+
+def test_version_is_printed(tmp_path: Path) -> None:
+    result = run("--version", tmp_path=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.startswith("roster ")

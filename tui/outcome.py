@@ -1,0 +1,42 @@
+"""How a command ends: the exit codes (the one table the README lists) and the failure a
+command reports, as a line on stderr or, with --format json, one JSON document on stdout."""
+
+from __future__ import annotations
+
+import json
+import sys
+from enum import IntEnum
+from typing import Any
+
+
+class Exit(IntEnum):
+    OK = 0  # done
+    ROW_ERRORS = 1  # done, but rows with errors were left out, or emails failed
+    USAGE = 2  # nothing done: bad usage, a bad setting or data directory, or a file error
+    REFUSED = 3  # nothing done: the service refused (seats, contract, token, conflict)
+    UNREACHABLE = 4  # nothing done: the service could not be reached
+
+
+class Failure(Exception):
+    """Why a command did nothing: a stable `code`, a message for people, details for scripts."""
+
+    def __init__(
+        self, code: str, message: str, exit_code: Exit = Exit.USAGE, **details: Any
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.exit_code = exit_code
+        self.details = {key: value for key, value in details.items() if value is not None}
+
+    def document(self) -> dict[str, Any]:
+        return {"error": {"code": self.code, "message": self.message, **self.details}}
+
+
+def report_failure(failure: Failure, output: str) -> int:
+    """Tell the failure the way the command's output asks, and return its exit code."""
+    if output == "json":
+        sys.stdout.write(json.dumps(failure.document(), default=str) + "\n")
+    else:
+        print(f"roster: {failure.message}", file=sys.stderr)
+    return int(failure.exit_code)
