@@ -360,9 +360,10 @@ def serve(settings: Settings, host: str, port: int) -> int:
     import uvicorn
     from sqlalchemy.exc import DatabaseError
 
-    from tui.service.runtime import build_service, log_service_to
+    from tui.service.runtime import MaskInvitationTokens, build_service, log_service_to
 
     log_service_to(logging.StreamHandler(sys.stderr))
+    logging.getLogger("uvicorn.access").addFilter(MaskInvitationTokens())
     database = mask_url(settings.resolved_database_url())
     try:
         app, _ = build_service(settings)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
 from dataclasses import dataclass
@@ -25,6 +26,20 @@ from tui.settings import Settings
 
 TOKEN_FILE = "token"
 LOG_FILE = "roster.log"
+
+
+class MaskInvitationTokens(logging.Filter):
+    """An invitation's token is its learner's key: the access log shows /invitations/*** instead."""
+
+    PATH = re.compile(r"^/invitations/[^/?]+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and len(record.args) >= 3:
+            path = str(record.args[2])
+            if path.startswith("/invitations/"):
+                masked = self.PATH.sub("/invitations/***", path)
+                record.args = (*record.args[:2], masked, *record.args[3:])
+        return True
 
 
 def log_service_to(handler: logging.Handler) -> None:

@@ -1,0 +1,54 @@
+"""`roster serve` shows no secret: the database password is masked in its start-up line, and
+invitation tokens are masked in its access log."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import httpx
+from sqlalchemy import create_engine, text
+
+from tests.conftest import free_port
+
+
+def test_serve_masks_the_database_password_and_invitation_tokens(postgres_server: str) -> None:
+    name = f"roster_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(postgres_server, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    # The test cluster trusts local connections, so any password is accepted: a real one.
+    address = postgres_server.split("@", 1)[1].rsplit("/", 1)[0]
+    url = f"postgresql://roster:s3cret-pass@{address}/{name}"
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tui", "serve", "--port", str(port), "--database-url", url,
+         "--mail-url", "maildir:///tmp/roster-serve-secrets"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        first = server.stdout.readline()
+        assert "s3cret-pass" not in first
+        assert f"postgresql://roster:***@{address}/{name}" in first
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                page = httpx.get(f"http://127.0.0.1:{port}/invitations/tok-VERYSECRET", timeout=2)
+                break
+            except httpx.TransportError:
+                assert server.poll() is None and time.monotonic() < deadline
+                time.sleep(0.05)
+        assert page.status_code == 404
+    finally:
+        server.terminate()
+        rest, errors = server.communicate(timeout=30)
+    log = first + rest + errors  # uvicorn's access log goes to stdout
+    assert "/invitations/***" in log
+    assert "VERYSECRET" not in log
+    assert "s3cret-pass" not in log
