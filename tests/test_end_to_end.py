@@ -47,16 +47,25 @@ def test_import_through_roster_serve_sends_each_email_once(
     assert contracts["items"][0]["seats_total"] == 500
 
 
-def test_import_killed_mid_way_then_rerun_invites_each_learner_once(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    env = {"ROSTER_DATA_DIR": str(data_dir)}
-    learners = write_learners(tmp_path / "learners.csv", 30_000)
+def start_embedded_import(
+    tmp_path: Path, data_dir: Path, count: int
+) -> tuple[list[str], subprocess.Popen[bytes]]:
+    """`roster import` of `count` learners on the demo's unlimited contract, in the background."""
+    learners = write_learners(tmp_path / "learners.csv", count)
     args = ["import", str(learners), "--program", "Inclusive Hiring", "--contract",
             "Enterprise Agreement 2026 (unlimited)", "--yes", "--format", "json"]  # fmt: skip
     process = subprocess.Popen(
         [sys.executable, "-m", "tui", *args],
-        env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        env={**os.environ, "ROSTER_DATA_DIR": str(data_dir)},
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+    return args, process
+
+
+def test_import_killed_mid_way_then_rerun_invites_each_learner_once(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    env = {"ROSTER_DATA_DIR": str(data_dir)}
+    args, process = start_embedded_import(tmp_path, data_dir, 30_000)
     database = data_dir / "roster.db"
     deadline = time.monotonic() + 60
     while not _chunks_received(database):
@@ -101,13 +110,7 @@ def test_an_import_killed_while_sending_is_finished_by_the_rerun(tmp_path: Path)
     data_dir = tmp_path / "data"
     env = {"ROSTER_DATA_DIR": str(data_dir)}
     count = 20_000
-    learners = write_learners(tmp_path / "learners.csv", count)
-    args = ["import", str(learners), "--program", "Inclusive Hiring", "--contract",
-            "Enterprise Agreement 2026 (unlimited)", "--yes", "--format", "json"]  # fmt: skip
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tui", *args],
-        env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    args, process = start_embedded_import(tmp_path, data_dir, count)
     mails = data_dir / "outbox" / "new"
     deadline = time.monotonic() + 120
     while not (mails.exists() and any(mails.iterdir())):

@@ -142,34 +142,31 @@ def test_a_lock_held_by_another_process_gives_quick_503s_and_reads_go_on(
 
     live = live_service
     program = live.acme.programs["Leadership"]
+
+    def invite_ada() -> httpx.Response:
+        return httpx.post(
+            f"{live.url}/api/v1/programs/{program}/invitations",
+            headers=live.headers(),
+            json={"full_name": "Ada", "email": "ada@example.com",
+                  "contract_id": live.acme.contracts["Unlimited"], "send_email": False},
+            timeout=60,
+        )  # fmt: skip
+
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_LOCK, database_url],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
-        with httpx.Client(base_url=live.url + "/api/v1", timeout=60) as http:
-            listed = http.get("/invitations", headers=live.headers())
-            assert listed.status_code == 200
-            assert http.get("/usage", headers=live.headers()).status_code == 200
-
-            refused = http.post(
-                f"/programs/{program}/invitations",
-                headers=live.headers(),
-                json={"full_name": "Ada", "email": "ada@example.com",
-                      "contract_id": live.acme.contracts["Unlimited"], "send_email": False},
-            )  # fmt: skip
+        for read in ("/invitations", "/usage"):
+            answer = httpx.get(f"{live.url}/api/v1{read}", headers=live.headers(), timeout=60)
+            assert answer.status_code == 200
+        refused = invite_ada()
         assert refused.status_code == 503
         assert refused.headers["content-type"] == "application/problem+json"
         assert refused.json()["code"] == "database_busy"
         assert "try again" in refused.json()["detail"]
     finally:
         holder.communicate("\n", timeout=30)
-    with httpx.Client(base_url=live.url + "/api/v1", timeout=60) as http:
-        after = http.post(
-            f"/programs/{program}/invitations",
-            headers=live.headers(),
-            json={"full_name": "Ada", "email": "ada@example.com",
-                  "contract_id": live.acme.contracts["Unlimited"], "send_email": False},
-        )  # fmt: skip
+    after = invite_ada()
     assert after.status_code == 201
