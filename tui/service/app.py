@@ -14,11 +14,12 @@ from tui.api import models as wire
 from tui.service.errors import install_error_handlers
 from tui.service.mail import OutboxSender
 from tui.service.routes import imports, invitations, learner_pages, learners, me, programs
+from tui.service.throttle import Throttles
 
 API = "/api/v1"
 # What any /api/v1 route may answer besides its result (all application/problem+json).
 COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": wire.ProblemDetail} for status in (400, 401, 404, 422, 503)
+    status: {"model": wire.ProblemDetail} for status in (400, 401, 404, 422, 429, 503)
 }
 
 
@@ -44,12 +45,13 @@ def create_app(sessions: sessionmaker[Session], sender: OutboxSender | None = No
     app = FastAPI(title="Roster", version="1", lifespan=lifespan)
     app.state.sessions = sessions
     app.state.sender = sender
+    app.state.throttles = Throttles()
     install_error_handlers(app)
     for module in (me, programs, learners, invitations, imports):
         app.include_router(module.router, prefix=API, responses=COMMON_ERRORS)
     app.include_router(
         learner_pages.router,
-        responses={status: COMMON_ERRORS[status] for status in (404, 422, 503)},
+        responses={status: COMMON_ERRORS[status] for status in (404, 422, 429, 503)},
     )
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

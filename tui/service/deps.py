@@ -1,8 +1,10 @@
-"""Shared dependencies of the routes: database sessions, the current admin, ownership, bounds."""
+"""Shared dependencies of the routes: database sessions, the current admin, ownership, bounds,
+and the throttle on guessed tokens."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Query, Request
@@ -11,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tui.service.db import Admin, Contract, Import, Invitation, Program, hash_token, write_session
-from tui.service.errors import ApiProblem, not_found
+from tui.service.errors import ApiProblem, not_found, too_many_attempts
 from tui.service.mail import OutboxSender
+from tui.service.throttle import GuessThrottle, Throttles
 
 M = TypeVar("M", Program, Contract, Import, Invitation)
 # Ids are 32-bit on PostgreSQL; anything larger names nothing.
@@ -41,6 +44,42 @@ SessionDep = Annotated[Session, Depends(read_session)]
 WriteSessionDep = Annotated[Session, Depends(writing_session)]
 
 
+@dataclass(frozen=True)
+class Guesses:
+    """A request's client before one throttle, to tell it of a token that matched nothing."""
+
+    throttle: GuessThrottle
+    client: str
+
+    def failed(self) -> None:
+        self.throttle.failed(self.client)
+
+
+def _admit(throttle: GuessThrottle, request: Request, what: str) -> Guesses:
+    """The request's `Guesses`, or 429 if its client failed too often (see `throttle.py`)."""
+    # The peer's address as the server reports it: uvicorn takes it from X-Forwarded-For only
+    # when the connection comes from an address in its forwarded_allow_ips.
+    guesses = Guesses(throttle, request.client.host if request.client else "")
+    retry_after = throttle.retry_after(guesses.client)
+    if retry_after:
+        raise too_many_attempts(what, retry_after)
+    return guesses
+
+
+def _throttles(request: Request) -> Throttles:
+    throttles: Throttles = request.app.state.throttles
+    return throttles
+
+
+def invitation_guesses(request: Request) -> Guesses:
+    """Refuses (429) a client whose invitation tokens kept matching nothing, before its
+    request reaches the database: declare it before the route's session."""
+    return _admit(_throttles(request).invitation_tokens, request, "invitation links")
+
+
+InvitationGuesses = Annotated[Guesses, Depends(invitation_guesses)]
+
+
 bearer = HTTPBearer(auto_error=False, description="An admin token: `roster admin create-admin`.")
 
 
@@ -48,6 +87,8 @@ def current_admin(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> Admin:
+    # A throttled client is refused before its token is looked up; a missing token is no guess.
+    guesses = _admit(_throttles(request).admin_tokens, request, "admin tokens")
     token = credentials.credentials if credentials else ""
     found = None
     if token.strip():
@@ -56,6 +97,8 @@ def current_admin(
             found = session.scalars(
                 select(Admin).where(Admin.token_hash == hash_token(token.strip()))
             ).first()
+        if found is None:
+            guesses.failed()
     if found is None:
         raise ApiProblem(
             401,

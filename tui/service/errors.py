@@ -21,11 +21,11 @@ log = logging.getLogger("roster.service")
 _TITLES = {
     400: "Bad request", 401: "Unauthorized", 404: "Not found", 405: "Method not allowed",
     409: "Conflict", 413: "Request too large", 415: "Unsupported media type",
-    422: "Invalid request", 503: "Service unavailable",
+    422: "Invalid request", 429: "Too many attempts", 503: "Service unavailable",
 }  # fmt: skip
 _CODES = {
     400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
-    413: "too_large", 415: "unsupported_media_type",
+    413: "too_large", 415: "unsupported_media_type", 429: "too_many_attempts",
 }  # fmt: skip
 
 
@@ -41,8 +41,10 @@ class ApiProblem(Exception):
         errors: list[Problem] | None = None,
         *,
         seats_left: int | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(detail)
+        self.headers = headers
         self.body = wire.ProblemDetail(
             title=title,
             status=status,
@@ -55,6 +57,18 @@ class ApiProblem(Exception):
 
 def not_found(what: str) -> ApiProblem:
     return ApiProblem(404, "Not found", f"No such {what}.", code="not_found")
+
+
+def too_many_attempts(what: str, retry_after: int) -> ApiProblem:
+    """429 for a client that sent too many `what` matching nothing (see `throttle.py`)."""
+    wait = "1 second" if retry_after == 1 else f"{retry_after} seconds"
+    return ApiProblem(
+        429,
+        _TITLES[429],
+        f"Too many {what} from your address matched nothing; try again in {wait}.",
+        code=_CODES[429],
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 def problem_response(
@@ -80,7 +94,7 @@ def _problem(status: int, detail: str, code: str | None = None) -> wire.ProblemD
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiProblem)
     async def _api_problem(_request: Request, error: ApiProblem) -> JSONResponse:
-        return problem_response(error.body)
+        return problem_response(error.body, error.headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:

@@ -123,7 +123,13 @@ class EmbeddedService:
         app, sessions = build_service(self.settings)
         self.token = ensure_demo(sessions, data_dir)
         config = uvicorn.Config(
-            app, host="127.0.0.1", port=0, log_level="warning", lifespan="on", access_log=False
+            app,
+            host="127.0.0.1",
+            port=0,
+            log_level="warning",
+            lifespan="on",
+            access_log=False,
+            proxy_headers=False,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="roster-service", daemon=True)

@@ -12,15 +12,16 @@ from sqlalchemy import select
 from tui.api.models import ProblemDetail
 from tui.service.checks import live_status
 from tui.service.db import Invitation, Organization, Program, utcnow
-from tui.service.deps import SessionDep, WriteSessionDep
+from tui.service.deps import Guesses, InvitationGuesses, SessionDep, WriteSessionDep
 from tui.service.errors import ApiProblem, not_found
 
 router = APIRouter(tags=["learners' side"])
 Token = Annotated[str, Path(max_length=64)]
 
 
-def _find(session: SessionDep, token: str) -> tuple[Invitation, str, str, str]:
-    """The invitation, its status as of now, its program's and its organization's names."""
+def _find(session: SessionDep, token: str, guesses: Guesses) -> tuple[Invitation, str, str, str]:
+    """The invitation, its status as of now, its program's and its organization's names; a
+    token matching none counts against the client."""
     found = session.execute(
         select(Invitation, live_status(utcnow()), Program.name, Organization.name)
         .join(Program, Program.id == Invitation.program_id)
@@ -28,14 +29,15 @@ def _find(session: SessionDep, token: str) -> tuple[Invitation, str, str, str]:
         .where(Invitation.token == token)
     ).first()
     if found is None:
+        guesses.failed()
         raise not_found("invitation")
     invitation, status, program, organization = found
     return invitation, status, program, organization
 
 
 @router.get("/invitations/{token}", response_class=HTMLResponse)
-def invitation_page(token: Token, session: SessionDep) -> str:
-    _, status, program, organization = _find(session, token)
+def invitation_page(token: Token, guesses: InvitationGuesses, session: SessionDep) -> str:
+    _, status, program, organization = _find(session, token, guesses)
     action = (
         f'<form method="post" action="/invitations/{html.escape(token)}/accept">'
         '<button type="submit">Accept the invitation</button></form>'
@@ -49,8 +51,8 @@ def invitation_page(token: Token, session: SessionDep) -> str:
 
 
 @router.post("/invitations/{token}/accept", responses={410: {"model": ProblemDetail}})
-def accept(token: Token, session: WriteSessionDep) -> JSONResponse:
-    invitation, status, program, _ = _find(session, token)
+def accept(token: Token, guesses: InvitationGuesses, session: WriteSessionDep) -> JSONResponse:
+    invitation, status, program, _ = _find(session, token, guesses)
     if status not in ("pending", "accepted"):
         raise ApiProblem(
             410, "Invitation not valid", f"The invitation is {status}.", code=f"invitation_{status}"
