@@ -183,3 +183,20 @@ def test_version_is_printed(tmp_path: Path) -> None:
     result = run("--version", tmp_path=tmp_path)
     assert result.returncode == 0
     assert result.stdout.startswith("roster ")
+
+
+def test_an_import_the_service_refuses_is_one_json_document_with_the_seats_left(
+    tmp_path: Path,
+) -> None:
+    learners = tmp_path / "learners.csv"
+    learners.write_text(
+        "Full Name,Email,External ID\n"
+        + "".join(f"Learner {n},learner{n}@example.com,\n" for n in range(5))
+    )
+    result = run("import", str(learners), "--program", "Leadership Essentials", "--contract",
+                 "Pilot - 30 seats", "--yes", "--format", "json", tmp_path=tmp_path)  # fmt: skip
+    assert result.returncode == 3
+    document = json.loads(result.stdout)
+    assert (document["status"], document["invited"]) == ("not_started", 0)
+    assert document["error"]["code"] == "contract_capacity"
+    assert document["error"]["seats_left"] == 2

@@ -259,24 +259,19 @@ async def import_file(
     from tui.api.importer import dry_run, email_phase, ready_rows, run_import, wait_for_emails
     from tui.intake import read_learner_file
     from tui.intake.learner_file import Limits
-    from tui.intake.render import Style, render_report, use_color
+    from tui.intake.render import Style, use_color
 
     style = Style(use_color(sys.stderr))
     learner_file = read_learner_file(path, Limits(settings.max_file_bytes, settings.max_rows))
     if learner_file.report.file_errors:
-        sys.stderr.write(render_report(learner_file.report, style))
-        if output == "json":
-            print_json({"import_id": None, "status": "not_started", **_counts(learner_file.report)})
-        return EXIT_USAGE
+        return _not_started(learner_file.report, output, style, Exit.USAGE)
     async with connect(settings) as client:
         program = await find_program(client, program_ref)
         contract = await find_contract(client, program, contract_ref)
         report = await dry_run(client, learner_file, program.id, contract.id)
         if report.file_errors:
-            sys.stderr.write(render_report(report, style))
-            if output == "json":
-                print_json({"import_id": None, "status": "not_started", **_counts(report)})
-            return EXIT_USAGE
+            # The file was fine; the service refused it (seats, contract dates).
+            return _not_started(report, output, style, Exit.REFUSED, seats_left=contract.seats_left)
         emails = "send invitation emails" if send else "send no emails"
         summary = (
             f"Invite {report.ready:,} learners to {program.name} under {contract.name}, "
@@ -334,6 +329,19 @@ async def import_file(
             + f"; {result['skipped']:,} skipped, {errors:,} rows with errors left out."
         )
     return EXIT_ROW_ERRORS if errors or status.emails_failed else EXIT_OK
+
+
+def _not_started(report: Any, output: str, style: Any, exit_code: Exit, **details: Any) -> int:
+    """An import refused before anything was sent: the report on stderr, and with JSON one
+    document holding the counts and the first file error as `error`."""
+    from tui.intake.render import render_report
+
+    sys.stderr.write(render_report(report, style))
+    if output == "json":
+        first = report.file_errors[0]
+        error = Failure(first.code, first.message, exit_code, **details).document()
+        print_json({"import_id": None, "status": "not_started", **_counts(report), **error})
+    return int(exit_code)
 
 
 def _counts(report: Any) -> dict[str, int]:
