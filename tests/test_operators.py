@@ -51,6 +51,9 @@ def refused(result: subprocess.CompletedProcess[str], exit_code: int = 2) -> dic
         ({}, ["programs", "--api-url", "ftp://roster.example", "--token", "t"], "api_url",
          "--api-url"),
         ({"ROSTER_PUBLIC_URL": "roster.example"}, ["config"], "public_url", "ROSTER_PUBLIC_URL"),
+        ({"ROSTER_DATABASE_URL": "garbage"}, ["programs"], "database_url", "ROSTER_DATABASE_URL"),
+        ({"ROSTER_MAIL_URL": "garbage"}, ["programs"], "mail_url", "ROSTER_MAIL_URL"),
+        ({"ROSTER_MAIL_FROM": "nobody"}, ["programs"], "mail_from", "ROSTER_MAIL_FROM"),
     ],
 )  # fmt: skip
 def test_a_bad_setting_is_one_answer_naming_it_and_exit_2(
@@ -76,6 +79,15 @@ def test_a_config_file_that_is_not_toml_is_named(tmp_path: Path) -> None:
     error = refused(run("programs", "--format", "json", tmp_path=tmp_path))
     assert error["code"] == "bad_setting"
     assert str(config) in error["message"]
+
+
+def test_an_unreachable_database_is_named_with_its_password_masked(tmp_path: Path) -> None:
+    url = "postgresql://roster:pa55word@127.0.0.1:9/roster"
+    error = refused(run("programs", "--format", "json", tmp_path=tmp_path,
+                        env={"ROSTER_DATABASE_URL": url}))  # fmt: skip
+    assert error["code"] == "bad_database"
+    assert "postgresql://roster:***@127.0.0.1:9/roster" in error["message"]
+    assert "pa55word" not in json.dumps(error)
 
 
 def test_a_data_directory_that_is_a_file_or_a_damaged_database_is_named(tmp_path: Path) -> None:

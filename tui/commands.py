@@ -99,13 +99,21 @@ def start_embedded(service: Any) -> Any:
         return service.start()
     except DatabaseError as error:
         database = service.settings.resolved_database_url()
+        reason = str(error.orig or error).splitlines()[0]
+        if not database.startswith("sqlite:///"):
+            raise Failure(
+                "bad_database", f"Cannot use the database {mask_url(database)}: {reason}.",
+                database=mask_url(database),
+            ) from None  # fmt: skip
+        path = database.removeprefix("sqlite:///")
         raise Failure(
             "bad_database",
-            f"{database.removeprefix('sqlite:///')} is not a Roster database, or it is damaged "
-            f"({str(error.orig).splitlines()[0]}). Move it aside and Roster starts a new one, or "
-            "restore it from a backup.",
-            path=database.removeprefix("sqlite:///"),
+            f"{path} is not a Roster database, or it is damaged ({reason}). Move it aside and "
+            "Roster starts a new one, or restore it from a backup.",
+            path=path,
         ) from None
+    except ValueError as error:  # a mail URL or sender the service cannot use
+        raise Failure("bad_setting", str(error)) from None
     except OSError as error:
         raise Failure(
             "bad_data_dir",

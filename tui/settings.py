@@ -65,6 +65,32 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("sqlite:///", "postgresql")):
+            raise ValueError("expected sqlite:///path or postgresql://user@host/database")
+        return value
+
+    @field_validator("mail_url")
+    @classmethod
+    def _mail_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in ("smtp", "smtps", "maildir"):
+            raise ValueError("expected smtp://host:port, smtps://host:port or maildir:///path")
+        return value
+
+    @field_validator("mail_from")
+    @classmethod
+    def _mail_from(cls, value: str) -> str:
+        from email.utils import parseaddr
+
+        address = parseaddr(value)[1]
+        if "@" not in address:
+            raise ValueError('expected an address such as "Roster <invitations@example.org>"')
+        if not address.rpartition("@")[0].isascii():
+            raise ValueError("expected an address whose part before the @ is ASCII")
+        return value
+
     @field_validator("api_url", "public_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
