@@ -13,13 +13,11 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
+from tui.outcome import Exit
+
 if TYPE_CHECKING:
     from tui.intake import Limits
     from tui.settings import Settings
-
-EXIT_OK = 0
-EXIT_ROW_ERRORS = 1
-EXIT_USAGE = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -206,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _main(argv)
     except BrokenPipeError:
         _quiet_stdout()
-        return EXIT_OK
+        return Exit.OK
     except KeyboardInterrupt:
         print("roster: interrupted.", file=sys.stderr)
         return 130
@@ -241,7 +239,7 @@ def _main(argv: Sequence[str] | None) -> int:
             from tui.app import RosterApp
 
             RosterApp(settings).run()
-            return EXIT_OK
+            return Exit.OK
         return run_service_command(args)
     except Failure as failure:
         return report_failure(failure, output)
@@ -311,7 +309,7 @@ def run_template(path: str, *, force: bool) -> int:
 
     if path == "-":
         sys.stdout.buffer.write(TEMPLATE.encode("ascii"))
-        return EXIT_OK
+        return Exit.OK
     try:
         written = write_template(Path(path), overwrite=force)
     except TemplateExistsError as error:
@@ -320,13 +318,13 @@ def run_template(path: str, *, force: bool) -> int:
             "to replace it.",
             file=sys.stderr,
         )
-        return EXIT_USAGE
+        return Exit.USAGE
     except OSError as error:
         print(f"roster: cannot write {path}: {error.strerror}.", file=sys.stderr)
-        return EXIT_USAGE
+        return Exit.USAGE
     print(f"Wrote the template to {written}.")
     print(f"Fill in one row per learner, then run: roster check {written}")
-    return EXIT_OK
+    return Exit.OK
 
 
 def run_check(path: Path, output: str) -> int:

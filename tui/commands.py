@@ -17,8 +17,6 @@ from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
 from tui.outcome import Exit, Failure, report_failure
 from tui.settings import Settings, mask_url
 
-EXIT_OK, EXIT_ROW_ERRORS, EXIT_USAGE = Exit.OK, Exit.ROW_ERRORS, Exit.USAGE
-
 
 class CommandError(Failure):
     """Bad usage: a message for the admin, and exit status 2."""
@@ -175,7 +173,7 @@ async def list_programs(settings: Settings, output: str) -> int:
             ["ID", "PROGRAM", "LEARNERS", "PENDING"],
             [[p.id, p.name, p.learners, p.pending] for p in programs],
         )
-    return EXIT_OK
+    return Exit.OK
 
 
 async def list_contracts(settings: Settings, program_ref: str, output: str) -> int:
@@ -198,7 +196,7 @@ async def list_contracts(settings: Settings, program_ref: str, output: str) -> i
                 for c in contracts
             ],
         )
-    return EXIT_OK
+    return Exit.OK
 
 
 async def list_invitations(
@@ -223,7 +221,7 @@ async def list_invitations(
             ],
         )
         print(f"{page.total:,} invitations")
-    return EXIT_OK
+    return Exit.OK
 
 
 async def check_with_service(
@@ -292,7 +290,7 @@ async def import_file(
                 raise CommandError("add --yes to import without asking.")
             if input("Continue? [y/N] ").strip().lower() not in ("y", "yes"):
                 print("Nothing was imported.", file=sys.stderr)
-                return EXIT_USAGE
+                return Exit.USAGE
         with _progress() as progress:
             upload = progress.add_task("Uploading", total=report.ready)
             status = await run_import(
@@ -336,7 +334,7 @@ async def import_file(
             + (f", {status.emails_failed:,} failed" if status.emails_failed else "")
             + f"; {result['skipped']:,} skipped, {errors:,} rows with errors left out."
         )
-    return EXIT_ROW_ERRORS if errors or status.emails_failed else EXIT_OK
+    return Exit.ROW_ERRORS if errors or status.emails_failed else Exit.OK
 
 
 def _not_started(report: Any, output: str, style: Any, exit_code: Exit, **details: Any) -> int:
@@ -395,7 +393,7 @@ def serve(settings: Settings, host: str, port: int) -> int:
     # The client is the connection's address: a forwarded header from a local process must not
     # let it dodge the guessing throttle.
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
-    return EXIT_OK
+    return Exit.OK
 
 
 def admin(settings: Settings, action: str, options: Any) -> int:
@@ -432,7 +430,7 @@ def admin(settings: Settings, action: str, options: Any) -> int:
             print(f"{key}: {value}")
         if "token" in created:
             print("Keep the token: it is shown only once.", file=sys.stderr)
-    return EXIT_OK
+    return Exit.OK
 
 
 def _admin_action(session: Any, operator: Any, action: str, options: Any) -> dict[str, Any]:
@@ -475,7 +473,7 @@ async def login(settings: Settings, api_url: str) -> int:
     update_config_file({"api_url": api_url, "token": token})
     print(f"Logged in to {api_url} as {me.admin_email} ({me.organization.name}); kept in "
           f"{CONFIG_FILE}.", file=sys.stderr)  # fmt: skip
-    return EXIT_OK
+    return Exit.OK
 
 
 def logout() -> int:
@@ -483,7 +481,7 @@ def logout() -> int:
 
     update_config_file({"api_url": None, "token": None})
     print(f"Forgot the service's URL and token ({CONFIG_FILE}).", file=sys.stderr)
-    return EXIT_OK
+    return Exit.OK
 
 
 def show_config(settings: Settings, options: Any, output: str) -> int:
@@ -500,4 +498,4 @@ def show_config(settings: Settings, options: Any, output: str) -> int:
         print_json({"items": rows})
     else:
         print_table(["SETTING", "VALUE", "FROM"], [list(row.values()) for row in rows])
-    return EXIT_OK
+    return Exit.OK
