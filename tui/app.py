@@ -18,10 +18,11 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
 from tui.api import models as wire
-from tui.api.client import RosterClient
+from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
 from tui.screens.home import AdminHome
 from tui.screens.programs import ProgramsScreen
 from tui.screens.users import UsersScreen
+from tui.screens.worker_errors import WorkerFailed
 from tui.settings import Settings
 
 
@@ -82,19 +83,67 @@ class RosterApp(App[None]):
     def on_mount(self) -> None:
         self.connect()
 
-    @work(exclusive=True, group="connect")
+    @work(exclusive=True, group="connect", exit_on_error=False)
     async def connect(self) -> None:
-        if self.settings.api_url:
-            self._client = RosterClient(self.settings.api_url, self.settings.token or "")
-        else:
-            from tui.service.runtime import EmbeddedService
+        """Reach the service (starting the embedded one); on failure, say where and why."""
+        from tui.outcome import Exit, Failure
 
-            service = await asyncio.to_thread(EmbeddedService(self.settings).start)
-            self._service = service
-            self._client = RosterClient(service.url, service.token)
-        self.me = await self._client.me()
+        where = self.settings.api_url or f"the embedded service in {self.settings.data_dir}"
+        try:
+            if self.settings.api_url:
+                self._client = RosterClient(self.settings.api_url, self.settings.token or "")
+            elif self._client is None:
+                from tui.commands import check_data_dir, start_embedded
+                from tui.service.runtime import EmbeddedService
+
+                check_data_dir(self.settings.data_dir)
+                service = await asyncio.to_thread(start_embedded, EmbeddedService(self.settings))
+                self._service = service
+                self._client = RosterClient(service.url, service.token)
+            assert self._client is not None
+            self.me = await self._client.me()
+        except ServiceUnreachableError as error:
+            self._connection_failed("Cannot reach the Roster service", where, str(error),
+                                    Exit.UNREACHABLE)  # fmt: skip
+            return
+        except ApiError as error:
+            title = (
+                "The service refused the token"
+                if error.problem.status == 401
+                else "The service refused to connect"
+            )
+            detail = error.problem.detail
+            if error.problem.status == 401:
+                detail += " Log in again with: roster login --api-url URL"
+            self._connection_failed(title, where, detail, Exit.REFUSED)
+            return
+        except Failure as failure:
+            self._connection_failed("Roster cannot start", where, failure.message, Exit.USAGE)
+            return
         self.sub_title = self.me.organization.name
         self._connected.set()
+
+    def _connection_failed(self, title: str, where: str, detail: str, code: int) -> None:
+        from tui.screens.connection import ConnectionProblem
+
+        def answered(retry: bool | None) -> None:
+            if retry:
+                self.connect()
+            else:
+                self.exit(return_code=code)
+
+        self.push_screen(ConnectionProblem(title, where, detail), answered)
+
+    def on_worker_failed(self, event: WorkerFailed) -> None:
+        """Any worker's failure is a message in the app, never the end of it."""
+        error = event.error
+        if isinstance(error, ServiceUnreachableError):
+            message = str(error)
+        elif isinstance(error, ApiError):
+            message = error.problem.detail
+        else:
+            message = f"Something went wrong: {type(error).__name__}: {error}"[:300]
+        self.notify(message, title="Roster", severity="error", timeout=10)
 
     async def client(self) -> RosterClient:
         """The service client, once connected (screens' workers wait for it)."""

@@ -238,8 +238,9 @@ def _main(argv: Sequence[str] | None) -> int:
             configure_allocators()
             from tui.app import RosterApp
 
-            RosterApp(settings).run()
-            return Exit.OK
+            app = RosterApp(settings)
+            app.run()
+            return app.return_code or Exit.OK
         return run_service_command(args)
     except Failure as failure:
         return report_failure(failure, output)

@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Label, LoadingIndicator, Static
 
 from tui.api import models as wire
+from tui.screens.worker_errors import ForwardsWorkerErrors
 
 BAR_WIDTH = 20
 
@@ -34,7 +35,7 @@ def seats_bar(contract: wire.Contract) -> Text:
     return text
 
 
-class AdminHome(Screen[None]):
+class AdminHome(ForwardsWorkerErrors, Screen[None]):
     TITLE = "Admin home"
     AUTO_FOCUS = "#invite"
     BINDINGS = [Binding("i", "invite", "Invite learners")]
@@ -58,7 +59,7 @@ class AdminHome(Screen[None]):
     def on_mount(self) -> None:
         self.reload()
 
-    @work(exclusive=True)
+    @work(exclusive=True, exit_on_error=False)
     async def reload(self) -> None:
         client = await self.app.client()  # type: ignore[attr-defined]
         usage = await client.usage()

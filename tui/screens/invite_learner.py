@@ -16,6 +16,7 @@ from tui.api import models as wire
 from tui.api.client import ApiError
 from tui.intake.report import Report
 from tui.screens.pickers import contract_detail
+from tui.screens.worker_errors import ForwardsWorkerErrors
 
 FIELD_OF_CODE = {
     "missing_full_name": "full_name", "invalid_full_name": "full_name",
@@ -24,7 +25,7 @@ FIELD_OF_CODE = {
 }  # fmt: skip
 
 
-class InviteLearnerScreen(ModalScreen[None]):
+class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Back"),
         Binding("tab", "app.focus_next", "Next field"),
@@ -62,7 +63,7 @@ class InviteLearnerScreen(ModalScreen[None]):
         self.query_one("#full_name", Input).focus()
         self.load_programs()
 
-    @work(exclusive=True, group="programs")
+    @work(exclusive=True, group="programs", exit_on_error=False)
     async def load_programs(self) -> None:
         client = await self.app.client()  # type: ignore[attr-defined]
         programs = (await client.programs()).items
@@ -77,7 +78,7 @@ class InviteLearnerScreen(ModalScreen[None]):
         if isinstance(event.value, int):
             self.load_contracts(event.value)
 
-    @work(exclusive=True, group="contracts")
+    @work(exclusive=True, group="contracts", exit_on_error=False)
     async def load_contracts(self, program_id: int) -> None:
         client = await self.app.client()  # type: ignore[attr-defined]
         contracts = (await client.contracts(program_id)).items
@@ -107,7 +108,7 @@ class InviteLearnerScreen(ModalScreen[None]):
             return
         self.invite(program, contract)
 
-    @work(exclusive=True, group="invite")
+    @work(exclusive=True, group="invite", exit_on_error=False)
     async def invite(self, program_id: int, contract_id: int) -> None:
         from tui.screens.progress import CompletionDialog
 

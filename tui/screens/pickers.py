@@ -12,10 +12,11 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, Static
 
 from tui.api import models as wire
+from tui.screens.worker_errors import ForwardsWorkerErrors
 from tui.widgets.searchable_list import Item, SearchableList
 
 
-class Picker(ModalScreen[Any]):
+class Picker(ForwardsWorkerErrors, ModalScreen[Any]):
     """A searchable list with Back and Continue; dismisses with the chosen object, or None."""
 
     BINDINGS = [
@@ -69,7 +70,7 @@ class ChooseProgram(Picker):
     def on_mount(self) -> None:
         self.load()
 
-    @work(exclusive=True)
+    @work(exclusive=True, exit_on_error=False)
     async def load(self) -> None:
         client = await self.app.client()  # type: ignore[attr-defined]
         programs = (await client.programs()).items
@@ -105,7 +106,7 @@ class ChooseContract(Picker):
     def on_mount(self) -> None:
         self.load()
 
-    @work(exclusive=True)
+    @work(exclusive=True, exit_on_error=False)
     async def load(self) -> None:
         client = await self.app.client()  # type: ignore[attr-defined]
         contracts = (await client.contracts(self.program.id)).items

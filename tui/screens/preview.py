@@ -20,6 +20,7 @@ from tui.intake.learner_file import LearnerFile
 from tui.intake.render import describe_source
 from tui.intake.report import Report
 from tui.intake.table import REQUIRED_HEADERS
+from tui.screens.worker_errors import ForwardsWorkerErrors
 from tui.widgets.preview_table import PreviewTable
 
 if TYPE_CHECKING:
@@ -148,7 +149,7 @@ class EditRow(ModalScreen[tuple[str, str, str] | None]):
         self.dismiss(None)
 
 
-class PreviewScreen(Screen[None]):
+class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
     TITLE = "Preview"
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -320,7 +321,7 @@ class PreviewScreen(Screen[None]):
 
         self.app.push_screen(EditRow(row), edited)
 
-    @work(exclusive=True, group="recheck")
+    @work(exclusive=True, group="recheck", exit_on_error=False)
     async def recheck(self, row: int, values: tuple[str, str, str]) -> None:
         """Re-validate after an edit: the file rules over all rows, then the service's."""
         from tui.api.importer import dry_run

@@ -9,9 +9,10 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Label
 
 from tui.api import models as wire
+from tui.screens.worker_errors import ForwardsWorkerErrors
 
 
-class ProgramsScreen(Screen[None]):
+class ProgramsScreen(ForwardsWorkerErrors, Screen[None]):
     TITLE = "Learning programs"
     AUTO_FOCUS = "#programs"
     BINDINGS = [Binding("i", "invite", "Invite learners")]
@@ -32,7 +33,7 @@ class ProgramsScreen(Screen[None]):
         table.add_columns("Program", "Learners", "Pending invitations", "Description")
         self.reload()
 
-    @work(exclusive=True)
+    @work(exclusive=True, exit_on_error=False)
     async def reload(self) -> None:
         client = await self.app.client()  # type: ignore[attr-defined]
         self.programs = (await client.programs()).items

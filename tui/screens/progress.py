@@ -18,6 +18,7 @@ from tui.api.client import ApiError, ServiceUnreachableError
 from tui.api.importer import email_phase, ready_rows, run_import, wait_for_emails
 from tui.intake.learner_file import LearnerFile
 from tui.intake.report import Report
+from tui.screens.worker_errors import ForwardsWorkerErrors
 
 if TYPE_CHECKING:
     from tui.screens.flow import BulkFlow
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 SKIP_NAMES = {"already_invited": "already invited", "already_member": "already members"}
 
 
-class ImportProgress(ModalScreen[wire.ImportStatus | None]):
+class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]):
     def __init__(self, flow: BulkFlow, learner_file: LearnerFile, send: bool) -> None:
         super().__init__()
         self.flow = flow
@@ -49,7 +50,7 @@ class ImportProgress(ModalScreen[wire.ImportStatus | None]):
         self.query_one("#bar", ProgressBar).update(total=max(total, 1), progress=done)
         self.query_one("#counts", Static).update(f"{done:,} of {total:,}")
 
-    @work(exclusive=True)
+    @work(exclusive=True, exit_on_error=False)
     async def run_import(self) -> None:
         flow = self.flow
         assert flow.program and flow.contract

@@ -22,6 +22,7 @@ from textual.widgets import Button, DirectoryTree, Footer, Header, Input, Label,
 from tui.api.client import ApiError
 from tui.intake.learner_file import Limits, read_learner_file
 from tui.memory import release_free_memory
+from tui.screens.worker_errors import ForwardsWorkerErrors
 
 if TYPE_CHECKING:
     from tui.screens.flow import BulkFlow
@@ -100,7 +101,7 @@ class OpenInEditor(ModalScreen[bool]):
         self.dismiss(event.button.id == "yes")
 
 
-class UploadScreen(Screen[None]):
+class UploadScreen(ForwardsWorkerErrors, Screen[None]):
     TITLE = "Upload"
     BINDINGS = [
         Binding("escape", "back", "Back"),
@@ -197,7 +198,7 @@ class UploadScreen(Screen[None]):
         error.update("Reading the file…")
         self.read(path)
 
-    @work(exclusive=True)
+    @work(exclusive=True, exit_on_error=False)
     async def read(self, path: Path) -> None:
         from tui.api.importer import dry_run
 

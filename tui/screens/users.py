@@ -9,6 +9,8 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label
 
+from tui.screens.worker_errors import ForwardsWorkerErrors
+
 SEARCH_DELAY = 0.25
 
 
@@ -36,7 +38,7 @@ class InviteMenu(ModalScreen[str | None]):
         self.dismiss(event.button.id)
 
 
-class UsersScreen(Screen[None]):
+class UsersScreen(ForwardsWorkerErrors, Screen[None]):
     TITLE = "Users"
     AUTO_FOCUS = "#learners"
     BINDINGS = [
@@ -74,7 +76,7 @@ class UsersScreen(Screen[None]):
     def _search_done(self) -> None:
         self.query_one(DataTable).focus()
 
-    @work(exclusive=True)
+    @work(exclusive=True, exit_on_error=False)
     async def reload(self, delay: float = 0.0) -> None:
         import asyncio
 

@@ -1,0 +1,68 @@
+"""The app never dies: an unreachable service or a refused token gets a screen naming where,
+with retry and quit (quitting exits non-zero), and a worker's failure is a message, not the end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from textual.widgets import Static
+
+from tests.app.conftest import on_screen, until
+from tests.conftest import free_port
+from tui.app import RosterApp
+from tui.outcome import Exit
+from tui.screens.connection import ConnectionProblem
+from tui.screens.programs import ProgramsScreen
+from tui.settings import Settings
+
+pytestmark = pytest.mark.anyio
+
+
+def shown(app: RosterApp, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).content)
+
+
+async def test_an_unreachable_service_names_the_url_and_quitting_exits_4() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    app = RosterApp(Settings(api_url=url, token="rst_anything"))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await on_screen(pilot, ConnectionProblem, timeout=60)
+        assert url in shown(app, "#problem-detail")
+        assert "Cannot reach" in str(app.screen.query_one("#problem-title").render())
+        await pilot.press("r")  # try again: still nothing there
+        await on_screen(pilot, ConnectionProblem, timeout=60)
+        await pilot.press("q")
+        await until(pilot, lambda: not app.is_running or app.return_code is not None)
+    assert app.return_code == Exit.UNREACHABLE
+
+
+async def test_a_refused_token_says_so_and_quitting_exits_3(data_dir: Path) -> None:
+    # The embedded service of a data directory, reached with a wrong token as a remote one.
+    from tui.service.runtime import EmbeddedService
+
+    service = EmbeddedService(Settings(data_dir=data_dir)).start()
+    try:
+        app = RosterApp(Settings(api_url=service.url, token="rst_wrong"))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await on_screen(pilot, ConnectionProblem)
+            assert "refused the token" in str(app.screen.query_one("#problem-title").render())
+            assert service.url in shown(app, "#problem-where")
+            await pilot.press("escape")
+            await until(pilot, lambda: app.return_code is not None)
+        assert app.return_code == Exit.REFUSED
+    finally:
+        service.stop()
+
+
+async def test_a_worker_that_fails_leaves_a_message_and_the_app_running(app: RosterApp) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.me is not None)
+        assert app._service is not None
+        app._service.stop()  # type: ignore[attr-defined]  # the service goes away mid-session
+        await pilot.press("p")
+        await on_screen(pilot, ProgramsScreen)
+        await until(pilot, lambda: any("Cannot reach" in n.message for n in app._notifications),
+                    timeout=60)  # fmt: skip
+        assert app.is_running
+        assert isinstance(app.screen, ProgramsScreen)
