@@ -116,7 +116,16 @@ def build_parser() -> argparse.ArgumentParser:
     invitations = command("invitations", "list the invitations of a program")
     invitations.add_argument("--program", required=True, help="program id or exact name")
     invitations.add_argument("--status", choices=("pending", "accepted", "revoked", "expired"))
+    invitations.add_argument(
+        "--email-status",
+        choices=("created", "queued", "retrying", "sent", "failed"),
+        help="only invitations whose email is in this state (failed ones show the reason)",
+    )
     output(invitations)
+    imports = command("imports", "the import history, or one import with `imports show ID`")
+    imports.add_argument("show", nargs="?", choices=("show",), help=argparse.SUPPRESS)
+    imports.add_argument("import_id", nargs="?", type=int, metavar="ID")
+    output(imports)
 
     serve = command("serve", "run the service for a shared deployment", parents=(local,))
     serve.add_argument("--host", default="127.0.0.1")
@@ -276,6 +285,7 @@ def load_settings(args: argparse.Namespace) -> Settings:
 
 def run_service_command(args: argparse.Namespace) -> int:
     from tui import commands
+    from tui.outcome import Failure
 
     if args.command == "logout":
         return commands.logout()
@@ -294,7 +304,13 @@ def run_service_command(args: argparse.Namespace) -> int:
     elif args.command == "contracts":
         job = commands.list_contracts(settings, args.program, output)
     elif args.command == "invitations":
-        job = commands.list_invitations(settings, args.program, args.status, output)
+        job = commands.list_invitations(
+            settings, args.program, args.status, output, email_status=args.email_status
+        )
+    elif args.command == "imports":
+        if (args.show is None) != (args.import_id is None):
+            raise Failure("usage", "Show one import with: roster imports show ID")
+        job = commands.list_imports(settings, args.import_id, output)
     elif args.command == "check":
         job = commands.check_with_service(settings, args.file, args.program, args.contract, output)
     else:

@@ -200,28 +200,83 @@ async def list_contracts(settings: Settings, program_ref: str, output: str) -> i
 
 
 async def list_invitations(
-    settings: Settings, program_ref: str, status: str | None, output: str
+    settings: Settings,
+    program_ref: str,
+    status: str | None,
+    output: str,
+    *,
+    email_status: str | None = None,
 ) -> int:
     async with connect(settings) as client:
         program = await find_program(client, program_ref)
         items: list[wire.Invitation] = []
         while True:
-            page = await client.invitations(program.id, status, offset=len(items), limit=500)
+            page = await client.invitations(
+                program.id, status, offset=len(items), limit=500, email_status=email_status
+            )
             items += page.items
             if len(items) >= page.total or not page.items:
                 break
     if output == "json":
         print_json({"items": [item.model_dump(mode="json") for item in items], "total": page.total})
-    else:
-        print_table(
-            ["ID", "LEARNER", "EMAIL", "STATUS", "EMAIL STATUS", "CREATED"],
-            [
-                [i.id, i.full_name, i.email, i.status, i.email_status, f"{i.created_at:%Y-%m-%d}"]
-                for i in items
-            ],
-        )
-        print(f"{page.total:,} invitations")
+        return Exit.OK
+    print_table(
+        ["ID", "LEARNER", "EMAIL", "STATUS", "EMAIL STATUS", "CREATED", "EMAIL PROBLEM"],
+        [
+            [i.id, i.full_name, i.email, i.status, i.email_status, f"{i.created_at:%Y-%m-%d}",
+             (i.email_error or "")[:60]]
+            for i in items
+        ],
+    )  # fmt: skip
+    print(f"{page.total:,} {'invitation' if page.total == 1 else 'invitations'}")
     return Exit.OK
+
+
+async def list_imports(settings: Settings, import_id: int | None, output: str) -> int:
+    """The import history, or one import with its counts and its rows with issues."""
+    async with connect(settings) as client:
+        if import_id is not None:
+            record = await client.get_import(import_id)
+            if output == "json":
+                print_json(record.model_dump(mode="json"))
+            else:
+                _print_import(record)
+            return Exit.OK
+        records: list[wire.ImportStatus] = []
+        while True:
+            page = await client.imports(offset=len(records), limit=500)
+            records += page.items
+            if len(records) >= page.total or not page.items:
+                break
+    if output == "json":
+        print_json({"items": [record.model_dump(mode="json") for record in records],
+                    "total": len(records)})  # fmt: skip
+        return Exit.OK
+    print_table(
+        ["ID", "WHEN", "FILE", "STATUS", "ROWS", "INVITED", "SKIPPED", "ERRORS", "EMAILS SENT",
+         "FAILED", "QUEUED"],
+        [
+            [r.id, f"{r.created_at.astimezone():%Y-%m-%d %H:%M}", r.file_name or "-", r.status,
+             r.rows, r.invited, sum(r.skipped.values()), r.errors, r.emails_sent,
+             r.emails_failed, r.emails_queued - r.emails_sent - r.emails_failed]
+            for r in records
+        ],
+    )  # fmt: skip
+    return Exit.OK
+
+
+def _print_import(record: wire.ImportStatus) -> None:
+    print(f"Import {record.id}: {record.status}, {record.file_name or 'no file name'}, "
+          f"started {record.created_at.astimezone():%Y-%m-%d %H:%M}")  # fmt: skip
+    skipped = ", ".join(f"{count:,} {code}" for code, count in record.skipped.items()) or "none"
+    print(f"  rows {record.rows:,} · invited {record.invited:,} · skipped {skipped} · "
+          f"rows with errors {record.errors:,}")  # fmt: skip
+    print(f"  emails: {record.emails_sent:,} sent, {record.emails_failed:,} failed, "
+          f"{record.emails_retrying:,} retrying of {record.emails_queued:,}")  # fmt: skip
+    if record.email_problem:
+        print(f"  mail server's last answer: {record.email_problem}")
+    for issue in record.issues:
+        print(f"  row {issue.row}: {issue.severity} {issue.code}: {issue.message}")
 
 
 async def check_with_service(

@@ -126,11 +126,20 @@ class RosterClient:
         q: str = "",
         offset: int = 0,
         limit: int = 100,
+        *,
+        email_status: str | None = None,
+        import_id: int | None = None,
     ) -> wire.InvitationPage:
         return await self._request(
             "GET", "/invitations", wire.InvitationPage,
-            params={"program_id": program_id, "status": status, "q": q,
-                    "offset": offset, "limit": limit},
+            params={"program_id": program_id, "status": status, "email_status": email_status,
+                    "import_id": import_id, "q": q, "offset": offset, "limit": limit},
+        )  # fmt: skip
+
+    async def imports(self, offset: int = 0, limit: int = 100) -> wire.Page[wire.ImportStatus]:
+        return await self._request(
+            "GET", "/imports", wire.Page[wire.ImportStatus],
+            params={"offset": offset, "limit": limit},
         )  # fmt: skip
 
     async def invite(self, program_id: int, body: wire.InviteLearner) -> wire.Invitation:

@@ -42,6 +42,8 @@ def list_invitations(
     me: CurrentAdmin,
     program_id: OptionalId = None,
     status: wire.InvitationStatus | None = None,
+    email_status: wire.EmailStatus | None = None,
+    import_id: OptionalId = None,
     q: Search = "",
     offset: Offset = 0,
     limit: Limit = 50,
@@ -53,6 +55,10 @@ def list_invitations(
         query = query.where(Invitation.program_id == program_id)
     if status is not None:
         query = query.where(with_status(status, now))
+    if email_status is not None:
+        query = query.where(Invitation.email_status == email_status)
+    if import_id is not None:
+        query = query.where(Invitation.import_id == import_id)
     if q:
         like = f"%{q}%"
         query = query.where(or_(Learner.full_name.ilike(like), Learner.email_key.ilike(like)))

@@ -1,0 +1,52 @@
+"""After the send, from the command line: which emails failed and why, and the import history."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import roster
+from tests.mailing import MailServer, Recorder
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[MailServer]:
+    """The `served` fixture's mail server: it refuses every address with 'bounce' in it."""
+    refuse = lambda address: "550 5.1.1 mailbox unavailable" if "bounce" in address else None  # noqa: E731
+    server = MailServer(Recorder(refuse=refuse)).start()
+    yield server
+    server.stop()
+
+
+def test_failed_emails_are_listed_with_the_reason_and_the_import_is_in_the_history(
+    served: tuple[str, str, Path], tmp_path: Path
+) -> None:
+    base, token, _ = served
+    learners = tmp_path / "learners.csv"
+    learners.write_text(
+        "Full Name,Email,External ID\r\nAnn,ann@example.org,\r\nBo,bounce.bo@example.org,\r\n"
+        "Cy,cy@example.org,\r\nDee,bounce.dee@example.org,\r\n"
+    )
+    env = {"ROSTER_API_URL": base, "ROSTER_TOKEN": token}
+    done = json.loads(roster("import", str(learners), "--program", "Onboarding", "--contract",
+                             "FY26", "--yes", "--format", "json", env=env))  # fmt: skip
+    assert (done["invited"], done["emails_sent"], done["emails_failed"]) == (4, 2, 2)
+
+    failed = json.loads(roster("invitations", "--program", "Onboarding", "--email-status",
+                               "failed", "--format", "json", env=env))  # fmt: skip
+    assert sorted(item["email"] for item in failed["items"]) == [
+        "bounce.bo@example.org", "bounce.dee@example.org",
+    ]  # fmt: skip
+    assert all("550" in item["email_error"] for item in failed["items"])
+    table = roster("invitations", "--program", "Onboarding", "--email-status", "failed", env=env)
+    assert "550 5.1.1 mailbox unavailable" in table
+
+    history = json.loads(roster("imports", "--format", "json", env=env))["items"]
+    assert [(item["file_name"], item["invited"], item["emails_failed"]) for item in history] == [
+        ("learners.csv", 4, 2)
+    ]
+    shown = roster("imports", "show", str(history[0]["id"]), env=env)
+    assert "2 sent, 2 failed" in shown
