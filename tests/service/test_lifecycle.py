@@ -183,3 +183,31 @@ def test_nul_and_control_characters_are_row_errors_on_every_database(service: Se
     committed = upload_and_commit(service, acme, "nul", rows)
     assert committed.status_code == 200, committed.text
     assert (committed.json()["invited"], committed.json()["errors"]) == (0, 1)
+
+
+def test_bulk_revoke_and_resend_act_on_ids_or_a_filter_and_say_what_they_left(
+    service: Service,
+) -> None:
+    acme = service.acme
+    ids = [invite(service, acme, f"l{n}@example.com", contract="Ten seats").json()["id"]
+           for n in range(5)]  # fmt: skip
+    other = invite(service, service.globex, "g@example.com").json()["id"]
+
+    def bulk(action: str, **selection: Any) -> Any:
+        return service.http.post(
+            f"/api/v1/invitations/{action}", headers=service.as_(acme), json=selection
+        )
+
+    revoked = bulk("revoke", ids=[ids[0], ids[1], other])
+    assert revoked.json() == {"matched": 2, "changed": 2, "left": {}}  # Globex's is not ours
+    expire(service, ids[2])
+    resent = bulk("resend", program_id=acme.programs["Leadership"])
+    assert resent.json() == {"matched": 5, "changed": 2, "left": {"not_pending": 3}}
+    statuses = {item["id"]: (item["status"], item["email_status"])
+                for item in get(service, acme, "/api/v1/invitations")["items"]}  # fmt: skip
+    assert statuses[ids[0]] == ("revoked", "failed")
+    assert statuses[ids[2]] == ("expired", "queued")
+    assert statuses[ids[3]] == statuses[ids[4]] == ("pending", "queued")
+    contracts = get(service, acme, f"/api/v1/programs/{acme.programs['Leadership']}/contracts")
+    assert next(c for c in contracts["items"] if c["name"] == "Ten seats")["seats_used"] == 2
+    assert bulk("revoke").status_code == 422  # naming nothing is not "everything"

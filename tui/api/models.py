@@ -114,6 +114,31 @@ class InvitationPage(Page[Invitation]):
     pass
 
 
+class InvitationSelection(BaseModel):
+    """Invitations to act on: these ids, or every invitation the filter matches."""
+
+    ids: list[Id] | None = Field(default=None, max_length=100_000)
+    program_id: Id | None = None
+    status: InvitationStatus | None = None
+    email_status: EmailStatus | None = None
+    import_id: Id | None = None
+
+    @model_validator(mode="after")
+    def _something_chosen(self) -> InvitationSelection:
+        if self.ids is None and self.program_id is None and self.import_id is None:
+            raise ValueError("name the invitations: ids, or a program_id or import_id filter")
+        return self
+
+
+class BulkResult(BaseModel):
+    """What a bulk action did: how many invitations it matched and changed, and why the rest
+    were left as they were (code -> count)."""
+
+    matched: int
+    changed: int
+    left: dict[str, int] = Field(default_factory=dict)
+
+
 class InviteLearner(BaseModel):
     """Invite one learner (the Invite Learner form)."""
 

@@ -12,7 +12,7 @@ import secrets
 from datetime import date, datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, delete, func, insert, literal, select, update
+from sqlalchemy import Select, Table, delete, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from tui.api.models import RowBatch
@@ -330,3 +330,60 @@ def revoke_invitation(session: Session, invitation: Invitation) -> None:
 
 def commit_issues(record: Import) -> list[Issue]:
     return [Issue.model_validate(issue) for issue in record.issues]
+
+
+def resend_many(session: Session, selected: Select[int], now: datetime) -> tuple[int, int]:
+    """Resend every live pending invitation in `selected` (a query of invitation ids): a new
+    email each, and the expiry renewed. Returns (matched, changed); expired, accepted and
+    revoked ones are left as they are (an expired one is revived one at a time, with its seat).
+    """
+    live = select(Invitation.id).where(Invitation.id.in_(selected), is_pending(now))
+    matched = session.scalar(select(func.count()).where(Invitation.id.in_(selected))) or 0
+    ids = list(session.scalars(live))
+    for start in range(0, len(ids), 5_000):
+        batch = ids[start : start + 5_000]
+        session.execute(
+            update(Invitation)
+            .where(Invitation.id.in_(batch))
+            .values(
+                expires_at=now + INVITATION_LIFETIME, email_status="queued", email_attempts=0,
+                email_error=None, email_next_attempt_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )  # fmt: skip
+        session.execute(
+            insert(table(OutboxMessage)),
+            [{"invitation_id": id_, "status": "queued", "attempts": 0, "queued_at": now,
+              "next_attempt_at": now} for id_ in batch],
+        )  # fmt: skip
+    return matched, len(ids)
+
+
+def revoke_many(session: Session, selected: Select[int], now: datetime) -> tuple[int, int]:
+    """Revoke every live pending invitation in `selected`: their seats are free, and their
+    queued emails are not sent. Returns (matched, changed)."""
+    matched = session.scalar(select(func.count()).where(Invitation.id.in_(selected))) or 0
+    ids = list(session.scalars(select(Invitation.id).where(Invitation.id.in_(selected),
+                                                           is_pending(now))))  # fmt: skip
+    reason = "Not sent: the invitation was revoked."
+    for start in range(0, len(ids), 5_000):
+        batch = ids[start : start + 5_000]
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.invitation_id.in_(batch), OutboxMessage.status == "queued")
+            .values(status="failed", last_error=reason)
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            update(Invitation)
+            .where(Invitation.id.in_(batch), Invitation.email_status.in_(("queued", "retrying")))
+            .values(email_status="failed", email_error=reason, email_next_attempt_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        session.execute(
+            update(Invitation)
+            .where(Invitation.id.in_(batch))
+            .values(status="revoked")
+            .execution_options(synchronize_session=False)
+        )
+    return matched, len(ids)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from fastapi import APIRouter, Request
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 
 from tui.api import models as wire
 from tui.intake.report import Problem
@@ -29,7 +29,9 @@ from tui.service.invitations import (
     create_invitations,
     lock_for_invitations,
     resend_invitation,
+    resend_many,
     revoke_invitation,
+    revoke_many,
 )
 from tui.service.serializers import invitation_out, invitations_out, select_invitations
 
@@ -167,3 +169,45 @@ def revoke(invitation_id: Id, session: WriteSessionDep, me: CurrentAdmin) -> wir
     revoke_invitation(session, invitation)
     session.commit()
     return invitation_out(session, invitation.id, utcnow())
+
+
+def _selected(me: CurrentAdmin, body: wire.InvitationSelection, now: datetime) -> Select[int]:
+    """The ids of the organization's invitations the selection names."""
+    query = select(Invitation.id).where(Invitation.organization_id == me.organization_id)
+    if body.ids is not None:
+        query = query.where(Invitation.id.in_(body.ids))
+    if body.program_id is not None:
+        query = query.where(Invitation.program_id == body.program_id)
+    if body.import_id is not None:
+        query = query.where(Invitation.import_id == body.import_id)
+    if body.status is not None:
+        query = query.where(with_status(body.status, now))
+    if body.email_status is not None:
+        query = query.where(Invitation.email_status == body.email_status)
+    return query
+
+
+@router.post("/invitations/resend")
+def resend_selected(
+    body: wire.InvitationSelection, session: WriteSessionDep, me: CurrentAdmin, request: Request
+) -> wire.BulkResult:
+    """A new email for every pending invitation selected, and its expiry renewed."""
+    now = utcnow()
+    matched, changed = resend_many(session, _selected(me, body, now), now)
+    session.commit()
+    if changed:
+        notify_sender(request)
+    left = {"not_pending": matched - changed} if matched > changed else {}
+    return wire.BulkResult(matched=matched, changed=changed, left=left)
+
+
+@router.post("/invitations/revoke")
+def revoke_selected(
+    body: wire.InvitationSelection, session: WriteSessionDep, me: CurrentAdmin
+) -> wire.BulkResult:
+    """Revoke every pending invitation selected: their seats are free."""
+    now = utcnow()
+    matched, changed = revoke_many(session, _selected(me, body, now), now)
+    session.commit()
+    left = {"not_pending": matched - changed} if matched > changed else {}
+    return wire.BulkResult(matched=matched, changed=changed, left=left)
