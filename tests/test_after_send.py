@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -50,3 +53,32 @@ def test_failed_emails_are_listed_with_the_reason_and_the_import_is_in_the_histo
     ]
     shown = roster("imports", "show", str(history[0]["id"]), env=env)
     assert "2 sent, 2 failed" in shown
+
+
+def test_resend_and_revoke_from_the_command_line_say_how_many_and_ask_first(
+    served: tuple[str, str, Path], tmp_path: Path
+) -> None:
+    base, token, _ = served
+    learners = tmp_path / "learners.csv"
+    learners.write_text("Full Name,Email,External ID\r\n"
+                        + "".join(f"L{n},l{n}@example.org,\r\n" for n in range(3)))  # fmt: skip
+    env = {"ROSTER_API_URL": base, "ROSTER_TOKEN": token}
+    roster("import", str(learners), "--program", "Onboarding", "--contract", "FY26", "--yes",
+           "--no-send", env=env)  # fmt: skip
+    listed = json.loads(roster("invitations", "--program", "Onboarding", "--format", "json",
+                               env=env))["items"]  # fmt: skip
+    first = str(listed[0]["id"])
+
+    unasked = subprocess.run(
+        [sys.executable, "-m", "tui", "invitations", "revoke", first],
+        capture_output=True, text=True, timeout=60, check=False, stdin=subprocess.DEVNULL,
+        env={**os.environ, **env},
+    )  # fmt: skip
+    assert unasked.returncode == 2
+    assert "Revoke: revoke 1 invitation" in unasked.stderr and "--yes" in unasked.stderr
+
+    revoked = json.loads(roster("invitations", "revoke", first, "--yes", "--format", "json",
+                                env=env))  # fmt: skip
+    assert revoked == {"matched": 1, "changed": 1, "left": {}}
+    resent = roster("invitations", "resend", "--program", "Onboarding", "--yes", env=env)
+    assert "2 of 3 invitations resent; left as they were: 1 not pending." in resent

@@ -232,6 +232,50 @@ async def list_invitations(
     return Exit.OK
 
 
+async def act_on_invitations(
+    settings: Settings,
+    action: str,
+    ids: list[int],
+    program_ref: str | None,
+    status: str | None,
+    email_status: str | None,
+    *,
+    yes: bool,
+    output: str,
+) -> int:
+    """Resend or revoke invitations by id or by filter, after saying how many and asking."""
+    async with connect(settings) as client:
+        program = await find_program(client, program_ref) if program_ref else None
+        selection = wire.InvitationSelection.model_validate(
+            {"ids": ids or None, "program_id": program.id if program else None,
+             "status": status, "email_status": email_status}
+        )  # fmt: skip
+        if not ids:
+            count = (await client.invitations(program.id if program else None, status, limit=1,
+                                              email_status=email_status)).total  # fmt: skip
+        else:
+            count = len(ids)
+        what = "a new email and a renewed expiry for" if action == "resend" else "revoke"
+        noun = "invitation" if count == 1 else "invitations"
+        print(f"{action.capitalize()}: {what} {count:,} {noun} (pending ones only).",
+              file=sys.stderr)  # fmt: skip
+        if not yes:
+            if not sys.stdin.isatty():
+                raise CommandError(f"add --yes to {action} without asking.")
+            if input("Continue? [y/N] ").strip().lower() not in ("y", "yes"):
+                print("Nothing was changed.", file=sys.stderr)
+                return Exit.USAGE
+        result = await client.bulk(action, selection)
+    if output == "json":
+        print_json(result.model_dump())
+    else:
+        left = ", ".join(f"{n:,} {code.replace('_', ' ')}" for code, n in result.left.items())
+        print(f"{result.changed:,} of {result.matched:,} {noun} "
+              f"{'resent' if action == 'resend' else 'revoked'}"
+              + (f"; left as they were: {left}." if left else "."))  # fmt: skip
+    return Exit.OK
+
+
 async def list_imports(settings: Settings, import_id: int | None, output: str) -> int:
     """The import history, or one import with its counts and its rows with issues."""
     async with connect(settings) as client:

@@ -136,6 +136,13 @@ class RosterClient:
                     "import_id": import_id, "q": q, "offset": offset, "limit": limit},
         )  # fmt: skip
 
+    async def bulk(self, action: str, selection: wire.InvitationSelection) -> wire.BulkResult:
+        """Resend or revoke (`action`) the invitations `selection` names."""
+        return await self._request(
+            "POST", f"/invitations/{action}", wire.BulkResult,
+            json=selection.model_dump(exclude_none=True), retry=False,
+        )  # fmt: skip
+
     async def imports(self, offset: int = 0, limit: int = 100) -> wire.Page[wire.ImportStatus]:
         return await self._request(
             "GET", "/imports", wire.Page[wire.ImportStatus],
