@@ -211,3 +211,24 @@ def test_bulk_revoke_and_resend_act_on_ids_or_a_filter_and_say_what_they_left(
     contracts = get(service, acme, f"/api/v1/programs/{acme.programs['Leadership']}/contracts")
     assert next(c for c in contracts["items"] if c["name"] == "Ten seats")["seats_used"] == 2
     assert bulk("revoke").status_code == 422  # naming nothing is not "everything"
+
+
+def test_a_browser_accepting_the_invitation_gets_a_page_not_json(service: Service) -> None:
+    created = invite(service, service.acme, "ann@example.com").json()
+    with service.sessions() as session:
+        token = session.get_one(Invitation, created["id"]).token
+    browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    accepted = service.http.post(f"/invitations/{token}/accept", headers=browser)
+    assert accepted.status_code == 200
+    assert accepted.headers["content-type"].startswith("text/html")
+    assert "Welcome to Leadership" in accepted.text
+    page = service.http.get(f"/invitations/{token}", headers=browser)
+    assert "This invitation is accepted" in page.text
+
+    revoked = invite(service, service.acme, "bo@example.com").json()
+    service.http.delete(f"/api/v1/invitations/{revoked['id']}", headers=service.as_(service.acme))
+    with service.sessions() as session:
+        token = session.get_one(Invitation, revoked["id"]).token
+    gone = service.http.post(f"/invitations/{token}/accept", headers=browser)
+    assert gone.status_code == 410
+    assert "Ask Acme for a new invitation" in gone.text

@@ -51,7 +51,14 @@ def _same_request(record: Import, body: wire.ImportCreate) -> bool:
     )  # fmt: skip
 
 
-@router.post("", status_code=201, responses={422: {"model": wire.ProblemDetail}})
+@router.post(
+    "",
+    status_code=201,
+    responses={
+        200: {"model": wire.ImportStatus, "description": "The import this key already started"},
+        422: {"model": wire.ProblemDetail},
+    },
+)
 def start_import(
     body: wire.ImportCreate,
     session: WriteSessionDep,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
 
@@ -35,6 +35,18 @@ def _find(session: SessionDep, token: str, guesses: Guesses) -> tuple[Invitation
     return invitation, status, program, organization
 
 
+def _page(title: str, heading: str, body: str) -> str:
+    """A small, self-contained page: readable on a phone, no scripts, nothing fetched."""
+    return (
+        '<!doctype html><html lang="en"><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{html.escape(title)}</title>"
+        "<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;"
+        "padding:0 1rem;line-height:1.5}button{font-size:1.1rem;padding:.6rem 1.2rem}</style>"
+        f"<h1>{html.escape(heading)}</h1>{body}</html>"
+    )
+
+
 @router.get("/invitations/{token}", response_class=HTMLResponse)
 def invitation_page(token: Token, guesses: InvitationGuesses, session: SessionDep) -> str:
     _, status, program, organization = _find(session, token, guesses)
@@ -44,16 +56,24 @@ def invitation_page(token: Token, guesses: InvitationGuesses, session: SessionDe
         if status == "pending"
         else f"<p>This invitation is {html.escape(status)}.</p>"
     )
-    return (
-        f"<!doctype html><title>Invitation to {html.escape(program)}</title>"
-        f"<h1>{html.escape(organization)} invites you to {html.escape(program)}</h1>{action}"
-    )
+    return _page(f"Invitation to {program}", f"{organization} invites you to {program}", action)
 
 
 @router.post("/invitations/{token}/accept", responses={410: {"model": ProblemDetail}})
-def accept(token: Token, guesses: InvitationGuesses, session: WriteSessionDep) -> JSONResponse:
-    invitation, status, program, _ = _find(session, token, guesses)
+def accept(
+    token: Token, guesses: InvitationGuesses, session: WriteSessionDep, request: Request
+) -> Response:
+    """Accept: a page for a browser (the form on the invitation page), JSON for a program."""
+    invitation, status, program, organization = _find(session, token, guesses)
+    browser = "text/html" in request.headers.get("accept", "")
     if status not in ("pending", "accepted"):
+        if browser:
+            return HTMLResponse(
+                _page("Invitation not valid", f"This invitation is {status}",
+                      f"<p>Ask {html.escape(organization)} for a new invitation to "
+                      f"{html.escape(program)}.</p>"),
+                status_code=410,
+            )  # fmt: skip
         raise ApiProblem(
             410, "Invitation not valid", f"The invitation is {status}.", code=f"invitation_{status}"
         )
@@ -61,4 +81,10 @@ def accept(token: Token, guesses: InvitationGuesses, session: WriteSessionDep) -
         invitation.status = "accepted"
         invitation.accepted_at = utcnow()
         session.commit()
+    if browser:
+        return HTMLResponse(
+            _page(f"Welcome to {program}", f"Welcome to {program}",
+                  f"<p>You accepted {html.escape(organization)}'s invitation. You are now a "
+                  f"member of {html.escape(program)}.</p>")
+        )  # fmt: skip
     return JSONResponse({"status": "accepted", "program": program})
