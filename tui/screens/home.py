@@ -11,6 +11,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Label, LoadingIndicator, Static
 
 from tui.api import models as wire
+from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.worker_errors import ForwardsWorkerErrors
 
 BAR_WIDTH = 20
@@ -35,7 +36,7 @@ def seats_bar(contract: wire.Contract) -> Text:
     return text
 
 
-class AdminHome(ForwardsWorkerErrors, Screen[None]):
+class AdminHome(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
     TITLE = "Admin home"
     AUTO_FOCUS = "#invite"
     BINDINGS = [Binding("i", "invite", "Invite learners")]
@@ -69,6 +70,13 @@ class AdminHome(ForwardsWorkerErrors, Screen[None]):
                            ("programs", usage.programs)):  # fmt: skip
             self.query_one(f"#stat-{key}", Label).update(f"{value:,}")
         contracts = self.query_one("#contracts", Vertical)
+        names = [str(label.content) for label in contracts.query(".contract-name").results(Label)]
+        if names == [contract.name for contract in usage.contracts]:
+            # The same contracts: update their bars in place, so a reload never flickers.
+            bars = contracts.query(".contract-bar").results(Static)
+            for bar, contract in zip(bars, usage.contracts, strict=True):
+                bar.update(seats_bar(contract))
+            return
         await contracts.remove_children()
         await contracts.mount_all(
             Horizontal(

@@ -9,10 +9,11 @@ from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Label
 
 from tui.api import models as wire
+from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.worker_errors import ForwardsWorkerErrors
 
 
-class ProgramsScreen(ForwardsWorkerErrors, Screen[None]):
+class ProgramsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
     TITLE = "Learning programs"
     AUTO_FOCUS = "#programs"
     BINDINGS = [Binding("i", "invite", "Invite learners")]

@@ -9,6 +9,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label
 
+from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.worker_errors import ForwardsWorkerErrors
 
 SEARCH_DELAY = 0.25
@@ -38,8 +39,9 @@ class InviteMenu(ModalScreen[str | None]):
         self.dismiss(event.button.id)
 
 
-class UsersScreen(ForwardsWorkerErrors, Screen[None]):
+class UsersScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
     TITLE = "Users"
+    AUTO_RELOAD = False  # a reload would reset the table's cursor
     AUTO_FOCUS = "#learners"
     BINDINGS = [
         Binding("i", "invite", "+ Invite Learners"),

@@ -1,0 +1,48 @@
+"""Home screens never show stale numbers: they reload when shown again and on `r`."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Label
+
+from tests.app.conftest import on_screen, until
+from tui.api import models as wire
+from tui.app import RosterApp
+from tui.screens.home import AdminHome
+from tui.screens.programs import ProgramsScreen
+
+pytestmark = pytest.mark.anyio
+
+
+def pending_shown(app: RosterApp) -> str:
+    return str(app.screen.query_one("#stat-pending", Label).content)
+
+
+async def invite_one(app: RosterApp, email: str) -> None:
+    """Another admin invites a learner, through the service, while the app shows its numbers."""
+    client = await app.client()
+    program = (await client.programs(q="Inclusive")).items[0]
+    contract = next(c for c in (await client.contracts(program.id)).items if c.available)
+    await client.invite(
+        program.id,
+        wire.InviteLearner(full_name="New Person", email=email, contract_id=contract.id,
+                           send_email=False),
+    )  # fmt: skip
+
+
+async def test_r_and_coming_back_reload_the_numbers(app: RosterApp) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await on_screen(pilot, AdminHome)
+        await until(pilot, lambda: pending_shown(app) != "–")
+        before = int(pending_shown(app))
+
+        await invite_one(app, "new.one@example.org")
+        await pilot.press("r")
+        await until(pilot, lambda: pending_shown(app) == str(before + 1))
+
+        await invite_one(app, "new.two@example.org")
+        await pilot.press("p")
+        await on_screen(pilot, ProgramsScreen)
+        await pilot.press("a")
+        await on_screen(pilot, AdminHome)
+        await until(pilot, lambda: pending_shown(app) == str(before + 2))
