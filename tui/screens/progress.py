@@ -27,11 +27,14 @@ SKIP_NAMES = {"already_invited": "already invited", "already_member": "already m
 
 
 class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]):
+    BINDINGS = [Binding("escape", "close", "Close", show=False)]
+
     def __init__(self, flow: BulkFlow, learner_file: LearnerFile, send: bool) -> None:
         super().__init__()
         self.flow = flow
         self.learner_file = learner_file
         self.send = send
+        self.committed: wire.ImportStatus | None = None  # once the commit is done
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="progress"):
@@ -66,13 +69,19 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
                 on_upload=lambda done, total: self._progress("Uploading rows", done, total),
             )
             if status.emails_queued:
-                status = await wait_for_emails(
-                    client,
-                    status,
-                    lambda now: self._progress(
+                # The invitations exist now; the emails go out whether or not the admin waits.
+                self.committed = status
+                close = self.query_one("#close", Button)
+                close.label = "Close (emails go on)"
+                close.disabled = False
+
+                def sending(now: wire.ImportStatus) -> None:
+                    self.committed = now
+                    self._progress(
                         email_phase(now), now.emails_sent + now.emails_failed, now.emails_queued
-                    ),
-                )
+                    )
+
+                status = await wait_for_emails(client, status, sending)
         except (ApiError, ServiceUnreachableError) as error:
             detail = error.problem.detail if isinstance(error, ApiError) else str(error)
             self.query_one("#progress-title", Label).update("The import did not happen")
@@ -83,8 +92,12 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
         self.dismiss(status)
 
     @on(Button.Pressed, "#close")
-    def _close(self) -> None:
-        self.dismiss(None)
+    def action_close(self) -> None:
+        """Close: after a failure, or while emails are still being sent (the import is done)."""
+        if self.query_one("#close", Button).disabled:
+            return
+        self.workers.cancel_all()
+        self.dismiss(self.committed)
 
 
 class CompletionDialog(ModalScreen[None]):
@@ -111,6 +124,15 @@ class CompletionDialog(ModalScreen[None]):
             lines.append(f"[b]{status.emails_sent:,}[/b] invitation emails sent."
                          + (f" [red]{status.emails_failed:,} failed.[/red]"
                             if status.emails_failed else ""))  # fmt: skip
+            waiting = status.emails_queued - status.emails_sent - status.emails_failed
+            if waiting:
+                why = (
+                    f" (the mail server: {status.email_problem[:80]})"
+                    if status.email_problem
+                    else ""
+                )
+                lines.append(f"{waiting:,} still queued{why}: Roster keeps sending them while "
+                             "it runs.")  # fmt: skip
         else:
             lines.append("No emails were sent: the invitations were created without them.")
         skipped = sum(status.skipped.values())
