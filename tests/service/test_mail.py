@@ -395,3 +395,36 @@ def test_an_empty_outbox_says_nothing_is_due_so_an_idle_sender_waits(
 
     claims, next_due = claim_due(sessions, "host:1:idle", 10, timedelta(seconds=30), utcnow())
     assert (claims, next_due) == ([], NOTHING_DUE)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_the_email_of_an_invitation_no_longer_pending_is_not_sent(
+    sessions: sessionmaker[Session], mail_server: MailServer, start_sender: Any
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from tui.service.db import utcnow
+
+    live, expired, revoked = queue_invitations(sessions, learners(3))
+    with write_session(sessions) as session, session.begin():
+        session.execute(
+            update(Invitation)
+            .where(Invitation.id == expired)
+            .values(expires_at=utcnow() - timedelta(minutes=1))
+        )
+        session.execute(update(Invitation).where(Invitation.id == revoked).values(status="revoked"))
+    running = start_sender(sessions, mail_server.url)
+    wait_until(lambda: all_done(sessions))
+    running.stop()
+
+    assert [message.recipients for message in mail_server.handler.received] == [
+        ["learner0@example.org"]
+    ]
+    by_id = {invitation.id: invitation for invitation in invitations(sessions)}
+    assert by_id[live].email_status == "sent"
+    assert (by_id[expired].email_status, by_id[expired].email_error) == (
+        "failed", "Not sent: the invitation is expired.",
+    )  # fmt: skip
+    assert by_id[revoked].email_error == "Not sent: the invitation is revoked."

@@ -66,6 +66,24 @@ class Outcome:
 NOTHING_DUE = datetime.max
 
 
+def _drop_unsendable(session: Session, rows: list[tuple[int, int, str]], now: datetime) -> None:
+    """Emails of invitations no longer pending (expired, revoked, accepted) are not sent: an
+    expired invitation's link would only say so. They end failed, with the reason."""
+    for outbox_id, invitation_id, status in rows:
+        state = "expired" if status == "pending" else status
+        reason = f"Not sent: the invitation is {state}."
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == outbox_id)
+            .values(status="failed", last_error=reason, claimed_by=None)
+        )
+        session.execute(
+            update(Invitation)
+            .where(Invitation.id == invitation_id, Invitation.email_status != "sent")
+            .values(email_status="failed", email_error=reason, email_next_attempt_at=None)
+        )
+
+
 def claim_due(
     sessions: sessionmaker[Session], holder: str, limit: int, lease: timedelta, now: datetime
 ) -> tuple[list[Claim], datetime | None]:
@@ -75,7 +93,7 @@ def claim_due(
         select(
             OutboxMessage.id, OutboxMessage.invitation_id, Learner.email, Learner.full_name,
             Program.name, Organization.name, Invitation.token, OutboxMessage.attempts,
-            OutboxMessage.queued_at,
+            OutboxMessage.queued_at, Invitation.status, Invitation.expires_at,
         )
         .join(Invitation, Invitation.id == OutboxMessage.invitation_id)
         .join(Learner, Learner.id == Invitation.learner_id)
@@ -90,10 +108,12 @@ def claim_due(
         if session.get_bind().dialect.name == "postgresql":
             # Concurrent senders each take other rows instead of waiting for each other.
             query = query.with_for_update(of=OutboxMessage, skip_locked=True)
-        claims = [
-            Claim(Outgoing(*row[:7]), attempts=row[7], queued_at=row[8])
-            for row in session.execute(query)
-        ]
+        rows = list(session.execute(query))
+        live = [row for row in rows if row[9] == "pending" and row[10] > now]
+        claims = [Claim(Outgoing(*row[:7]), attempts=row[7], queued_at=row[8]) for row in live]
+        _drop_unsendable(
+            session, [(row[0], row[1], row[9]) for row in rows if row not in live], now
+        )
         if claims:
             session.execute(
                 update(OutboxMessage)
@@ -101,7 +121,7 @@ def claim_due(
                 .values(claimed_by=holder, next_attempt_at=now + lease)
                 .execution_options(synchronize_session=False)
             )
-        if len(claims) == limit:
+        if len(rows) == limit:
             return claims, None
         next_due = session.scalar(
             select(func.min(OutboxMessage.next_attempt_at)).where(
