@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import re
 import tempfile
 from pathlib import Path
 
@@ -26,6 +27,11 @@ CELL_ALPHABET = st.sampled_from(
     [*"abcXYZ 019,;\t|\"'\r\n@.-=", "\u00a0", "\u200b", "\ufeff", "é", "ß", "€", "中", "😀"]
 )
 cells = st.text(alphabet=CELL_ALPHABET, max_size=8)
+
+
+def read_back(cell: str) -> str:
+    """A cell as Roster reads it: trimmed, and an export's formula neutralization ('=) undone."""
+    return re.sub(r"^'([=+\-@])", r"\1", cell.strip(TRIM_CHARS))
 
 
 @st.composite
@@ -94,7 +100,7 @@ def test_written_tables_read_back_with_the_same_cells_and_row_numbers(
         result = read_learner_file(path)
 
     expected = [
-        (number, *(cell.strip(TRIM_CHARS) for cell in row))
+        (number, *(read_back(cell) for cell in row))
         for number, row in enumerate(canonical, start=2)
         if any(cell.strip(TRIM_CHARS) for cell in row)
     ]

@@ -9,9 +9,10 @@ import polars as pl
 from pydantic import TypeAdapter
 
 from tui.intake.decode import TextFile, decode_learner_file, read_file_bytes
-from tui.intake.report import Issue, Problem, Report
+from tui.intake.report import Issue, Problem, Report, quote
 from tui.intake.rules import ISSUE_SCHEMA, check_learners, learners_frame, map_header
-from tui.intake.table import read_csv_table, read_xlsx_table
+from tui.intake.table import TableError, read_csv_table, read_xlsx_table
+from tui.intake.xlsx import SheetFacts, check_workbook
 
 _ISSUES = TypeAdapter(list[Issue])
 DEFAULT_MAX_BYTES = 200_000_000
@@ -50,13 +51,51 @@ class LearnerFile:
 
 
 def read_learner_file(path: Path, limits: Limits | None = None) -> LearnerFile:
-    """Read, decode and check a learner file. Never raises for anything in the file."""
+    """Read, decode and check a learner file. Never raises for anything in the file.
+
+    The guards name each known trap; an exception none of them foresaw still ends in a file
+    error (`unreadable_file`) rather than a traceback.
+    """
     limits = limits or Limits()
+    try:
+        return _read(path, limits)
+    except MemoryError:
+        return _failed(Report(file=path.name), _unreadable("the file needs too much memory"))
+    except Exception as error:
+        return _failed(Report(file=path.name), _unreadable(f"{type(error).__name__}: {error}"))
+
+
+def _formulas_without_value(facts: SheetFacts) -> Problem:
+    cells = ", ".join(facts.formulas)
+    more = facts.formula_count - len(facts.formulas)
+    if more:
+        cells += f" and {more:,} more"
+    what = (
+        f"Cell {cells} holds a formula with no saved result, so Roster reads it"
+        if facts.formula_count == 1
+        else f"Cells {cells} hold formulas with no saved result, so Roster reads them"
+    )
+    return Problem(
+        code="formula_without_value",
+        message=f"{what} as empty (the program that wrote the file did not calculate "
+        "formulas). Open the file in Excel and save it, or paste the values as values.",
+    )
+
+
+def _unreadable(why: str) -> Problem:
+    return Problem(
+        code="unreadable_file",
+        message=f"Roster could not read this file: {quote(why)}. Save the sheet again as CSV "
+        "(UTF-8) and upload that; if it still fails, report it with the file.",
+    )
+
+
+def _read(path: Path, limits: Limits) -> LearnerFile:
     report = Report(file=path.name)
     data = read_file_bytes(path, limits.max_bytes)
     if isinstance(data, Problem):
         return _failed(report, data)
-    decoded = decode_learner_file(data, path.name)
+    decoded = decode_learner_file(data, path.name, limits.max_bytes)
     if isinstance(decoded, Problem):
         return _failed(report, decoded)
     del data
@@ -71,9 +110,18 @@ def read_learner_file(path: Path, limits: Limits | None = None) -> LearnerFile:
                     "that accented names look right; in Excel, save as CSV UTF-8 to be sure.",
                 )
             )
-        table = read_csv_table(decoded.data)
-    else:
-        table = read_xlsx_table(decoded.data)
+    try:
+        if isinstance(decoded, TextFile):
+            table = read_csv_table(decoded.data)
+        else:
+            facts = check_workbook(decoded.data, path.name, limits.max_bytes, limits.max_rows)
+            if isinstance(facts, Problem):
+                return _failed(report, facts)
+            table = read_xlsx_table(decoded.data, path.name, facts.zero_padded)
+            if facts.formula_count:
+                report.file_warnings.append(_formulas_without_value(facts))
+    except TableError as error:
+        return _failed(report, error.problem)
     if table is None:
         return _failed(
             report,
@@ -84,6 +132,7 @@ def read_learner_file(path: Path, limits: Limits | None = None) -> LearnerFile:
             ),
         )
     report.delimiter = table.delimiter
+    report.file_warnings.extend(table.warnings)
     header = map_header(table)
     report.file_warnings.extend(header.warnings)
     report.blank_rows_skipped = table.blank_rows

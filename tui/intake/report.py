@@ -7,6 +7,16 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 Severity = Literal["error", "warning"]
+QUOTE_LIMIT = 80  # messages quote at most this many characters of the file
+
+# Cells starting with these are formulas to a spreadsheet: warned (formula_like), and every CSV
+# Roster writes puts an apostrophe before them, which reading takes off again.
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+
+
+def quote(text: str, limit: int = QUOTE_LIMIT) -> str:
+    """At most `limit` characters of file content, for a message."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class Problem(BaseModel):
@@ -72,6 +82,11 @@ RULES: dict[str, Rule] = {
     "duplicate_header": Rule(title="Duplicate header"),
     "no_rows": Rule(title="No learners"),
     "extra_column": Rule(title="Extra column ignored"),
+    "unterminated_quote": Rule(title="Quote never closed"),
+    "formula_without_value": Rule(
+        title="Formula without a saved value",
+        fix="Open the workbook in Excel and save it, or paste the values as values.",
+    ),
     "legacy_encoding": Rule(title="Read as Windows-1252"),
     "missing_full_name": Rule(title="Full Name is empty"),
     "full_name_too_long": Rule(title="Full Name too long"),

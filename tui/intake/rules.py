@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import polars as pl
 
 from tui.intake.emails import judge_emails, suggest_domain
-from tui.intake.report import Problem
-from tui.intake.table import REQUIRED_HEADERS, Table, header_key
+from tui.intake.report import FORMULA_PREFIXES, QUOTE_LIMIT, Problem, quote
+from tui.intake.table import MAX_CELL_CHARS, REQUIRED_HEADERS, Table, header_key
 
 MAX_TEXT_LENGTH = 256
-FORMULA_PREFIXES = ("=", "+", "-", "@")
-_FORMULA = r"^[=+\-@]"
+_FORMULA = "^[" + "".join(re.escape(prefix) for prefix in FORMULA_PREFIXES) + "]"
 # Where each required header's values go in the learners frame.
 LEARNER_FIELDS = {"Full Name": "full_name", "Email": "email", "External ID": "external_id"}
 ISSUE_SCHEMA = {
@@ -69,7 +69,7 @@ def map_header(table: Table) -> HeaderMap:
             result.warnings.append(
                 Problem(
                     code="extra_column",
-                    message=f'Column "{cell}" ({where}) is not part of the template; '
+                    message=f'Column "{quote(cell)}" ({where}) is not part of the template; '
                     "it is ignored.",
                 )
             )
@@ -83,7 +83,7 @@ def map_header(table: Table) -> HeaderMap:
             )
     missing = [name for name in REQUIRED_HEADERS if name not in result.columns]
     if missing:
-        found = ", ".join(f'"{cell}"' for cell in table.header if cell) or "nothing"
+        found = quote(", ".join(f'"{cell}"' for cell in table.header if cell)) or "nothing"
         result.errors.append(
             Problem(
                 code="missing_header",
@@ -127,8 +127,9 @@ def check_learners(learners: pl.DataFrame, width: int) -> tuple[pl.DataFrame, pl
                          _control_kind(full_name))),
         _issue(email == "", "Email", "error", "missing_email",
                pl.lit("Email is empty; enter the learner's email address.")),
+        # The validator's reason lists the characters it refuses: two lines' worth at most.
         _issue(pl.col("email_reason").is_not_null(), "Email", "error", "invalid_email",
-               pl.col("email_reason")),
+               _quoted(pl.col("email_reason"), 2 * QUOTE_LIMIT)),
         _issue(external_id.str.len_chars() > MAX_TEXT_LENGTH, "External ID", "error",
                "external_id_too_long", _too_long("External ID", external_id)),
         # A line break or NUL in an identifier is always damage, and no database stores NUL.
@@ -150,7 +151,7 @@ def check_learners(learners: pl.DataFrame, width: int) -> tuple[pl.DataFrame, pl
                "external_id_scientific",
                pl.format("External ID {} looks like a number Excel turned into scientific "
                          "notation; format the column as Text and re-enter the IDs.",
-                         external_id)),
+                         _quoted(external_id))),
     ]  # fmt: skip
     issues = [learners.lazy().filter(condition).select(columns) for condition, columns in found]
     duplicate_emails = _duplicates(learners, pl.col("email_key"))
@@ -196,9 +197,12 @@ def _issue(
 
 
 def _too_long(name: str, value: pl.Expr) -> pl.Expr:
+    length = value.str.len_chars()
     return pl.format(
         f"{name} has {{}} characters; shorten it to {MAX_TEXT_LENGTH} or fewer.",
-        value.str.len_chars(),
+        pl.when(length > MAX_CELL_CHARS)
+        .then(pl.lit(f"over {MAX_CELL_CHARS:,}"))
+        .otherwise(length.cast(pl.String)),
     )
 
 
@@ -209,6 +213,15 @@ def _control_kind(value: pl.Expr) -> pl.Expr:
         .when(value.str.contains("\t", literal=True))
         .then(pl.lit("a tab"))
         .otherwise(pl.lit("a control character"))
+    )
+
+
+def _quoted(value: pl.Expr, limit: int = QUOTE_LIMIT) -> pl.Expr:
+    """At most `limit` characters of a cell, for a message (as `report.quote`)."""
+    return (
+        pl.when(value.str.len_chars() > limit)
+        .then(value.str.slice(0, limit - 1) + "…")
+        .otherwise(value)
     )
 
 

@@ -7,14 +7,18 @@ Python's `csv` module, the reference, for files polars refuses (ragged rows, str
 from __future__ import annotations
 
 import csv
+import functools
 import io
+import itertools
 import re
-import sys
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import polars as pl
+
+from tui.intake.report import FORMULA_PREFIXES, Problem
+from tui.intake.xlsx import damaged
 
 DELIMITERS = (",", ";", "\t", "|")
 REQUIRED_HEADERS = ("Full Name", "Email", "External ID")
@@ -28,7 +32,31 @@ TRIM_CHARS = (
 )
 _BLANK_LINE_CHARS = TRIM_CHARS + "".join(DELIMITERS) + '"'
 
-csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+# A header's named columns beyond this make the file unreadable as a learner file; empty header
+# cells (Excel's trailing separators) are kept as columns up to KEPT_EMPTY_COLUMNS, and values
+# beyond them are `too_many_fields`. Both keep the work linear for rows of many delimiters.
+MAX_HEADER_COLUMNS = 1024
+KEPT_EMPTY_COLUMNS = 64
+# No field Roster reads may hold more than 256 characters (an email 254), so a longer cell is an
+# error whatever it holds: it is kept cut to MAX_CELL_CHARS + 1 characters, which keeps every
+# check on it linear and small however long the cell is (a 150 MB cell is 10 kB).
+MAX_CELL_CHARS = 10_000
+# What Roster's own exports put before a cell a spreadsheet would run as a formula.
+# The apostrophe Roster's exports put before a formula prefix (see FORMULA_PREFIXES).
+NEUTRALIZED = "^'([" + "".join(re.escape(prefix) for prefix in FORMULA_PREFIXES) + "])"
+
+# Python's csv module holds a field being read at 4 bytes a character: a quote never closed
+# would hold the rest of the file so. Past this, the reader stops with a file error.
+MAX_FIELD_CHARS = 4_000_000
+csv.field_size_limit(MAX_FIELD_CHARS)
+
+
+class TableError(Exception):
+    """The file cannot be read as a table; `problem` is the file error saying why."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
 
 
 @dataclass(frozen=True)
@@ -45,6 +73,7 @@ class Table:
     delimiter: str | None
     cells: pl.DataFrame
     blank_rows: int
+    warnings: list[Problem] = field(default_factory=list)
 
 
 def header_key(name: str) -> str:
@@ -60,31 +89,136 @@ def read_csv_table(data: bytes) -> Table | None:
     if found is None:
         return None
     offset, header_row, delimiter, header = found
-    body = data[offset:]
+    header = _kept_header(header, header_row)
+    body = data if offset == 0 else data[offset:]
     width = len(header)
-    line_end = _line_end(body)
-    cells = _read_with_polars(body, delimiter, width, line_end)
+    line_end = _line_end(data)
+    warnings: list[Problem] = []
+    # A header of many empty cells (Excel's trailing separators, thousands of them) foretells
+    # rows as wide, which polars refuses only after costly work: go to the reference reader.
+    # A quote never closed (an odd number of quotes), or quotes megabytes apart, would have
+    # polars read one cell of several times that size before refusing it.
+    wide = len(found[3]) > width
+    unbalanced = body.count(b'"') % 2 == 1 or _longest_quoted(body) > MAX_FIELD_CHARS
+    cells = None if wide or unbalanced else _read_with_polars(body, delimiter, width, line_end)
     if cells is None:
-        cells = _read_with_python(body.decode("utf-8"), delimiter, width, line_end)
-    return _finish(cells, header, header_row, delimiter)
+        try:
+            cells, unterminated = _read_with_python(str(body, "utf-8"), delimiter, width, line_end)
+        except _FieldTooLarge as error:
+            raise TableError(_field_too_large(header_row + error.index)) from error
+        if unterminated is not None:
+            warnings.append(_unterminated_quote(header_row + unterminated))
+    return _finish(cells, header, header_row, delimiter, warnings)
 
 
-def read_xlsx_table(data: bytes) -> Table | None:
-    """Read the first sheet of an .xlsx workbook; None when it holds no non-blank row."""
+def _kept_header(header: list[str], header_row: int) -> list[str]:
+    named = len(header)
+    while named and not header[named - 1]:
+        named -= 1
+    if named > MAX_HEADER_COLUMNS:
+        raise TableError(
+            Problem(
+                code="too_large",
+                message=f"The header row (row {header_row}) has over {MAX_HEADER_COLUMNS:,} "
+                "columns; Roster reads "
+                f"at most {MAX_HEADER_COLUMNS:,}. Keep the columns Full Name, Email and "
+                "External ID and delete the others.",
+            )
+        )
+    return header[: max(named, min(len(header), KEPT_EMPTY_COLUMNS))]
+
+
+def _longest_quoted(data: bytes, window: int = 1 << 23) -> int:
+    """The most bytes between a quote and the next one, counting quotes in pairs (bytes.split
+    over windows of the data: no loop per byte or per quote)."""
+    inside = False  # after an odd number of quotes
+    current = longest = 0
+    for start in range(0, len(data), window):
+        lengths = list(map(len, data[start : start + window].split(b'"')))
+        if len(lengths) == 1:
+            current += lengths[0] if inside else 0
+            longest = max(longest, current)
+            continue
+        if inside:
+            longest = max(longest, current + lengths[0])
+        middle = lengths[1:-1][0 if not inside else 1 :: 2]  # the pieces between a pair
+        longest = max(longest, *middle) if middle else longest
+        inside ^= (len(lengths) - 1) % 2 == 1
+        current = lengths[-1] if inside else 0
+    return max(longest, current)
+
+
+class _FieldTooLarge(Exception):
+    def __init__(self, index: int) -> None:
+        super().__init__(index)
+        self.index = index  # of the record, the header's being 0
+
+
+def _field_too_large(row: int) -> Problem:
+    return Problem(
+        code="too_large",
+        message=f"Row {row} has a cell of over {MAX_FIELD_CHARS:,} characters, usually a quote "
+        '(") that opens there and is never closed, so the rest of the file reads as one cell. '
+        "Close the quote or delete it, then upload the file again.",
+    )
+
+
+def _unterminated_quote(row: int) -> Problem:
+    return Problem(
+        code="unterminated_quote",
+        message=f'Row {row} opens a quote (") that is never closed, so everything from there '
+        "to the end of the file reads as one cell of that row. Close the quote or delete it, "
+        "then upload the file again.",
+    )
+
+
+def read_xlsx_table(
+    data: bytes,
+    name: str = "The workbook",
+    zero_padded: dict[int, list[tuple[int, int]]] | None = None,
+) -> Table | None:
+    """Read the first sheet of an .xlsx workbook; None when it holds no non-blank row.
+
+    Call it on a workbook `xlsx.check_workbook` passed: the reader holds the sheet's grid.
+    `zero_padded` (from the same check) gives the numbers Excel shows with leading zeros
+    (format 000000): they read as shown, 001234, not as the number 1234.
+    """
+    padded = zero_padded or {}
     from python_calamine import CalamineWorkbook
 
-    workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
-    sheet = workbook.get_sheet_by_index(0)
-    records = [
-        [_xlsx_cell_text(value) for value in row] for row in sheet.to_python(skip_empty_area=False)
-    ]
-    for index, record in enumerate(records):
-        if any(cell.strip(TRIM_CHARS) for cell in record):
-            header = [cell.strip(TRIM_CHARS) for cell in record]
-            while header and not header[-1]:
-                header.pop()
-            cells = _frame_from_records(records[index:], len(header))
-            return _finish(cells, header, index + 1, None)
+    try:
+        workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        sheet = workbook.get_sheet_by_index(0)
+        # iter_rows starts at row 1, but at the first column holding a cell.
+        left = sheet.start[1] if sheet.start else 0
+        rows = sheet.iter_rows()
+        pad = [""] * left
+
+        def text(number: int, row: Sequence[object]) -> list[str]:
+            record = [value if type(value) is str else _xlsx_cell_text(value) for value in row]
+            if pad:
+                record = pad + record
+            for column, digits in padded.get(number, ()):
+                if column < len(record) and record[column].isdigit():
+                    record[column] = record[column].zfill(digits)
+            return record
+
+        for index, row in enumerate(rows):
+            record = text(index + 1, row)
+            if any(cell.strip(TRIM_CHARS) for cell in record):
+                header = [cell.strip(TRIM_CHARS) for cell in record]
+                while header and not header[-1]:
+                    header.pop()
+                width = len(header)
+                records = (text(number, row) for number, row in enumerate(rows, index + 2))
+                cells = _frame_from_records(itertools.chain([record], records), width)
+                return _finish(cells, header, index + 1, None)
+    except TableError:
+        raise
+    except BaseException as error:  # python-calamine's errors, and pyo3's PanicException
+        if not isinstance(error, Exception) and type(error).__name__ != "PanicException":
+            raise
+        raise TableError(damaged(name, f"{type(error).__name__}: {error}")) from error
     return None
 
 
@@ -124,8 +258,9 @@ def _find_header(data: bytes) -> tuple[int, int, str, list[str]] | None:
 def _split_header(line: str) -> tuple[str, list[str]]:
     """The delimiter splitting the header into the most required names (then the most cells)."""
     best: tuple[int, int, str, list[str]] | None = None
+    line = _one_line_end(line)  # a stray CR or LF (say before the header) ends a record
     for delimiter in DELIMITERS:
-        cells = next(csv.reader([line], delimiter=delimiter), [])
+        cells = [cell[: MAX_CELL_CHARS + 1] for cell in _first_record(line, delimiter)]
         found = len(_REQUIRED_KEYS & {header_key(cell) for cell in cells})
         candidate = (found, len(cells), delimiter, cells)
         if best is None or candidate[:2] > best[:2]:
@@ -134,14 +269,33 @@ def _split_header(line: str) -> tuple[str, list[str]]:
     return best[2], [cell.strip(TRIM_CHARS) for cell in best[3]]
 
 
+def _first_record(line: str, delimiter: str) -> list[str]:
+    """The first non-empty record of `line` as Python's csv reads it. Without quotes that is a
+    plain split, which holds one copy of a long line where the csv module holds four."""
+    if '"' not in line:
+        parts = (part.split(delimiter, MAX_HEADER_COLUMNS + 1) for part in line.split("\n"))
+        cells = next((part for part in parts if part != [""]), [])
+        if len(cells) > MAX_HEADER_COLUMNS + 1 and not cells[-1].strip(delimiter + TRIM_CHARS):
+            cells[-1] = ""  # the rest of the line is trailing separators
+        return cells
+    # A header is short: cells past its first megabyte can only be too many or too long.
+    records = csv.reader(_lines(line[: 1 << 20], "\n"), delimiter=delimiter)
+    return next((record for record in records if record), [])
+
+
+def _one_line_end(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
+
+
 def _line_end(data: bytes) -> str:
-    """'\\r' for old Mac files (CR only), else '\\n' (LF and CRLF)."""
-    for index, byte in enumerate(data):
-        if byte == 0x0A:
-            return "\n"
-        if byte == 0x0D:
-            return "\n" if data[index + 1 : index + 2] == b"\n" else "\r"
-    return "\n"
+    """'\\r' for old Mac files (CR only), else '\\n' (LF and CRLF): the first line break decides,
+    after any CRs the file starts with (a stray CR before the header). Bytes methods, no loop."""
+    data = data.lstrip(b"\r")
+    lf = data.find(b"\n")
+    cr = data.find(b"\r")
+    if cr < 0 or (0 <= lf < cr) or lf == cr + 1:
+        return "\n"
+    return "\r"
 
 
 def _read_with_polars(
@@ -160,27 +314,97 @@ def _read_with_polars(
         )
     except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, pl.exceptions.NoDataError):
         return None
-    return frame.with_columns(pl.lit(None, dtype=pl.Int32).alias("overflow"))
+    overflow = pl.lit(None, dtype=pl.Int32).alias("overflow")
+    longest = frame.select(pl.max_horizontal(pl.all().str.len_bytes().max())).item()
+    if longest is None or longest <= MAX_CELL_CHARS:
+        return frame.with_columns(overflow)
+    return frame.select(  # select, unlike with_columns, lets the long cells go at once
+        *(pl.col(name).str.slice(0, MAX_CELL_CHARS + 1) for name in schema), overflow
+    )
 
 
-def _read_with_python(text: str, delimiter: str, width: int, line_end: str) -> pl.DataFrame:
-    """The reference reader, for files polars refuses.
+def _read_with_python(
+    text: str, delimiter: str, width: int, line_end: str
+) -> tuple[pl.DataFrame, int | None]:
+    """The reference reader, for files polars refuses; also the index of the last record when it
+    opens a quote that is never closed (Python's csv module reads to the end of the file).
 
     Python's csv module ends a record at any CR or LF; a file has one line end, and the other
-    break character is cell content (as polars reads it), so it is hidden from the parser.
+    break character is cell content (as polars reads it), so it is hidden from the parser: it
+    becomes HIDE + "1", and HIDE itself HIDE + HIDE, so any text round-trips.
     """
     other = "\r" if line_end == "\n" else "\n"
-    placeholder = next(chr(code) for code in range(0xE000, 0xF900) if chr(code) not in text)
-    if line_end == "\n":
-        hidden = re.sub(r"\r(?!\n)", placeholder, text)
+    content_break = r"\r(?!\n)" if line_end == "\n" else "\n"
+    needs_hiding = re.search(content_break, text) is not None
+    if needs_hiding:
+        hidden = re.sub(content_break, _HIDE + "1", text.replace(_HIDE, _HIDE + _HIDE))
     else:
-        hidden = text.replace("\n", placeholder)
-    records: Iterable[Sequence[str]] = csv.reader(
-        io.StringIO(hidden, newline=""), delimiter=delimiter
-    )
-    if hidden != text:  # put the hidden line breaks back before any cell is looked at
-        records = ([cell.replace(placeholder, other) for cell in record] for record in records)
-    return _frame_from_records(records, width)
+        hidden = text
+    del text
+    separator = "\n" if line_end == "\n" else "\r"
+    reader = csv.reader(_lines(hidden, separator), delimiter=delimiter)
+    last = {"index": -1, "line": 0}
+
+    def counted() -> Iterator[Sequence[str]]:
+        before = 0
+        try:
+            for index, record in enumerate(reader):
+                last["index"], last["line"] = index, before
+                before = reader.line_num
+                yield record
+        except csv.Error as error:
+            if "field limit" not in str(error):
+                raise
+            raise _FieldTooLarge(last["index"] + 1) from error
+
+    records: Iterable[Sequence[str]] = counted()
+    if needs_hiding:  # put the hidden line breaks back before any cell is looked at
+        unhide = functools.partial(_unhide, other=other)
+        records = ([unhide(cell) for cell in record] for record in records)
+    frame = _frame_from_records(records, width)
+    unterminated = None
+    if reader.line_num - last["line"] > 1 and _opens_unclosed_quote(
+        hidden, last["line"], separator, delimiter
+    ):
+        unterminated = last["index"]
+    return frame, unterminated
+
+
+_HIDE = "\ue000"
+_HIDDEN = re.compile(_HIDE + "(.)", re.DOTALL)
+
+
+def _unhide(cell: str, other: str) -> str:
+    if _HIDE not in cell:
+        return cell
+    return _HIDDEN.sub(lambda match: _HIDE if match.group(1) == _HIDE else other, cell)
+
+
+def _lines(text: str, separator: str, start: int = 0) -> Iterator[str]:
+    """The lines of `text` from `start`, each with its line end (as io.StringIO would give them,
+    without its copy of the whole text in 4 bytes a character)."""
+    while start < len(text):
+        end = text.find(separator, start)
+        stop = len(text) if end < 0 else end + 1
+        yield text[start:stop]
+        start = stop
+
+
+def _opens_unclosed_quote(text: str, line: int, separator: str, delimiter: str) -> bool:
+    """Whether the record starting after `line` line ends runs to the end inside a quote."""
+    offset = 0
+    for _ in range(line):
+        found = text.find(separator, offset)
+        if found < 0:
+            return False
+        offset = found + 1
+    strict = csv.reader(_lines(text, separator, offset), delimiter=delimiter, strict=True)
+    try:
+        for _ in strict:
+            pass
+    except csv.Error as error:
+        return "unexpected end of data" in str(error)
+    return False
 
 
 def _frame_from_records(records: Iterable[Sequence[str]], width: int) -> pl.DataFrame:
@@ -190,12 +414,13 @@ def _frame_from_records(records: Iterable[Sequence[str]], width: int) -> pl.Data
     for record in records:
         count = len(record)
         for index, column in enumerate(columns):
-            column.append(record[index] if index < count else "")
+            column.append(record[index][: MAX_CELL_CHARS + 1] if index < count else "")
         extra = None
-        for index in range(width, count):
-            if record[index].strip(TRIM_CHARS):
-                extra = index + 1
-                break
+        if count > width and "".join(record[width:]).strip(TRIM_CHARS):
+            for index in range(width, count):
+                if record[index].strip(TRIM_CHARS):
+                    extra = index + 1
+                    break
         overflow.append(extra)
     frame = {
         f"c{index}": pl.Series(column, dtype=pl.String) for index, column in enumerate(columns)
@@ -205,14 +430,28 @@ def _frame_from_records(records: Iterable[Sequence[str]], width: int) -> pl.Data
 
 
 def _finish(
-    records: pl.DataFrame, header: list[str], header_row: int, delimiter: str | None
+    records: pl.DataFrame,
+    header: list[str],
+    header_row: int,
+    delimiter: str | None,
+    warnings: list[Problem] | None = None,
 ) -> Table:
     """Drop the header record, number the rows, trim the cells, drop and count blank records."""
     names = [f"c{index}" for index in range(len(header))]
     cells = (
         records.slice(1)
         .with_row_index("row", offset=header_row + 1)
-        .with_columns(pl.col(name).fill_null("").str.strip_chars(TRIM_CHARS) for name in names)
+        .with_columns(
+            pl.col(name).fill_null("").str.strip_chars(TRIM_CHARS)  # cut to size by the readers
+            for name in names
+        )
+        # A cell Roster's export neutralized ('=...) reads back as what the learner typed.
+        .with_columns(
+            pl.when(pl.col(name).str.starts_with("'"))
+            .then(pl.col(name).str.replace(NEUTRALIZED, "$1"))
+            .otherwise(pl.col(name))
+            for name in names
+        )
     )
     blank = pl.all_horizontal([pl.col(name) == "" for name in names]) & pl.col("overflow").is_null()
     kept = cells.filter(~blank)
@@ -222,4 +461,5 @@ def _finish(
         delimiter=delimiter,
         cells=kept,
         blank_rows=cells.height - kept.height,
+        warnings=warnings or [],
     )

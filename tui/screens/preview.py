@@ -18,7 +18,7 @@ from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Stat
 from tui.api.client import ApiError
 from tui.intake.learner_file import LearnerFile
 from tui.intake.render import describe_source
-from tui.intake.report import Report
+from tui.intake.report import FORMULA_PREFIXES, Report
 from tui.intake.table import REQUIRED_HEADERS
 from tui.screens.worker_errors import ForwardsWorkerErrors
 from tui.widgets.preview_table import PreviewTable
@@ -29,7 +29,6 @@ if TYPE_CHECKING:
 FILTERS = ("all", "issues", "ready")
 SKIP_CODES = ("already_member", "already_invited")
 SERVICE_CODES = {*SKIP_CODES, "external_id_conflict"}
-FORMULA_START = ("=", "+", "-", "@")
 
 
 def preview_frame(learner_file: LearnerFile, report: Report) -> pl.DataFrame:
@@ -85,7 +84,7 @@ def preview_frame(learner_file: LearnerFile, report: Report) -> pl.DataFrame:
 
 def neutralize(value: str) -> str:
     """A cell a spreadsheet would run as a formula, made plain text (OWASP CSV injection)."""
-    return "'" + value if value.startswith(FORMULA_START) else value
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
 def export_issues(frame: pl.DataFrame, source: Path) -> Path:
