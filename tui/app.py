@@ -114,7 +114,10 @@ class RosterApp(App[None]):
             )
             detail = error.problem.detail
             if error.problem.status == 401:
-                detail += " Log in again with: roster login --api-url URL"
+                detail = (
+                    "The service does not know this admin token (it may have been replaced). "
+                    f"Log in again with: roster login --api-url {self.settings.api_url}"
+                )
             self._connection_failed(title, where, detail, Exit.REFUSED)
             return
         except Failure as failure:
