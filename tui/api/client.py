@@ -71,13 +71,13 @@ class RosterClient:
         params = {key: value for key, value in (params or {}).items() if value not in (None, "")}
         if content is not None:
             headers = {**(headers or {}), "Content-Type": "application/json"}
-        for attempt in range(RETRIES if retry else 1):
+        for attempt in range(RETRIES):
             try:
                 response = await self._http.request(
                     method, path, json=json, content=content, params=params, headers=headers
                 )
             except httpx.TransportError as error:
-                if attempt + 1 >= (RETRIES if retry else 1):
+                if not retry or attempt + 1 >= RETRIES:
                     raise ServiceUnreachableError(
                         f"Cannot reach the Roster service at {self.base_url}: "
                         f"{error or type(error).__name__}. Check the URL and that the service "
@@ -85,7 +85,10 @@ class RosterClient:
                         self.base_url,
                     ) from error
             else:
-                if response.status_code < 500 or not retry or attempt + 1 >= RETRIES:
+                # A 503 with Retry-After (a busy database) did nothing: any request may be sent
+                # again, even one that is not idempotent.
+                busy = response.status_code == 503 and "retry-after" in response.headers
+                if attempt + 1 >= RETRIES or not (busy or (retry and response.status_code >= 500)):
                     break
             await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
         if response.status_code >= 400:
