@@ -52,6 +52,16 @@ async def upload(pilot: Pilot[None], path: Path, *, quoted: bool = False) -> Non
     await pilot.press("enter")
 
 
+async def to_preview(pilot: Pilot[None], path: Path) -> None:
+    """From Admin home to the preview of `path`: Inclusive Hiring, the unlimited contract."""
+    await until(pilot, lambda: pilot.app.me is not None)  # type: ignore[attr-defined]
+    await pilot.press("i")
+    await choose(pilot, ChooseProgram, "inclusive")
+    await choose(pilot, ChooseContract, "enterprise")
+    await upload(pilot, path)
+    await on_screen(pilot, PreviewScreen)
+
+
 async def complete(pilot: Pilot[None]) -> str:
     await on_screen(pilot, PreviewScreen)
     await pilot.press("i")
@@ -175,12 +185,7 @@ async def test_a_file_error_is_a_screen_that_says_what_to_fix(
 async def test_edit_in_place_rechecks_the_row(app: RosterApp, tmp_path: Path) -> None:
     path = learner_file(tmp_path, *ROWS)
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: app.me is not None)
-        await pilot.press("i")
-        await choose(pilot, ChooseProgram, "inclusive")
-        await choose(pilot, ChooseContract, "enterprise")
-        await upload(pilot, path)
-        await on_screen(pilot, PreviewScreen)
+        await to_preview(pilot, path)
         preview = app.screen
         assert isinstance(preview, PreviewScreen)
         await pilot.press("x")

@@ -74,21 +74,14 @@ async def test_while_the_mail_server_is_down_progress_says_why_and_close_lets_th
     from textual.widgets import Label
 
     from tests.app.conftest import learner_file
-    from tests.app.test_flows import choose, upload
-    from tui.screens.pickers import ChooseContract, ChooseProgram
-    from tui.screens.preview import PreviewScreen
+    from tests.app.test_flows import to_preview
     from tui.screens.progress import CompletionDialog, ImportProgress
 
     down = f"smtp://127.0.0.1:{free_port()}"  # nothing listens: every attempt is refused
     app = RosterApp(Settings(data_dir=data_dir, mail_url=down))
     path = learner_file(tmp_path, "Ann Lee,ann@example.org,", "Bob Ray,bob@example.org,")
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: app.me is not None)
-        await pilot.press("i")
-        await choose(pilot, ChooseProgram, "inclusive")
-        await choose(pilot, ChooseContract, "enterprise")
-        await upload(pilot, path)
-        await on_screen(pilot, PreviewScreen)
+        await to_preview(pilot, path)
         await pilot.press("i")
         await on_screen(pilot, ImportProgress)
         phase = lambda: str(app.screen.query_one("#phase", Label).content)  # noqa: E731
