@@ -354,11 +354,12 @@ def test_claims_of_a_dead_process_on_this_host_are_taken_back_at_start(
 def test_two_senders_renewing_short_leases_never_send_an_email_twice(
     sessions: sessionmaker[Session], start_sender: Any
 ) -> None:
-    server = MailServer(Recorder(delay=0.05)).start()
+    server = MailServer(Recorder(delay=0.5)).start()
     try:
-        queue_invitations(sessions, learners(60))
-        # Each holds its claims far longer than the lease: only renewal keeps them its own.
-        options = {"concurrency": 2, "lease": timedelta(seconds=0.3)}
+        queue_invitations(sessions, learners(16))
+        # Each claims 8 emails it needs 2 s to send, twice its 1 s lease: only renewal (every
+        # third of a lease) keeps them its own. A renewal has 0.67 s of slack on a busy machine.
+        options = {"concurrency": 2, "lease": timedelta(seconds=1)}
         first = start_sender(sessions, server.url, **options)
         second = start_sender(sessions, server.url, **options)
         wait_until(lambda: all_done(sessions))
@@ -366,7 +367,7 @@ def test_two_senders_renewing_short_leases_never_send_an_email_twice(
         second.stop()
     finally:
         server.stop()
-    assert Counter(server.handler.message_ids().values()) == {1: 60}
+    assert Counter(server.handler.message_ids().values()) == {1: 16}
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
