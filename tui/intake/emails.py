@@ -16,8 +16,9 @@ _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
 # All top-level domains end with a letter (the library rejects the others).
 _TOP_LABEL = r"(?:[A-Za-z0-9][A-Za-z0-9\-]{0,61})?[A-Za-z]"
 FAST_EMAIL = rf"^[{_ATEXT}]+(?:\.[{_ATEXT}]+)*@(?:{_LABEL}\.)+{_TOP_LABEL}$"
-# Domains the fast path leaves to the library: "--" (Punycode, R-LDH labels) and special-use names.
-_SLOW_DOMAIN = r"(?i)--|(?:^|\.)(?:arpa|invalid|local|localhost|onion|test)$"
+# Domains the fast path leaves to the library: "--" (Punycode, R-LDH labels) and special-use names
+# (FAST_EMAIL already requires a dot in the domain, so these are suffixes).
+_SLOW_SUFFIXES = (".arpa", ".invalid", ".local", ".localhost", ".onion", ".test")
 EMAIL_MAX_LENGTH = 254
 # RFC 2142 mailbox names, which the library lowercases.
 ROLE_MAILBOXES = [
@@ -27,31 +28,47 @@ ROLE_MAILBOXES = [
 
 
 def decide_fast(emails: pl.Series) -> pl.DataFrame:
-    """The fast path: `normalized` and `domain` for the addresses it proves valid, else null."""
+    """The fast path, for the addresses it proves valid (else null): `normalized`, `domain` and
+    `key` (the normalized form lowercased, which for these is the address lowercased)."""
     email = pl.col("email")
-    at = email.str.find("@", literal=True)
-    local = email.str.slice(0, at)
-    domain = email.str.slice(at + 1).str.to_lowercase()
+    lowered = pl.col("lowered")
+    domain = pl.col("domain")
+    at = pl.col("at")
     fast = (
         email.str.contains(FAST_EMAIL)
         & (email.str.len_bytes() <= EMAIL_MAX_LENGTH)
-        & ~email.str.slice(at + 1).str.contains(_SLOW_DOMAIN)
+        & ~domain.str.contains("--", literal=True)
+        & ~pl.any_horizontal(domain.str.ends_with(suffix) for suffix in _SLOW_SUFFIXES)
     )
-    lowered_local = local.str.to_lowercase()
-    # The library keeps the local part's case, except for RFC 2142 role names.
-    fast_local = pl.when(lowered_local.is_in(ROLE_MAILBOXES)).then(lowered_local).otherwise(local)
-    return (
+    judged = (
         pl.DataFrame({"email": emails})
         .lazy()
-        .with_columns(fast.alias("fast"))
-        .select(
-            "email",
-            pl.when("fast")
-            .then(pl.concat_str(fast_local, pl.lit("@"), domain))
-            .alias("normalized"),
-            pl.when("fast").then(domain).alias("domain"),
+        .with_columns(
+            email.str.to_lowercase().alias("lowered"),
+            email.str.find("@", literal=True).alias("at"),
         )
+        # Each step names what later steps reuse: the engine computes an expression per use.
+        .with_columns(lowered.str.slice(at + 1).alias("domain"))
+        .with_columns(fast.alias("fast"))
+        .with_row_index("index")
         .collect()
+    )
+    # The library keeps the local part's case, except for RFC 2142 role names, and lowercases
+    # the domain: most addresses come out unchanged, and only the others are built anew.
+    changed = judged.filter(pl.col("fast") & (email != lowered)).select(
+        "index",
+        pl.when(lowered.str.slice(0, at).is_in(ROLE_MAILBOXES))
+        .then(lowered)
+        .otherwise(pl.concat_str(email.str.slice(0, at), pl.lit("@"), domain))
+        .alias("normalized"),
+    )
+    normalized = judged.select(pl.when("fast").then(email))[:, 0].alias("normalized")
+    if changed.height:
+        normalized.scatter(changed["index"], changed["normalized"])
+    return judged.select(
+        normalized,
+        pl.when("fast").then(domain).alias("domain"),
+        pl.when("fast").then(lowered).alias("key"),
     )
 
 
@@ -62,32 +79,36 @@ def judge_emails(emails: pl.Series) -> pl.DataFrame:
     (the library's reason when invalid), `domain` (the normalized domain) and `key` (what makes
     two addresses the same learner: the normalized form, lowercased).
     """
-    judged = decide_fast(emails)
-    slow = judged.filter(pl.col("normalized").is_null() & (pl.col("email") != ""))
+    judged = decide_fast(emails).with_columns(pl.lit(None, dtype=pl.String).alias("reason"))
+    slow = (
+        pl.DataFrame({"email": emails})
+        .with_row_index("index")
+        .filter(judged["normalized"].is_null() & (pl.col("email") != ""))
+    )
+    if slow.height == 0:
+        return judged.select("normalized", "reason", "domain", "key")
     unique_slow = slow["email"].unique()
     verdicts = validate_with_library(unique_slow.to_list())
     library = pl.DataFrame(
         {
             "email": unique_slow,
-            "slow_normalized": [normalized for normalized, _ in verdicts],
+            "normalized": [normalized for normalized, _ in verdicts],
             "reason": [reason for _, reason in verdicts],
         },
-        schema={"email": pl.String, "slow_normalized": pl.String, "reason": pl.String},
+        schema={"email": pl.String, "normalized": pl.String, "reason": pl.String},
     )
-    normalized = pl.coalesce("normalized", "slow_normalized")
-    return (
-        judged.lazy()
-        .join(library.lazy(), on="email", how="left", maintain_order="left")
-        .select(
-            normalized.alias("normalized"),
-            "reason",
-            pl.coalesce("domain", pl.col("slow_normalized").str.extract(r"@([^@]*)$", 1)).alias(
-                "domain"
-            ),
-            normalized.str.to_lowercase().alias("key"),
-        )
-        .collect()
+    decided = slow.join(library, on="email").select(
+        "index",
+        "normalized",
+        "reason",
+        pl.col("normalized").str.extract(r"@([^@]*)$", 1).alias("domain"),
+        pl.col("normalized").str.to_lowercase().alias("key"),
     )
+    # Only the few the library judged change: write them in place, no join of every row.
+    columns = {name: judged[name].clone() for name in ("normalized", "reason", "domain", "key")}
+    for name, column in columns.items():
+        column.scatter(decided["index"], decided[name])
+    return pl.DataFrame(columns)
 
 
 def validate_with_library(emails: list[str]) -> list[tuple[str | None, str | None]]:
