@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
 import stat
 import struct
 import zipfile
@@ -31,15 +32,21 @@ _BINARY_SIGNATURES: tuple[tuple[bytes, str], ...] = (
     (b"SQLite format 3\x00", "an SQLite database"),
 )
 
-_WHITESPACE_BYTES = b" \t\r\n\x0b\x0c"
+_NOT_BLANK = re.compile(rb"[^ \t\r\n\x0b\x0c]")
 
 
 @dataclass(frozen=True)
 class TextFile:
-    """A text file, re-encoded as UTF-8 without BOM (what the CSV reader takes)."""
+    """A text file as UTF-8, what the CSV readers take: `data[start:]` (after any BOM).
+
+    A file that looks like UTF-8 is not decoded here: the readers check it as they read (a
+    separate pass costs as much as reading it). Should they find it is not UTF-8,
+    `decode_learner_file(..., assume_utf8=False)` decides what it is.
+    """
 
     data: bytes
     encoding: str
+    start: int = 0
 
 
 @dataclass(frozen=True)
@@ -115,9 +122,15 @@ def _too_large(size: int, max_bytes: int, *, more: bool = False) -> Problem:
     )
 
 
-def decode_learner_file(data: bytes, name: str, max_bytes: int | None = None) -> Decoded | Problem:
-    """Decide what the bytes are: UTF-8/UTF-16/Windows-1252 text, an .xlsx workbook, or neither."""
-    if not data.strip(_WHITESPACE_BYTES):
+def decode_learner_file(
+    data: bytes, name: str, max_bytes: int | None = None, *, assume_utf8: bool = True
+) -> Decoded | Problem:
+    """Decide what the bytes are: UTF-8/UTF-16/Windows-1252 text, an .xlsx workbook, or neither.
+
+    With `assume_utf8`, text that is neither UTF-16 nor binary is taken as UTF-8 unverified (see
+    `TextFile`); without it, it is verified, and read as Windows-1252 when it is not UTF-8.
+    """
+    if _NOT_BLANK.search(data) is None:
         return _empty()
     if data.startswith(b"PK\x03\x04"):
         return _sniff_zip(data, name)
@@ -141,11 +154,13 @@ def decode_learner_file(data: bytes, name: str, max_bytes: int | None = None) ->
     if b"\x00" in data:
         return _not_text(name, "it holds NUL bytes, as binary files do")
     if data.startswith(codecs.BOM_UTF8):
-        text = data[len(codecs.BOM_UTF8) :]
-        if _is_utf8(text):
-            return TextFile(data=text, encoding="utf-8-sig") if text.strip() else _empty()
+        start = len(codecs.BOM_UTF8)
+        if _NOT_BLANK.search(data, start) is None:
+            return _empty()
+        if assume_utf8:
+            return TextFile(data=data, encoding="utf-8-sig", start=start)
         return _decoded(data, "utf-8-sig", name, max_bytes)
-    if _is_utf8(data):
+    if assume_utf8 or _is_utf8(data):
         return TextFile(data=data, encoding="utf-8")
     # Windows-1252 bytes from 0x80 take 2 or 3 bytes in UTF-8: refuse before converting what
     # would be over the limit (the limit holds for the text Roster reads).

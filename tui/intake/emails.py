@@ -40,6 +40,9 @@ def decide_fast(emails: pl.Series) -> pl.DataFrame:
         & ~domain.str.contains("--", literal=True)
         & ~pl.any_horizontal(domain.str.ends_with(suffix) for suffix in _SLOW_SUFFIXES)
     )
+    # The library keeps the local part's case, except for RFC 2142 role names, and lowercases
+    # the domain: most addresses come out unchanged. One streamed query, in which each step names
+    # what later steps reuse (the engine computes an expression once per use).
     judged = (
         pl.DataFrame({"email": emails})
         .lazy()
@@ -47,29 +50,31 @@ def decide_fast(emails: pl.Series) -> pl.DataFrame:
             email.str.to_lowercase().alias("lowered"),
             email.str.find("@", literal=True).alias("at"),
         )
-        # Each step names what later steps reuse: the engine computes an expression per use.
         .with_columns(lowered.str.slice(at + 1).alias("domain"))
         .with_columns(fast.alias("fast"))
-        .with_row_index("index")
+        .select(
+            pl.when(pl.col("fast") & (email == lowered)).then(email).alias("normalized"),
+            pl.when("fast").then(domain).alias("domain"),
+            pl.when("fast").then(lowered).alias("key"),
+            (pl.col("fast") & (email != lowered)).alias("rebuild"),
+        )
         .collect()
     )
-    # The library keeps the local part's case, except for RFC 2142 role names, and lowercases
-    # the domain: most addresses come out unchanged, and only the others are built anew.
-    changed = judged.filter(pl.col("fast") & (email != lowered)).select(
-        "index",
-        pl.when(lowered.str.slice(0, at).is_in(ROLE_MAILBOXES))
-        .then(lowered)
-        .otherwise(pl.concat_str(email.str.slice(0, at), pl.lit("@"), domain))
-        .alias("normalized"),
-    )
-    normalized = judged.select(pl.when("fast").then(email))[:, 0].alias("normalized")
-    if changed.height:
-        normalized.scatter(changed["index"], changed["normalized"])
-    return judged.select(
-        normalized,
-        pl.when("fast").then(domain).alias("domain"),
-        pl.when("fast").then(lowered).alias("key"),
-    )
+    normalized = judged["normalized"]
+    rebuild = judged["rebuild"].arg_true()
+    if len(rebuild):  # the few with capitals: the local part as typed, the domain lowercased
+        parts = pl.DataFrame(
+            {"email": emails.gather(rebuild), "domain": judged["domain"].gather(rebuild)}
+        ).with_columns(email.str.find("@", literal=True).alias("at"))
+        local = email.str.slice(0, at)
+        role = local.str.to_lowercase().is_in(ROLE_MAILBOXES)
+        rebuilt = parts.select(
+            pl.when(role)
+            .then(email.str.to_lowercase())
+            .otherwise(pl.concat_str(local, pl.lit("@"), domain))
+        )[:, 0]
+        normalized = normalized.clone().scatter(rebuild, rebuilt)
+    return judged.select(normalized, "domain", "key")
 
 
 def judge_emails(emails: pl.Series) -> pl.DataFrame:

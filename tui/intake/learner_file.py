@@ -11,7 +11,7 @@ from pydantic import TypeAdapter
 from tui.intake.decode import TextFile, decode_learner_file, read_file_bytes
 from tui.intake.report import Issue, Problem, Report, quote
 from tui.intake.rules import ISSUE_SCHEMA, check_learners, learners_frame, map_header
-from tui.intake.table import TableError, read_csv_table, read_xlsx_table
+from tui.intake.table import NotUtf8, TableError, read_csv_table, read_xlsx_table
 from tui.intake.xlsx import SheetFacts, check_workbook
 
 _ISSUES = TypeAdapter(list[Issue])
@@ -82,6 +82,18 @@ def _formulas_without_value(facts: SheetFacts) -> Problem:
     )
 
 
+def _encoding_warnings(decoded: TextFile) -> list[Problem]:
+    if decoded.encoding != "cp1252":
+        return []
+    return [
+        Problem(
+            code="legacy_encoding",
+            message="The file is not UTF-8, so it was read as Windows-1252. Check "
+            "that accented names look right; in Excel, save as CSV UTF-8 to be sure.",
+        )
+    ]
+
+
 def _unreadable(why: str) -> Problem:
     return Problem(
         code="unreadable_file",
@@ -102,17 +114,21 @@ def _read(path: Path, limits: Limits) -> LearnerFile:
 
     if isinstance(decoded, TextFile):
         report.encoding = decoded.encoding
-        if decoded.encoding == "cp1252":
-            report.file_warnings.append(
-                Problem(
-                    code="legacy_encoding",
-                    message="The file is not UTF-8, so it was read as Windows-1252. Check "
-                    "that accented names look right; in Excel, save as CSV UTF-8 to be sure.",
-                )
-            )
+        report.file_warnings.extend(_encoding_warnings(decoded))
     try:
         if isinstance(decoded, TextFile):
-            table = read_csv_table(decoded.data)
+            try:
+                table = read_csv_table(decoded.data, decoded.start)
+            except NotUtf8:
+                decoded = decode_learner_file(
+                    decoded.data, path.name, limits.max_bytes, assume_utf8=False
+                )
+                if isinstance(decoded, Problem):
+                    return _failed(report, decoded)
+                assert isinstance(decoded, TextFile)
+                report.encoding = decoded.encoding
+                report.file_warnings.extend(_encoding_warnings(decoded))
+                table = read_csv_table(decoded.data, decoded.start)
         else:
             facts = check_workbook(decoded.data, path.name, limits.max_bytes, limits.max_rows)
             if isinstance(facts, Problem):

@@ -154,7 +154,7 @@ def check_learners(learners: pl.DataFrame, width: int) -> tuple[pl.DataFrame, pl
                          _quoted(external_id))),
     ]  # fmt: skip
     issues = [learners.lazy().filter(condition).select(columns) for condition, columns in found]
-    duplicate_emails = _duplicates(learners, pl.col("email_key"))
+    duplicate_emails = _duplicates(learners.lazy().select("row", pl.col("email_key").alias("key")))
     issues.append(
         duplicate_emails.select(
             "row",
@@ -164,9 +164,11 @@ def check_learners(learners: pl.DataFrame, width: int) -> tuple[pl.DataFrame, pl
             pl.format("Same learner as row {}", pl.col("first_row")).alias("message"),
         ).lazy()
     )
-    unique_learners = learners.join(duplicate_emails.select("row"), on="row", how="anti")
+    # An External ID is compared among the rows that are not a repeat of an earlier learner.
+    repeated = duplicate_emails["row"].implode()
+    identified = learners.lazy().filter((external_id != "") & ~pl.col("row").is_in(repeated))
     issues.append(
-        _duplicates(unique_learners.filter(external_id != ""), external_id)
+        _duplicates(identified.select("row", external_id.alias("key")))
         .select(
             "row",
             pl.lit("External ID").alias("column"),
@@ -233,24 +235,20 @@ def _formula_message(name: str, value: pl.Expr) -> pl.Expr:
     )
 
 
-def _duplicates(learners: pl.DataFrame, key: pl.Expr) -> pl.DataFrame:
-    """Rows whose key an earlier row has, with `first_row`, the row that had it first.
+def _duplicates(keyed: pl.LazyFrame) -> pl.DataFrame:
+    """The rows of `keyed` (`row`, `key`) whose key an earlier row has, with `first_row`, the
+    row that had it first; a null key is no key.
 
     Equal keys have equal 64-bit hashes: sorting the hashes (a radix sort) finds the few rows
     whose hash is shared, and only those are compared by their keys. Hashing every key into a
-    table instead costs several times as much at a million rows.
+    table instead costs several times as much at a million rows, and holds a copy of every key.
     """
-    keyed = learners.select("row", key.alias("key")).filter(pl.col("key").is_not_null())
-    hashes = keyed.select(pl.col("key").hash(seed=0).alias("hash"))
-    shared = (
-        hashes.select(pl.col("hash").sort())
-        .filter(
-            (pl.col("hash") == pl.col("hash").shift(1))
-            | (pl.col("hash") == pl.col("hash").shift(-1))
-        )
-        .unique()
-    )
-    candidates = keyed.filter(hashes["hash"].is_in(shared["hash"].implode()))
+    keyed = keyed.filter(pl.col("key").is_not_null())
+    hashes = keyed.select(pl.col("key").hash(seed=0).alias("hash").sort()).collect()
+    shared = hashes.filter(
+        (pl.col("hash") == pl.col("hash").shift(1)) | (pl.col("hash") == pl.col("hash").shift(-1))
+    ).unique()
+    candidates = keyed.filter(pl.col("key").hash(seed=0).is_in(shared["hash"].implode())).collect()
     firsts = candidates.group_by("key").agg(pl.col("row").min().alias("first_row"))
     return (
         candidates.join(firsts, on="key")

@@ -44,11 +44,16 @@ MAX_CELL_CHARS = 10_000
 # What Roster's own exports put before a cell a spreadsheet would run as a formula.
 # The apostrophe Roster's exports put before a formula prefix (see FORMULA_PREFIXES).
 NEUTRALIZED = "^'([" + "".join(re.escape(prefix) for prefix in FORMULA_PREFIXES) + "])"
+_NEUTRALIZED_BYTES = re.compile(NEUTRALIZED[1:].encode())
 
 # Python's csv module holds a field being read at 4 bytes a character: a quote never closed
 # would hold the rest of the file so. Past this, the reader stops with a file error.
 MAX_FIELD_CHARS = 4_000_000
 csv.field_size_limit(MAX_FIELD_CHARS)
+
+
+class NotUtf8(Exception):
+    """The text is not UTF-8: the readers check it as they read it."""
 
 
 class TableError(Exception):
@@ -83,32 +88,57 @@ def header_key(name: str) -> str:
 _REQUIRED_KEYS = {header_key(name) for name in REQUIRED_HEADERS}
 
 
-def read_csv_table(data: bytes) -> Table | None:
-    """Read UTF-8 CSV text; None when it holds no non-blank record."""
-    found = _find_header(data)
+def read_csv_table(data: bytes, start: int = 0) -> Table | None:
+    """Read the UTF-8 CSV text `data[start:]`; None when it holds no non-blank record.
+
+    Raises NotUtf8 when the text is not UTF-8, TableError when it cannot be read as a table.
+    """
+    try:
+        return _read_csv_table(data, start)
+    except UnicodeDecodeError as error:
+        raise NotUtf8 from error
+
+
+def _read_csv_table(data: bytes, start: int) -> Table | None:
+    found = _find_header(data, start)
     if found is None:
         return None
     offset, header_row, delimiter, header = found
     header = _kept_header(header, header_row)
-    body = data if offset == 0 else data[offset:]
     width = len(header)
-    line_end = _line_end(data)
+    line_end = _line_end(data, start)
     warnings: list[Problem] = []
     # A header of many empty cells (Excel's trailing separators, thousands of them) foretells
     # rows as wide, which polars refuses only after costly work: go to the reference reader.
     # A quote never closed (an odd number of quotes), or quotes megabytes apart, would have
     # polars read one cell of several times that size before refusing it.
     wide = len(found[3]) > width
-    unbalanced = body.count(b'"') % 2 == 1 or _longest_quoted(body) > MAX_FIELD_CHARS
-    cells = None if wide or unbalanced else _read_with_polars(body, delimiter, width, line_end)
-    if cells is None:
+    quotes, far_apart = _count_quotes(data, offset)
+    unbalanced = quotes % 2 == 1 or (
+        far_apart and _longest_quoted(data, offset) > MAX_FIELD_CHARS
+    )
+    # Only an apostrophe before a formula prefix can be Roster's neutralizing one.
+    neutralized = _NEUTRALIZED_BYTES.search(data, offset) is not None
+    if not (wide or unbalanced):
+        # polars skips a UTF-8 BOM itself: no copy of the file to leave it out.
+        body = data if offset == start else data[offset:]
+        records = _read_with_polars(body, delimiter, width, line_end)
         try:
-            cells, unterminated = _read_with_python(str(body, "utf-8"), delimiter, width, line_end)
-        except _FieldTooLarge as error:
-            raise TableError(_field_too_large(header_row + error.index)) from error
-        if unterminated is not None:
-            warnings.append(_unterminated_quote(header_row + unterminated))
-    return _finish(cells, header, header_row, delimiter, warnings)
+            return _finish(records, header, header_row, delimiter, warnings, neutralized)
+        except (pl.exceptions.ComputeError, pl.exceptions.SchemaError) as error:
+            if "invalid utf-8" in str(error):
+                raise NotUtf8 from error
+            # polars refuses the file (ragged rows, stray quotes): the reference reader reads it.
+        except pl.exceptions.NoDataError:
+            pass
+    try:
+        text = str(memoryview(data)[offset:], "utf-8")
+        cells, unterminated = _read_with_python(text, delimiter, width, line_end)
+    except _FieldTooLarge as error:
+        raise TableError(_field_too_large(header_row + error.index)) from error
+    if unterminated is not None:
+        warnings.append(_unterminated_quote(header_row + unterminated))
+    return _finish(cells.lazy(), header, header_row, delimiter, warnings, neutralized)
 
 
 def _kept_header(header: list[str], header_row: int) -> list[str]:
@@ -128,13 +158,28 @@ def _kept_header(header: list[str], header_row: int) -> list[str]:
     return header[: max(named, min(len(header), KEPT_EMPTY_COLUMNS))]
 
 
-def _longest_quoted(data: bytes, window: int = 1 << 23) -> int:
-    """The most bytes between a quote and the next one, counting quotes in pairs (bytes.split
-    over windows of the data: no loop per byte or per quote)."""
+_QUOTE_WINDOW = 1 << 20
+
+
+def _count_quotes(data: bytes, start: int) -> tuple[int, bool]:
+    """The quotes in `data[start:]`, and whether two may be over MAX_FIELD_CHARS bytes apart:
+    counted per window of a megabyte, such a gap spans a run of windows holding no quote."""
+    total = run = longest_run = 0
+    for window in range(start, len(data), _QUOTE_WINDOW):
+        count = data.count(b'"', window, window + _QUOTE_WINDOW)
+        total += count
+        run = 0 if count else run + 1
+        longest_run = max(longest_run, run)
+    return total, longest_run >= MAX_FIELD_CHARS // _QUOTE_WINDOW - 1
+
+
+def _longest_quoted(data: bytes, start: int = 0, window: int = 1 << 23) -> int:
+    """The most bytes between a quote and the next one in `data[start:]`, counting quotes in
+    pairs (bytes.split over windows of the data: no loop per byte or per quote)."""
     inside = False  # after an odd number of quotes
     current = longest = 0
-    for start in range(0, len(data), window):
-        lengths = list(map(len, data[start : start + window].split(b'"')))
+    for begin in range(start, len(data), window):
+        lengths = list(map(len, data[begin : begin + window].split(b'"')))
         if len(lengths) == 1:
             current += lengths[0] if inside else 0
             longest = max(longest, current)
@@ -212,7 +257,7 @@ def read_xlsx_table(
                 width = len(header)
                 records = (text(number, row) for number, row in enumerate(rows, index + 2))
                 cells = _frame_from_records(itertools.chain([record], records), width)
-                return _finish(cells, header, index + 1, None)
+                return _finish(cells.lazy(), header, index + 1, None)
     except TableError:
         raise
     except BaseException as error:  # python-calamine's errors, and pyo3's PanicException
@@ -238,10 +283,10 @@ def _xlsx_cell_text(value: object) -> str:
     return "" if value is None else str(value)
 
 
-def _find_header(data: bytes) -> tuple[int, int, str, list[str]] | None:
+def _find_header(data: bytes, start: int = 0) -> tuple[int, int, str, list[str]] | None:
     """The header: its byte offset, spreadsheet row, delimiter and cells (first non-blank line)."""
-    line_end = _line_end(data)
-    offset = 0
+    line_end = _line_end(data, start)
+    offset = start
     row = 1
     while offset < len(data):
         end = data.find(line_end.encode(), offset)
@@ -287,40 +332,32 @@ def _one_line_end(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n") if "\r" in text else text
 
 
-def _line_end(data: bytes) -> str:
+_LEADING_CRS = re.compile(rb"\r*")
+
+
+def _line_end(data: bytes, start: int = 0) -> str:
     """'\\r' for old Mac files (CR only), else '\\n' (LF and CRLF): the first line break decides,
     after any CRs the file starts with (a stray CR before the header). Bytes methods, no loop."""
-    data = data.lstrip(b"\r")
-    lf = data.find(b"\n")
-    cr = data.find(b"\r")
+    crs = _LEADING_CRS.match(data, start)
+    start = crs.end() if crs else start
+    lf = data.find(b"\n", start)
+    cr = data.find(b"\r", start)
     if cr < 0 or (0 <= lf < cr) or lf == cr + 1:
         return "\n"
     return "\r"
 
 
-def _read_with_polars(
-    body: bytes, delimiter: str, width: int, line_end: str
-) -> pl.DataFrame | None:
-    """All records from the header on; None when polars refuses the file (the fallback reads it)."""
+def _read_with_polars(body: bytes, delimiter: str, width: int, line_end: str) -> pl.LazyFrame:
+    """All records from the header on, as a query: `_finish` streams it in one pass."""
     schema = {f"c{index}": pl.String for index in range(width)}
-    try:
-        frame = pl.read_csv(
-            body,
-            has_header=False,
-            schema=schema,
-            separator=delimiter,
-            eol_char=line_end,
-            quote_char='"',
-        )
-    except (pl.exceptions.ComputeError, pl.exceptions.SchemaError, pl.exceptions.NoDataError):
-        return None
-    overflow = pl.lit(None, dtype=pl.Int32).alias("overflow")
-    longest = frame.select(pl.max_horizontal(pl.all().str.len_bytes().max())).item()
-    if longest is None or longest <= MAX_CELL_CHARS:
-        return frame.with_columns(overflow)
-    return frame.select(  # select, unlike with_columns, lets the long cells go at once
-        *(pl.col(name).str.slice(0, MAX_CELL_CHARS + 1) for name in schema), overflow
-    )
+    return pl.scan_csv(
+        body,
+        has_header=False,
+        schema=schema,
+        separator=delimiter,
+        eol_char=line_end,
+        quote_char='"',
+    ).with_columns(pl.lit(None, dtype=pl.Int32).alias("overflow"))
 
 
 def _read_with_python(
@@ -430,36 +467,48 @@ def _frame_from_records(records: Iterable[Sequence[str]], width: int) -> pl.Data
 
 
 def _finish(
-    records: pl.DataFrame,
+    records: pl.LazyFrame,
     header: list[str],
     header_row: int,
     delimiter: str | None,
     warnings: list[Problem] | None = None,
+    neutralized: bool = True,
 ) -> Table:
-    """Drop the header record, number the rows, trim the cells, drop and count blank records."""
+    """Drop the header record, number the rows, trim the cells, drop and count blank records.
+
+    One streamed query: no column exists untrimmed in full. `neutralized` says whether any cell
+    may start with the apostrophe Roster's export puts before a formula prefix.
+    """
     names = [f"c{index}" for index in range(len(header))]
+    trimmed = [pl.col(name).fill_null("").str.strip_chars(TRIM_CHARS) for name in names]
+    if neutralized:  # a cell Roster's export neutralized ('=...) reads back as it was typed
+        trimmed = [
+            pl.when(cell.str.starts_with("'"))
+            .then(cell.str.replace(NEUTRALIZED, "$1"))
+            .otherwise(cell)
+            .alias(name)
+            for cell, name in zip(trimmed, names, strict=True)
+        ]
+    blank = pl.all_horizontal([pl.col(name) == "" for name in names]) & pl.col("overflow").is_null()
     cells = (
         records.slice(1)
         .with_row_index("row", offset=header_row + 1)
-        .with_columns(
-            pl.col(name).fill_null("").str.strip_chars(TRIM_CHARS)  # cut to size by the readers
-            for name in names
-        )
-        # A cell Roster's export neutralized ('=...) reads back as what the learner typed.
-        .with_columns(
-            pl.when(pl.col(name).str.starts_with("'"))
-            .then(pl.col(name).str.replace(NEUTRALIZED, "$1"))
-            .otherwise(pl.col(name))
-            for name in names
-        )
+        .with_columns(trimmed)
+        .with_columns(blank.alias("blank"))
+        .collect()
     )
-    blank = pl.all_horizontal([pl.col(name) == "" for name in names]) & pl.col("overflow").is_null()
-    kept = cells.filter(~blank)
+    # The readers keep every cell whole or cut it to MAX_CELL_CHARS + 1: cut the long ones.
+    longest = cells.select(pl.max_horizontal(pl.col(names).str.len_bytes().max())).item()
+    if longest is not None and longest > MAX_CELL_CHARS:
+        cells = cells.with_columns(pl.col(names).str.slice(0, MAX_CELL_CHARS + 1))
+    blank_rows = int(cells["blank"].sum())
+    if blank_rows:
+        cells = cells.filter(~pl.col("blank"))
     return Table(
         header=header,
         header_row=header_row,
         delimiter=delimiter,
-        cells=kept,
-        blank_rows=cells.height - kept.height,
+        cells=cells.drop("blank"),
+        blank_rows=blank_rows,
         warnings=warnings or [],
     )
