@@ -11,7 +11,7 @@ from pydantic import TypeAdapter
 from tui.intake.decode import TextFile, decode_learner_file, read_file_bytes
 from tui.intake.report import Issue, Problem, Report, quote
 from tui.intake.rules import ISSUE_SCHEMA, check_learners, learners_frame, map_header
-from tui.intake.table import NotUtf8, TableError, read_csv_table, read_xlsx_table
+from tui.intake.table import NotUtf8, Table, TableError, read_csv_table, read_xlsx_table
 from tui.intake.xlsx import SheetFacts, check_workbook
 
 _ISSUES = TypeAdapter(list[Issue])
@@ -104,40 +104,9 @@ def _unreadable(why: str) -> Problem:
 
 def _read(path: Path, limits: Limits) -> LearnerFile:
     report = Report(file=path.name)
-    data = read_file_bytes(path, limits.max_bytes)
-    if isinstance(data, Problem):
-        return _failed(report, data)
-    decoded = decode_learner_file(data, path.name, limits.max_bytes)
-    if isinstance(decoded, Problem):
-        return _failed(report, decoded)
-    del data
-
-    if isinstance(decoded, TextFile):
-        report.encoding = decoded.encoding
-        report.file_warnings.extend(_encoding_warnings(decoded))
-    try:
-        if isinstance(decoded, TextFile):
-            try:
-                table = read_csv_table(decoded.data, decoded.start)
-            except NotUtf8:
-                decoded = decode_learner_file(
-                    decoded.data, path.name, limits.max_bytes, assume_utf8=False
-                )
-                if isinstance(decoded, Problem):
-                    return _failed(report, decoded)
-                assert isinstance(decoded, TextFile)
-                report.encoding = decoded.encoding
-                report.file_warnings.extend(_encoding_warnings(decoded))
-                table = read_csv_table(decoded.data, decoded.start)
-        else:
-            facts = check_workbook(decoded.data, path.name, limits.max_bytes, limits.max_rows)
-            if isinstance(facts, Problem):
-                return _failed(report, facts)
-            table = read_xlsx_table(decoded.data, path.name, facts.zero_padded)
-            if facts.formula_count:
-                report.file_warnings.append(_formulas_without_value(facts))
-    except TableError as error:
-        return _failed(report, error.problem)
+    table = _read_table(path, limits, report)
+    if isinstance(table, Problem):
+        return _failed(report, table)
     if table is None:
         return _failed(
             report,
@@ -176,6 +145,41 @@ def _read(path: Path, limits: Limits) -> LearnerFile:
 
     checked = _checked(report, learners_frame(table, header.columns), len(table.header))
     return replace(checked, path=path)
+
+
+def _read_table(path: Path, limits: Limits, report: Report) -> Table | Problem | None:
+    """The file's cells, or the file error. The file's bytes live only in here: the cells are
+    all that is kept."""
+    data = read_file_bytes(path, limits.max_bytes)
+    if isinstance(data, Problem):
+        return data
+    decoded = decode_learner_file(data, path.name, limits.max_bytes)
+    if isinstance(decoded, Problem):
+        return decoded
+    if isinstance(decoded, TextFile):
+        report.encoding = decoded.encoding
+        report.file_warnings.extend(_encoding_warnings(decoded))
+    try:
+        if isinstance(decoded, TextFile):
+            try:
+                return read_csv_table(decoded.data, decoded.start)
+            except NotUtf8:
+                decoded = decode_learner_file(data, path.name, limits.max_bytes, assume_utf8=False)
+                if isinstance(decoded, Problem):
+                    return decoded
+                assert isinstance(decoded, TextFile)
+                del data
+                report.encoding = decoded.encoding
+                report.file_warnings.extend(_encoding_warnings(decoded))
+                return read_csv_table(decoded.data, decoded.start)
+        facts = check_workbook(decoded.data, path.name, limits.max_bytes, limits.max_rows)
+        if isinstance(facts, Problem):
+            return facts
+        if facts.formula_count:
+            report.file_warnings.append(_formulas_without_value(facts))
+        return read_xlsx_table(decoded.data, path.name, facts.zero_padded)
+    except TableError as error:
+        return error.problem
 
 
 _INPUT_COLUMNS = ("row", "full_name", "email", "external_id", "overflow")

@@ -259,25 +259,27 @@ def _duplicates(keyed: pl.LazyFrame) -> pl.DataFrame:
 
 
 def _domain_typos(learners: pl.DataFrame) -> pl.DataFrame:
-    domains = learners["email_domain"].drop_nulls().unique().to_list()
-    suggestions = {domain: fix for domain in domains if (fix := suggest_domain(domain))}
-    typos = pl.DataFrame(
-        {"email_domain": list(suggestions), "suggestion": list(suggestions.values())},
-        schema={"email_domain": pl.String, "suggestion": pl.String},
-    )
+    domains = learners.lazy().select(pl.col("email_domain").unique()).collect()["email_domain"]
+    suggestions = {domain: fix for domain in domains.drop_nulls() if (fix := suggest_domain(domain))}
     local = pl.col("email_normalized").str.extract(r"^(.*)@", 1)
-    return learners.join(typos, on="email_domain").select(
-        "row",
-        pl.lit("Email").alias("column"),
-        pl.lit("warning").alias("severity"),
-        pl.lit("email_domain_typo").alias("code"),
-        pl.format(
-            "{} may be a typo of {}: did you mean {}@{}?",
-            pl.col("email_domain"),
-            pl.col("suggestion"),
-            local,
-            pl.col("suggestion"),
-        ).alias("message"),
+    suggestion = pl.col("email_domain").replace_strict(suggestions, return_dtype=pl.String)
+    return (
+        learners.lazy()
+        .filter(pl.col("email_domain").is_in(list(suggestions)))
+        .select(
+            "row",
+            pl.lit("Email").alias("column"),
+            pl.lit("warning").alias("severity"),
+            pl.lit("email_domain_typo").alias("code"),
+            pl.format(
+                "{} may be a typo of {}: did you mean {}@{}?",
+                pl.col("email_domain"),
+                suggestion,
+                local,
+                suggestion,
+            ).alias("message"),
+        )
+        .collect()
     )
 
 
