@@ -369,14 +369,13 @@ def run_check(path: Path, output: str) -> int:
     from tui.intake import read_learner_file
 
     learner_file = read_learner_file(path, intake_limits())
-    report = learner_file.report
     if output == "json":
-        sys.stdout.write(report.model_dump_json() + "\n")
+        sys.stdout.write(learner_file.report_json() + "\n")
     else:
         from tui.intake.render import Style, render_report, use_color
 
-        sys.stdout.write(render_report(report, Style(use_color(sys.stdout))))
-    return report.exit_code
+        sys.stdout.write(render_report(learner_file.report, Style(use_color(sys.stdout))))
+    return learner_file.summary.exit_code
 
 
 def exit_now(code: int) -> NoReturn:

@@ -113,6 +113,8 @@ def test_written_tables_read_back_with_the_same_cells_and_row_numbers(
     )  # fmt: skip
     assert got == expected
     assert result.report.blank_rows_skipped == len(canonical) - len(expected)
+    # `roster check --format json` writes the issues from the frame: the same text as pydantic's.
+    assert result.report_json() == result.report.model_dump_json()
     if expected:
         assert result.report.file_errors == []
         assert result.report.delimiter == delimiter

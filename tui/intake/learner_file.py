@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 import polars as pl
@@ -35,17 +36,33 @@ class Limits:
 
 @dataclass(frozen=True)
 class LearnerFile:
-    """What a learner file holds: the report, every non-blank row, and every row issue."""
+    """What a learner file holds: the report, every non-blank row, and every row issue.
 
-    report: Report
+    `summary` is the report without its issues, which live in the `issues` frame: `report` makes
+    them objects when first asked, and `report_json` writes them without (20,000 issue objects
+    cost more than checking 100,000 rows).
+    """
+
+    summary: Report
     learners: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=LEARNER_SCHEMA))
     issues: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ISSUE_SCHEMA))
     width: int = 3  # columns in the header row
     path: Path | None = None
 
+    @cached_property
+    def report(self) -> Report:
+        """The whole report, every issue included."""
+        issues = _ISSUES.validate_json(self.issues.write_json())
+        return self.summary.model_copy(update={"issues": issues})
+
+    def report_json(self) -> str:
+        """`report.model_dump_json()`, the same text, with the issues written from the frame."""
+        summary = self.summary.model_dump_json(exclude={"issues"})
+        return f'{summary[:-1]},"issues":{self.issues.write_json()}}}'
+
     def recheck(self, learners: pl.DataFrame) -> LearnerFile:
         """The same file with edited learner rows, checked again as a whole (duplicates too)."""
-        report = self.report.model_copy(update={"issues": [], "skipped": 0})
+        report = self.summary.model_copy(update={"issues": [], "skipped": 0})
         checked = _checked(report, learners.select(*_INPUT_COLUMNS), self.width)
         return replace(checked, path=self.path)
 
@@ -123,7 +140,7 @@ def _read(path: Path, limits: Limits) -> LearnerFile:
     report.blank_rows_skipped = table.blank_rows
     if header.errors:
         report.file_errors.extend(header.errors)
-        return LearnerFile(report=report)
+        return LearnerFile(summary=report)
     if table.cells.height == 0:
         return _failed(
             report,
@@ -190,10 +207,9 @@ def _checked(report: Report, learners: pl.DataFrame, width: int) -> LearnerFile:
     report.rows = learners.height
     report.errors = issues.filter(pl.col("severity") == "error")["row"].n_unique()
     report.ready = report.rows - report.errors - report.skipped
-    report.issues = _ISSUES.validate_json(issues.write_json())
-    return LearnerFile(report=report, learners=learners, issues=issues, width=width)
+    return LearnerFile(summary=report, learners=learners, issues=issues, width=width)
 
 
 def _failed(report: Report, problem: Problem) -> LearnerFile:
     report.file_errors.append(problem)
-    return LearnerFile(report=report)
+    return LearnerFile(summary=report)
