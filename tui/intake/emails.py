@@ -8,6 +8,11 @@ internationalized ones, Punycode, quoted local parts, special-use domains - goes
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import contextmanager
+
 import polars as pl
 
 # RFC 5322 atext, escaped for the Rust regex engine.
@@ -27,9 +32,18 @@ ROLE_MAILBOXES = [
 ]  # fmt: skip
 
 
+# What makes two addresses the same learner: their normalized forms, lowercased. Hashed with this
+# seed, they are compared by hash first (see rules._duplicates).
+KEY_SEED = 0
+
+
+def same_learner_key(normalized: pl.Expr) -> pl.Expr:
+    return normalized.str.to_lowercase()
+
+
 def decide_fast(emails: pl.Series) -> pl.DataFrame:
     """The fast path, for the addresses it proves valid (else null): `normalized`, `domain` and
-    `key` (the normalized form lowercased, which for these is the address lowercased)."""
+    `key_hash` (of `same_learner_key`, which for these is the address lowercased)."""
     email = pl.col("email")
     lowered = pl.col("lowered")
     domain = pl.col("domain")
@@ -55,7 +69,7 @@ def decide_fast(emails: pl.Series) -> pl.DataFrame:
         .select(
             pl.when(pl.col("fast") & (email == lowered)).then(email).alias("normalized"),
             pl.when("fast").then(domain).alias("domain"),
-            pl.when("fast").then(lowered).alias("key"),
+            pl.when("fast").then(lowered.hash(seed=KEY_SEED)).alias("key_hash"),
             (pl.col("fast") & (email != lowered)).alias("rebuild"),
         )
         .collect()
@@ -74,46 +88,95 @@ def decide_fast(emails: pl.Series) -> pl.DataFrame:
             .otherwise(pl.concat_str(local, pl.lit("@"), domain))
         )[:, 0]
         normalized = normalized.clone().scatter(rebuild, rebuilt)
-    return judged.select(normalized, "domain", "key")
+    return judged.select(normalized, "domain", "key_hash")
 
 
 def judge_emails(emails: pl.Series) -> pl.DataFrame:
     """Judge each address as email-validator does, one row per input in order.
 
     Columns: `normalized` (the library's normalized form, null when invalid or empty), `reason`
-    (the library's reason when invalid), `domain` (the normalized domain) and `key` (what makes
-    two addresses the same learner: the normalized form, lowercased).
+    (the library's reason when invalid), `domain` (the normalized domain) and `key_hash` (the
+    hash of `same_learner_key`).
     """
-    judged = decide_fast(emails).with_columns(pl.lit(None, dtype=pl.String).alias("reason"))
-    slow = (
-        pl.DataFrame({"email": emails})
-        .with_row_index("index")
-        .filter(judged["normalized"].is_null() & (pl.col("email") != ""))
-    )
-    if slow.height == 0:
-        return judged.select("normalized", "reason", "domain", "key")
-    unique_slow = slow["email"].unique()
-    verdicts = validate_with_library(unique_slow.to_list())
-    library = pl.DataFrame(
-        {
-            "email": unique_slow,
-            "normalized": [normalized for normalized, _ in verdicts],
-            "reason": [reason for _, reason in verdicts],
-        },
-        schema={"email": pl.String, "normalized": pl.String, "reason": pl.String},
-    )
-    decided = slow.join(library, on="email").select(
-        "index",
-        "normalized",
-        "reason",
-        pl.col("normalized").str.extract(r"@([^@]*)$", 1).alias("domain"),
-        pl.col("normalized").str.to_lowercase().alias("key"),
-    )
-    # Only the few the library judged change: write them in place, no join of every row.
-    columns = {name: judged[name].clone() for name in ("normalized", "reason", "domain", "key")}
-    for name, column in columns.items():
-        column.scatter(decided["index"], decided[name])
-    return pl.DataFrame(columns)
+    with library_thread() as library:
+        return EmailJudging(emails, library).result()
+
+
+@contextmanager
+def library_thread() -> Iterator[Executor]:
+    """A thread for the library's share of the judging (see EmailJudging).
+
+    While it runs, the interpreter switches threads every millisecond rather than every five:
+    the thread handing work to polars needs the lock only briefly, and would otherwise wait up
+    to 5 ms each time for the library's thread to let go of it.
+    """
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(min(interval, 0.001))
+    try:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="email-library") as library:
+            yield library
+    finally:
+        sys.setswitchinterval(interval)
+
+
+class EmailJudging:
+    """`judge_emails` begun: the fast path decides the addresses chunk by chunk, and each chunk's
+    others go to the library on the `library` thread at once. polars works without the
+    interpreter's lock, which the library, plain Python, needs: the two run side by side, and
+    so can whatever the caller does before asking for the `result`."""
+
+    CHUNK = 250_000
+
+    def __init__(self, emails: pl.Series, library: Executor) -> None:
+        self._emails = emails
+        fast: list[pl.DataFrame] = []
+        self._asked: list[Future[list[tuple[str | None, str | None]]]] = []
+        self._slow: list[pl.Series] = []
+        seen: set[str] = set()
+        for start in range(0, max(len(emails), 1), self.CHUNK):
+            chunk = emails.slice(start, self.CHUNK)
+            decided = decide_fast(chunk)
+            fast.append(decided)
+            others = chunk.filter(decided["normalized"].is_null() & (chunk != "")).unique()
+            new = [email for email in others.to_list() if email not in seen]
+            seen.update(new)
+            if new:
+                self._slow.append(pl.Series(new, dtype=pl.String))
+                self._asked.append(library.submit(validate_with_library, new))
+        self._fast = pl.concat(fast)
+
+    def result(self) -> pl.DataFrame:
+        judged = self._fast.with_columns(pl.lit(None, dtype=pl.String).alias("reason"))
+        if not self._asked:
+            return judged.select("normalized", "reason", "domain", "key_hash")
+        verdicts = [verdict for asked in self._asked for verdict in asked.result()]
+        library = pl.DataFrame(
+            {
+                "email": pl.concat(self._slow),
+                "normalized": [normalized for normalized, _ in verdicts],
+                "reason": [reason for _, reason in verdicts],
+            },
+            schema={"email": pl.String, "normalized": pl.String, "reason": pl.String},
+        )
+        decided = (
+            pl.DataFrame({"email": self._emails})
+            .with_row_index("index")
+            .filter(judged["normalized"].is_null() & (pl.col("email") != ""))
+            .join(library, on="email")
+            .select(
+                "index",
+                "normalized",
+                "reason",
+                pl.col("normalized").str.extract(r"@([^@]*)$", 1).alias("domain"),
+                same_learner_key(pl.col("normalized")).hash(seed=KEY_SEED).alias("key_hash"),
+            )
+        )
+        # Only the few the library judged change: write them in place, no join of every row.
+        names = ("normalized", "reason", "domain", "key_hash")
+        columns = {name: judged[name].clone() for name in names}
+        for name, column in columns.items():
+            column.scatter(decided["index"], decided[name])
+        return pl.DataFrame(columns)
 
 
 def validate_with_library(emails: list[str]) -> list[tuple[str | None, str | None]]:

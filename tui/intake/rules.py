@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from tui.intake.emails import judge_emails, suggest_domain
+from tui.intake.emails import EmailJudging, library_thread, same_learner_key, suggest_domain
 from tui.intake.report import FORMULA_PREFIXES, QUOTE_LIMIT, Problem, quote
 from tui.intake.table import MAX_CELL_CHARS, REQUIRED_HEADERS, Table, header_key
 
@@ -107,17 +107,68 @@ def learners_frame(table: Table, columns: dict[str, int]) -> pl.DataFrame:
 
 def check_learners(learners: pl.DataFrame, width: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Apply every row rule. Returns the learners with `email_normalized`, and the issues."""
-    judged = judge_emails(learners["email"])
+    with library_thread() as library:
+        judging = EmailJudging(learners["email"], library)
+        # The cell rules run while the library judges the addresses the fast path left to it.
+        issues: list[pl.LazyFrame] = [
+            pl.concat(
+                [learners.lazy().filter(condition).select(columns)
+                 for condition, columns in _cell_rules(width)]
+            ).collect().lazy()
+        ]  # fmt: skip
+        judged = judging.result()
     learners = learners.with_columns(
         judged["normalized"].alias("email_normalized"),
         judged["reason"].alias("email_reason"),
         judged["domain"].alias("email_domain"),
-        judged["key"].alias("email_key"),
+        judged["key_hash"].alias("email_key_hash"),
     )
+    external_id = pl.col("external_id")
+    # The validator's reason lists the characters it refuses: two lines' worth at most.
+    invalid, columns = _issue(
+        pl.col("email_reason").is_not_null(), "Email", "error", "invalid_email",
+        _quoted(pl.col("email_reason"), 2 * QUOTE_LIMIT),
+    )  # fmt: skip
+    issues.append(learners.lazy().filter(invalid).select(columns))
+    duplicate_emails = _duplicates(
+        learners.lazy(), same_learner_key(pl.col("email_normalized")), pl.col("email_key_hash")
+    )
+    issues.append(
+        duplicate_emails.select(
+            "row",
+            pl.lit("Email").alias("column"),
+            pl.lit("error").alias("severity"),
+            pl.lit("duplicate_email").alias("code"),
+            pl.format("Same learner as row {}", pl.col("first_row")).alias("message"),
+        ).lazy()
+    )
+    # An External ID is compared among the rows that are not a repeat of an earlier learner.
+    repeated = duplicate_emails["row"].implode()
+    identified = learners.lazy().filter((external_id != "") & ~pl.col("row").is_in(repeated))
+    issues.append(
+        _duplicates(identified, external_id, external_id.hash(seed=0))
+        .select(
+            "row",
+            pl.lit("External ID").alias("column"),
+            pl.lit("error").alias("severity"),
+            pl.lit("duplicate_external_id").alias("code"),
+            pl.format("Same External ID as row {}", pl.col("first_row")).alias("message"),
+        )
+        .lazy()
+    )
+    issues.append(_domain_typos(learners).lazy())
+    frame = pl.concat(issues).collect().cast(ISSUE_SCHEMA)  # type: ignore[arg-type]
+    frame = frame.sort(
+        "row", pl.col("column").replace_strict(_COLUMN_ORDER, default=len(_COLUMN_ORDER))
+    )
+    return learners.drop("email_reason", "email_domain", "email_key_hash"), frame
+
+
+def _cell_rules(width: int) -> list[tuple[pl.Expr, list[pl.Expr]]]:
+    """The rules on the cells as they are (the emails' verdicts come from the library)."""
     full_name = pl.col("full_name")
     external_id = pl.col("external_id")
-    email = pl.col("email")
-    found = [
+    return [
         _issue(full_name == "", "Full Name", "error", "missing_full_name",
                pl.lit("Full Name is empty; enter the learner's full name.")),
         _issue(full_name.str.len_chars() > MAX_TEXT_LENGTH, "Full Name", "error",
@@ -125,11 +176,8 @@ def check_learners(learners: pl.DataFrame, width: int) -> tuple[pl.DataFrame, pl
         _issue(full_name.str.contains(_CONTROL), "Full Name", "error", "invalid_full_name",
                pl.format("Full Name contains {}; retype it on one line.",
                          _control_kind(full_name))),
-        _issue(email == "", "Email", "error", "missing_email",
+        _issue(pl.col("email") == "", "Email", "error", "missing_email",
                pl.lit("Email is empty; enter the learner's email address.")),
-        # The validator's reason lists the characters it refuses: two lines' worth at most.
-        _issue(pl.col("email_reason").is_not_null(), "Email", "error", "invalid_email",
-               _quoted(pl.col("email_reason"), 2 * QUOTE_LIMIT)),
         _issue(external_id.str.len_chars() > MAX_TEXT_LENGTH, "External ID", "error",
                "external_id_too_long", _too_long("External ID", external_id)),
         # A line break or NUL in an identifier is always damage, and no database stores NUL.
@@ -153,37 +201,6 @@ def check_learners(learners: pl.DataFrame, width: int) -> tuple[pl.DataFrame, pl
                          "notation; format the column as Text and re-enter the IDs.",
                          _quoted(external_id))),
     ]  # fmt: skip
-    issues = [learners.lazy().filter(condition).select(columns) for condition, columns in found]
-    duplicate_emails = _duplicates(learners.lazy().select("row", pl.col("email_key").alias("key")))
-    issues.append(
-        duplicate_emails.select(
-            "row",
-            pl.lit("Email").alias("column"),
-            pl.lit("error").alias("severity"),
-            pl.lit("duplicate_email").alias("code"),
-            pl.format("Same learner as row {}", pl.col("first_row")).alias("message"),
-        ).lazy()
-    )
-    # An External ID is compared among the rows that are not a repeat of an earlier learner.
-    repeated = duplicate_emails["row"].implode()
-    identified = learners.lazy().filter((external_id != "") & ~pl.col("row").is_in(repeated))
-    issues.append(
-        _duplicates(identified.select("row", external_id.alias("key")))
-        .select(
-            "row",
-            pl.lit("External ID").alias("column"),
-            pl.lit("error").alias("severity"),
-            pl.lit("duplicate_external_id").alias("code"),
-            pl.format("Same External ID as row {}", pl.col("first_row")).alias("message"),
-        )
-        .lazy()
-    )
-    issues.append(_domain_typos(learners).lazy())
-    frame = pl.concat(issues).collect().cast(ISSUE_SCHEMA)  # type: ignore[arg-type]
-    frame = frame.sort(
-        "row", pl.col("column").replace_strict(_COLUMN_ORDER, default=len(_COLUMN_ORDER))
-    )
-    return learners.drop("email_reason", "email_domain", "email_key"), frame
 
 
 def _issue(
@@ -235,20 +252,29 @@ def _formula_message(name: str, value: pl.Expr) -> pl.Expr:
     )
 
 
-def _duplicates(keyed: pl.LazyFrame) -> pl.DataFrame:
-    """The rows of `keyed` (`row`, `key`) whose key an earlier row has, with `first_row`, the
-    row that had it first; a null key is no key.
+def _duplicates(rows: pl.LazyFrame, key: pl.Expr, key_hash: pl.Expr) -> pl.DataFrame:
+    """The rows whose `key` an earlier row has (`row`, `key`, and `first_row`, the row that had
+    it first); a null key is no key. `key_hash` is the key's 64-bit hash, null with it.
 
-    Equal keys have equal 64-bit hashes: sorting the hashes (a radix sort) finds the few rows
-    whose hash is shared, and only those are compared by their keys. Hashing every key into a
-    table instead costs several times as much at a million rows, and holds a copy of every key.
+    Equal keys have equal hashes: sorting the hashes (a radix sort) finds the few rows whose
+    hash is shared, and only those are compared by their keys. Hashing every key into a table
+    instead costs several times as much at a million rows, and holds a copy of every key.
     """
-    keyed = keyed.filter(pl.col("key").is_not_null())
-    hashes = keyed.select(pl.col("key").hash(seed=0).alias("hash").sort()).collect()
-    shared = hashes.filter(
-        (pl.col("hash") == pl.col("hash").shift(1)) | (pl.col("hash") == pl.col("hash").shift(-1))
-    ).unique()
-    candidates = keyed.filter(pl.col("key").hash(seed=0).is_in(shared["hash"].implode())).collect()
+    hashes = rows.select(key_hash.alias("hash")).drop_nulls().select(pl.col("hash").sort())
+    shared = (
+        hashes.filter(
+            (pl.col("hash") == pl.col("hash").shift(1))
+            | (pl.col("hash") == pl.col("hash").shift(-1))
+        )
+        .unique()
+        .collect()
+    )
+    candidates = (
+        rows.filter(key_hash.is_in(shared["hash"].implode()))
+        .select("row", key.alias("key"))
+        .filter(pl.col("key").is_not_null())
+        .collect()
+    )
     firsts = candidates.group_by("key").agg(pl.col("row").min().alias("first_row"))
     return (
         candidates.join(firsts, on="key")
@@ -259,8 +285,10 @@ def _duplicates(keyed: pl.LazyFrame) -> pl.DataFrame:
 
 
 def _domain_typos(learners: pl.DataFrame) -> pl.DataFrame:
-    domains = learners.lazy().select(pl.col("email_domain").unique()).collect()["email_domain"]
-    suggestions = {domain: fix for domain in domains.drop_nulls() if (fix := suggest_domain(domain))}
+    domains = learners.lazy().select(pl.col("email_domain").unique().drop_nulls()).collect()
+    suggestions = {
+        domain: fix for domain in domains["email_domain"] if (fix := suggest_domain(domain))
+    }
     local = pl.col("email_normalized").str.extract(r"^(.*)@", 1)
     suggestion = pl.col("email_domain").replace_strict(suggestions, return_dtype=pl.String)
     return (

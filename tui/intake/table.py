@@ -118,9 +118,7 @@ def _read_csv_table(data: bytes, start: int) -> Table | None:
     # polars read one cell of several times that size before refusing it.
     wide = len(found[3]) > width
     quotes, far_apart = _count_quotes(data, offset)
-    unbalanced = quotes % 2 == 1 or (
-        far_apart and _longest_quoted(data, offset) > MAX_FIELD_CHARS
-    )
+    unbalanced = quotes % 2 == 1 or (far_apart and _longest_quoted(data, offset) > MAX_FIELD_CHARS)
     # Only an apostrophe before a formula prefix can be Roster's neutralizing one.
     neutralized = _NEUTRALIZED_BYTES.search(data, offset) is not None
     invisible = any(data.find(lead, offset) >= 0 for lead in _INVISIBLE_LEADS)
@@ -129,9 +127,7 @@ def _read_csv_table(data: bytes, start: int) -> Table | None:
         body = data if offset == start else data[offset:]
         records = _read_with_polars(body, delimiter, width, line_end)
         try:
-            return _finish(
-                records, header, header_row, delimiter, warnings, neutralized, invisible
-            )
+            return _finish(records, header, header_row, delimiter, warnings, neutralized, invisible)
         except (pl.exceptions.ComputeError, pl.exceptions.SchemaError) as error:
             if "invalid utf-8" in str(error):
                 raise NotUtf8 from error
@@ -145,9 +141,7 @@ def _read_csv_table(data: bytes, start: int) -> Table | None:
         raise TableError(_field_too_large(header_row + error.index)) from error
     if unterminated is not None:
         warnings.append(_unterminated_quote(header_row + unterminated))
-    return _finish(
-        cells.lazy(), header, header_row, delimiter, warnings, neutralized, invisible
-    )
+    return _finish(cells.lazy(), header, header_row, delimiter, warnings, neutralized, invisible)
 
 
 def _kept_header(header: list[str], header_row: int) -> list[str]:
