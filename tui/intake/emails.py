@@ -12,6 +12,7 @@ import sys
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -99,7 +100,19 @@ def judge_emails(emails: pl.Series) -> pl.DataFrame:
     hash of `same_learner_key`).
     """
     with library_thread() as library:
-        return EmailJudging(emails, library).result()
+        verdicts = EmailJudging(emails, library).result()
+    reason = pl.Series("reason", [None] * len(emails), dtype=pl.String)
+    reason.scatter(verdicts.refused["index"], verdicts.refused["reason"])
+    return verdicts.judged.with_columns(reason).select("normalized", "reason", "domain", "key_hash")
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """`judged`: per address, `normalized`, `domain` and `key_hash` (null when not valid);
+    `refused`: the `index` and `reason` of the invalid ones (a few: kept apart)."""
+
+    judged: pl.DataFrame
+    refused: pl.DataFrame
 
 
 @contextmanager
@@ -145,10 +158,12 @@ class EmailJudging:
                 self._asked.append(library.submit(validate_with_library, new))
         self._fast = pl.concat(fast)
 
-    def result(self) -> pl.DataFrame:
-        judged = self._fast.with_columns(pl.lit(None, dtype=pl.String).alias("reason"))
+    def result(self) -> Verdicts:
+        """The verdicts (once: the fast path's are let go, as the library's are written in)."""
+        judged = self._fast
+        del self._fast
         if not self._asked:
-            return judged.select("normalized", "reason", "domain", "key_hash")
+            return Verdicts(judged, pl.DataFrame(schema={"index": pl.UInt32, "reason": pl.String}))
         verdicts = [verdict for asked in self._asked for verdict in asked.result()]
         library = pl.DataFrame(
             {
@@ -163,20 +178,23 @@ class EmailJudging:
             .with_row_index("index")
             .filter(judged["normalized"].is_null() & (pl.col("email") != ""))
             .join(library, on="email")
-            .select(
-                "index",
-                "normalized",
-                "reason",
-                pl.col("normalized").str.extract(r"@([^@]*)$", 1).alias("domain"),
-                same_learner_key(pl.col("normalized")).hash(seed=KEY_SEED).alias("key_hash"),
-            )
         )
-        # Only the few the library judged change: write them in place, no join of every row.
-        names = ("normalized", "reason", "domain", "key_hash")
-        columns = {name: judged[name].clone() for name in names}
-        for name, column in columns.items():
-            column.scatter(decided["index"], decided[name])
-        return pl.DataFrame(columns)
+        valid = decided.filter(pl.col("normalized").is_not_null()).select(
+            "index",
+            "normalized",
+            pl.col("normalized").str.extract(r"@([^@]*)$", 1).alias("domain"),
+            same_learner_key(pl.col("normalized")).hash(seed=KEY_SEED).alias("key_hash"),
+        )
+        # Only the few the library accepted change: written in place, no join of every row.
+        if valid.height:
+            judged = pl.DataFrame(
+                [
+                    judged[name].clone().scatter(valid["index"], valid[name])
+                    for name in judged.columns
+                ]
+            )
+        refused = decided.filter(pl.col("reason").is_not_null()).select("index", "reason")
+        return Verdicts(judged, refused)
 
 
 def validate_with_library(emails: list[str]) -> list[tuple[str | None, str | None]]:

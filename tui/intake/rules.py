@@ -116,20 +116,22 @@ def check_learners(learners: pl.DataFrame, width: int) -> tuple[pl.DataFrame, pl
                  for condition, columns in _cell_rules(width)]
             ).collect().lazy()
         ]  # fmt: skip
-        judged = judging.result()
+        verdicts = judging.result()
+    judged = verdicts.judged
     learners = learners.with_columns(
         judged["normalized"].alias("email_normalized"),
-        judged["reason"].alias("email_reason"),
         judged["domain"].alias("email_domain"),
         judged["key_hash"].alias("email_key_hash"),
     )
     external_id = pl.col("external_id")
     # The validator's reason lists the characters it refuses: two lines' worth at most.
-    invalid, columns = _issue(
-        pl.col("email_reason").is_not_null(), "Email", "error", "invalid_email",
-        _quoted(pl.col("email_reason"), 2 * QUOTE_LIMIT),
-    )  # fmt: skip
-    issues.append(learners.lazy().filter(invalid).select(columns))
+    refused = verdicts.refused.select(
+        learners["row"].gather(verdicts.refused["index"]).alias("row"), "reason"
+    )
+    _, columns = _issue(
+        pl.lit(True), "Email", "error", "invalid_email", _quoted(pl.col("reason"), 2 * QUOTE_LIMIT)
+    )
+    issues.append(refused.lazy().select(columns))
     duplicate_emails = _duplicates(
         learners.lazy(), same_learner_key(pl.col("email_normalized")), pl.col("email_key_hash")
     )
@@ -161,7 +163,7 @@ def check_learners(learners: pl.DataFrame, width: int) -> tuple[pl.DataFrame, pl
     frame = frame.sort(
         "row", pl.col("column").replace_strict(_COLUMN_ORDER, default=len(_COLUMN_ORDER))
     )
-    return learners.drop("email_reason", "email_domain", "email_key_hash"), frame
+    return learners.drop("email_domain", "email_key_hash"), frame
 
 
 def _cell_rules(width: int) -> list[tuple[pl.Expr, list[pl.Expr]]]:
