@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 
 import polars as pl
@@ -15,7 +15,6 @@ from tui.intake.rules import ISSUE_SCHEMA, check_learners, learners_frame, map_h
 from tui.intake.table import NotUtf8, Table, TableError, read_csv_table, read_xlsx_table
 from tui.intake.xlsx import SheetFacts, check_workbook
 
-_ISSUES = TypeAdapter(list[Issue])
 DEFAULT_MAX_BYTES = 200_000_000
 DEFAULT_MAX_ROWS = 1_000_000
 LEARNER_SCHEMA = {
@@ -52,7 +51,7 @@ class LearnerFile:
     @cached_property
     def report(self) -> Report:
         """The whole report, every issue included."""
-        issues = _ISSUES.validate_json(self.issues.write_json())
+        issues = _issue_list().validate_json(self.issues.write_json())
         return self.summary.model_copy(update={"issues": issues})
 
     def report_json(self) -> str:
@@ -65,6 +64,11 @@ class LearnerFile:
         report = self.summary.model_copy(update={"issues": [], "skipped": 0})
         checked = _checked(report, learners.select(*_INPUT_COLUMNS), self.width)
         return replace(checked, path=self.path)
+
+
+@cache
+def _issue_list() -> TypeAdapter[list[Issue]]:
+    return TypeAdapter(list[Issue])  # built when first used: `roster check` needs none
 
 
 def read_learner_file(path: Path, limits: Limits | None = None) -> LearnerFile:

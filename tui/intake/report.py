@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -61,7 +61,7 @@ class Report(BaseModel):
         return 1 if self.errors else 0
 
 
-class Rule(BaseModel):
+class Rule(NamedTuple):
     """A code's heading for grouped, human output, and the fix when its messages do not say it."""
 
     title: str
