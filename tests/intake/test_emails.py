@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 import polars as pl
 from email_validator import EmailNotValidError, validate_email
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui.intake.emails import decide_fast, judge_emails, suggest_domain
+from tui.intake.emails import decide_fast, judge_emails, library_thread, suggest_domain
 
 
 def library_verdict(email: str) -> tuple[str | None, str | None]:
@@ -108,3 +110,14 @@ def test_domain_typos_flag_near_misses_of_common_domains_only() -> None:
     assert suggest_domain("yaho.com") == "yahoo.com"
     for real in ("gmail.com", "mail.com", "example.com", "acme.io", "me.com", "ymail.com"):
         assert suggest_domain(real) is None, real
+
+
+def test_the_switch_interval_is_restored_once_every_judging_is_done() -> None:
+    before = sys.getswitchinterval()
+    first, second = library_thread(), library_thread()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert sys.getswitchinterval() == 0.001  # the second still judges
+    second.__exit__(None, None, None)
+    assert sys.getswitchinterval() == before

@@ -9,6 +9,7 @@ internationalized ones, Punycode, quoted local parts, special-use domains - goes
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Iterator
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -119,17 +120,38 @@ class Verdicts:
 def library_thread() -> Iterator[Executor]:
     """A thread for the library's share of the judging (see EmailJudging).
 
-    While it runs, the interpreter switches threads every millisecond rather than every five:
+    While any runs, the interpreter switches threads every millisecond rather than every five:
     the thread handing work to polars needs the lock only briefly, and would otherwise wait up
     to 5 ms each time for the library's thread to let go of it.
     """
-    interval = sys.getswitchinterval()
-    sys.setswitchinterval(min(interval, 0.001))
-    try:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="email-library") as library:
-            yield library
-    finally:
-        sys.setswitchinterval(interval)
+    with _quick_switching, ThreadPoolExecutor(1, thread_name_prefix="email-library") as library:
+        yield library
+
+
+class _QuickSwitching:
+    """The 1 ms switch interval while at least one user holds it (the service may check
+    several files at once), and the interval as it was once none does."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._interval = sys.getswitchinterval()
+
+    def __enter__(self) -> None:
+        with self._lock:
+            if self._users == 0:
+                self._interval = sys.getswitchinterval()
+                sys.setswitchinterval(min(self._interval, 0.001))
+            self._users += 1
+
+    def __exit__(self, *_: object) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                sys.setswitchinterval(self._interval)
+
+
+_quick_switching = _QuickSwitching()
 
 
 class EmailJudging:
