@@ -72,6 +72,30 @@ def test_a_bad_setting_is_one_answer_naming_it_and_exit_2(
     assert "Traceback" not in plain.stderr
 
 
+def test_the_limits_in_the_config_file_hold_for_check_as_for_every_command(tmp_path: Path) -> None:
+    config = tmp_path / "config" / "roster" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text("max_rows = 1\n")
+    learners = tmp_path / "learners.csv"
+    learners.write_text("Full Name,Email,External ID\nAnn,a@example.com,\nBob,b@example.com,\n")
+    result = run("check", str(learners), "--format", "json", tmp_path=tmp_path)
+    assert result.returncode == 2
+    [problem] = json.loads(result.stdout)["file_errors"]
+    assert problem["code"] == "too_many_rows" and "the limit is 1." in problem["message"]
+    shown = json.loads(run("config", "--format", "json", tmp_path=tmp_path).stdout)["items"]
+    assert {"setting": "max_rows", "value": "1", "source": str(config)} in shown
+
+    config.write_text('max_rows = "many"\n')  # the same answer from both readers
+    answers = [
+        refused(run(*command, "--format", "json", tmp_path=tmp_path))["message"]
+        for command in (["check", str(learners)], ["programs"])
+    ]
+    assert answers[0] == answers[1]
+    assert answers[0] == (
+        f"The setting max_rows from {config} is 'many': expected a positive whole number."
+    )
+
+
 def test_a_config_file_that_is_not_toml_is_named(tmp_path: Path) -> None:
     config = tmp_path / "config" / "roster" / "config.toml"
     config.parent.mkdir(parents=True)

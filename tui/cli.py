@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, NoReturn
 from tui.outcome import Exit
 
 if TYPE_CHECKING:
-    from tui.intake import Limits
+    from tui.intake.limits import Limits
     from tui.settings import Settings
 
 
@@ -278,8 +278,8 @@ def _quiet_stdout() -> None:
 
 def load_settings(args: argparse.Namespace) -> Settings:
     """The settings, checked before anything runs; a bad one is a Failure naming it."""
+    from tui.config_file import SettingsProblem
     from tui.outcome import Failure
-    from tui.settings import SettingsProblem
     from tui.settings import load_settings as load
 
     flags = {
@@ -387,40 +387,13 @@ def exit_now(code: int) -> NoReturn:
 
 
 def intake_limits() -> Limits:
-    """The file limits, as the settings give them (ROSTER_MAX_FILE_BYTES / ROSTER_MAX_ROWS, then
-    config.toml), read without loading the settings machinery: `roster check` starts fast."""
-    import tomllib
-
-    from platformdirs import user_config_path
-
-    from tui.intake import Limits
+    """The file limits as the settings give them, read without loading the settings machinery:
+    `roster check` starts fast."""
+    from tui.config_file import SettingsProblem
+    from tui.config_file import intake_limits as read_limits
     from tui.outcome import Failure
 
-    config = user_config_path("roster") / "config.toml"
     try:
-        with config.open("rb") as file:
-            in_file = tomllib.load(file)
-    except (OSError, tomllib.TOMLDecodeError):
-        in_file = {}  # a damaged file is reported by the commands that need the settings
-    overrides = {}
-    for setting, name in (("max_file_bytes", "max_bytes"), ("max_rows", "max_rows")):
-        variable = f"ROSTER_{setting.upper()}"
-        source, value = (
-            (variable, os.environ[variable]) if variable in os.environ
-            else (str(config), in_file.get(setting))
-        )  # fmt: skip
-        if value is None or value == "":
-            continue
-        try:
-            number = int(str(value).replace("_", ""))
-        except ValueError:
-            number = 0
-        if number < 1:
-            raise Failure(
-                "bad_setting",
-                f"The setting {setting} from {source} is {str(value)[:80]!r}: expected a "
-                "positive whole number.",
-                setting=setting, source=source, value=str(value)[:80],
-            )  # fmt: skip
-        overrides[name] = number
-    return Limits(**overrides)
+        return read_limits()
+    except SettingsProblem as problem:
+        raise Failure("bad_setting", problem.message, **problem.details) from None

@@ -328,15 +328,10 @@ async def check_with_service(
 ) -> int:
     from tui.api.importer import dry_run
     from tui.intake import read_learner_file
-    from tui.intake.learner_file import Limits
     from tui.intake.render import Style, render_report, use_color
 
     # Read the file while the service starts.
-    reading = asyncio.create_task(
-        asyncio.to_thread(
-            read_learner_file, path, Limits(settings.max_file_bytes, settings.max_rows)
-        )
-    )
+    reading = asyncio.create_task(asyncio.to_thread(read_learner_file, path, settings.limits))
     async with connect(settings) as client:
         learner_file = await reading
         report = learner_file.report
@@ -363,11 +358,10 @@ async def import_file(
 ) -> int:
     from tui.api.importer import dry_run, email_phase, ready_rows, run_import, wait_for_emails
     from tui.intake import read_learner_file
-    from tui.intake.learner_file import Limits
     from tui.intake.render import Style, use_color
 
     style = Style(use_color(sys.stderr))
-    learner_file = read_learner_file(path, Limits(settings.max_file_bytes, settings.max_rows))
+    learner_file = read_learner_file(path, settings.limits)
     if learner_file.report.file_errors:
         return _not_started(learner_file.report, output, style, Exit.USAGE)
     async with connect(settings) as client:
@@ -559,7 +553,8 @@ async def login(settings: Settings, api_url: str) -> int:
     """Ask for the token, check it with the service, keep both in the config file (0600)."""
     import getpass
 
-    from tui.settings import CONFIG_FILE, update_config_file
+    from tui.config_file import CONFIG_FILE
+    from tui.settings import update_config_file
 
     if sys.stdin.isatty():
         token = getpass.getpass(f"Admin token for {api_url}: ").strip()
@@ -576,7 +571,8 @@ async def login(settings: Settings, api_url: str) -> int:
 
 
 def logout() -> int:
-    from tui.settings import CONFIG_FILE, update_config_file
+    from tui.config_file import CONFIG_FILE
+    from tui.settings import update_config_file
 
     update_config_file({"api_url": None, "token": None})
     print(f"Forgot the service's URL and token ({CONFIG_FILE}).", file=sys.stderr)
@@ -585,7 +581,8 @@ def logout() -> int:
 
 def show_config(settings: Settings, options: Any, output: str) -> int:
     """Every resolved setting, where it came from, secrets masked."""
-    from tui.settings import shown, source_of
+    from tui.config_file import source_of
+    from tui.settings import shown
 
     flags = {name for name in ("api_url", "token", "data_dir") if name in vars(options)}
     rows = [

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from platformdirs import user_config_path, user_data_path
-from pydantic import Field, ValidationError, field_validator
+from platformdirs import user_data_path
+from pydantic import ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -24,7 +24,14 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-CONFIG_FILE = user_config_path("roster") / "config.toml"
+from tui.config_file import (
+    CONFIG_FILE,
+    SettingsProblem,
+    bad_setting,
+    config_file_values,
+    source_of,
+)
+from tui.intake.limits import Limits, positive_whole_number
 
 
 class Settings(BaseSettings):
@@ -42,9 +49,18 @@ class Settings(BaseSettings):
     # How long a transiently failing email (server down, 4xx) is retried, from when it was
     # queued: seconds or an ISO 8601 duration. A 5xx reply fails it at once.
     mail_retry_window: timedelta = timedelta(hours=24)
-    # Intake limits.
-    max_file_bytes: int = Field(default=200_000_000, gt=0)
-    max_rows: int = Field(default=1_000_000, gt=0)
+    # Intake limits (tui.intake.limits).
+    max_file_bytes: int = Limits.max_bytes
+    max_rows: int = Limits.max_rows
+
+    @field_validator("max_file_bytes", "max_rows", mode="before")
+    @classmethod
+    def _limit(cls, value: object) -> int:
+        return positive_whole_number(value)
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(max_bytes=self.max_file_bytes, max_rows=self.max_rows)
 
     @field_validator("mail_retry_window", mode="before")
     @classmethod
@@ -130,35 +146,6 @@ def shown(name: str, value: object) -> str:
     return mask_url(text) if name in URLS else text
 
 
-def source_of(name: str, flags: dict[str, Any]) -> str:
-    """Where a setting's value comes from: a flag, the environment, the config file, a default."""
-    if name in flags:
-        return f"--{name.replace('_', '-')}"
-    variable = f"ROSTER_{name.upper()}"
-    if variable in os.environ:
-        return variable
-    if name in _config_file_values():
-        return str(CONFIG_FILE)
-    return "default"
-
-
-def _config_file_values() -> dict[str, Any]:
-    try:
-        with CONFIG_FILE.open("rb") as file:
-            return tomllib.load(file)
-    except (OSError, tomllib.TOMLDecodeError):
-        return {}
-
-
-class SettingsProblem(Exception):
-    """A setting that cannot be used: which one, from where, its value and what is expected."""
-
-    def __init__(self, message: str, **details: Any) -> None:
-        super().__init__(message)
-        self.message = message
-        self.details = details
-
-
 def load_settings(flags: dict[str, Any]) -> Settings:
     """The settings, checked before anything runs: a bad value is a SettingsProblem."""
     if CONFIG_FILE.exists():
@@ -184,18 +171,13 @@ def load_settings(flags: dict[str, Any]) -> Settings:
         value = shown(name, first.get("input"))[:80]
         expected = first["msg"].removeprefix("Value error, ")
         expected = expected[:1].lower() + expected[1:]
-        raise SettingsProblem(
-            f"The setting {name} from {source} is {value!r}: {expected}.",
-            setting=name,
-            source=source,
-            value=value,
-        ) from None
+        raise bad_setting(name, source, value, expected) from None
 
 
 def update_config_file(values: dict[str, str | None]) -> None:
     """Set (or, with None, remove) flat keys of the config file, keeping the others; the file is
     private to its owner (0600): it may hold a token."""
-    current = _config_file_values()
+    current = config_file_values()
     for key, value in values.items():
         if value is None:
             current.pop(key, None)

@@ -365,7 +365,7 @@ def test_neutralized_cells_read_back_without_the_apostrophe(tmp_path: Path) -> N
 
 
 def test_export_then_read_is_symmetric(tmp_path: Path) -> None:
-    from tui.screens.preview import neutralize  # the export's own rule
+    from tui.intake.export import neutralize  # the export's own rule
 
     for value in ["=SUM(A1)", "-X1", "+33 1", "@ann", "plain", "'quoted"]:
         path = tmp_path / "learners.csv"

@@ -10,13 +10,12 @@ import polars as pl
 from pydantic import TypeAdapter
 
 from tui.intake.decode import TextFile, decode_learner_file, read_file_bytes
+from tui.intake.limits import Limits
 from tui.intake.report import Issue, Problem, Report, quote
 from tui.intake.rules import ISSUE_SCHEMA, check_learners, learners_frame, map_header
 from tui.intake.table import NotUtf8, Table, TableError, read_csv_table, read_xlsx_table
 from tui.intake.xlsx import SheetFacts, check_workbook
 
-DEFAULT_MAX_BYTES = 200_000_000
-DEFAULT_MAX_ROWS = 1_000_000
 LEARNER_SCHEMA = {
     "row": pl.UInt32,
     "full_name": pl.String,
@@ -25,12 +24,6 @@ LEARNER_SCHEMA = {
     "overflow": pl.Int32,
     "email_normalized": pl.String,
 }
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_bytes: int = DEFAULT_MAX_BYTES
-    max_rows: int = DEFAULT_MAX_ROWS
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,8 @@ from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
+from tui.outcome import Exit
+
 Severity = Literal["error", "warning"]
 QUOTE_LIMIT = 80  # messages quote at most this many characters of the file
 
@@ -54,11 +56,17 @@ class Report(BaseModel):
         return bool(self.file_errors)
 
     @property
-    def exit_code(self) -> int:
-        """0 clean, 1 row errors, 2 file error (the exit codes of `roster check`)."""
+    def exit_code(self) -> Exit:
+        """The exit code of `roster check`: a file error, row errors, or OK."""
         if self.file_errors:
-            return 2
-        return 1 if self.errors else 0
+            return Exit.USAGE
+        return Exit.ROW_ERRORS if self.errors else Exit.OK
+
+
+# The service's verdicts on a row that skip it: the learner needs no new invitation.
+SKIP_CODES = ("already_member", "already_invited")
+# The service's verdicts on single rows (the others are on the file as a whole).
+SERVICE_ROW_CODES = (*SKIP_CODES, "external_id_conflict")
 
 
 class Rule(NamedTuple):

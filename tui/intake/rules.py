@@ -9,12 +9,17 @@ import polars as pl
 
 from tui.intake.emails import EmailJudging, library_thread, same_learner_key, suggest_domain
 from tui.intake.report import FORMULA_PREFIXES, QUOTE_LIMIT, Problem, quote
-from tui.intake.table import MAX_CELL_CHARS, REQUIRED_HEADERS, Table, header_key
+from tui.intake.table import (
+    ERROR_HEADER,
+    LEARNER_FIELDS,
+    MAX_CELL_CHARS,
+    REQUIRED_HEADERS,
+    Table,
+    header_key,
+)
 
 MAX_TEXT_LENGTH = 256
 _FORMULA = "^[" + "".join(re.escape(prefix) for prefix in FORMULA_PREFIXES) + "]"
-# Where each required header's values go in the learners frame.
-LEARNER_FIELDS = {"Full Name": "full_name", "Email": "email", "External ID": "external_id"}
 ISSUE_SCHEMA = {
     "row": pl.UInt32,
     "column": pl.String,
@@ -65,6 +70,8 @@ def map_header(table: Table) -> HeaderMap:
                 )
             else:
                 result.columns[name] = index
+        elif header_key(cell) == header_key(ERROR_HEADER):
+            continue  # Roster's own error file, uploaded again
         elif cell:
             result.warnings.append(
                 Problem(

@@ -21,7 +21,11 @@ from tui.intake.report import FORMULA_PREFIXES, Problem
 from tui.intake.xlsx import damaged
 
 DELIMITERS = (",", ";", "\t", "|")
-REQUIRED_HEADERS = ("Full Name", "Email", "External ID")
+# The template's headers, in its order, and the field each one's values go to.
+LEARNER_FIELDS = {"Full Name": "full_name", "Email": "email", "External ID": "external_id"}
+REQUIRED_HEADERS = tuple(LEARNER_FIELDS)
+# The column Roster's error file adds after them, ignored without a word when it comes back.
+ERROR_HEADER = "Error"
 
 # Unicode White_Space, and the invisible characters spreadsheets and web forms leave behind.
 TRIM_CHARS = (

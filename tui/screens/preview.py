@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,10 +15,11 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Static
 
 from tui.api.client import ApiError
+from tui.intake.export import export_issues, preview_frame
 from tui.intake.learner_file import LearnerFile
 from tui.intake.render import describe_source
-from tui.intake.report import FORMULA_PREFIXES, Report
-from tui.intake.table import REQUIRED_HEADERS
+from tui.intake.report import Report
+from tui.intake.table import LEARNER_FIELDS
 from tui.screens.worker_errors import ForwardsWorkerErrors
 from tui.widgets.preview_table import PreviewTable
 
@@ -27,84 +27,6 @@ if TYPE_CHECKING:
     from tui.screens.flow import BulkFlow
 
 FILTERS = ("all", "issues", "ready")
-SKIP_CODES = ("already_member", "already_invited")
-SERVICE_CODES = {*SKIP_CODES, "external_id_conflict"}
-
-
-def preview_frame(learner_file: LearnerFile, report: Report) -> pl.DataFrame:
-    """One line per learner row: its status, cells, issue text and the column at fault.
-
-    The file's issues are already a frame; only the service's few are converted.
-    """
-    service = pl.DataFrame(
-        [issue.model_dump() for issue in report.issues if issue.code in SERVICE_CODES],
-        schema=learner_file.issues.schema,
-        orient="row",
-    )
-    issues = pl.concat([learner_file.issues, service])
-    rank = (
-        pl.when(pl.col("severity") == "error").then(0)
-        .when(pl.col("code").is_in(SKIP_CODES)).then(1)
-        .otherwise(2)
-    )  # fmt: skip
-    per_row = (
-        issues.with_columns(rank.alias("rank"))
-        .sort("row", "rank")
-        .group_by("row", maintain_order=True)
-        .agg(
-            pl.col("rank").first(),
-            pl.col("message").str.join("  ").alias("issue"),
-            pl.col("column").first().alias("bad_column"),
-        )
-    )
-    status = (
-        pl.when(pl.col("rank") == 0).then(pl.lit("error"))
-        .when(pl.col("rank") == 1).then(pl.lit("skipped"))
-        .when(pl.col("rank") == 2).then(pl.lit("warning"))
-        .otherwise(pl.lit("ready"))
-    )  # fmt: skip
-
-    # Added beside the learners' own columns, which are shared rather than copied as a join would.
-    def lookup(column: str, dtype: pl.DataType) -> pl.Expr:
-        return pl.col("row").replace_strict(
-            per_row["row"], per_row[column], default=None, return_dtype=dtype
-        )
-
-    return (
-        learner_file.learners.select("row", "full_name", "email", "external_id")
-        .with_columns(
-            lookup("rank", pl.Int32()).alias("rank"),
-            lookup("issue", pl.String()).fill_null("").alias("issue"),
-            lookup("bad_column", pl.String()).alias("bad_column"),
-        )
-        .with_columns(status.alias("status"))
-        .drop("rank")
-    )
-
-
-def neutralize(value: str) -> str:
-    """A cell a spreadsheet would run as a formula, made plain text (OWASP CSV injection)."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
-
-
-def export_issues(frame: pl.DataFrame, source: Path) -> Path:
-    """Rows with issues, in the template's layout plus Error, next to the file (or here)."""
-    rows = frame.filter(pl.col("status") != "ready")
-    target = source.with_name(f"{source.stem}-errors.csv")
-    try:
-        handle = target.open("w", newline="", encoding="utf-8-sig")
-    except OSError:
-        target = Path.cwd() / target.name
-        handle = target.open("w", newline="", encoding="utf-8-sig")
-    with handle:
-        writer = csv.writer(handle, lineterminator="\r\n")
-        writer.writerow([*REQUIRED_HEADERS, "Error"])
-        for row in rows.iter_rows(named=True):
-            writer.writerow(
-                [neutralize(row["full_name"]), neutralize(row["email"]),
-                 neutralize(row["external_id"]), f"Row {row['row']}: {row['issue']}"]
-            )  # fmt: skip
-    return target
 
 
 class EditRow(ModalScreen[tuple[str, str, str] | None]):
@@ -123,8 +45,7 @@ class EditRow(ModalScreen[tuple[str, str, str] | None]):
         with Vertical(classes="dialog", id="edit-row"):
             yield Label(f"Edit row {self.row['row']}", classes="title")
             yield Static(str(self.row["issue"]) or "No issue in this row.", classes="hint")
-            for name, key in zip(REQUIRED_HEADERS, ("full_name", "email", "external_id"),
-                                 strict=True):  # fmt: skip
+            for name, key in LEARNER_FIELDS.items():
                 yield Label(name)
                 yield Input(str(self.row[key] or ""), id=key)
             with Horizontal(classes="buttons"):
@@ -133,14 +54,13 @@ class EditRow(ModalScreen[tuple[str, str, str] | None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        keys = {"Full Name": "full_name", "Email": "email", "External ID": "external_id"}
-        self.query_one(f"#{keys.get(str(self.row['bad_column']), 'full_name')}", Input).focus()
+        field = LEARNER_FIELDS.get(str(self.row["bad_column"]), "full_name")
+        self.query_one(f"#{field}", Input).focus()
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#save")
     def action_save(self) -> None:
-        values = [self.query_one(f"#{key}", Input).value for key in
-                  ("full_name", "email", "external_id")]  # fmt: skip
+        values = [self.query_one(f"#{key}", Input).value for key in LEARNER_FIELDS.values()]
         self.dismiss((values[0], values[1], values[2]))
 
     @on(Button.Pressed, "#cancel")

@@ -154,7 +154,7 @@ class CompletionDialog(ModalScreen[None]):
         yield Footer()
 
     def _error_file(self) -> Path | None:
-        from tui.screens.preview import export_issues
+        from tui.intake.export import export_issues
 
         if self.source is None or self.frame.filter(pl.col("status") != "ready").height == 0:
             return None

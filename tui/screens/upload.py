@@ -20,7 +20,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DirectoryTree, Footer, Header, Input, Label, Static
 
 from tui.api.client import ApiError
-from tui.intake.learner_file import Limits, read_learner_file
+from tui.intake.learner_file import read_learner_file
 from tui.memory import release_free_memory
 from tui.screens.worker_errors import ForwardsWorkerErrors
 
@@ -203,7 +203,7 @@ class UploadScreen(ForwardsWorkerErrors, Screen[None]):
         from tui.api.importer import dry_run
 
         settings = self.app.settings  # type: ignore[attr-defined]
-        limits = Limits(settings.max_file_bytes, settings.max_rows)
+        limits = settings.limits
         learner_file = await asyncio.to_thread(read_learner_file, path, limits)
         report = learner_file.report
         if not report.file_errors:

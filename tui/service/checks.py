@@ -17,11 +17,10 @@ from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from tui.api.models import RowBatch
-from tui.intake.report import Issue, Problem
+from tui.intake.report import SKIP_CODES, Issue, Problem
 from tui.intake.rules import check_learners
 from tui.service.db import Contract, ContractProgram, Invitation, Learner, Program, utcnow
 
-SKIP_CODES = ("already_member", "already_invited")
 # Below this many learners in the organization, loading them all beats querying by email.
 _LOAD_ALL_BELOW = 200_000
 _IN_BATCH = 500

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Request
 from sqlalchemy import Select, func, or_, select
 
 from tui.api import models as wire
-from tui.intake.report import Problem
-from tui.service.checks import SKIP_CODES, check_rows, is_pending, with_status
+from tui.intake.report import SKIP_CODES, Problem
+from tui.service.checks import check_rows, is_pending, with_status
 from tui.service.db import Contract, Invitation, Learner, Program, utcnow
 from tui.service.deps import (
     CurrentAdmin,

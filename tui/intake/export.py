@@ -1,0 +1,92 @@
+"""The preview's rows and the error file: what each learner row's status is, and the rows with
+issues written back in the template's layout, ready to be fixed and uploaded again."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import polars as pl
+
+from tui.intake.learner_file import LearnerFile
+from tui.intake.report import FORMULA_PREFIXES, SERVICE_ROW_CODES, SKIP_CODES, Report
+from tui.intake.table import ERROR_HEADER, LEARNER_FIELDS, REQUIRED_HEADERS
+
+
+def preview_frame(learner_file: LearnerFile, report: Report) -> pl.DataFrame:
+    """One line per learner row: `row`, its cells, `issue` (every message of the row),
+    `bad_column` (the column of its worst issue) and `status`, the worst of: error, skipped (the
+    service's skip codes), warning, ready.
+
+    The file's issues are already a frame; only the service's few (in `report`) are converted.
+    """
+    service = pl.DataFrame(
+        [issue.model_dump() for issue in report.issues if issue.code in SERVICE_ROW_CODES],
+        schema=learner_file.issues.schema,
+        orient="row",
+    )
+    issues = pl.concat([learner_file.issues, service])
+    rank = (
+        pl.when(pl.col("severity") == "error").then(0)
+        .when(pl.col("code").is_in(SKIP_CODES)).then(1)
+        .otherwise(2)
+    )  # fmt: skip
+    per_row = (
+        issues.with_columns(rank.alias("rank"))
+        .sort("row", "rank")
+        .group_by("row", maintain_order=True)
+        .agg(
+            pl.col("rank").first(),
+            pl.col("message").str.join("  ").alias("issue"),
+            pl.col("column").first().alias("bad_column"),
+        )
+    )
+    status = (
+        pl.when(pl.col("rank") == 0).then(pl.lit("error"))
+        .when(pl.col("rank") == 1).then(pl.lit("skipped"))
+        .when(pl.col("rank") == 2).then(pl.lit("warning"))
+        .otherwise(pl.lit("ready"))
+    )  # fmt: skip
+
+    # Added beside the learners' own columns, which are shared rather than copied as a join would.
+    def lookup(column: str, dtype: pl.DataType) -> pl.Expr:
+        return pl.col("row").replace_strict(
+            per_row["row"], per_row[column], default=None, return_dtype=dtype
+        )
+
+    return (
+        learner_file.learners.select("row", *LEARNER_FIELDS.values())
+        .with_columns(
+            lookup("rank", pl.Int32()).alias("rank"),
+            lookup("issue", pl.String()).fill_null("").alias("issue"),
+            lookup("bad_column", pl.String()).alias("bad_column"),
+        )
+        .with_columns(status.alias("status"))
+        .drop("rank")
+    )
+
+
+def neutralize(value: str) -> str:
+    """A cell a spreadsheet would run as a formula, made plain text (OWASP CSV injection); the
+    intake takes the apostrophe off again when the file comes back."""
+    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+
+
+def export_issues(frame: pl.DataFrame, source: Path) -> Path:
+    """The rows of a `preview_frame` with issues, in the template's layout plus Error, as
+    `<source>-errors.csv` next to the file (or in the working folder when that is read-only).
+    UTF-8 with BOM and CRLF, as Excel writes CSV."""
+    rows = frame.filter(pl.col("status") != "ready")
+    target = source.with_name(f"{source.stem}-errors.csv")
+    try:
+        handle = target.open("w", newline="", encoding="utf-8-sig")
+    except OSError:
+        target = Path.cwd() / target.name
+        handle = target.open("w", newline="", encoding="utf-8-sig")
+    with handle:
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow([*REQUIRED_HEADERS, ERROR_HEADER])
+        for row in rows.iter_rows(named=True):
+            cells = [neutralize(row[field]) for field in LEARNER_FIELDS.values()]
+            writer.writerow([*cells, f"Row {row['row']}: {row['issue']}"])
+    return target
