@@ -130,6 +130,9 @@ def main() -> None:
     parser.add_argument("--no-loop", action="store_true", help="skip the plain loop")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
+    # As installed (pip compiles the bytecode), even where PYTHONDONTWRITEBYTECODE is set.
+    package = Path(__file__).parents[1] / "tui"
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(package)], check=True)
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(scratch) / "out.json"
         for size in args.sizes:

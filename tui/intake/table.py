@@ -489,8 +489,13 @@ def _finish(
     whether any may hold an invisible character of TRIM_CHARS.
     """
     names = [f"c{index}" for index in range(len(header))]
+    # A cell is cut to MAX_CELL_CHARS + 1 before anything else looks at it (as the reference
+    # reader cuts it): a 150 MB cell is then 10 kB for every step after.
     trimmed = [
-        pl.col(name).fill_null("").str.strip_chars(TRIM_CHARS if invisible else None)
+        pl.col(name)
+        .fill_null("")
+        .str.slice(0, MAX_CELL_CHARS + 1)
+        .str.strip_chars(TRIM_CHARS if invisible else None)
         for name in names
     ]
     if neutralized:  # a cell Roster's export neutralized ('=...) reads back as it was typed
@@ -509,10 +514,6 @@ def _finish(
         .with_columns(blank.alias("blank"))
         .collect()
     )
-    # The readers keep every cell whole or cut it to MAX_CELL_CHARS + 1: cut the long ones.
-    longest = cells.select(pl.max_horizontal(pl.col(names).str.len_bytes().max())).item()
-    if longest is not None and longest > MAX_CELL_CHARS:
-        cells = cells.with_columns(pl.col(names).str.slice(0, MAX_CELL_CHARS + 1))
     blank_rows = int(cells["blank"].sum())
     if blank_rows:
         cells = cells.filter(~pl.col("blank"))
