@@ -366,6 +366,9 @@ def run_template(path: str, *, force: bool) -> int:
 
 
 def run_check(path: Path, output: str) -> int:
+    from tui.memory import configure_batch_allocator
+
+    configure_batch_allocator()
     from tui.intake import read_learner_file
 
     learner_file = read_learner_file(path, intake_limits())

@@ -8,15 +8,21 @@ glibc these are no-ops.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
+from typing import Any
 
 JEMALLOC_CONF = "background_thread:true,dirty_decay_ms:500,muzzy_decay_ms:1000"
+# A one-shot command (roster check): one arena, so that what one of polars' threads frees another
+# reuses, rather than each thread's arena keeping its own. 395 -> 360 MB at a million rows, and
+# no slower.
+BATCH_JEMALLOC_CONF = "narenas:1"
 _M_ARENA_MAX = -8
 
 
-def _libc() -> ctypes.CDLL | None:
+def _libc() -> Any:  # ctypes.CDLL, loaded only by the app (roster check starts without it)
+    import ctypes
+    import ctypes.util
+
     name = ctypes.util.find_library("c")
     try:
         return ctypes.CDLL(name) if name else None
@@ -30,6 +36,12 @@ def configure_allocators() -> None:
     libc = _libc()
     if libc is not None and hasattr(libc, "mallopt"):
         libc.mallopt(_M_ARENA_MAX, 2)
+
+
+def configure_batch_allocator() -> None:
+    """For a command that reads one file and ends; call before polars is imported. A setting
+    of the user's own (_RJEM_MALLOC_CONF) is kept."""
+    os.environ.setdefault("_RJEM_MALLOC_CONF", BATCH_JEMALLOC_CONF)
 
 
 def release_free_memory() -> None:
