@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, Input, Select
+from textual.widgets import Button, Input, Select, Static
 
 from tests.app.conftest import (
     invitations,
@@ -22,7 +22,7 @@ from tui.app import RosterApp
 from tui.screens.home import AdminHome
 from tui.screens.invite_learner import InviteLearnerScreen
 from tui.screens.pickers import ChooseContract, ChooseProgram
-from tui.screens.preview import PreviewScreen
+from tui.screens.preview import ConfirmCommit, PreviewScreen
 from tui.screens.programs import ProgramsScreen
 from tui.screens.progress import CompletionDialog
 from tui.screens.upload import UploadScreen
@@ -257,3 +257,64 @@ async def test_invite_learner_shows_the_error_then_invites(app: RosterApp, data_
         ("zoe.walker@example.org", "pending", "sent")
     ]
     assert len(outbox(data_dir)) == 1
+
+
+async def test_the_cursor_row_stays_on_screen_at_80_by_24(app: RosterApp, tmp_path: Path) -> None:
+    rows = [f"Learner {index},learner{index}@example.org," for index in range(60)]
+    rows[41] = "Wide 张伟张伟张伟张伟张伟张伟,bad-address,"  # an issue far down
+    path = learner_file(tmp_path, *rows)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_preview(pilot, path)
+        await pilot.press("n")  # the first issue: row 43
+        await pilot.pause()
+        assert "bad-address" in app.export_screenshot()
+        await pilot.press("end")
+        await pilot.pause()
+        assert "learner59@example.org" in app.export_screenshot()
+
+
+async def test_not_enough_seats_keeps_the_rows_to_leave_some_out(
+    app: RosterApp, tmp_path: Path
+) -> None:
+    path = learner_file(tmp_path, *(f"New {n},new{n}@example.org," for n in range(4)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: pilot.app.me is not None)  # type: ignore[attr-defined]
+        await pilot.press("i")
+        await choose(pilot, ChooseProgram, "leadership")
+        await choose(pilot, ChooseContract, "pilot")  # 2 seats left
+        await upload(pilot, path)
+        await on_screen(pilot, PreviewScreen)
+        preview = app.screen
+        assert isinstance(preview, PreviewScreen)
+        assert "has 2 seats left" in text_of(pilot, "#service-error")
+        assert preview.query_one(PreviewTable).frame.height == 4
+        assert preview.query_one("#commit", Button).disabled
+        for _ in range(2):
+            ready = preview.report.ready
+            await pilot.press("d")
+            await until(pilot, lambda ready=ready: preview.report.ready == ready - 1)
+        assert not preview.query_one("#service-error").display
+        assert str(preview.query_one("#commit", Button).label) == "Send invitations to 2 learners"
+        text = await complete(pilot)
+        assert "[b]2[/b] invitations created." in text
+
+
+async def test_a_large_commit_asks_first_naming_count_program_and_contract(
+    app: RosterApp, tmp_path: Path
+) -> None:
+    path = learner_file(tmp_path, *(f"P {n},p{n}@example.org," for n in range(1_001)))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await to_preview(pilot, path)
+        await pilot.press("i")
+        await on_screen(pilot, ConfirmCommit)
+        question = str(app.screen.query_one("#question", Static).content)
+        assert "1,001 learners" in question
+        assert "Inclusive Hiring" in question and ENTERPRISE in question
+        await pilot.press("escape")
+        await on_screen(pilot, PreviewScreen)
+        assert invitations(app.settings.data_dir, "Inclusive Hiring") == []
+        await pilot.press("i")
+        await on_screen(pilot, ConfirmCommit)
+        await pilot.press("enter")
+        await on_screen(pilot, CompletionDialog, timeout=60)
+        assert len(invitations(app.settings.data_dir, "Inclusive Hiring")) == 1_001

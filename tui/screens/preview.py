@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from tui.screens.flow import BulkFlow
 
 FILTERS = ("all", "issues", "ready")
+# A commit of more invitations than this asks first, naming the count, program and contract.
+ASK_ABOVE = 1_000
 
 
 class EditRow(ModalScreen[tuple[str, str, str] | None]):
@@ -70,15 +72,18 @@ class EditRow(ModalScreen[tuple[str, str, str] | None]):
 
 class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
     TITLE = "Preview"
+    # The footer shows them in this order, the ones that matter first; a file that cannot be
+    # read has only Back (check_action).
     BINDINGS = [
         Binding("escape", "back", "Back"),
-        Binding("n", "next_issue", "Next issue"),
-        Binding("N", "previous_issue", "Previous issue"),
-        Binding("f", "cycle_filter", "Filter"),
-        Binding("e", "edit", "Edit row"),
-        Binding("x", "export", "Export issues"),
-        Binding("m", "toggle_send", "Send emails"),
         Binding("i", "commit", "Invite"),
+        Binding("m", "toggle_send", "Send emails"),
+        Binding("n", "next_issue", "Next issue"),
+        Binding("N", "previous_issue", "Previous issue", show=False),
+        Binding("e", "edit", "Edit row"),
+        Binding("d", "leave_out", "Leave out"),
+        Binding("f", "cycle_filter", "Filter"),
+        Binding("x", "export", "Export"),
     ]
 
     def __init__(self, flow: BulkFlow, learner_file: LearnerFile, report: Report) -> None:
@@ -89,14 +94,24 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         self.filter = "all"
         self.frame = preview_frame(learner_file, report)
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        return action == "back" or self.has_rows
+
+    @property
+    def has_rows(self) -> bool:
+        """False when the file itself cannot be read: there are no rows to show. The service's
+        file errors (not enough seats, the contract) keep the rows, to be trimmed in place."""
+        return not self.learner_file.summary.file_errors
+
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="preview"):
             yield Static(id="summary")
-            if self.report.file_errors:
+            if not self.has_rows:
                 yield Static(id="file-error")
             else:
                 yield Static(id="warnings")
+                yield Static(id="service-error")
                 yield Label(id="filter")
                 yield PreviewTable(id="table")
                 yield Static(id="detail")
@@ -108,7 +123,7 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
 
     def on_mount(self) -> None:
         self.show_report()
-        if not self.report.file_errors:
+        if self.has_rows:
             self.show_rows()
             self.query_one(PreviewTable).focus()
 
@@ -128,9 +143,9 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
             f"File: [b]{report.file}[/b]"
             + (f" — {source}" if source else "")
             + "\n"
-            + ("" if report.file_errors else counts)
+            + (counts if self.has_rows else "")
         )
-        if report.file_errors:
+        if not self.has_rows:
             self.query_one("#file-error", Static).update(
                 "[b red]This file cannot be imported[/b red]\n\n"
                 + "\n\n".join(f"✗ {error.message}" for error in report.file_errors)
@@ -140,6 +155,12 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         warnings = "\n".join(f"! {warning.message}" for warning in report.file_warnings)
         self.query_one("#warnings", Static).update(warnings)
         self.query_one("#warnings", Static).display = bool(warnings)
+        refused = "\n".join(f"✗ {error.message}" for error in report.file_errors)
+        if refused:
+            refused += "\nLeave rows out with d (or edit them with e), or go back and choose "
+            refused += "another contract."
+        self.query_one("#service-error", Static).update(refused)
+        self.query_one("#service-error", Static).display = bool(refused)
         self.update_button()
 
     def update_button(self) -> None:
@@ -153,7 +174,7 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         )
         button = self.query_one("#commit", Button)
         button.label = label
-        button.disabled = ready == 0
+        button.disabled = ready == 0 or bool(self.report.file_errors)
 
     def shown(self) -> pl.DataFrame:
         if self.filter == "issues":
@@ -167,8 +188,8 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         self.query_one(PreviewTable).show(shown, cursor)
         names = {"all": "all rows", "issues": "rows with issues", "ready": "ready rows"}
         self.query_one("#filter", Label).update(
-            f"Showing {names[self.filter]} ({shown.height:,}) — f: filter, n/N: next/previous "
-            "issue, e: edit, x: export issues"
+            f"Showing {names[self.filter]} ({shown.height:,}) · f changes what is shown, "
+            "N goes to the previous issue"
         )
         self.show_detail()
 
@@ -187,12 +208,12 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         self.dismiss(None)
 
     def action_cycle_filter(self) -> None:
-        if not self.report.file_errors:
+        if self.has_rows:
             self.filter = FILTERS[(FILTERS.index(self.filter) + 1) % len(FILTERS)]
             self.show_rows()
 
     def _jump(self, forward: bool) -> None:
-        if self.report.file_errors:
+        if not self.has_rows:
             return
         table = self.query_one(PreviewTable)
         indexed = table.frame.with_row_index("index").filter(pl.col("status") != "ready")
@@ -211,7 +232,7 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         self._jump(forward=False)
 
     def action_toggle_send(self) -> None:
-        if not self.report.file_errors:
+        if self.has_rows:
             box = self.query_one("#send", Checkbox)
             box.value = not box.value
 
@@ -220,7 +241,7 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         self.update_button()
 
     def action_export(self) -> None:
-        if self.report.file_errors:
+        if not self.has_rows:
             return
         if self.frame.filter(pl.col("status") != "ready").height == 0:
             self.notify("No rows with issues to export.")
@@ -229,49 +250,115 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         self.notify(f"Exported the rows with issues to {path}", title="Export")
 
     def action_edit(self) -> None:
-        table = self.query_one(PreviewTable) if not self.report.file_errors else None
-        row = table.current_row if table else None
+        row = self.query_one(PreviewTable).current_row if self.has_rows else None
         if row is None:
             return
+        number = int(str(row["row"]))
 
         def edited(values: tuple[str, str, str] | None) -> None:
             if values is not None:
-                self.recheck(int(str(row["row"])), values)
+                cells = dict(zip(LEARNER_FIELDS.values(), values, strict=True))
+                learners = self.learner_file.learners.with_columns(
+                    pl.when(pl.col("row") == number)
+                    .then(pl.lit(value.strip()))
+                    .otherwise(pl.col(field))
+                    .alias(field)
+                    for field, value in cells.items()
+                )
+                self.recheck(learners, f"Row {number} checked again.")
 
         self.app.push_screen(EditRow(row), edited)
 
+    def action_leave_out(self) -> None:
+        """Take the highlighted row out of this import (the file itself is not changed)."""
+        row = self.query_one(PreviewTable).current_row if self.has_rows else None
+        if row is None:
+            return
+        number = int(str(row["row"]))
+        learners = self.learner_file.learners.filter(pl.col("row") != number)
+        if learners.height == 0:
+            self.notify("This is the only row; go back to upload another file.", timeout=3)
+            return
+        self.recheck(learners, f"Row {number} left out; the others checked again.")
+
     @work(exclusive=True, group="recheck", exit_on_error=False)
-    async def recheck(self, row: int, values: tuple[str, str, str]) -> None:
-        """Re-validate after an edit: the file rules over all rows, then the service's."""
+    async def recheck(self, learners: pl.DataFrame, done: str) -> None:
+        """Check the edited rows again as a whole: the file rules, then the service's."""
         from tui.api.importer import dry_run
 
         assert self.flow.program and self.flow.contract
-        full_name, email, external_id = (value.strip() for value in values)
-        learners = self.learner_file.learners.with_columns(
-            pl.when(pl.col("row") == row).then(pl.lit(full_name)).otherwise("full_name")
-            .alias("full_name"),
-            pl.when(pl.col("row") == row).then(pl.lit(email)).otherwise("email").alias("email"),
-            pl.when(pl.col("row") == row).then(pl.lit(external_id)).otherwise("external_id")
-            .alias("external_id"),
-        )  # fmt: skip
-        learner_file = await asyncio.to_thread(self.learner_file.recheck, learners)
-        client = await self.app.client()  # type: ignore[attr-defined]
+        table = self.query_one(PreviewTable)
+        table.loading = True
+        self.query_one("#filter", Label).update("Checking the file again…")
         try:
+            learner_file = await asyncio.to_thread(self.learner_file.recheck, learners)
+            client = await self.app.client()  # type: ignore[attr-defined]
             report = await dry_run(client, learner_file, self.flow.program.id,
                                    self.flow.contract.id)  # fmt: skip
         except ApiError as error:
             self.notify(error.problem.detail, severity="error")
+            self.show_rows(table.cursor)
             return
+        finally:
+            table.loading = False
         self.learner_file, self.report = learner_file, report
         self.frame = preview_frame(learner_file, report)
-        cursor = self.query_one(PreviewTable).cursor
         self.show_report()
-        self.show_rows(cursor)
-        self.notify(f"Row {row} checked again.", timeout=2)
+        self.show_rows(table.cursor)
+        self.notify(done, timeout=2)
 
     @on(Button.Pressed, "#commit")
     def action_commit(self) -> None:
-        if self.report.file_errors or self.report.ready == 0:
+        if not self.has_rows or self.report.file_errors or self.report.ready == 0:
             return
+        assert self.flow.program and self.flow.contract
         send = self.query_one("#send", Checkbox).value
-        self.flow.commit(self.learner_file, self.report, self.frame, send)
+        learner_file, report, frame = self.learner_file, self.report, self.frame
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.flow.commit(learner_file, report, frame, send)
+
+        if report.ready <= ASK_ABOVE:
+            confirmed(True)
+            return
+        action = "Send invitations to" if send else "Create invitations (no emails) for"
+        self.app.push_screen(
+            ConfirmCommit(
+                f"{action} {report.ready:,} learners in [b]{self.flow.program.name}[/b], "
+                f"on the contract [b]{self.flow.contract.name}[/b]?",
+                str(self.query_one("#commit", Button).label),
+            ),
+            confirmed,
+        )
+
+
+class ConfirmCommit(ModalScreen[bool]):
+    """The question before a large commit: how many, where, on which contract."""
+
+    BINDINGS = [Binding("escape", "dismiss(False)", "Cancel")]
+
+    def __init__(self, question: str, action: str) -> None:
+        super().__init__()
+        self.question = question
+        self.action = action
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="confirm-commit"):
+            yield Label("Invite all these learners?", classes="title")
+            yield Static(self.question, id="question")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button(self.action, id="confirm", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#confirm", Button).focus()
+
+    @on(Button.Pressed, "#confirm")
+    def _confirm(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(False)

@@ -7,6 +7,7 @@ ten. Each row shows its status marker, the three cells (the bad one highlighted)
 from __future__ import annotations
 
 import polars as pl
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from textual.binding import Binding
 from textual.geometry import Size
@@ -85,7 +86,8 @@ class PreviewTable(ScrollView, can_focus=True):
         self.post_message(self.CursorMoved(new))
 
     def _keep_visible(self, index: int) -> None:
-        body = max(self.size.height - 1, 1)
+        # The rows below the header and above the horizontal scrollbar.
+        body = max(self.scrollable_content_region.height - 1, 1)
         top = self.scroll_offset.y
         if index < top:
             self.scroll_to(y=index, animate=False)
@@ -148,5 +150,8 @@ class PreviewTable(ScrollView, can_focus=True):
 
 
 def _fit(value: str, width: int) -> str:
+    """`value` in exactly `width` terminal cells (a CJK character takes two), cut with "…"."""
     flat = value.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎").replace("\t", "⇥")
-    return flat[: width - 1] + "…" if len(flat) > width else flat.ljust(width)
+    if cell_len(flat) <= width:
+        return set_cell_size(flat, width)
+    return set_cell_size(set_cell_size(flat, width - 1) + "…", width)
