@@ -5,6 +5,7 @@ Review a changed snapshot before accepting it (`pytest --snapshot-update`, then 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -50,18 +51,25 @@ def steps(
 ) -> Callable[[Pilot[None]], Awaitable[None]]:
     async def run(pilot: Pilot[None]) -> None:
         await until(pilot, lambda: pilot.app.me is not None)  # type: ignore[attr-defined]
+        await settled(pilot)
         for action in actions:
             await action(pilot)
-        await pilot.pause(0.2)
+            await settled(pilot)
 
     return run
+
+
+async def settled(pilot: Pilot[None]) -> None:
+    """Every worker done (a screen's load, a reload behind a dialog) and the result drawn."""
+    await asyncio.wait_for(pilot.app.workers.wait_for_complete(), timeout=30)
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
 
 
 def at(screen: type, *keys: str) -> Callable[[Pilot[None]], Awaitable[None]]:
     async def run(pilot: Pilot[None]) -> None:
         await pilot.press(*keys)
         await on_screen(pilot, screen)
-        await pilot.pause(0.3)
 
     return run
 
@@ -80,7 +88,6 @@ def to_preview(path: Path, program: str = "leadership") -> Callable[[Pilot[None]
 def keys(*pressed: str) -> Callable[[Pilot[None]], Awaitable[None]]:
     async def run(pilot: Pilot[None]) -> None:
         await pilot.press(*pressed)
-        await pilot.pause(0.1)
 
     return run
 
