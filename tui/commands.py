@@ -16,6 +16,7 @@ from tui.api import models as wire
 from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
 from tui.outcome import Exit, Failure, report_failure
 from tui.settings import Settings, mask_url
+from tui.text import noun, plural
 
 
 class CommandError(Failure):
@@ -228,7 +229,7 @@ async def list_invitations(
             for i in items
         ],
     )  # fmt: skip
-    print(f"{page.total:,} {'invitation' if page.total == 1 else 'invitations'}")
+    print(plural(page.total, "invitation"))
     return Exit.OK
 
 
@@ -256,8 +257,7 @@ async def act_on_invitations(
         else:
             count = len(ids)
         what = "a new email and a renewed expiry for" if action == "resend" else "revoke"
-        noun = "invitation" if count == 1 else "invitations"
-        print(f"{action.capitalize()}: {what} {count:,} {noun} (pending ones only).",
+        print(f"{action.capitalize()}: {what} {plural(count, 'invitation')} (pending ones only).",
               file=sys.stderr)  # fmt: skip
         if not yes:
             if not sys.stdin.isatty():
@@ -270,7 +270,7 @@ async def act_on_invitations(
         print_json(result.model_dump())
     else:
         left = ", ".join(f"{n:,} {code.replace('_', ' ')}" for code, n in result.left.items())
-        print(f"{result.changed:,} of {result.matched:,} {noun} "
+        print(f"{result.changed:,} of {result.matched:,} {noun(result.matched, 'invitation')} "
               f"{'resent' if action == 'resend' else 'revoked'}"
               + (f"; left as they were: {left}." if left else "."))  # fmt: skip
     return Exit.OK
@@ -373,9 +373,9 @@ async def import_file(
             return _not_started(report, output, style, Exit.REFUSED, seats_left=contract.seats_left)
         emails = "send invitation emails" if send else "send no emails"
         summary = (
-            f"Invite {report.ready:,} learners to {program.name} under {contract.name}, "
-            f"and {emails}. {report.skipped:,} skipped, {report.errors:,} rows with errors "
-            "left out."
+            f"Invite {plural(report.ready, 'learner')} to {program.name} under {contract.name}, "
+            f"and {emails}. {report.skipped:,} skipped, {plural(report.errors, 'row')} with "
+            "errors left out."
         )
         print(summary, file=sys.stderr)
         if not yes:
@@ -422,10 +422,10 @@ async def import_file(
         print_json(result)
     else:
         print(
-            f"Import {status.id} complete: {status.invited:,} invitations created, "
-            f"{status.emails_sent:,} emails sent"
+            f"Import {status.id} complete: {plural(status.invited, 'invitation')} created, "
+            f"{plural(status.emails_sent, 'email')} sent"
             + (f", {status.emails_failed:,} failed" if status.emails_failed else "")
-            + f"; {result['skipped']:,} skipped, {errors:,} rows with errors left out."
+            + f"; {result['skipped']:,} skipped, {plural(errors, 'row')} with errors left out."
         )
     return Exit.ROW_ERRORS if errors or status.emails_failed else Exit.OK
 

@@ -151,7 +151,7 @@ async def test_program_invite_skips_the_program_step_and_returns_to_programs(
         await on_screen(pilot, PreviewScreen)
         assert "1 skipped" in text_of(pilot, "#summary")  # Amara is already a member
         text = await complete(pilot)
-        assert "1 rows skipped (1 already members)" in text
+        assert "1 row skipped (1 already a member)" in text
         await pilot.press("enter")
         await on_screen(pilot, ProgramsScreen)
     emails = [email for email, *_ in invitations(data_dir, "Leadership Essentials")]
@@ -249,8 +249,8 @@ async def test_invite_learner_shows_the_error_then_invites(app: RosterApp, data_
         await pilot.press("enter")
         await on_screen(pilot, CompletionDialog)
         text = text_of(pilot, "#completion-text")
-        assert "1[/b] invitations created." in text
-        assert "1[/b] invitation emails sent." in text
+        assert "1[/b] invitation created." in text
+        assert "1[/b] invitation email sent." in text
         await pilot.press("enter")
         await on_screen(pilot, UsersScreen)
     assert invitations(data_dir, "Inclusive Hiring") == [

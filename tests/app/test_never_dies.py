@@ -91,4 +91,4 @@ async def test_while_the_mail_server_is_down_progress_says_why_and_close_lets_th
         await on_screen(pilot, CompletionDialog)
         text = shown(app, "#completion-text")
         assert "2[/b] invitations created." in text
-        assert "2 still queued (the mail server:" in text
+        assert "2 emails still queued (the mail server:" in text

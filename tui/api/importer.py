@@ -17,6 +17,7 @@ from tui.api import models as wire
 from tui.api.client import RosterClient
 from tui.intake.learner_file import LearnerFile
 from tui.intake.report import Report
+from tui.text import plural
 
 CHUNK_ROWS = 5_000
 Progress = Callable[[int, int], None]
@@ -99,7 +100,7 @@ def email_phase(status: wire.ImportStatus) -> str:
     """What the emails are doing, for a progress line: sending, or why they are being retried."""
     if not status.emails_retrying:
         return "Sending invitation emails"
-    retrying = f"{status.emails_retrying:,} {'email' if status.emails_retrying == 1 else 'emails'}"
+    retrying = plural(status.emails_retrying, "email")
     reason = (status.email_problem or "the mail server did not answer")[:80]
     when = ""
     if status.next_email_attempt_at:

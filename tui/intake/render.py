@@ -12,6 +12,7 @@ from itertools import groupby
 from typing import TextIO
 
 from tui.intake.report import RULES, Issue, Problem, Report
+from tui.text import plural
 
 ENCODING_NAMES = {
     "utf-8": "UTF-8",
@@ -70,14 +71,14 @@ def render_report(report: Report, style: Style) -> str:
     lines = [style.bold(report.file) + _suffix(describe_source(report), style)]
     if not report.file_errors:
         counts = [
-            _plural(report.rows, "row"),
+            plural(report.rows, "row"),
             style.green(f"{report.ready:,} ready"),
             (style.red if report.errors else str)(f"{report.errors:,} with errors"),
         ]
         if report.skipped:
             counts.append(f"{report.skipped:,} skipped")
         if report.blank_rows_skipped:
-            counts.append(f"{_plural(report.blank_rows_skipped, 'blank row')} skipped")
+            counts.append(f"{plural(report.blank_rows_skipped, 'blank row')} skipped")
         lines.append("  " + " · ".join(counts))
     lines += _problems(report.file_errors, style.red("✗ File error"), style)
     lines += _problems(report.file_warnings, style.yellow("! Warning"), style)
@@ -111,7 +112,7 @@ def _issue_group(severity: str, code: str, issues: list[Issue], style: Style) ->
     rule = RULES.get(code)
     title = rule.title if rule else code
     marker = style.red("✗") if severity == "error" else style.yellow("!")
-    rows = _plural(len({issue.row for issue in issues}), "row")
+    rows = plural(len({issue.row for issue in issues}), "row")
     lines = ["", f"{marker} {style.bold(title)} — {rows} {style.dim(f'({code})')}"]
     for issue in issues[:ROWS_SHOWN]:
         lines.append(f"    row {issue.row:<7} {issue.message}")
@@ -134,13 +135,9 @@ def _verdict(report: Report, style: Style) -> str:
     if report.errors:
         has = "has" if report.errors == 1 else "have"
         return style.red(
-            f"{_plural(report.errors, 'row')} {has} errors: fix them and check again, "
-            f"or import the {_plural(report.ready, 'ready row')} without them."
+            f"{plural(report.errors, 'row')} {has} errors: fix them and check again, "
+            f"or import the {plural(report.ready, 'ready row')} without them."
         )
     if report.ready == 1:
         return style.green("The row is ready to import.")
     return style.green(f"All {report.ready:,} rows are ready to import.")
-
-
-def _plural(count: int, noun: str) -> str:
-    return f"{count:,} {noun}" if count == 1 else f"{count:,} {noun}s"

@@ -21,6 +21,7 @@ from tui.intake.render import describe_source
 from tui.intake.report import Report
 from tui.intake.table import LEARNER_FIELDS
 from tui.screens.worker_errors import ForwardsWorkerErrors
+from tui.text import noun, plural
 from tui.widgets.preview_table import PreviewTable
 
 if TYPE_CHECKING:
@@ -132,9 +133,10 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         report = self.report
         source = describe_source(report)
         counts = (
-            f"[b]{report.rows:,}[/b] rows uploaded · [green]{report.ready:,} ready[/green] · "
+            f"[b]{report.rows:,}[/b] {noun(report.rows, 'row')} uploaded · "
+            f"[green]{report.ready:,} ready[/green] · "
             f"[red]{report.errors:,} with errors[/red] · {report.skipped:,} skipped"
-            + (f" · {report.blank_rows_skipped:,} blank rows skipped"
+            + (f" · {plural(report.blank_rows_skipped, 'blank row')} skipped"
                if report.blank_rows_skipped else "")
         )  # fmt: skip
         self.query_one("#summary", Static).update(
@@ -166,11 +168,10 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
     def update_button(self) -> None:
         send = self.query_one("#send", Checkbox).value
         ready = self.report.ready
-        learners = "learner" if ready == 1 else "learners"
         label = (
-            f"Send invitations to {ready:,} {learners}"
+            f"Send invitations to {plural(ready, 'learner')}"
             if send
-            else f"Create invitations for {ready:,} {learners}"
+            else f"Create invitations for {plural(ready, 'learner')}"
         )
         button = self.query_one("#commit", Button)
         button.label = label
@@ -325,7 +326,7 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         action = "Send invitations to" if send else "Create invitations (no emails) for"
         self.app.push_screen(
             ConfirmCommit(
-                f"{action} {report.ready:,} learners in [b]{self.flow.program.name}[/b], "
+                f"{action} {plural(report.ready, 'learner')} in [b]{self.flow.program.name}[/b], "
                 f"on the contract [b]{self.flow.contract.name}[/b]?",
                 str(self.query_one("#commit", Button).label),
             ),

@@ -19,11 +19,16 @@ from tui.api.importer import email_phase, ready_rows, run_import, wait_for_email
 from tui.intake.learner_file import LearnerFile
 from tui.intake.report import Report
 from tui.screens.worker_errors import ForwardsWorkerErrors
+from tui.text import noun, plural
 
 if TYPE_CHECKING:
     from tui.screens.flow import BulkFlow
 
-SKIP_NAMES = {"already_invited": "already invited", "already_member": "already members"}
+# Why rows were skipped, for one row and for several.
+SKIP_NAMES = {
+    "already_invited": ("already invited", "already invited"),
+    "already_member": ("already a member", "already members"),
+}
 
 
 class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]):
@@ -119,9 +124,10 @@ class CompletionDialog(ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         status = self.status
-        lines = [f"[b]{status.invited:,}[/b] invitations created."]
+        lines = [f"[b]{status.invited:,}[/b] {noun(status.invited, 'invitation')} created."]
         if status.send_emails:
-            lines.append(f"[b]{status.emails_sent:,}[/b] invitation emails sent."
+            sent = status.emails_sent
+            lines.append(f"[b]{sent:,}[/b] invitation {noun(sent, 'email')} sent."
                          + (f" [red]{status.emails_failed:,} failed.[/red]"
                             if status.emails_failed else ""))  # fmt: skip
             waiting = status.emails_queued - status.emails_sent - status.emails_failed
@@ -131,18 +137,19 @@ class CompletionDialog(ModalScreen[None]):
                     if status.email_problem
                     else ""
                 )
-                lines.append(f"{waiting:,} still queued{why}: Roster keeps sending them while "
-                             "it runs.")  # fmt: skip
+                lines.append(f"{plural(waiting, 'email')} still queued{why}: Roster keeps "
+                             "sending them while it runs.")  # fmt: skip
         else:
             lines.append("No emails were sent: the invitations were created without them.")
         skipped = sum(status.skipped.values())
         if skipped:
-            why = ", ".join(f"{count:,} {SKIP_NAMES.get(code, code)}"
+            why = ", ".join(plural(count, *SKIP_NAMES.get(code, (code, code)))
                             for code, count in status.skipped.items())  # fmt: skip
-            lines.append(f"{skipped:,} rows skipped ({why}): no second invitation.")
+            lines.append(f"{plural(skipped, 'row')} skipped ({why}): no second invitation.")
         errors = self.report.errors
         if errors:
-            lines.append(f"{errors:,} rows with errors were left out.")
+            were = "was" if errors == 1 else "were"
+            lines.append(f"{plural(errors, 'row')} with errors {were} left out.")
         error_file = self._error_file()
         if error_file:
             lines.append(f"The rows with issues are in {error_file}")
