@@ -10,6 +10,7 @@ RSS of that process (os.wait4). Target (DESIGN §5): a report within 10 s and 1 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import subprocess
@@ -133,10 +134,10 @@ def main() -> None:
     print(f"{'shape':34} {'MB on disk':>10} {'exit':>5} {'seconds':>8} {'peak MB':>8}  result")
     with tempfile.TemporaryDirectory() as folder:
         targets: list[tuple[str, Callable[[], Path]]] = [
-            (name, lambda file=file, make=make: make(Path(folder) / file))
+            (name, functools.partial(make, Path(folder) / file))
             for name, (file, make) in SHAPES.items()
         ]
-        targets += [(device, lambda device=device: Path(device)) for device in DEVICES]
+        targets += [(device, functools.partial(Path, device)) for device in DEVICES]
         for name, build in targets:
             if only and not any(word in name for word in only):
                 continue

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +19,10 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from pytest_textual_snapshot import SVGImageExtension
+
+# The tests never read or write the config file of whoever runs them (set before Roster's
+# modules are imported: they find the file once).
+os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="roster-tests-config-")
 
 
 def free_port() -> int:
@@ -71,7 +76,7 @@ def _snapshot_folder(cls: type, *, test_location: object) -> str:
     return str(Path(__file__).resolve().parent.parent / "snapshots" / module)
 
 
-SVGImageExtension.dirname = classmethod(_snapshot_folder)  # type: ignore[assignment,method-assign]
+SVGImageExtension.dirname = classmethod(_snapshot_folder)
 os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 
 

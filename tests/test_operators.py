@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,11 +33,11 @@ def run(
     )  # fmt: skip
 
 
-def refused(result: subprocess.CompletedProcess[str], exit_code: int = 2) -> dict[str, str]:
+def refused(result: subprocess.CompletedProcess[str], exit_code: int = 2) -> dict[str, Any]:
     """The command's JSON error, after checking it is one document and no traceback."""
     assert result.returncode == exit_code, result.stderr
     assert "Traceback" not in result.stderr + result.stdout
-    error: dict[str, str] = json.loads(result.stdout)["error"]
+    error: dict[str, Any] = json.loads(result.stdout)["error"]
     return error
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import work
+from textual import constants, work
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -24,6 +24,9 @@ from tui.screens.programs import ProgramsScreen
 from tui.screens.users import UsersScreen
 from tui.screens.worker_errors import WorkerFailed
 from tui.settings import Settings
+
+if TYPE_CHECKING:
+    from tui.service.runtime import EmbeddedService
 
 
 class RosterCommands(Provider):
@@ -69,6 +72,7 @@ class RosterApp(App[None]):
         Binding("a", "switch_mode('home')", "Admin home"),
         Binding("u", "switch_mode('users')", "Users"),
         Binding("p", "switch_mode('programs')", "Programs"),
+        Binding("question_mark", "help", "Keys"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -77,11 +81,33 @@ class RosterApp(App[None]):
         self.settings = settings or Settings()
         self._client: RosterClient | None = None
         self._connected = asyncio.Event()
-        self._service: object | None = None
+        self._service: EmbeddedService | None = None
         self.me: wire.Me | None = None
 
     def on_mount(self) -> None:
+        if self.settings.theme in self.available_themes:
+            self.theme = self.settings.theme
         self.connect()
+
+    def action_help(self) -> None:
+        """Every key of the current screen; not over another help or a dialog's text entry."""
+        from tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
+
+    def watch_theme(self, theme: str) -> None:
+        """Remember the admin's choice in the config file for the next start."""
+        if theme == (self.settings.theme or constants.DEFAULT_THEME):
+            return
+        from tui.settings import update_config_file
+
+        try:
+            update_config_file({"theme": theme})
+        except OSError as error:
+            self.notify(f"The theme is not remembered: {error.strerror}.", severity="warning")
+            return
+        self.settings = self.settings.model_copy(update={"theme": theme})
 
     @work(exclusive=True, group="connect", exit_on_error=False)
     async def connect(self) -> None:
@@ -158,7 +184,7 @@ class RosterApp(App[None]):
         if self._client is not None:
             await self._client.close()
         if self._service is not None:
-            await asyncio.to_thread(self._service.stop)  # type: ignore[attr-defined]
+            await asyncio.to_thread(self._service.stop)
 
     def start_bulk_flow(self, program: wire.Program | None = None) -> None:
         from tui.screens.flow import BulkFlow

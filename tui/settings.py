@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     # How long a transiently failing email (server down, 4xx) is retried, from when it was
     # queued: seconds or an ISO 8601 duration. A 5xx reply fails it at once.
     mail_retry_window: timedelta = timedelta(hours=24)
+    # The app's theme, as the admin last chose it (the command palette's Change theme).
+    theme: str | None = None
     # Intake limits (tui.intake.limits).
     max_file_bytes: int = Limits.max_bytes
     max_rows: int = Limits.max_rows

@@ -14,7 +14,7 @@ from tui.app import RosterApp
 from tui.outcome import Exit
 from tui.screens.connection import ConnectionProblem
 from tui.screens.programs import ProgramsScreen
-from tui.settings import Settings
+from tui.settings import Settings, load_settings
 
 pytestmark = pytest.mark.anyio
 
@@ -59,7 +59,7 @@ async def test_a_worker_that_fails_leaves_a_message_and_the_app_running(app: Ros
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.me is not None)
         assert app._service is not None
-        app._service.stop()  # type: ignore[attr-defined]  # the service goes away mid-session
+        app._service.stop()  # the service goes away mid-session
         await pilot.press("p")
         await on_screen(pilot, ProgramsScreen)
         await until(pilot, lambda: any("Cannot reach" in n.message for n in app._notifications),
@@ -84,7 +84,10 @@ async def test_while_the_mail_server_is_down_progress_says_why_and_close_lets_th
         await to_preview(pilot, path)
         await pilot.press("i")
         await on_screen(pilot, ImportProgress)
-        phase = lambda: str(app.screen.query_one("#phase", Label).content)  # noqa: E731
+
+        def phase() -> str:
+            return str(app.screen.query_one("#phase", Label).content)
+
         await until(pilot, lambda: phase().startswith("Retrying 2 emails"), timeout=60)
         assert "connect" in phase().lower()
         await pilot.press("escape")
@@ -92,3 +95,20 @@ async def test_while_the_mail_server_is_down_progress_says_why_and_close_lets_th
         text = shown(app, "#completion-text")
         assert "2[/b] invitations created." in text
         assert "2 emails still queued (the mail server:" in text
+
+
+async def test_the_theme_chosen_is_the_theme_at_the_next_start(data_dir: Path) -> None:
+    from tui.config_file import CONFIG_FILE, config_file_values
+
+    first = RosterApp(Settings(data_dir=data_dir))
+    async with first.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: first.me is not None)
+        first.theme = "nord"
+    assert config_file_values()["theme"] == "nord"
+    try:
+        again = RosterApp(load_settings({"data_dir": data_dir}))
+        async with again.run_test(size=(80, 24)) as pilot:
+            await until(pilot, lambda: again.me is not None)
+            assert again.theme == "nord"
+    finally:
+        CONFIG_FILE.unlink()

@@ -8,6 +8,7 @@ import io
 import re
 import tempfile
 from pathlib import Path
+from typing import Literal
 
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -61,7 +62,7 @@ def test_written_tables_read_back_with_the_same_cells_and_row_numbers(
     encoding: str,
     delimiter: str,
     line_end: str,
-    quoting: int,
+    quoting: Literal[0, 1, 2, 3],
     ragged: bool,
 ) -> None:
     written, canonical = table

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -98,7 +99,7 @@ def make_org(sessions: sessionmaker[Session], name: str) -> Org:
         leadership = operator.create_program(session, organization, "Leadership")
         data = operator.create_program(session, organization, "Data Literacy")
         org.programs = {"Leadership": leadership.id, "Data Literacy": data.id}
-        specs = {
+        specs: dict[str, dict[str, Any]] = {
             "Unlimited": {"programs": [leadership, data]},
             "Ten seats": {"programs": [leadership], "seats": 10},
             "Expired": {"programs": [leadership], "ends_on": today - timedelta(days=1)},
@@ -110,7 +111,7 @@ def make_org(sessions: sessionmaker[Session], name: str) -> Org:
                 organization,
                 contract_name,
                 spec.pop("programs"),
-                **spec,  # type: ignore[arg-type]
+                **spec,
             )
             org.contracts[contract_name] = contract.id
     return org

@@ -59,7 +59,7 @@ def test_concurrent_imports_never_take_more_seats_than_the_contract_has(
         with httpx.Client(base_url=live.url + "/api/v1", timeout=60) as http:
             started = http.post(
                 "/imports",
-                headers=live.headers(**{"Idempotency-Key": str(uuid.uuid4())}),
+                headers={**live.headers(), "Idempotency-Key": str(uuid.uuid4())},
                 json={"program_id": live.acme.programs["Leadership"], "contract_id": contract_id,
                       "send_emails": False},
             ).json()  # fmt: skip

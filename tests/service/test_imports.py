@@ -168,7 +168,7 @@ def test_unavailable_contracts_are_a_file_error(service: Service, contract: str)
 
 def test_the_service_rechecks_rows_and_flags_external_id_conflicts(service: Service) -> None:
     upload_and_commit(service, service.acme, "k", batch(2))
-    rows = {
+    rows: dict[str, list[Any]] = {
         "row": [2, 3, 4],
         "full_name": ["New Person", "", "Other"],
         "email": ["new@example.com", "blank@example.com", "not an email"],

@@ -12,6 +12,7 @@ from textual.widgets import Button, Footer, Header, Label, LoadingIndicator, Sta
 
 from tui.api import models as wire
 from tui.screens.reloading import ReloadsWhenShown
+from tui.screens.roster_app import roster_app
 from tui.screens.worker_errors import ForwardsWorkerErrors
 
 BAR_WIDTH = 20
@@ -62,7 +63,7 @@ class AdminHome(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
 
     @work(exclusive=True, exit_on_error=False)
     async def reload(self) -> None:
-        client = await self.app.client()  # type: ignore[attr-defined]
+        client = await roster_app(self).client()
         usage = await client.usage()
         self.query_one(LoadingIndicator).display = False
         for key, value in (("learners", usage.learners), ("pending", usage.pending_invitations),
@@ -89,4 +90,4 @@ class AdminHome(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
 
     @on(Button.Pressed, "#invite")
     def action_invite(self) -> None:
-        self.app.start_bulk_flow()  # type: ignore[attr-defined]
+        roster_app(self).start_bulk_flow()

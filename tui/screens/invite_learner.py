@@ -16,6 +16,7 @@ from tui.api import models as wire
 from tui.api.client import ApiError
 from tui.intake.report import Report
 from tui.screens.pickers import contract_detail
+from tui.screens.roster_app import roster_app
 from tui.screens.worker_errors import ForwardsWorkerErrors
 
 FIELD_OF_CODE = {
@@ -65,7 +66,7 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[None]):
 
     @work(exclusive=True, group="programs", exit_on_error=False)
     async def load_programs(self) -> None:
-        client = await self.app.client()  # type: ignore[attr-defined]
+        client = await roster_app(self).client()
         programs = (await client.programs()).items
         self.programs = {program.id: program for program in programs}
         select = self.query_one("#program", Select)
@@ -80,7 +81,7 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[None]):
 
     @work(exclusive=True, group="contracts", exit_on_error=False)
     async def load_contracts(self, program_id: int) -> None:
-        client = await self.app.client()  # type: ignore[attr-defined]
+        client = await roster_app(self).client()
         contracts = (await client.contracts(program_id)).items
         self.contracts = {contract.id: contract for contract in contracts if contract.available}
         select = self.query_one("#contract", Select)
@@ -115,7 +116,7 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[None]):
         value = {key: self.query_one(f"#{key}", Input).value.strip()
                  for key in ("full_name", "email", "external_id")}  # fmt: skip
         send = self.query_one("#send", Checkbox).value
-        client = await self.app.client()  # type: ignore[attr-defined]
+        client = await roster_app(self).client()
         try:
             invitation = await client.invite(
                 program_id,
@@ -143,13 +144,13 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[None]):
         origin = self.origin
         self.app.push_screen(
             CompletionDialog(status, Report(file="", rows=1, ready=1), pl.DataFrame(), None),
-            lambda _: self.app.return_to_origin(origin),  # type: ignore[attr-defined]
+            lambda _: roster_app(self).return_to_origin(origin),
         )
 
     async def _wait_for_email(self, invitation: wire.Invitation) -> wire.Invitation:
         import asyncio
 
-        client = await self.app.client()  # type: ignore[attr-defined]
+        client = await roster_app(self).client()
         for _ in range(100):
             if invitation.email_status in ("sent", "failed"):
                 break

@@ -20,6 +20,7 @@ from tui.intake.learner_file import LearnerFile
 from tui.intake.render import describe_source
 from tui.intake.report import Report
 from tui.intake.table import LEARNER_FIELDS
+from tui.screens.roster_app import roster_app
 from tui.screens.worker_errors import ForwardsWorkerErrors
 from tui.text import noun, plural
 from tui.widgets.preview_table import PreviewTable
@@ -293,7 +294,7 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         self.query_one("#filter", Label).update("Checking the file again…")
         try:
             learner_file = await asyncio.to_thread(self.learner_file.recheck, learners)
-            client = await self.app.client()  # type: ignore[attr-defined]
+            client = await roster_app(self).client()
             report = await dry_run(client, learner_file, self.flow.program.id,
                                    self.flow.contract.id)  # fmt: skip
         except ApiError as error:

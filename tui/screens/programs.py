@@ -10,6 +10,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Label
 
 from tui.api import models as wire
 from tui.screens.reloading import ReloadsWhenShown
+from tui.screens.roster_app import roster_app
 from tui.screens.worker_errors import ForwardsWorkerErrors
 
 
@@ -36,7 +37,7 @@ class ProgramsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
 
     @work(exclusive=True, exit_on_error=False)
     async def reload(self) -> None:
-        client = await self.app.client()  # type: ignore[attr-defined]
+        client = await roster_app(self).client()
         self.programs = (await client.programs()).items
         table = self.query_one(DataTable)
         cursor = table.cursor_row
@@ -52,4 +53,4 @@ class ProgramsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
     def action_invite(self) -> None:
         table = self.query_one(DataTable)
         if self.programs and 0 <= table.cursor_row < len(self.programs):
-            self.app.start_bulk_flow(self.programs[table.cursor_row])  # type: ignore[attr-defined]
+            roster_app(self).start_bulk_flow(self.programs[table.cursor_row])

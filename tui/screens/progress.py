@@ -18,6 +18,7 @@ from tui.api.client import ApiError, ServiceUnreachableError
 from tui.api.importer import email_phase, ready_rows, run_import, wait_for_emails
 from tui.intake.learner_file import LearnerFile
 from tui.intake.report import Report
+from tui.screens.roster_app import roster_app
 from tui.screens.worker_errors import ForwardsWorkerErrors
 from tui.text import noun, plural
 
@@ -62,7 +63,7 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
     async def run_import(self) -> None:
         flow = self.flow
         assert flow.program and flow.contract
-        client = await self.app.client()  # type: ignore[attr-defined]
+        client = await roster_app(self).client()
         try:
             status = await run_import(
                 client,
@@ -150,9 +151,7 @@ class CompletionDialog(ModalScreen[None]):
         if errors:
             were = "was" if errors == 1 else "were"
             lines.append(f"{plural(errors, 'row')} with errors {were} left out.")
-        error_file = self._error_file()
-        if error_file:
-            lines.append(f"The rows with issues are in {error_file}")
+        self.lines = lines
         with Vertical(classes="dialog", id="completion"):
             yield Label("Import complete", classes="title")
             yield Static("\n".join(lines), id="completion-text")
@@ -160,18 +159,25 @@ class CompletionDialog(ModalScreen[None]):
                 yield Button("Close", id="close", variant="primary")
         yield Footer()
 
-    def _error_file(self) -> Path | None:
-        from tui.intake.export import export_issues
-
-        if self.source is None or self.frame.filter(pl.col("status") != "ready").height == 0:
-            return None
-        try:
-            return export_issues(self.frame, self.source)
-        except OSError:
-            return None
-
     def on_mount(self) -> None:
         self.query_one("#close", Button).focus()
+        if self.source is not None and (self.frame["status"] != "ready").any():
+            self.write_error_file(self.source)
+
+    @work(thread=True, exit_on_error=False)
+    def write_error_file(self, source: Path) -> None:
+        """The rows with issues, written beside the file (a thread: a million rows take time)."""
+        from tui.intake.export import export_issues
+
+        try:
+            line = f"The rows with issues are in {export_issues(self.frame, source)}"
+        except OSError as error:
+            line = f"[red]The rows with issues could not be written: {error.strerror}.[/red]"
+        self.app.call_from_thread(self._add_line, line)
+
+    def _add_line(self, line: str) -> None:
+        self.lines.append(line)
+        self.query_one("#completion-text", Static).update("\n".join(self.lines))
 
     @on(Button.Pressed, "#close")
     def action_close(self) -> None:

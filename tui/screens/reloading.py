@@ -3,15 +3,15 @@ while shown (another admin, an import in the CLI, or the mail sender changes the
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.binding import Binding, BindingType
-from textual.message_pump import MessagePump
+from textual.screen import Screen
 
 AUTO_RELOAD_SECONDS = 10.0
 
 
-class ReloadsWhenShown(MessagePump):
+class ReloadsWhenShown(Screen[Any]):
     """Mixed into a home screen that has a `reload()` worker."""
 
     BINDINGS: ClassVar[list[BindingType]] = [Binding("r", "reload", "Reload", show=False)]
@@ -37,5 +37,5 @@ class ReloadsWhenShown(MessagePump):
         self.reload()
 
     def _reload_if_shown(self) -> None:
-        if self.is_current:  # type: ignore[attr-defined]
+        if self.is_current:
             self.reload()

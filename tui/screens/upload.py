@@ -22,6 +22,7 @@ from textual.widgets import Button, DirectoryTree, Footer, Header, Input, Label,
 from tui.api.client import ApiError
 from tui.intake.learner_file import read_learner_file
 from tui.memory import release_free_memory
+from tui.screens.roster_app import roster_app
 from tui.screens.worker_errors import ForwardsWorkerErrors
 
 if TYPE_CHECKING:
@@ -154,7 +155,7 @@ class UploadScreen(ForwardsWorkerErrors, Screen[None]):
 
     @on(Button.Pressed, "#template")
     def action_template(self) -> None:
-        path = self.app.save_template(self._folder())  # type: ignore[attr-defined]
+        path = roster_app(self).save_template(self._folder())
         if path is None:
             return
         self.query_one("#path", Input).value = str(path)
@@ -202,14 +203,14 @@ class UploadScreen(ForwardsWorkerErrors, Screen[None]):
     async def read(self, path: Path) -> None:
         from tui.api.importer import dry_run
 
-        settings = self.app.settings  # type: ignore[attr-defined]
+        settings = roster_app(self).settings
         limits = settings.limits
         learner_file = await asyncio.to_thread(read_learner_file, path, limits)
         report = learner_file.report
         if not report.file_errors:
             assert self.flow.program and self.flow.contract
             self.query_one("#path-error", Static).update("Checking with the service…")
-            client = await self.app.client()  # type: ignore[attr-defined]
+            client = await roster_app(self).client()
             try:
                 report = await dry_run(client, learner_file, self.flow.program.id,
                                        self.flow.contract.id)  # fmt: skip

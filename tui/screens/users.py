@@ -10,6 +10,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label
 
 from tui.screens.reloading import ReloadsWhenShown
+from tui.screens.roster_app import roster_app
 from tui.screens.worker_errors import ForwardsWorkerErrors
 
 SEARCH_DELAY = 0.25
@@ -84,7 +85,7 @@ class UsersScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
 
         if delay:
             await asyncio.sleep(delay)  # wait for the admin to stop typing
-        client = await self.app.client()  # type: ignore[attr-defined]
+        client = await roster_app(self).client()
         query = self.query_one("#search", Input).value.strip()
         page = await client.learners(q=query, limit=200)
         table = self.query_one(DataTable)
@@ -104,8 +105,8 @@ class UsersScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
     def action_invite(self) -> None:
         def chosen(choice: str | None) -> None:
             if choice == "bulk":
-                self.app.start_bulk_flow()  # type: ignore[attr-defined]
+                roster_app(self).start_bulk_flow()
             elif choice == "single":
-                self.app.start_single_invite()  # type: ignore[attr-defined]
+                roster_app(self).start_single_invite()
 
         self.app.push_screen(InviteMenu(), chosen)
