@@ -16,6 +16,8 @@ from tui.api import models as wire
 
 M = TypeVar("M", bound=BaseModel)
 RETRIES = 5
+# A response bigger than this is parsed in a thread (a dry run of a million rows answers MBs).
+PARSE_IN_THREAD_ABOVE = 256_000
 
 
 class ApiError(Exception):
@@ -93,6 +95,8 @@ class RosterClient:
             await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
         if response.status_code >= 400:
             raise ApiError(_problem(response))
+        if len(response.content) > PARSE_IN_THREAD_ABOVE:  # the app's event loop keeps running
+            return await asyncio.to_thread(model.model_validate_json, response.content)
         return model.model_validate_json(response.content)
 
     async def me(self) -> wire.Me:
@@ -158,11 +162,11 @@ class RosterClient:
             json=body.model_dump(), retry=False,
         )  # fmt: skip
 
-    async def check(self, program_id: int, body: wire.CheckRequest) -> wire.CheckResult:
+    async def check(self, program_id: int, body: bytes) -> wire.CheckResult:
+        """The dry run; `body` is a wire.CheckRequest as JSON (see importer.check_request_json)."""
         return await self._request(
-            "POST", f"/programs/{program_id}/invitations/check", wire.CheckResult,
-            content=body.model_dump_json().encode(),
-        )  # fmt: skip
+            "POST", f"/programs/{program_id}/invitations/check", wire.CheckResult, content=body
+        )
 
     async def start_import(self, body: wire.ImportCreate, key: str) -> wire.ImportStatus:
         return await self._request(

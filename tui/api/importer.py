@@ -23,10 +23,14 @@ CHUNK_ROWS = 5_000
 Progress = Callable[[int, int], None]
 
 
+def _ready(learner_file: LearnerFile) -> pl.DataFrame:
+    failed = learner_file.issues.filter(pl.col("severity") == "error")["row"]
+    return learner_file.learners.filter(~pl.col("row").is_in(failed.implode()))
+
+
 def ready_rows(learner_file: LearnerFile) -> wire.RowBatch:
     """The rows without errors, as the service takes them (normalized emails)."""
-    failed = learner_file.issues.filter(pl.col("severity") == "error")["row"]
-    ready = learner_file.learners.filter(~pl.col("row").is_in(failed.implode()))
+    ready = _ready(learner_file)
     return wire.RowBatch(
         row=ready["row"].to_list(),
         full_name=ready["full_name"].to_list(),
@@ -46,16 +50,32 @@ def with_service_check(report: Report, result: wire.CheckResult) -> Report:
     return merged
 
 
+def check_request_json(learner_file: LearnerFile, contract_id: int) -> bytes:
+    """The dry run's request, a wire.CheckRequest as JSON, written by polars: no Python object
+    per cell (half a second at a million rows), the same document pydantic would write."""
+    rows = (
+        _ready(learner_file)
+        .select(
+            pl.col("row").implode(),
+            pl.col("email_normalized").alias("email").implode(),
+            pl.when(pl.col("external_id") != "")
+            .then(pl.col("external_id"))
+            .alias("external_id")
+            .implode(),
+        )
+        .write_json()
+    )
+    return f'{{"contract_id":{int(contract_id)},"rows":{rows[1:-1]}}}'.encode()
+
+
 async def dry_run(
     client: RosterClient, learner_file: LearnerFile, program_id: int, contract_id: int
 ) -> Report:
-    rows = ready_rows(learner_file)
-    request = wire.CheckRequest(
-        contract_id=contract_id,
-        rows=wire.CheckRows(row=rows.row, email=rows.email, external_id=rows.external_id),
-    )
-    result = await client.check(program_id, request)
-    return with_service_check(learner_file.report, result)
+    """The file's report with the service's checks (the work on the rows in threads: the app's
+    event loop keeps drawing)."""
+    body = await asyncio.to_thread(check_request_json, learner_file, contract_id)
+    result = await client.check(program_id, body)
+    return await asyncio.to_thread(lambda: with_service_check(learner_file.report, result))
 
 
 async def run_import(

@@ -43,8 +43,14 @@ class LearnerFile:
 
     @cached_property
     def report(self) -> Report:
-        """The whole report, every issue included."""
-        issues = _issue_list().validate_json(self.issues.write_json())
+        """The whole report, every issue included. Made a slice at a time: pydantic holds the
+        interpreter's lock while it works, and the app's event loop must get it back often."""
+        adapter = _issue_list()
+        issues = [
+            issue
+            for part in self.issues.iter_slices(_ISSUES_AT_ONCE)
+            for issue in adapter.validate_json(part.write_json())
+        ]
         return self.summary.model_copy(update={"issues": issues})
 
     def report_json(self) -> str:
@@ -57,6 +63,9 @@ class LearnerFile:
         report = self.summary.model_copy(update={"issues": [], "skipped": 0})
         checked = _checked(report, learners.select(*_INPUT_COLUMNS), self.width)
         return replace(checked, path=self.path)
+
+
+_ISSUES_AT_ONCE = 2_000
 
 
 @cache

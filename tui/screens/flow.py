@@ -67,10 +67,12 @@ class BulkFlow:
 
         self.app.push_screen(UploadScreen(self), back)
 
-    def preview(self, learner_file: LearnerFile, report: Report) -> None:
+    def preview(
+        self, learner_file: LearnerFile, report: Report, frame: pl.DataFrame | None = None
+    ) -> None:
         from tui.screens.preview import PreviewScreen
 
-        self.app.push_screen(PreviewScreen(self, learner_file, report))
+        self.app.push_screen(PreviewScreen(self, learner_file, report, frame))
 
     def commit(
         self, learner_file: LearnerFile, report: Report, frame: pl.DataFrame, send: bool

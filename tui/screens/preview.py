@@ -88,13 +88,21 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         Binding("x", "export", "Export"),
     ]
 
-    def __init__(self, flow: BulkFlow, learner_file: LearnerFile, report: Report) -> None:
+    def __init__(
+        self,
+        flow: BulkFlow,
+        learner_file: LearnerFile,
+        report: Report,
+        frame: pl.DataFrame | None = None,
+    ) -> None:
+        """`frame` is `preview_frame(learner_file, report)` when the caller built it already
+        (off the event loop, for a large file)."""
         super().__init__()
         self.flow = flow
         self.learner_file = learner_file
         self.report = report
         self.filter = "all"
-        self.frame = preview_frame(learner_file, report)
+        self.frame = preview_frame(learner_file, report) if frame is None else frame
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return action == "back" or self.has_rows
@@ -304,7 +312,7 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         finally:
             table.loading = False
         self.learner_file, self.report = learner_file, report
-        self.frame = preview_frame(learner_file, report)
+        self.frame = await asyncio.to_thread(preview_frame, learner_file, report)
         self.show_report()
         self.show_rows(table.cursor)
         self.notify(done, timeout=2)

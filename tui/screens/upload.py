@@ -20,6 +20,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DirectoryTree, Footer, Header, Input, Label, Static
 
 from tui.api.client import ApiError
+from tui.intake.export import preview_frame
 from tui.intake.learner_file import read_learner_file
 from tui.memory import release_free_memory
 from tui.screens.roster_app import roster_app
@@ -206,8 +207,9 @@ class UploadScreen(ForwardsWorkerErrors, Screen[None]):
         settings = roster_app(self).settings
         limits = settings.limits
         learner_file = await asyncio.to_thread(read_learner_file, path, limits)
-        report = learner_file.report
-        if not report.file_errors:
+        if learner_file.summary.file_errors:
+            report = learner_file.summary
+        else:
             assert self.flow.program and self.flow.contract
             self.query_one("#path-error", Static).update("Checking with the service…")
             client = await roster_app(self).client()
@@ -217,6 +219,7 @@ class UploadScreen(ForwardsWorkerErrors, Screen[None]):
             except ApiError as error:
                 self.query_one("#path-error", Static).update(error.problem.detail)
                 return
+        frame = await asyncio.to_thread(preview_frame, learner_file, report)
         self.query_one("#path-error", Static).update("")
         release_free_memory()
-        self.flow.preview(learner_file, report)
+        self.flow.preview(learner_file, report, frame)
