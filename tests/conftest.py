@@ -25,6 +25,17 @@ from pytest_textual_snapshot import SVGImageExtension
 os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="roster-tests-config-")
 
 
+@pytest.fixture(autouse=True)
+def fresh_config_file() -> Iterator[None]:
+    """Each test starts without a config file: one that changes a setting (the theme) leaves
+    nothing behind for the next."""
+    from tui.config_file import CONFIG_FILE
+
+    CONFIG_FILE.unlink(missing_ok=True)
+    yield
+    CONFIG_FILE.unlink(missing_ok=True)
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -68,6 +68,8 @@ class RosterApp(App[None]):
         "programs": ProgramsScreen,
     }
     DEFAULT_MODE = "home"
+    # Below 30 lines (80x24 and such) every screen gets the class -short: dialogs go compact.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
         Binding("a", "switch_mode('home')", "Admin home"),
         Binding("u", "switch_mode('users')", "Users"),
@@ -196,20 +198,22 @@ class RosterApp(App[None]):
 
         self.push_screen(InviteLearnerScreen(program))
 
-    def save_template(self, folder: Path) -> Path | None:
+    def save_template(self, folder: Path) -> tuple[Path, bool] | None:
+        """The template in `folder`, and whether it was written now (False: a file of that name
+        was there already, and is kept as it is); None when it cannot be written."""
         from tui.intake.template import TemplateExistsError, write_template
 
         try:
             path = write_template(folder)
         except TemplateExistsError as error:
             path = Path(error.args[0])
-            self.notify(f"{path} already exists; it was kept as it is.", title="Template")
-            return path
+            self.notify(f"{path} is already there; Roster kept it as it is.", title="Template")
+            return path, False
         except OSError as error:
             self.notify(f"Cannot write the template: {error.strerror}", severity="error")
             return None
         self.notify(f"Saved {path}", title="Template")
-        return path
+        return path, True
 
     def return_to_origin(self, origin: str) -> None:
         """Close a finished flow: back to the home screen it started from."""

@@ -26,7 +26,7 @@ from tui.screens.pickers import ChooseContract, ChooseProgram
 from tui.screens.preview import ConfirmCommit, PreviewScreen
 from tui.screens.programs import ProgramsScreen
 from tui.screens.progress import CompletionDialog
-from tui.screens.upload import UploadScreen
+from tui.screens.upload import BrowseFiles, LearnerFileTree, UploadScreen
 from tui.screens.users import InviteMenu, UsersScreen
 from tui.widgets.preview_table import PreviewTable
 
@@ -337,4 +337,36 @@ async def test_question_mark_lists_every_key_of_the_screen_and_escape_closes_it(
         for description in ("Invite", "Leave out", "Previous issue", "Edit row", "Admin home"):
             assert description in shown
         await pilot.press("escape")
+        await on_screen(pilot, PreviewScreen)
+
+
+async def test_the_file_browser_goes_up_and_finds_a_name_by_typing(
+    app: RosterApp, tmp_path: Path
+) -> None:
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    path = learner_file(folder, *ROWS, name="zeta-learners.csv")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.me is not None)
+        await pilot.press("i")
+        await choose(pilot, ChooseProgram, "inclusive")
+        await choose(pilot, ChooseContract, "enterprise")
+        await on_screen(pilot, UploadScreen)
+        app.screen.query_one("#path", Input).value = str(folder / "nothing-yet")
+        await pilot.press("ctrl+o")
+        await on_screen(pilot, BrowseFiles)
+        tree = app.screen.query_one(LearnerFileTree)
+        await until(pilot, lambda: tree.last_line > 0)
+        await pilot.press("backspace")  # up from exports/ to the test's folder
+        await until(pilot, lambda: Path(tree.path) == tmp_path and tree.last_line > 0)
+        await pilot.press("e", "x")  # finds exports/
+        await until(pilot, lambda: tree.cursor_node is not None
+                    and str(tree.cursor_node.label) == "exports")  # fmt: skip
+        await pilot.press("enter")  # opens it
+        await until(pilot, lambda: tree.last_line > 1)
+        await pilot.pause(BrowseFiles.FIND_PAUSE)
+        await pilot.press("z")  # finds zeta-learners.csv
+        await until(pilot, lambda: tree.cursor_node is not None
+                    and str(tree.cursor_node.label) == path.name)  # fmt: skip
+        await pilot.press("enter")
         await on_screen(pilot, PreviewScreen)

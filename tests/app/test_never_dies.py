@@ -105,10 +105,8 @@ async def test_the_theme_chosen_is_the_theme_at_the_next_start(data_dir: Path) -
         await until(pilot, lambda: first.me is not None)
         first.theme = "nord"
     assert config_file_values()["theme"] == "nord"
-    try:
-        again = RosterApp(load_settings({"data_dir": data_dir}))
-        async with again.run_test(size=(80, 24)) as pilot:
-            await until(pilot, lambda: again.me is not None)
-            assert again.theme == "nord"
-    finally:
-        CONFIG_FILE.unlink()
+    assert CONFIG_FILE.exists()
+    again = RosterApp(load_settings({"data_dir": data_dir}))
+    async with again.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: again.me is not None)
+        assert again.theme == "nord"

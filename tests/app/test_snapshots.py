@@ -28,6 +28,7 @@ from tui.settings import Settings
 from tui.widgets.searchable_list import SearchableList
 
 SIZE = (120, 40)
+SMALL = (80, 24)
 Compare = Callable[..., bool]
 ROWS = (
     "Ann Lee,ann.lee@example.org,A-1",
@@ -205,7 +206,7 @@ def test_completion(snap_compare: Compare, roster: RosterApp, tmp_path: Path, ke
     assert snap_compare(roster, terminal_size=SIZE, run_before=steps(to_preview(path), commit))
 
 
-def test_invite_learner_with_an_error(snap_compare: Compare, roster: RosterApp) -> None:
+def fill_invite_learner() -> Callable[[Pilot[None]], Awaitable[None]]:
     async def fill(pilot: Pilot[None]) -> None:
         await pilot.press("u")
         await on_screen(pilot, UsersScreen)
@@ -222,4 +223,43 @@ def test_invite_learner_with_an_error(snap_compare: Compare, roster: RosterApp) 
         error = form.query_one("#form-error", Static)
         await until(pilot, lambda: "program" in str(error.content))
 
-    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(fill))
+    return fill
+
+
+@pytest.mark.parametrize("size", [SIZE, SMALL], ids=["120x40", "80x24"])
+def test_invite_learner_with_an_error(
+    snap_compare: Compare, roster: RosterApp, size: tuple[int, int]
+) -> None:
+    assert snap_compare(roster, terminal_size=size, run_before=steps(fill_invite_learner()))
+
+
+# At 80x24 every dialog shows what it is for: several choices with their details, the fields and
+# the buttons (compact, below 30 lines).
+def test_program_picker_at_80_by_24(snap_compare: Compare, roster: RosterApp) -> None:
+    async def open_picker(pilot: Pilot[None]) -> None:
+        await pilot.press("i")
+        await until(pilot, lambda: bool(getattr(pilot.app.screen, "choices", None)))
+
+    assert snap_compare(roster, terminal_size=SMALL, run_before=steps(open_picker))
+
+
+def test_contract_picker_at_80_by_24(snap_compare: Compare, roster: RosterApp) -> None:
+    async def open_picker(pilot: Pilot[None]) -> None:
+        await pilot.press("i")
+        await choose(pilot, ChooseProgram, "leadership")
+        await until(pilot, lambda: isinstance(pilot.app.screen, ChooseContract)
+                    and bool(pilot.app.screen.choices))  # fmt: skip
+
+    assert snap_compare(roster, terminal_size=SMALL, run_before=steps(open_picker))
+
+
+def test_edit_row_at_80_by_24(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> None:
+    path = learner_file(tmp_path, *ROWS)
+    assert snap_compare(roster, terminal_size=SMALL,
+                        run_before=steps(to_preview(path), keys("n", "e")))  # fmt: skip
+
+
+def test_help_at_80_by_24(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> None:
+    path = learner_file(tmp_path, *ROWS)
+    assert snap_compare(roster, terminal_size=SMALL,
+                        run_before=steps(to_preview(path), keys("n", "question_mark")))  # fmt: skip

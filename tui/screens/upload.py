@@ -7,12 +7,13 @@ import os
 import re
 import shlex
 import subprocess
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -57,17 +58,56 @@ class LearnerFileTree(DirectoryTree):
 
 
 class BrowseFiles(ModalScreen[Path | None]):
-    BINDINGS = [Binding("escape", "dismiss(None)", "Back")]
+    """Folders and learner files; backspace goes up a folder, typing finds a name."""
+
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Back"),
+        Binding("backspace", "parent", "Parent folder"),
+    ]
+    FIND_PAUSE = 1.0  # seconds without a key before typing starts a new name
 
     def __init__(self, start: Path) -> None:
         super().__init__()
         self.start = start
+        self._typed = ""
+        self._typed_at = 0.0
 
     def compose(self) -> ComposeResult:
-        with Vertical(classes="dialog", id="browse"):
+        with Vertical(classes="dialog", id="browse-files"):
             yield Label("Browse files (.csv, .tsv, .txt, .xlsx)", classes="title")
+            yield Static("", id="folder", classes="hint")
             yield LearnerFileTree(self.start)
         yield Footer()
+
+    def on_mount(self) -> None:
+        self._show_folder()
+
+    def _show_folder(self) -> None:
+        tree = self.query_one(LearnerFileTree)
+        self.query_one("#folder", Static).update(f"In {tree.path}  ·  backspace: parent folder")
+
+    def action_parent(self) -> None:
+        tree = self.query_one(LearnerFileTree)
+        folder = Path(tree.path).resolve()
+        if folder.parent != folder:
+            tree.path = folder.parent
+            self._show_folder()
+
+    def on_key(self, event: events.Key) -> None:
+        """Typing finds the first name starting with what was typed, as file managers do."""
+        if not (event.character and event.character.isprintable() and len(event.character) == 1):
+            return
+        now = time.monotonic()
+        self._typed = self._typed if now - self._typed_at < self.FIND_PAUSE else ""
+        self._typed += event.character.casefold()
+        self._typed_at = now
+        tree = self.query_one(LearnerFileTree)
+        for line in range(tree.last_line + 1):
+            node = tree.get_node_at_line(line)
+            if node is not None and str(node.label).casefold().startswith(self._typed):
+                tree.move_cursor(node)
+                event.stop()
+                return
 
     @on(DirectoryTree.FileSelected)
     def _selected(self, event: DirectoryTree.FileSelected) -> None:
@@ -80,16 +120,23 @@ class OpenInEditor(ModalScreen[bool]):
         Binding("n,escape", "dismiss(False)", "Not now"),
     ]
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, written: bool) -> None:
         super().__init__()
         self.path = path
+        self.written = written
 
     def compose(self) -> ComposeResult:
         editor = os.environ.get("EDITOR") or os.environ.get("VISUAL") or "your editor"
+        what = (
+            f"Saved {self.path}."
+            if self.written
+            else f"{self.path} was already there; Roster kept it as it is."
+        )
         with Vertical(classes="dialog"):
-            yield Label("Template saved", classes="title")
-            yield Static(f"Saved {self.path}. Open it in {editor} now? Roster comes back when "
-                         "you close the editor.")  # fmt: skip
+            yield Label("Template saved" if self.written else "Template already there",
+                        classes="title")  # fmt: skip
+            yield Static(f"{what} Open it in {editor} now? Roster comes back when you close "
+                         "the editor.")  # fmt: skip
             with Horizontal(classes="buttons"):
                 yield Button("Not now", id="no")
                 yield Button("Open in editor", id="yes", variant="primary")
@@ -156,16 +203,17 @@ class UploadScreen(ForwardsWorkerErrors, Screen[None]):
 
     @on(Button.Pressed, "#template")
     def action_template(self) -> None:
-        path = roster_app(self).save_template(self._folder())
-        if path is None:
+        saved = roster_app(self).save_template(self._folder())
+        if saved is None:
             return
+        path, written = saved
         self.query_one("#path", Input).value = str(path)
 
         def answer(open_it: bool | None) -> None:
             if open_it:
                 self._edit(path)
 
-        self.app.push_screen(OpenInEditor(path), answer)
+        self.app.push_screen(OpenInEditor(path, written), answer)
 
     def _edit(self, path: Path) -> None:
         editor = os.environ.get("EDITOR") or os.environ.get("VISUAL") or "vi"
