@@ -370,3 +370,36 @@ async def test_the_file_browser_goes_up_and_finds_a_name_by_typing(
                     and str(tree.cursor_node.label) == path.name)  # fmt: skip
         await pilot.press("enter")
         await on_screen(pilot, PreviewScreen)
+
+
+async def test_the_users_list_reaches_every_learner(app: RosterApp) -> None:
+    from textual.widgets import DataTable
+
+    from tui.api import models as wire
+    from tui.api.importer import run_import
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.me is not None)
+        client = await app.client()
+        program = next(p for p in (await client.programs()).items if p.name == "Inclusive Hiring")
+        contract = next(
+            c for c in (await client.contracts(program.id)).items if c.seats_total is None
+        )
+        count = 250
+        rows = wire.RowBatch(
+            row=list(range(2, count + 2)),
+            full_name=[f"Zed Learner {n:03}" for n in range(count)],
+            email=[f"zed{n}@example.org" for n in range(count)],
+            external_id=[None] * count,
+        )
+        await run_import(client, rows, program_id=program.id, contract_id=contract.id,
+                         send_emails=False, file_name="zeds.csv")  # fmt: skip
+        await pilot.press("u")
+        await on_screen(pilot, UsersScreen)
+        table = app.screen.query_one(DataTable)
+        await until(pilot, lambda: table.row_count == 200)
+        assert "280 learners (200 loaded" in text_of(pilot, "#total")
+        for _ in range(10):  # page down towards the end: the rest loads on the way
+            await pilot.press("pagedown")
+        await until(pilot, lambda: table.row_count == 280)
+        assert text_of(pilot, "#total") == "280 learners"

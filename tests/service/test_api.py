@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -167,3 +168,48 @@ def test_bad_parameters_are_422_problem_json(service: Service, path: str) -> Non
     response = service.http.get(path, headers=service.as_(service.acme))
     assert response.status_code == 422
     assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_the_learner_search_ignores_accents_and_case(service: Service) -> None:
+    acme = service.acme
+    response = service.http.post(
+        f"/api/v1/programs/{acme.programs['Leadership']}/invitations",
+        headers=service.as_(acme),
+        json={"full_name": "Élodie Brûlé", "email": "e.brule@example.com",
+              "external_id": "ÉMP-7", "contract_id": acme.contracts["Unlimited"],
+              "send_email": False},
+    )  # fmt: skip
+    assert response.status_code == 201, response.text
+    for query in ("elodie", "BRULE", "brûlé", "E.Brule@", "emp-7"):
+        found = get(service, acme, "/api/v1/learners", q=query)
+        assert [learner["full_name"] for learner in found["items"]] == ["Élodie Brûlé"], query
+    assert get(service, acme, "/api/v1/learners", q="100%")["total"] == 0
+
+
+def test_learners_from_before_the_search_key_are_found_after_the_upgrade(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import create_engine, text
+
+    from tui.service.db import MIGRATIONS
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+        connection.execute(text(
+            "INSERT INTO organizations (id, name, is_demo, created_at) "
+            "VALUES (1, 'Acme', 0, '2026-01-01')"
+        ))  # fmt: skip
+        connection.execute(text(
+            "INSERT INTO learners (organization_id, email, email_key, full_name, external_id, "
+            "created_at) VALUES (1, 'jose@example.com', 'jose@example.com', 'José Núñez', NULL, "
+            "'2026-01-01')"
+        ))  # fmt: skip
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+        keys = connection.execute(text("SELECT search_key FROM learners")).scalars().all()
+    assert keys == ["jose nunez jose@example.com "]

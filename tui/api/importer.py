@@ -88,8 +88,11 @@ async def run_import(
     file_name: str,
     key: str | None = None,
     on_upload: Progress | None = None,
+    on_commit: Callable[[int], None] | None = None,
 ) -> wire.ImportStatus:
-    """Start (or find) the import, upload its rows in chunks, commit it."""
+    """Start (or find) the import, upload its rows in chunks, commit it. `on_upload` hears the
+    rows uploaded so far; `on_commit` the rows the commit turns into invitations, as it starts
+    (at a million rows it is the longest step)."""
     started = await client.start_import(
         wire.ImportCreate(
             program_id=program_id,
@@ -113,6 +116,8 @@ async def run_import(
         await client.put_chunk(started.id, seq, chunk)
         if on_upload:
             on_upload(stop, total)
+    if on_commit:
+        on_commit(total)
     return await client.commit_import(started.id, total)
 
 

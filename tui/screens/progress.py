@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -59,20 +60,32 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
         self.query_one("#bar", ProgressBar).update(total=max(total, 1), progress=done)
         self.query_one("#counts", Static).update(f"{done:,} of {total:,}")
 
+    def _committing(self, rows: int) -> None:
+        """The service turns the uploaded rows into invitations: one step, no count to follow."""
+        self.query_one("#phase", Label).update("Creating invitations")
+        self.query_one("#bar", ProgressBar).update(total=None)
+        self.query_one("#counts", Static).update(
+            f"{plural(rows, 'row')} uploaded; the service is checking them once more and "
+            "creating the invitations."
+        )
+
     @work(exclusive=True, exit_on_error=False)
     async def run_import(self) -> None:
         flow = self.flow
         assert flow.program and flow.contract
         client = await roster_app(self).client()
+        self.query_one("#phase", Label).update("Preparing the rows")
+        rows = await asyncio.to_thread(ready_rows, self.learner_file)
         try:
             status = await run_import(
                 client,
-                ready_rows(self.learner_file),
+                rows,
                 program_id=flow.program.id,
                 contract_id=flow.contract.id,
                 send_emails=self.send,
-                file_name=self.learner_file.report.file,
+                file_name=self.learner_file.summary.file,
                 on_upload=lambda done, total: self._progress("Uploading rows", done, total),
+                on_commit=self._committing,
             )
             if status.emails_queued:
                 # The invitations exist now; the emails go out whether or not the admin waits.

@@ -9,9 +9,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label
 
+from tui.api import models as wire
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.roster_app import roster_app
 from tui.screens.worker_errors import ForwardsWorkerErrors
+from tui.text import plural
 
 SEARCH_DELAY = 0.25
 
@@ -40,6 +42,9 @@ class InviteMenu(ModalScreen[str | None]):
         self.dismiss(event.button.id)
 
 
+PAGE = 200  # learners fetched at a time
+
+
 class UsersScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
     TITLE = "Users"
     AUTO_RELOAD = False  # a reload would reset the table's cursor
@@ -49,6 +54,9 @@ class UsersScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
         Binding("slash", "search", "Search"),
         Binding("escape", "leave_search", "Leave search", show=False),
     ]
+
+    searched = ""  # the search the table shows
+    total = 0  # learners the search finds
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -79,27 +87,47 @@ class UsersScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
     def _search_done(self) -> None:
         self.query_one(DataTable).focus()
 
-    @work(exclusive=True, exit_on_error=False)
+    @work(exclusive=True, group="learners", exit_on_error=False)
     async def reload(self, delay: float = 0.0) -> None:
         import asyncio
 
         if delay:
             await asyncio.sleep(delay)  # wait for the admin to stop typing
         client = await roster_app(self).client()
-        query = self.query_one("#search", Input).value.strip()
-        page = await client.learners(q=query, limit=200)
+        self.searched = self.query_one("#search", Input).value.strip()
+        page = await client.learners(q=self.searched, limit=PAGE)
         table = self.query_one(DataTable)
         table.clear()
+        self._add(page)
+        if not self.query_one("#search", Input).has_focus:
+            table.focus()
+
+    @on(DataTable.RowHighlighted, "#learners")
+    def _near_the_end(self, event: DataTable.RowHighlighted) -> None:
+        """Every learner can be reached: the next page loads as the cursor nears the last."""
+        table = self.query_one(DataTable)
+        if event.cursor_row >= table.row_count - PAGE // 4 and table.row_count < self.total:
+            self.load_more(table.row_count)
+
+    @work(exclusive=True, group="more", exit_on_error=False)
+    async def load_more(self, offset: int) -> None:
+        client = await roster_app(self).client()
+        page = await client.learners(q=self.searched, offset=offset, limit=PAGE)
+        if self.query_one(DataTable).row_count == offset:  # no reload came in between
+            self._add(page)
+
+    def _add(self, page: wire.Page[wire.Learner]) -> None:
+        table = self.query_one(DataTable)
         for learner in page.items:
             invitations = ", ".join(f"{p.program_name} ({p.status})" for p in learner.programs)
             table.add_row(learner.full_name, learner.email, learner.external_id or "",
                           invitations, key=str(learner.id))  # fmt: skip
-        shown = f"{len(page.items):,} of {page.total:,}" if page.total > len(page.items) else ""
+        self.total = page.total
+        loaded = table.row_count
         self.query_one("#total", Label).update(
-            f"{page.total:,} learners" + (f" (showing {shown})" if shown else "")
+            plural(page.total, "learner")
+            + (f" ({loaded:,} loaded; more load as you go down)" if loaded < page.total else "")
         )
-        if not self.query_one("#search", Input).has_focus:
-            table.focus()
 
     @on(Button.Pressed, "#invite")
     def action_invite(self) -> None:

@@ -115,6 +115,8 @@ class Learner(Base):
     email_key: Mapped[str] = mapped_column(String(320))  # the normalized form, lowercased
     full_name: Mapped[str] = mapped_column(String(256))
     external_id: Mapped[str | None] = mapped_column(String(256))
+    # Name, email and External ID folded (tui.text.learner_search_key): the Users search.
+    search_key: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 

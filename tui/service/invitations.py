@@ -31,6 +31,7 @@ from tui.service.db import (
     Program,
     utcnow,
 )
+from tui.text import fold, learner_search_key
 
 INVITATION_LIFETIME = timedelta(days=30)
 
@@ -148,9 +149,11 @@ def create_invitations(
         key = email.lower()
         external_id = rows.external_id[index] or None
         if learner_id is None:
+            full_name = rows.full_name[index]
             new.setdefault(key, {
                 "organization_id": program.organization_id, "email": email, "email_key": key,
-                "full_name": rows.full_name[index], "external_id": external_id, "created_at": now,
+                "full_name": full_name, "external_id": external_id, "created_at": now,
+                "search_key": learner_search_key(full_name, email, external_id),
             })  # fmt: skip
         else:
             learner_ids[key] = learner_id
@@ -175,7 +178,10 @@ def create_invitations(
         session.execute(
             update(Learner)
             .where(Learner.id == fill["learner_id"])
-            .values(external_id=fill["external_id"])
+            .values(
+                external_id=fill["external_id"],
+                search_key=Learner.search_key + " " + fold(str(fill["external_id"])),
+            )
         )
 
     expires = now + INVITATION_LIFETIME

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from tui.api import models as wire
 from tui.service.checks import live_status
 from tui.service.db import Invitation, Learner, Program, utcnow
 from tui.service.deps import CurrentAdmin, Limit, Offset, OptionalId, Search, SessionDep, owned
 from tui.service.serializers import learner_out
+from tui.text import fold
 
 router = APIRouter(prefix="/learners", tags=["learners"])
 
@@ -24,15 +25,8 @@ def list_learners(
     limit: Limit = 50,
 ) -> wire.Page[wire.Learner]:
     query = select(Learner).where(Learner.organization_id == me.organization_id)
-    if q:
-        like = f"%{q}%"
-        query = query.where(
-            or_(
-                Learner.full_name.ilike(like),
-                Learner.email_key.ilike(like),
-                Learner.external_id.ilike(like),
-            )
-        )
+    if q:  # accents and case aside: "elodie" finds Élodie
+        query = query.where(Learner.search_key.contains(fold(q), autoescape=True))
     if program_id is not None:
         owned(session, Program, program_id, me, "program")
         query = query.where(
