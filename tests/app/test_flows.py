@@ -328,7 +328,7 @@ async def test_a_large_commit_asks_first_naming_count_program_and_contract(
 async def test_question_mark_lists_every_key_of_the_screen_and_escape_closes_it(
     app: RosterApp, tmp_path: Path
 ) -> None:
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         await to_preview(pilot, learner_file(tmp_path, *ROWS))
         await pilot.press("question_mark")
         await on_screen(pilot, HelpScreen)
