@@ -89,6 +89,10 @@ class RosterApp(App[None]):
     def on_mount(self) -> None:
         if self.settings.theme in self.available_themes:
             self.theme = self.settings.theme
+
+    def on_ready(self) -> None:
+        # After the first screen is drawn: starting the embedded service imports the service's
+        # libraries, and would hold the interpreter's lock while the screen waits to be drawn.
         self.connect()
 
     def action_help(self) -> None:
