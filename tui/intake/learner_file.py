@@ -191,7 +191,7 @@ def _read_table(path: Path, limits: Limits, report: Report) -> Table | Problem |
                 if isinstance(decoded, Problem):
                     return decoded
                 assert isinstance(decoded, TextFile)
-                del data
+                del data  # the file as it was: only its UTF-8 copy is read from here on
                 report.encoding = decoded.encoding
                 report.file_warnings.extend(_encoding_warnings(decoded))
                 return read_csv_table(decoded.data, decoded.start)
