@@ -101,7 +101,7 @@ def queued(sessions: sessionmaker[Session]) -> int:
 def bench_mail(messages: int, scratch: Path) -> None:
     from tui.api.models import RowBatch
     from tui.service import admin as operator
-    from tui.service.checks import check_rows
+    from tui.service.checks import check_rows, rows_frame
     from tui.service.db import OutboxMessage, open_database
     from tui.service.invitations import create_invitations
     from tui.service.mail import OutboxSender, open_transport
@@ -117,7 +117,7 @@ def bench_mail(messages: int, scratch: Path) -> None:
             email=[f"learner{n}@example.org" for n in range(messages)],
             external_id=[None] * messages,
         )
-        checked = check_rows(session, program, contract, rows, date.today())
+        checked = check_rows(session, program, contract, rows_frame(rows), date.today())
         create_invitations(session, program, contract, rows, checked, send_emails=True)
 
     port = free_port()

@@ -7,6 +7,7 @@ flow started from it is pushed on top of it: Close pops back to exactly where th
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -157,6 +158,10 @@ class RosterApp(App[None]):
             return
         self.sub_title = self.me.organization.name
         self._connected.set()
+        # Textual, the service and their libraries are loaded now and live as long as the app:
+        # the collector need not walk them again. Its full passes over them held the
+        # interpreter's lock for 60-130 ms during a large upload, frames the terminal missed.
+        gc.freeze()
 
     def _connection_failed(self, title: str, where: str, detail: str, code: int) -> None:
         from tui.screens.connection import ConnectionProblem

@@ -11,7 +11,10 @@ from __future__ import annotations
 import os
 from typing import Any
 
-JEMALLOC_CONF = "background_thread:true,dirty_decay_ms:500,muzzy_decay_ms:1000"
+# One arena: what polars frees on one thread (reading the file) the next work reuses on another
+# (the embedded service's check), rather than each thread's arena keeping its own. At a
+# million rows the upload's peak went from 725 to 660 MB, and no slower.
+JEMALLOC_CONF = "background_thread:true,dirty_decay_ms:500,muzzy_decay_ms:1000,narenas:1"
 # A one-shot command (roster check): one arena, so that what one of polars' threads frees another
 # reuses, rather than each thread's arena keeping its own. 395 -> 360 MB at a million rows, and
 # no slower.

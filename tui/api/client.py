@@ -72,7 +72,7 @@ class RosterClient:
     ) -> M:
         params = {key: value for key, value in (params or {}).items() if value not in (None, "")}
         if content is not None:
-            headers = {**(headers or {}), "Content-Type": "application/json"}
+            headers = {"Content-Type": "application/json", **(headers or {})}
         for attempt in range(RETRIES):
             try:
                 response = await self._http.request(
@@ -162,11 +162,13 @@ class RosterClient:
             json=body.model_dump(), retry=False,
         )  # fmt: skip
 
-    async def check(self, program_id: int, body: bytes) -> wire.CheckResult:
-        """The dry run; `body` is a wire.CheckRequest as JSON (see importer.check_request_json)."""
+    async def check(self, program_id: int, contract_id: int, rows: bytes) -> wire.CheckResult:
+        """The dry run; `rows` as CSV (see importer.check_request_csv)."""
         return await self._request(
-            "POST", f"/programs/{program_id}/invitations/check", wire.CheckResult, content=body
-        )
+            "POST", f"/programs/{program_id}/invitations/check", wire.CheckResult,
+            content=rows, params={"contract_id": contract_id},
+            headers={"Content-Type": "text/csv; charset=utf-8"},
+        )  # fmt: skip
 
     async def start_import(self, body: wire.ImportCreate, key: str) -> wire.ImportStatus:
         return await self._request(

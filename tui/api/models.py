@@ -194,6 +194,11 @@ class CheckRows(BaseModel):
         )
 
 
+# The columns of a dry run sent as CSV (text/csv, the contract in the query): what Roster's
+# client sends, as it is the cheapest form for the service to read.
+CHECK_CSV_COLUMNS = ("row", "email", "external_id")
+
+
 class CheckRequest(BaseModel):
     contract_id: Id
     rows: CheckRows

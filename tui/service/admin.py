@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tui.api.models import RowBatch
-from tui.service.checks import check_rows
+from tui.service.checks import check_rows, rows_frame
 from tui.service.db import (
     Admin,
     Contract,
@@ -199,7 +199,7 @@ def seed_demo(session: Session, today: date | None = None) -> str:
             email=[_demo_email(name) for name in people],
             external_id=[f"EMP-{1000 + DEMO_PEOPLE.index(name)}" for name in people],
         )
-        checked = check_rows(session, program, contract, rows, today)
+        checked = check_rows(session, program, contract, rows_frame(rows), today)
         create_invitations(session, program, contract, rows, checked, send_emails=False)
         session.flush()
         if accept:

@@ -30,16 +30,15 @@ _IN_BATCH = 500
 class Checked:
     """The verdict on a batch: what to invite, what to skip, and why.
 
-    `ready` holds batch indexes; `emails`, `learner_ids` and `external_ids` follow it: the
-    normalized email, the existing learner (or None for a new one) and that learner's External ID.
+    `ready` has a row per learner to invite: `index` in the batch, the `normalized` email, the
+    existing `learner_id` (null for a new learner) and that learner's `learner_external_id`.
+    It stays a frame: a dry run only counts it, and a million Python objects would cost more
+    than the check.
     """
 
     file_errors: list[Problem] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
-    ready: list[int] = field(default_factory=list)
-    emails: list[str] = field(default_factory=list)
-    learner_ids: list[int | None] = field(default_factory=list)
-    external_ids: list[str | None] = field(default_factory=list)
+    ready: pl.DataFrame = field(default_factory=pl.DataFrame)
     skipped: Counter[str] = field(default_factory=Counter)
     errors: int = 0
     seats_left: int | None = None
@@ -113,18 +112,31 @@ def unavailable_reason(
     return None
 
 
+def rows_frame(rows: RowBatch) -> pl.DataFrame:
+    """A batch as the frame `check_rows` takes: `row`, `full_name`, `email`, `external_id`."""
+    return pl.DataFrame(
+        {
+            "row": pl.Series(rows.row, dtype=pl.UInt32),
+            "full_name": pl.Series(rows.full_name, dtype=pl.String),
+            "email": pl.Series(rows.email, dtype=pl.String),
+            "external_id": pl.Series(rows.external_id, dtype=pl.String),
+        }
+    )
+
+
 def check_rows(
     session: Session,
     program: Program,
     contract: Contract,
-    rows: RowBatch,
+    rows: pl.DataFrame,
     today: date,
     *,
     validate: bool = True,
     owed_since: datetime | None = None,
 ) -> Checked:
-    """The service checks of DESIGN §2 on a batch, after the file's row rules unless `validate`
-    is False (the dry run: the client sent only rows that passed them; a commit re-runs them)."""
+    """The service checks of DESIGN §2 on a batch (`rows_frame`), after the file's row rules
+    unless `validate` is False (the dry run: the client sent only rows that passed them, and
+    no names; a commit re-runs them)."""
     checked = Checked()
     now = utcnow()
     used = seats_used(session, contract.id, now)
@@ -141,17 +153,12 @@ def check_rows(
             )
         )
 
-    frame = pl.DataFrame(
-        {
-            "row": pl.Series(rows.row, dtype=pl.UInt32),
-            "full_name": pl.Series(rows.full_name, dtype=pl.String),
-            "email": pl.Series(rows.email, dtype=pl.String),
-            "external_id": pl.Series(rows.external_id, dtype=pl.String).fill_null(""),
-        }
-    ).with_row_index("index")
+    frame = rows.with_columns(pl.col("external_id").fill_null("")).with_row_index("index")
     if validate:
         learners, row_issues = check_learners(
-            frame.drop("index").with_columns(pl.lit(None, dtype=pl.Int32).alias("overflow")),
+            frame.select("row", "full_name", "email", "external_id").with_columns(
+                pl.lit(None, dtype=pl.Int32).alias("overflow")
+            ),
             width=3,
         )
         normalized = learners["email_normalized"]
@@ -170,49 +177,64 @@ def check_rows(
     owners = existing.filter(pl.col("learner_external_id").is_not_null()).select(
         pl.col("learner_external_id").alias("external_id"), pl.col("learner_id").alias("owner")
     )
-    joined = (
-        frame.join(existing, on="key", how="left")
-        .join(owners, on="external_id", how="left")
-        .join(statuses, on="learner_id", how="left")
-        .sort("index")
-    )
     conflict = (
         ~pl.col("failed")
         & pl.col("owner").is_not_null()
         & (pl.col("learner_id").is_null() | (pl.col("owner") != pl.col("learner_id")))
     )
-    joined = joined.with_columns(
-        pl.when(pl.col("failed") | conflict)
-        .then(pl.lit("error"))
-        .when(pl.col("status") == "accepted")
-        .then(pl.lit("already_member"))
-        .when(pl.col("status") == "pending")
-        .then(pl.lit("already_invited"))
-        .otherwise(pl.lit("ready"))
-        .alias("verdict"),
-        conflict.alias("conflict"),
+    # The joins carry only the keys and the row index, never the emails, and each answer is
+    # its own streamed query: at a million rows a joined frame would hold 100 MB of columns,
+    # most of them null, for a few counts and the ready rows.
+    joined = (
+        frame.lazy()
+        .select("index", "key", "external_id", "failed")
+        .join(existing.lazy(), on="key", how="left", maintain_order="left")
+        .join(owners.lazy(), on="external_id", how="left", maintain_order="left")
+        .join(statuses.lazy(), on="learner_id", how="left", maintain_order="left")
+        .with_columns(
+            pl.when(pl.col("failed") | conflict)
+            .then(pl.lit("error"))
+            .when(pl.col("status") == "accepted")
+            .then(pl.lit("already_member"))
+            .when(pl.col("status") == "pending")
+            .then(pl.lit("already_invited"))
+            .otherwise(pl.lit("ready"))
+            .alias("verdict"),
+            conflict.alias("conflict"),
+        )
     )
-    verdicts = joined["verdict"].value_counts()
-    counts = dict(zip(verdicts["verdict"].to_list(), verdicts["count"].to_list(), strict=True))
-    checked.errors = counts.get("error", 0)
-    checked.skipped.update({code: counts[code] for code in SKIP_CODES if code in counts})
-    ready = joined.filter(pl.col("verdict") == "ready")
-    checked.ready = ready["index"].to_list()
-    checked.emails = ready["normalized"].to_list()
-    checked.learner_ids = ready["learner_id"].to_list()
-    checked.external_ids = ready["learner_external_id"].to_list()
     # Emails still owed to skipped learners, and those sent since `owed_since` (the import's
     # start: a re-run's own sender may deliver them before the commit) are the import's too.
     owed = pl.col("email_status").is_in(("queued", "retrying"))
     if owed_since is not None:
         owed |= (pl.col("email_status") == "sent") & (pl.col("email_sent_at") >= owed_since)
-    checked.owed = (
-        joined.filter((pl.col("verdict") == "already_invited") & owed)["invitation_id"]
-        .unique()
-        .to_list()
+    verdicts, ready, owed_ids, flagged = pl.collect_all(
+        [
+            joined.group_by("verdict").len(),
+            joined.filter(pl.col("verdict") == "ready").select(
+                "index", "learner_id", "learner_external_id"
+            ),
+            joined.filter((pl.col("verdict") == "already_invited") & owed)
+            .select("invitation_id")
+            .unique(),
+            joined.filter(pl.col("conflict") | pl.col("verdict").is_in(SKIP_CODES)).select(
+                "index", "verdict", "conflict"
+            ),
+        ],
+        engine="streaming",
     )
+    counts = dict(verdicts.iter_rows())
+    checked.errors = counts.get("error", 0)
+    checked.skipped.update({code: counts[code] for code in SKIP_CODES if code in counts})
+    checked.ready = ready.select(
+        "index",
+        frame["normalized"].gather(ready["index"]).alias("normalized"),
+        "learner_id",
+        "learner_external_id",
+    )
+    checked.owed = owed_ids["invitation_id"].to_list()
 
-    flagged = joined.filter(pl.col("conflict") | pl.col("verdict").is_in(SKIP_CODES))
+    flagged = flagged.hstack(frame.select("row", "normalized", "external_id")[flagged["index"]])
     issues += _issues(
         flagged.select(
             "row",
@@ -234,12 +256,13 @@ def check_rows(
         )
     )  # fmt: skip
 
-    if checked.seats_left is not None and len(checked.ready) > checked.seats_left:
+    wanted = checked.ready.height
+    if checked.seats_left is not None and wanted > checked.seats_left:
         checked.file_errors.append(
             Problem(
                 code="contract_capacity",
                 message=f'The contract "{contract.name}" has {checked.seats_left:,} seats left; '
-                f"the {len(checked.ready):,} ready rows need {len(checked.ready):,}. Choose a "
+                f"the {wanted:,} ready rows need {wanted:,}. Choose a "
                 f"contract with more seats, or invite at most {checked.seats_left:,} learners.",
             )
         )
@@ -270,13 +293,16 @@ def _existing(
         )
         or 0
     )
-    wanted_keys = keys.drop_nulls().unique().to_list()
-    wanted_ids = external_ids.filter(external_ids != "").unique().to_list()
-    if count < _LOAD_ALL_BELOW or count < 2 * (len(wanted_keys) + len(wanted_ids)):
+    wanted_keys = wanted_ids = pl.Series(dtype=pl.String)
+    if count >= _LOAD_ALL_BELOW:
+        wanted_keys = keys.drop_nulls().unique()
+        wanted_ids = external_ids.filter(external_ids != "").unique()
+    if count < max(_LOAD_ALL_BELOW, 2 * (len(wanted_keys) + len(wanted_ids))):
         found = list(session.execute(query))
     else:
         found = []
-        for values, column in ((wanted_keys, Learner.email_key), (wanted_ids, Learner.external_id)):
+        for wanted, column in ((wanted_keys, Learner.email_key), (wanted_ids, Learner.external_id)):
+            values = wanted.to_list()
             for start in range(0, len(values), _IN_BATCH):
                 found += session.execute(query.where(column.in_(values[start : start + _IN_BATCH])))
     return pl.DataFrame(

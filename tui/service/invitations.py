@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 
 from tui.api.models import RowBatch
 from tui.intake.report import Issue
-from tui.service.checks import Checked, check_rows, is_pending, seats_used, unavailable_reason
+from tui.service.checks import (
+    Checked,
+    check_rows,
+    is_pending,
+    rows_frame,
+    seats_used,
+    unavailable_reason,
+)
 from tui.service.checks import contract_program_ids as covered_programs
 from tui.service.db import (
     Base,
@@ -99,7 +106,9 @@ def commit_import(session: Session, record: Import, expected_rows: int, today: d
             final=False,
         )
     program, contract = lock_for_invitations(session, record.program_id, record.contract_id)
-    checked = check_rows(session, program, contract, rows, today, owed_since=record.created_at)
+    checked = check_rows(
+        session, program, contract, rows_frame(rows), today, owed_since=record.created_at
+    )
     if checked.file_errors:
         first = checked.file_errors[0]
         raise ImportConflict(first.code, first.message, checked)
@@ -143,9 +152,7 @@ def create_invitations(
     new: dict[str, dict[str, object]] = {}
     fill_external_id: list[dict[str, object]] = []
     learner_ids: dict[str, int] = {}
-    for index, email, learner_id, learner_external_id in zip(
-        checked.ready, checked.emails, checked.learner_ids, checked.external_ids, strict=True
-    ):
+    for index, email, learner_id, learner_external_id in checked.ready.iter_rows():
         key = email.lower()
         external_id = rows.external_id[index] or None
         if learner_id is None:
@@ -195,7 +202,7 @@ def create_invitations(
             "accepted_at": None, "email_attempts": 0,
             "email_next_attempt_at": now if send_emails else None,
         }
-        for email in checked.emails
+        for email in checked.ready["normalized"]
     ]  # fmt: skip
     if not invitations:
         return 0
