@@ -207,22 +207,25 @@ class RosterApp(App[None]):
 
         self.push_screen(InviteLearnerScreen(program))
 
-    def save_template(self, folder: Path) -> tuple[Path, bool] | None:
-        """The template in `folder`, and whether it was written now (False: a file of that name
-        was there already, and is kept as it is); None when it cannot be written."""
-        from tui.intake.template import TemplateExistsError, write_template
+    def save_template(self, folder: Path, saved: Callable[[Path], None] | None = None) -> None:
+        """Ask where to save the template (a free name in `folder` to start from), write it,
+        then call `saved` with where it went."""
+        from tui.intake.template import free_template_path, write_template
+        from tui.screens.save_as import SaveAs
 
-        try:
-            path = write_template(folder)
-        except TemplateExistsError as error:
-            path = Path(error.args[0])
-            self.notify(f"{path} is already there; Roster kept it as it is.", title="Template")
-            return path, False
-        except OSError as error:
-            self.notify(f"Cannot write the template: {error.strerror}", severity="error")
-            return None
-        self.notify(f"Saved {path}", title="Template")
-        return path, True
+        def chosen(path: Path | None) -> None:
+            if path is None:
+                return
+            try:
+                write_template(path, overwrite=True)  # the admin chose to replace a file there
+            except OSError as error:
+                self.notify(f"Cannot write the template: {error.strerror}", severity="error")
+                return
+            self.notify(f"Saved {path}", title="Template")
+            if saved is not None:
+                saved(path)
+
+        self.push_screen(SaveAs("Save the .csv template", free_template_path(folder)), chosen)
 
     def return_to_origin(self, origin: str) -> None:
         """Close a finished flow: back to the home screen it started from."""

@@ -26,6 +26,7 @@ from tui.screens.pickers import ChooseContract, ChooseProgram
 from tui.screens.preview import ConfirmCommit, PreviewScreen
 from tui.screens.programs import ProgramsScreen
 from tui.screens.progress import CompletionDialog
+from tui.screens.save_as import SaveAs
 from tui.screens.upload import BrowseFiles, LearnerFileTree, UploadScreen
 from tui.screens.users import InviteMenu, UsersScreen
 from tui.widgets.preview_table import PreviewTable
@@ -194,7 +195,10 @@ async def test_edit_in_place_rechecks_the_row(app: RosterApp, tmp_path: Path) ->
         preview = app.screen
         assert isinstance(preview, PreviewScreen)
         await pilot.press("x")
+        await on_screen(pilot, SaveAs)
         exported = tmp_path / "learners-errors.csv"
+        assert pilot.app.screen.query_one("#save-path", Input).value == str(exported)
+        await pilot.press("enter")
         await until(pilot, exported.exists)
         with exported.open(encoding="utf-8-sig", newline="") as errors:
             rows = list(csv.reader(errors))
@@ -403,3 +407,41 @@ async def test_the_users_list_reaches_every_learner(app: RosterApp) -> None:
             await pilot.press("pagedown")
         await until(pilot, lambda: table.row_count == 280)
         assert text_of(pilot, "#total") == "280 learners"
+
+
+async def test_save_as_suggests_a_free_name_and_replaces_only_on_a_second_enter(
+    app: RosterApp, tmp_path: Path
+) -> None:
+    path = learner_file(tmp_path, *ROWS)
+    earlier = tmp_path / "learners-errors.csv"
+    earlier.write_text("kept")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await to_preview(pilot, path)
+        await pilot.press("x")
+        await on_screen(pilot, SaveAs)
+        field = pilot.app.screen.query_one("#save-path", Input)
+        assert field.value == str(tmp_path / "learners-errors-2.csv")  # never over a file
+        field.value = str(earlier)
+        await pilot.press("enter")
+        await until(pilot, lambda: "already exists" in text_of(pilot, "#save-problem"))
+        assert earlier.read_text() == "kept"
+        await pilot.press("enter")  # yes, replace it
+        await until(pilot, lambda: earlier.read_text(encoding="utf-8-sig").startswith("Full"))
+        await on_screen(pilot, PreviewScreen)
+
+        await pilot.press("escape")  # back to Upload: the template, saved where the admin says
+        await on_screen(pilot, UploadScreen)
+        await pilot.press("ctrl+t")
+        await on_screen(pilot, SaveAs)
+        field = pilot.app.screen.query_one("#save-path", Input)
+        assert field.value == str(tmp_path / "learners-2.csv")  # learners.csv is the upload
+        field.value = str(tmp_path)
+        await pilot.press("enter")
+        assert "is a folder" in text_of(pilot, "#save-problem")
+        field.value = str(tmp_path / "no-such-folder" / "t.csv")
+        await pilot.press("enter")
+        assert "There is no folder" in text_of(pilot, "#save-problem")
+        field.value = str(tmp_path / "template.csv")
+        await pilot.press("enter")
+        await until(pilot, (tmp_path / "template.csv").exists)
+        assert (tmp_path / "template.csv").read_bytes() == b"Full Name,Email,External ID\r\n"

@@ -56,6 +56,9 @@ def steps(
         for action in actions:
             await action(pilot)
             await settled(pilot)
+        for field in pilot.app.screen.query(Input):
+            field.cursor_blink = False  # a steady cursor: the picture cannot catch it mid-blink
+        await pilot.pause()
 
     return run
 

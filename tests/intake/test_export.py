@@ -5,8 +5,10 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import pytest
+
 from tui.intake import read_learner_file
-from tui.intake.export import export_issues, preview_frame
+from tui.intake.export import errors_file_for, export_issues, preview_frame
 from tui.intake.report import Issue
 
 from .conftest import WriteFile
@@ -42,7 +44,8 @@ def test_the_error_file_holds_the_rows_with_issues_and_reads_back_the_same(
 ) -> None:
     source = write_file(LINES)
     learner_file = read_learner_file(source)
-    path = export_issues(preview_frame(learner_file, learner_file.report), source)
+    frame = preview_frame(learner_file, learner_file.report)
+    path = export_issues(frame, errors_file_for(source))
     assert path == tmp_path / "learners-errors.csv"
     assert path.read_bytes().startswith(b"\xef\xbb\xbfFull Name,Email,External ID,Error\r\n")
     with path.open(encoding="utf-8-sig", newline="") as file:
@@ -60,3 +63,21 @@ def test_the_error_file_holds_the_rows_with_issues_and_reads_back_the_same(
         "invalid_email",
     ]
     assert [warning.code for warning in again.report.file_warnings] == []  # Error: a known column
+
+
+def test_an_error_file_never_replaces_a_file_unasked(write_file: WriteFile, tmp_path: Path) -> None:
+    source = write_file(LINES)
+    learner_file = read_learner_file(source)
+    frame = preview_frame(learner_file, learner_file.report)
+    earlier = tmp_path / "learners-errors.csv"
+    earlier.write_text("the admin's own notes")
+
+    second = export_issues(frame, errors_file_for(source))
+
+    assert second == tmp_path / "learners-errors-2.csv"
+    assert earlier.read_text() == "the admin's own notes"
+    with pytest.raises(FileExistsError):
+        export_issues(frame, earlier)
+    assert earlier.read_text() == "the admin's own notes"
+    export_issues(frame, earlier, replace=True)  # the admin said so in Save as
+    assert earlier.read_bytes().startswith(b"\xef\xbb\xbfFull Name,Email,External ID,Error")

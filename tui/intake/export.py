@@ -4,6 +4,8 @@ issues written back in the template's layout, ready to be fixed and uploaded aga
 from __future__ import annotations
 
 import csv
+import itertools
+import os
 from pathlib import Path
 
 import polars as pl
@@ -72,18 +74,25 @@ def neutralize(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_PREFIXES) else value
 
 
-def export_issues(frame: pl.DataFrame, source: Path) -> Path:
-    """The rows of a `preview_frame` with issues, in the template's layout plus Error, as
-    `<source>-errors.csv` next to the file (or in the working folder when that is read-only).
-    UTF-8 with BOM and CRLF, as Excel writes CSV."""
+def errors_file_for(source: Path) -> Path:
+    """Where the rows with issues of `source` go unless the admin says otherwise: beside the
+    file (in the working folder when that folder cannot be written), as `<name>-errors.csv`,
+    or `-errors-2.csv` and so on: never over a file that is there already."""
+    folder = source.parent if os.access(source.parent, os.W_OK) else Path.cwd()
+    for number in itertools.count(1):
+        suffix = "" if number == 1 else f"-{number}"
+        target = folder / f"{source.stem}-errors{suffix}.csv"
+        if not target.exists():
+            return target
+    raise AssertionError("unreachable")
+
+
+def export_issues(frame: pl.DataFrame, target: Path, *, replace: bool = False) -> Path:
+    """The rows of a `preview_frame` with issues, in the template's layout plus Error, written
+    to `target`: UTF-8 with BOM and CRLF, as Excel writes CSV. An existing file is replaced
+    only when `replace` says the admin chose to (FileExistsError otherwise)."""
     rows = frame.filter(pl.col("status") != "ready")
-    target = source.with_name(f"{source.stem}-errors.csv")
-    try:
-        handle = target.open("w", newline="", encoding="utf-8-sig")
-    except OSError:
-        target = Path.cwd() / target.name
-        handle = target.open("w", newline="", encoding="utf-8-sig")
-    with handle:
+    with target.open("w" if replace else "x", newline="", encoding="utf-8-sig") as handle:
         writer = csv.writer(handle, lineterminator="\r\n")
         writer.writerow([*REQUIRED_HEADERS, ERROR_HEADER])
         for row in rows.iter_rows(named=True):

@@ -11,11 +11,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Static
 
 from tui.api.client import ApiError
-from tui.intake.export import export_issues, preview_frame
+from tui.intake.export import errors_file_for, export_issues, preview_frame
 from tui.intake.learner_file import LearnerFile
 from tui.intake.render import describe_source
 from tui.intake.report import Report
@@ -87,6 +88,8 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         Binding("f", "cycle_filter", "Filter"),
         Binding("x", "export", "Export"),
     ]
+    # Which rows the table shows: all, those with issues, or the ready ones (f cycles).
+    filter: reactive[str] = reactive("all", init=False)
 
     def __init__(
         self,
@@ -101,11 +104,13 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         self.flow = flow
         self.learner_file = learner_file
         self.report = report
-        self.filter = "all"
         self.frame = preview_frame(learner_file, report) if frame is None else frame
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return action == "back" or self.has_rows
+
+    def watch_filter(self) -> None:
+        self.show_rows()
 
     @property
     def has_rows(self) -> bool:
@@ -220,7 +225,6 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
     def action_cycle_filter(self) -> None:
         if self.has_rows:
             self.filter = FILTERS[(FILTERS.index(self.filter) + 1) % len(FILTERS)]
-            self.show_rows()
 
     def _jump(self, forward: bool) -> None:
         if not self.has_rows:
@@ -256,8 +260,31 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         if self.frame.filter(pl.col("status") != "ready").height == 0:
             self.notify("No rows with issues to export.")
             return
-        path = export_issues(self.frame, self.learner_file.path or Path(self.report.file))
-        self.notify(f"Exported the rows with issues to {path}", title="Export")
+        from tui.screens.save_as import SaveAs
+
+        source = self.learner_file.path or Path(self.report.file)
+        suggested = errors_file_for(source)
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.export(self.frame, path)
+
+        self.app.push_screen(SaveAs("Export the rows with issues", suggested), chosen)
+
+    @work(thread=True, exit_on_error=False)
+    def export(self, frame: pl.DataFrame, path: Path) -> None:
+        """Write the rows with issues (a thread: a million rows take a while); the admin chose
+        the path, and to replace the file if it was there."""
+        try:
+            export_issues(frame, path, replace=True)
+        except OSError as error:
+            self.app.call_from_thread(
+                self.notify, f"Cannot write {path}: {error.strerror}.", severity="error"
+            )
+            return
+        self.app.call_from_thread(
+            self.notify, f"Exported the rows with issues to {path}", title="Export"
+        )
 
     def action_edit(self) -> None:
         row = self.query_one(PreviewTable).current_row if self.has_rows else None

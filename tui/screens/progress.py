@@ -11,6 +11,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, ProgressBar, Static
 
@@ -35,13 +36,15 @@ SKIP_NAMES = {
 
 class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]):
     BINDINGS = [Binding("escape", "close", "Close", show=False)]
+    # The import's status once its invitations are committed: from then on the dialog may close
+    # and the emails go on.
+    committed: reactive[wire.ImportStatus | None] = reactive(None, init=False)
 
     def __init__(self, flow: BulkFlow, learner_file: LearnerFile, send: bool) -> None:
         super().__init__()
         self.flow = flow
         self.learner_file = learner_file
         self.send = send
-        self.committed: wire.ImportStatus | None = None  # once the commit is done
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="progress"):
@@ -90,9 +93,6 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
             if status.emails_queued:
                 # The invitations exist now; the emails go out whether or not the admin waits.
                 self.committed = status
-                close = self.query_one("#close", Button)
-                close.label = "Close (emails go on)"
-                close.disabled = False
 
                 def sending(now: wire.ImportStatus) -> None:
                     self.committed = now
@@ -109,6 +109,14 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
             self.query_one("#close", Button).focus()
             return
         self.dismiss(status)
+
+    def watch_committed(
+        self, before: wire.ImportStatus | None, now: wire.ImportStatus | None
+    ) -> None:
+        if before is None and now is not None:
+            close = self.query_one("#close", Button)
+            close.label = "Close (emails go on)"
+            close.disabled = False
 
     @on(Button.Pressed, "#close")
     def action_close(self) -> None:
@@ -180,10 +188,11 @@ class CompletionDialog(ModalScreen[None]):
     @work(thread=True, exit_on_error=False)
     def write_error_file(self, source: Path) -> None:
         """The rows with issues, written beside the file (a thread: a million rows take time)."""
-        from tui.intake.export import export_issues
+        from tui.intake.export import errors_file_for, export_issues
 
         try:
-            line = f"The rows with issues are in {export_issues(self.frame, source)}"
+            path = export_issues(self.frame, errors_file_for(source))
+            line = f"The rows with issues are in {path}"
         except OSError as error:
             line = f"[red]The rows with issues could not be written: {error.strerror}.[/red]"
         self.app.call_from_thread(self._add_line, line)

@@ -120,23 +120,16 @@ class OpenInEditor(ModalScreen[bool]):
         Binding("n,escape", "dismiss(False)", "Not now"),
     ]
 
-    def __init__(self, path: Path, written: bool) -> None:
+    def __init__(self, path: Path) -> None:
         super().__init__()
         self.path = path
-        self.written = written
 
     def compose(self) -> ComposeResult:
         editor = os.environ.get("EDITOR") or os.environ.get("VISUAL") or "your editor"
-        what = (
-            f"Saved {self.path}."
-            if self.written
-            else f"{self.path} was already there; Roster kept it as it is."
-        )
         with Vertical(classes="dialog"):
-            yield Label("Template saved" if self.written else "Template already there",
-                        classes="title")  # fmt: skip
-            yield Static(f"{what} Open it in {editor} now? Roster comes back when you close "
-                         "the editor.")  # fmt: skip
+            yield Label("Template saved", classes="title")
+            yield Static(f"Saved {self.path}. Open it in {editor} now? Roster comes back when "
+                         "you close the editor.")  # fmt: skip
             with Horizontal(classes="buttons"):
                 yield Button("Not now", id="no")
                 yield Button("Open in editor", id="yes", variant="primary")
@@ -203,17 +196,16 @@ class UploadScreen(ForwardsWorkerErrors, Screen[None]):
 
     @on(Button.Pressed, "#template")
     def action_template(self) -> None:
-        saved = roster_app(self).save_template(self._folder())
-        if saved is None:
-            return
-        path, written = saved
-        self.query_one("#path", Input).value = str(path)
+        def saved(path: Path) -> None:
+            self.query_one("#path", Input).value = str(path)
 
-        def answer(open_it: bool | None) -> None:
-            if open_it:
-                self._edit(path)
+            def answer(open_it: bool | None) -> None:
+                if open_it:
+                    self._edit(path)
 
-        self.app.push_screen(OpenInEditor(path, written), answer)
+            self.app.push_screen(OpenInEditor(path), answer)
+
+        roster_app(self).save_template(self._folder(), saved)
 
     def _edit(self, path: Path) -> None:
         editor = os.environ.get("EDITOR") or os.environ.get("VISUAL") or "vi"

@@ -1,0 +1,80 @@
+"""Save as: where a file Roster writes goes, chosen by the admin; nothing is replaced unasked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Footer, Input, Label, Static
+
+from tui.screens.upload import clean_path
+
+
+class SaveAs(ModalScreen[Path | None]):
+    """The path to write, starting from `suggested`; None when the admin cancels.
+
+    A folder, or a folder that does not exist, is refused with what to type instead. An
+    existing file is replaced only once the admin has pressed enter a second time on it.
+    """
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, suggested: Path) -> None:
+        super().__init__()
+        self.dialog_title = title
+        self.suggested = suggested
+        self._replace: Path | None = None  # the existing file the admin was warned about
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="save-as"):
+            yield Label(self.dialog_title, classes="title")
+            yield Static("Save as (enter saves, escape cancels):", classes="hint")
+            yield Input(str(self.suggested), id="save-path")
+            yield Static("", id="save-problem")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Save", id="save", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#save-path", Input).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Input.Changed, "#save-path")
+    def _typed(self) -> None:
+        self._replace = None
+        self.query_one("#save-problem", Static).update("")
+
+    @on(Input.Submitted, "#save-path")
+    @on(Button.Pressed, "#save")
+    def _save(self) -> None:
+        problem = self.query_one("#save-problem", Static)
+        text = self.query_one("#save-path", Input).value
+        if not text.strip():
+            problem.update("Type the path of the file to write.")
+            return
+        path = clean_path(text)
+        if path.is_dir():
+            problem.update(f"{path} is a folder: add a file name, such as {self.suggested.name}.")
+            return
+        if not path.parent.is_dir():
+            problem.update(f"There is no folder {path.parent}. Type a folder that exists.")
+            return
+        if path.exists() and self._replace != path:
+            self._replace = path
+            problem.update(
+                f"[b]{path.name} already exists.[/b] Press enter again to replace it, or type "
+                "another name."
+            )
+            return
+        self.dismiss(path)
