@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import roster
-from tests.mailing import MailServer, Recorder
+from tests.mailing import MailServer, Recorder, wait_until
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def smtp_server() -> Iterator[MailServer]:
 
 
 def test_failed_emails_are_listed_with_the_reason_and_the_import_is_in_the_history(
-    served: tuple[str, str, Path], tmp_path: Path
+    served: tuple[str, str, Path], smtp_server: MailServer, tmp_path: Path
 ) -> None:
     base, token, _ = served
     learners = tmp_path / "learners.csv"
@@ -37,6 +37,13 @@ def test_failed_emails_are_listed_with_the_reason_and_the_import_is_in_the_histo
     done = json.loads(roster("import", str(learners), "--program", "Onboarding", "--contract",
                              "FY26", "--yes", "--format", "json", env=env))  # fmt: skip
     assert (done["invited"], done["emails_sent"], done["emails_failed"]) == (4, 2, 2)
+    # The import names what failed, why, and how to send them again.
+    assert sorted(item["email"] for item in done["failed_emails"]) == [
+        "bounce.bo@example.org", "bounce.dee@example.org",
+    ]  # fmt: skip
+    assert all("550 5.1.1" in item["reason"] for item in done["failed_emails"])
+    retry = f"roster invitations resend --import {done['import_id']} --email-status failed"
+    assert done["retry"] == retry
 
     failed = json.loads(roster("invitations", "--program", "Onboarding", "--email-status",
                                "failed", "--format", "json", env=env))  # fmt: skip
@@ -53,6 +60,21 @@ def test_failed_emails_are_listed_with_the_reason_and_the_import_is_in_the_histo
     ]
     shown = roster("imports", "show", str(history[0]["id"]), env=env)
     assert "2 sent, 2 failed" in shown
+
+    # The cause is fixed (the mailboxes exist now); the retry the import named sends each once.
+    smtp_server.handler.refuse = lambda _address: None
+    of_import = ["--import", str(done["import_id"]), "--email-status", "failed"]
+    assert json.loads(roster("invitations", *of_import, "--format", "json", env=env))["total"] == 2
+    resent = roster("invitations", "resend", *of_import, "--yes", env=env)
+    assert "2 of 2 invitations resent" in resent
+
+    def delivered() -> list[str]:
+        return sorted(to for message in smtp_server.handler.received for to in message.recipients)
+
+    wait_until(lambda: len(delivered()) == 4, what="the two resent emails")
+    assert delivered() == [
+        "ann@example.org", "bounce.bo@example.org", "bounce.dee@example.org", "cy@example.org",
+    ]  # fmt: skip
 
 
 def test_resend_and_revoke_from_the_command_line_say_how_many_and_ask_first(

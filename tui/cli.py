@@ -116,14 +116,18 @@ def build_parser() -> argparse.ArgumentParser:
     invitations = command(
         "invitations",
         "list the invitations of a program, or resend / revoke them",
-        "List the invitations of a program (--program), or act on them: "
-        "`roster invitations resend|revoke IDS` or `... --program P [--status S] "
+        "List the invitations of a program (--program) or an import (--import), or act on them: "
+        "`roster invitations resend|revoke IDS` or `... --program P | --import ID [--status S] "
         "[--email-status E]`. An action says how many it will change and asks first (--yes "
         "skips the question).",
     )
     invitations.add_argument("action", nargs="?", choices=("resend", "revoke"))
     invitations.add_argument("ids", nargs="*", type=int, metavar="ID")
     invitations.add_argument("--program", help="program id or exact name")
+    invitations.add_argument(
+        "--import", dest="import_id", type=int, metavar="ID",
+        help="only the invitations of this import (roster imports lists them)",
+    )  # fmt: skip
     invitations.add_argument("--yes", action="store_true", help="act without asking")
     invitations.add_argument("--status", choices=("pending", "accepted", "revoked", "expired"))
     invitations.add_argument(
@@ -314,20 +318,21 @@ def run_service_command(args: argparse.Namespace) -> int:
     elif args.command == "contracts":
         job = commands.list_contracts(settings, args.program, output)
     elif args.command == "invitations" and args.action:
-        if not args.ids and not args.program:
+        if not args.ids and not args.program and args.import_id is None:
             raise Failure("usage", f"Name the invitations to {args.action}: their ids, or "
-                          "--program P with --status / --email-status.")  # fmt: skip
+                          "--program P or --import ID with --status / --email-status.")  # fmt: skip
         job = commands.act_on_invitations(
             settings, args.action, args.ids, args.program, args.status, args.email_status,
-            yes=args.yes, output=output,
+            import_id=args.import_id, yes=args.yes, output=output,
         )  # fmt: skip
     elif args.command == "invitations":
-        if not args.program or args.ids:
-            raise Failure("usage", "List invitations with --program P (ids go with an action: "
-                          "roster invitations resend|revoke IDS).")  # fmt: skip
+        if (not args.program and args.import_id is None) or args.ids:
+            raise Failure("usage", "List invitations with --program P or --import ID (ids go "
+                          "with an action: roster invitations resend|revoke IDS).")  # fmt: skip
         job = commands.list_invitations(
-            settings, args.program, args.status, output, email_status=args.email_status
-        )
+            settings, args.program, args.status, output, email_status=args.email_status,
+            import_id=args.import_id,
+        )  # fmt: skip
     elif args.command == "imports":
         if (args.show is None) != (args.import_id is None):
             raise Failure("usage", "Show one import with: roster imports show ID")

@@ -202,19 +202,21 @@ async def list_contracts(settings: Settings, program_ref: str, output: str) -> i
 
 async def list_invitations(
     settings: Settings,
-    program_ref: str,
+    program_ref: str | None,
     status: str | None,
     output: str,
     *,
     email_status: str | None = None,
+    import_id: int | None = None,
 ) -> int:
     async with connect(settings) as client:
-        program = await find_program(client, program_ref)
+        program = await find_program(client, program_ref) if program_ref else None
         items: list[wire.Invitation] = []
         while True:
             page = await client.invitations(
-                program.id, status, offset=len(items), limit=500, email_status=email_status
-            )
+                program.id if program else None, status, offset=len(items), limit=500,
+                email_status=email_status, import_id=import_id,
+            )  # fmt: skip
             items += page.items
             if len(items) >= page.total or not page.items:
                 break
@@ -241,6 +243,7 @@ async def act_on_invitations(
     status: str | None,
     email_status: str | None,
     *,
+    import_id: int | None = None,
     yes: bool,
     output: str,
 ) -> int:
@@ -249,11 +252,12 @@ async def act_on_invitations(
         program = await find_program(client, program_ref) if program_ref else None
         selection = wire.InvitationSelection.model_validate(
             {"ids": ids or None, "program_id": program.id if program else None,
-             "status": status, "email_status": email_status}
+             "status": status, "email_status": email_status, "import_id": import_id}
         )  # fmt: skip
         if not ids:
             count = (await client.invitations(program.id if program else None, status, limit=1,
-                                              email_status=email_status)).total  # fmt: skip
+                                              email_status=email_status,
+                                              import_id=import_id)).total  # fmt: skip
         else:
             count = len(ids)
         what = "a new email and a renewed expiry for" if action == "resend" else "revoke"
@@ -356,7 +360,16 @@ async def import_file(
     yes: bool,
     output: str,
 ) -> int:
-    from tui.api.importer import dry_run, email_phase, ready_rows, run_import, wait_for_emails
+    from tui.api.importer import (
+        dry_run,
+        email_phase,
+        failed_emails,
+        failures_text,
+        ready_rows,
+        retry_command,
+        run_import,
+        wait_for_emails,
+    )
     from tui.intake import read_learner_file
     from tui.intake.render import Style, use_color
 
@@ -407,8 +420,9 @@ async def import_file(
                         total=now.emails_queued,
                     ),
                 )
+        failed = await failed_emails(client, status)
     errors = report.errors
-    result = {
+    result: dict[str, Any] = {
         "import_id": status.id,
         "status": status.status,
         "rows": report.rows,
@@ -418,6 +432,12 @@ async def import_file(
         "emails_sent": status.emails_sent,
         "emails_failed": status.emails_failed,
     }
+    if failed:
+        result["failed_emails"] = [
+            {"invitation_id": item.id, "email": item.email, "reason": item.email_error}
+            for item in failed
+        ]
+        result["retry"] = retry_command(status)
     if output == "json":
         print_json(result)
     else:
@@ -427,6 +447,10 @@ async def import_file(
             + (f", {status.emails_failed:,} failed" if status.emails_failed else "")
             + f"; {result['skipped']:,} skipped, {plural(errors, 'row')} with errors left out."
         )
+        if failed:
+            print("Emails that failed:")
+            for line in failures_text(status, failed):
+                print(f"  {line}")
     return Exit.ROW_ERRORS if errors or status.emails_failed else Exit.OK
 
 

@@ -94,7 +94,7 @@ async def test_admin_home_to_completion_sends_the_invitations(
         assert "3[/b] invitations created." in text
         assert "3[/b] invitation emails sent." in text
         assert "2 rows with errors were left out." in text
-        written = f"The rows with issues are in {tmp_path / 'learners-errors.csv'}"
+        written = f"skipped rows with the reason) are in {tmp_path / 'learners-errors.csv'}"
         await until(pilot, lambda: written in text_of(pilot, "#completion-text"))
         await pilot.press("enter")
         await on_screen(pilot, AdminHome)

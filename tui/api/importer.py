@@ -77,13 +77,10 @@ async def dry_run(
 ) -> Report:
     """The file's report with the service's checks. The work on the rows runs in threads, so
     the app's event loop keeps drawing; the file's report is built while the service checks."""
-    report = asyncio.ensure_future(asyncio.to_thread(lambda: learner_file.report))
-    try:
-        body = await asyncio.to_thread(check_request_csv, learner_file)
-        result = await client.check(program_id, contract_id, body)
-        del body
-    finally:
-        file_report = await report
+    body = await asyncio.to_thread(check_request_csv, learner_file)
+    result = await client.check(program_id, contract_id, body)
+    del body
+    file_report = await asyncio.to_thread(lambda: learner_file.report)
     return await asyncio.to_thread(with_service_check, file_report, result)
 
 
@@ -161,3 +158,29 @@ async def wait_for_emails(
     if on_progress:
         on_progress(status)
     return status
+
+
+FAILED_NAMED = 5
+
+
+async def failed_emails(client: RosterClient, status: wire.ImportStatus) -> list[wire.Invitation]:
+    """The first few of the import's failed emails, each with the mail server's reply."""
+    if not status.emails_failed:
+        return []
+    page = await client.invitations(import_id=status.id, email_status="failed", limit=FAILED_NAMED)
+    return page.items
+
+
+def failures_text(status: wire.ImportStatus, failed: list[wire.Invitation]) -> list[str]:
+    """Which emails failed and why (the first few, and how many more), and how to send them
+    again once the cause is fixed."""
+    lines = [f"{invitation.email}: {invitation.email_error or 'not sent'}" for invitation in failed]
+    more = status.emails_failed - len(failed)
+    if more > 0:
+        lines.append(f"and {plural(more, 'more failed email')}")
+    lines.append(f"Once the cause is fixed, send them again: {retry_command(status)}")
+    return lines
+
+
+def retry_command(status: wire.ImportStatus) -> str:
+    return f"roster invitations resend --import {status.id} --email-status failed"

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,7 +18,14 @@ from textual.widgets import Button, Footer, Label, ProgressBar, Static
 
 from tui.api import models as wire
 from tui.api.client import ApiError, ServiceUnreachableError
-from tui.api.importer import email_phase, ready_rows, run_import, wait_for_emails
+from tui.api.importer import (
+    email_phase,
+    failed_emails,
+    failures_text,
+    ready_rows,
+    run_import,
+    wait_for_emails,
+)
 from tui.intake.learner_file import LearnerFile
 from tui.intake.report import Report
 from tui.screens.roster_app import roster_app
@@ -127,7 +135,11 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
         self.dismiss(self.committed)
 
 
-class CompletionDialog(ModalScreen[None]):
+# The rows an import did not invite: the error file holds these, not the invited ones.
+LEFT_OUT = ("error", "skipped")
+
+
+class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
     """Import complete: what was created, what was sent, what was left out and where to find it."""
 
     BINDINGS = [
@@ -182,17 +194,29 @@ class CompletionDialog(ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#close", Button).focus()
-        if self.source is not None and (self.frame["status"] != "ready").any():
+        if self.source is not None and self.frame["status"].is_in(LEFT_OUT).any():
             self.write_error_file(self.source)
+        if self.status.emails_failed:
+            self.name_failures()
+
+    @work(exit_on_error=False)
+    async def name_failures(self) -> None:
+        """Which emails failed and why, and how to send them again."""
+        client = await roster_app(self).client()
+        failed = await failed_emails(client, self.status)
+        lines = failures_text(self.status, failed)
+        self._add_line("[red]Emails that failed:[/red]\n" + "\n".join(
+            escape(line) for line in lines))  # fmt: skip
 
     @work(thread=True, exit_on_error=False)
     def write_error_file(self, source: Path) -> None:
         """The rows with issues, written beside the file (a thread: a million rows take time)."""
         from tui.intake.export import errors_file_for, export_issues
 
+        left_out = self.frame.filter(pl.col("status").is_in(LEFT_OUT))
         try:
-            path = export_issues(self.frame, errors_file_for(source))
-            line = f"The rows with issues are in {path}"
+            path = export_issues(left_out, errors_file_for(source))
+            line = f"The rows left out (errors, and skipped rows with the reason) are in {path}"
         except OSError as error:
             line = f"[red]The rows with issues could not be written: {error.strerror}.[/red]"
         self.app.call_from_thread(self._add_line, line)

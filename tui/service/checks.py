@@ -168,11 +168,12 @@ def check_rows(
         normalized, failed, issues = frame["email"], pl.Series([], dtype=pl.UInt32), []
     frame = frame.with_columns(
         normalized.alias("normalized"),
-        normalized.str.to_lowercase().alias("key"),
         (pl.col("row").is_in(failed.implode()) | normalized.is_null()).alias("failed"),
     )
 
-    existing = _existing(session, program.organization_id, frame["key"], frame["external_id"])
+    existing = _existing(
+        session, program.organization_id, frame["normalized"], frame["external_id"]
+    )
     statuses = _program_statuses(session, program.id, now)
     owners = existing.filter(pl.col("learner_external_id").is_not_null()).select(
         pl.col("learner_external_id").alias("external_id"), pl.col("learner_id").alias("owner")
@@ -187,7 +188,9 @@ def check_rows(
     # most of them null, for a few counts and the ready rows.
     joined = (
         frame.lazy()
-        .select("index", "key", "external_id", "failed")
+        .select(
+            "index", pl.col("normalized").str.to_lowercase().alias("key"), "external_id", "failed"
+        )
         .join(existing.lazy(), on="key", how="left", maintain_order="left")
         .join(owners.lazy(), on="external_id", how="left", maintain_order="left")
         .join(statuses.lazy(), on="learner_id", how="left", maintain_order="left")
@@ -278,9 +281,9 @@ def _issues(frame: pl.DataFrame) -> list[Issue]:
 
 
 def _existing(
-    session: Session, organization_id: int, keys: pl.Series, external_ids: pl.Series
+    session: Session, organization_id: int, emails: pl.Series, external_ids: pl.Series
 ) -> pl.DataFrame:
-    """The organization's learners with these email keys or External IDs:
+    """The organization's learners with these (normalized) emails or External IDs:
     `key`, `learner_id`, `learner_external_id`."""
     query = select(Learner.email_key, Learner.id, Learner.external_id).where(
         Learner.organization_id == organization_id
@@ -295,7 +298,7 @@ def _existing(
     )
     wanted_keys = wanted_ids = pl.Series(dtype=pl.String)
     if count >= _LOAD_ALL_BELOW:
-        wanted_keys = keys.drop_nulls().unique()
+        wanted_keys = emails.drop_nulls().str.to_lowercase().unique()
         wanted_ids = external_ids.filter(external_ids != "").unique()
     if count < max(_LOAD_ALL_BELOW, 2 * (len(wanted_keys) + len(wanted_ids))):
         found = list(session.execute(query))
