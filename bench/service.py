@@ -1,9 +1,11 @@
 """Benchmark the service: a 100,000-row import without email and a 1,000,000-row dry run, each as
-a whole `roster` process on the embedded service, and email delivery into a loopback aiosmtpd
+a whole `roster` process on the embedded service, listing a million invitations as JSON, and
+email delivery into a loopback aiosmtpd
 server running in its own process.
 
     .venv/bin/python bench/service.py [--import-rows 100000] [--dry-run-rows 1000000]
-                                      [--messages 5000] [--only import|dry-run|mail]
+                                      [--invitations 1000000] [--messages 5000]
+                                      [--only import|dry-run|listing|mail]
 """
 
 from __future__ import annotations
@@ -76,6 +78,48 @@ def bench_dry_run(rows: int, scratch: Path) -> None:
     report = json.loads(out)
     print(f"dry run (roster check --program --contract) of {rows:,} rows: {elapsed:.2f} s "
           f"(ready {report['ready']:,})")  # fmt: skip
+
+
+def bench_listing(invitations: int, scratch: Path) -> None:
+    """`roster invitations --format json` of a program with `invitations` invitations, seeded
+    straight into SQLite (an import of a million takes longer than the listing it sets up)."""
+    import sqlite3
+
+    data = scratch / "listing-data"
+    env = {"ROSTER_DATA_DIR": str(data)}
+    timed([*ROSTER, "programs"], env)
+    with sqlite3.connect(data / "roster.db") as db:
+        organization, program = db.execute(
+            "SELECT organization_id, id FROM programs WHERE name = ?", (PROGRAM,)
+        ).fetchone()
+        (contract,) = db.execute("SELECT id FROM contracts WHERE name = ?", (CONTRACT,)).fetchone()
+        first = db.execute("SELECT coalesce(max(id), 0) + 1 FROM learners").fetchone()[0]
+        numbers = f"WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {invitations - 1})"  # noqa: E501
+        db.execute(
+            f"{numbers} INSERT INTO learners (id, organization_id, email, email_key, full_name, "
+            "external_id, search_key, created_at) SELECT ? + i, ?, 'bench' || i || '@example.org', "
+            "'bench' || i || '@example.org', 'Bench Learner ' || i, 'B' || i, "
+            "'bench learner ' || i, datetime('now') FROM n",
+            (first, organization),
+        )
+        db.execute(
+            f"{numbers} INSERT INTO invitations (organization_id, program_id, contract_id, "
+            "learner_id, status, email_status, token, created_at, expires_at, email_attempts, "
+            "email_sent_at) SELECT ?, ?, ?, ? + i, 'pending', 'sent', 'bench-' || i, "
+            "datetime('now'), datetime('now', '+30 days'), 1, datetime('now') FROM n",
+            (organization, program, contract, first),
+        )
+    elapsed, out = timed(
+        [*ROSTER, "invitations", "--program", PROGRAM, "--format", "json"], env
+    )  # fmt: skip
+    listed = json.loads(out)
+    print(f"roster invitations --format json of {listed['total']:,} invitations: {elapsed:.2f} s "
+          f"({len(out) / 1e6:,.0f} MB of JSON)")  # fmt: skip
+    head = subprocess.run(
+        f"{' '.join(ROSTER)} invitations --program '{PROGRAM}' --format json | head -c 200",
+        shell=True, capture_output=True, text=True, env={**os.environ, **env}, check=False,
+    )  # fmt: skip
+    print(f"  | head -c 200: exit {head.returncode}, {len(head.stderr)} characters on stderr")
 
 
 def free_port() -> int:
@@ -165,7 +209,9 @@ def main() -> None:
     parser.add_argument("--import-rows", type=int, default=100_000)
     parser.add_argument("--dry-run-rows", type=int, default=1_000_000)
     parser.add_argument("--messages", type=int, default=5_000)
-    parser.add_argument("--only", choices=["import", "dry-run", "mail"], help="run one benchmark")
+    parser.add_argument("--invitations", type=int, default=1_000_000)
+    parser.add_argument("--only", choices=["import", "dry-run", "listing", "mail"],
+                        help="run one benchmark")  # fmt: skip
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory() as folder:
@@ -174,6 +220,8 @@ def main() -> None:
             bench_import(args.import_rows, scratch)
         if args.only in (None, "dry-run"):
             bench_dry_run(args.dry_run_rows, scratch)
+        if args.only in (None, "listing"):
+            bench_listing(args.invitations, scratch)
         if args.only in (None, "mail"):
             bench_mail(args.messages, scratch)
 

@@ -117,11 +117,12 @@ def build_parser() -> argparse.ArgumentParser:
         "invitations",
         "list the invitations of a program, or resend / revoke them",
         "List the invitations of a program (--program) or an import (--import), or act on them: "
-        "`roster invitations resend|revoke IDS` or `... --program P | --import ID [--status S] "
-        "[--email-status E]`. An action says how many it will change and asks first (--yes "
+        "`roster invitations resend|remind|revoke IDS` or `... --program P | --import ID "
+        "[--status S] [--email-status E]` (remind: pending ones emailed --days ago or more). "
+        "An action says how many it will change and asks first (--yes "
         "skips the question).",
     )
-    invitations.add_argument("action", nargs="?", choices=("resend", "revoke"))
+    invitations.add_argument("action", nargs="?", choices=("resend", "remind", "revoke"))
     invitations.add_argument("ids", nargs="*", type=int, metavar="ID")
     invitations.add_argument("--program", help="program id or exact name")
     invitations.add_argument(
@@ -129,6 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="only the invitations of this import (roster imports lists them)",
     )  # fmt: skip
     invitations.add_argument("--yes", action="store_true", help="act without asking")
+    invitations.add_argument(
+        "--days", type=int, default=7, metavar="N",
+        help="remind: pending invitations emailed N days ago or more (default 7)",
+    )  # fmt: skip
     invitations.add_argument("--status", choices=("pending", "accepted", "revoked", "expired"))
     invitations.add_argument(
         "--email-status",
@@ -324,6 +329,7 @@ def run_service_command(args: argparse.Namespace) -> int:
         job = commands.act_on_invitations(
             settings, args.action, args.ids, args.program, args.status, args.email_status,
             import_id=args.import_id, yes=args.yes, output=output,
+            pending_for_days=args.days if args.action == "remind" else None,
         )  # fmt: skip
     elif args.command == "invitations":
         if (not args.program and args.import_id is None) or args.ids:

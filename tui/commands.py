@@ -4,6 +4,7 @@ and the operator's `admin` commands. `tui.cli` parses; these run and print."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -209,29 +210,40 @@ async def list_invitations(
     email_status: str | None = None,
     import_id: int | None = None,
 ) -> int:
+    """Every invitation of the filter, streamed by the service. JSON goes out as it comes in,
+    never parsed here: a million invitations in seconds, and memory stays small."""
+    out = sys.stdout.buffer
+    total = 0
+    rows: list[list[object]] = []
     async with connect(settings) as client:
         program = await find_program(client, program_ref) if program_ref else None
-        items: list[wire.Invitation] = []
-        while True:
-            page = await client.invitations(
-                program.id if program else None, status, offset=len(items), limit=500,
-                email_status=email_status, import_id=import_id,
-            )  # fmt: skip
-            items += page.items
-            if len(items) >= page.total or not page.items:
-                break
+        lines = client.every_invitation(
+            program.id if program else None, status, email_status=email_status,
+            import_id=import_id,
+        )  # fmt: skip
+        if output == "json":
+            sys.stdout.flush()
+            out.write(b'{"items": [')
+        async with contextlib.aclosing(lines):  # closed here, even when the reader went away
+            async for batch in lines:
+                if output == "json":
+                    out.write((b"," if total else b"") + b",".join(batch))
+                else:
+                    for line in batch:
+                        i = wire.Invitation.model_validate_json(line)
+                        created, problem = f"{i.created_at:%Y-%m-%d}", (i.email_error or "")[:60]
+                        rows.append(
+                            [i.id, i.full_name, i.email, i.status, i.email_status, created, problem]
+                        )
+                total += len(batch)
     if output == "json":
-        print_json({"items": [item.model_dump(mode="json") for item in items], "total": page.total})
+        out.write(b'], "total": %d}\n' % total)
+        out.flush()
         return Exit.OK
     print_table(
-        ["ID", "LEARNER", "EMAIL", "STATUS", "EMAIL STATUS", "CREATED", "EMAIL PROBLEM"],
-        [
-            [i.id, i.full_name, i.email, i.status, i.email_status, f"{i.created_at:%Y-%m-%d}",
-             (i.email_error or "")[:60]]
-            for i in items
-        ],
-    )  # fmt: skip
-    print(plural(page.total, "invitation"))
+        ["ID", "LEARNER", "EMAIL", "STATUS", "EMAIL STATUS", "CREATED", "EMAIL PROBLEM"], rows
+    )
+    print(plural(total, "invitation"))
     return Exit.OK
 
 
@@ -244,23 +256,30 @@ async def act_on_invitations(
     email_status: str | None,
     *,
     import_id: int | None = None,
+    pending_for_days: int | None = None,
     yes: bool,
     output: str,
 ) -> int:
-    """Resend or revoke invitations by id or by filter, after saying how many and asking."""
+    """Resend, remind or revoke invitations by id or by filter, after saying how many and
+    asking."""
     async with connect(settings) as client:
         program = await find_program(client, program_ref) if program_ref else None
         selection = wire.InvitationSelection.model_validate(
             {"ids": ids or None, "program_id": program.id if program else None,
-             "status": status, "email_status": email_status, "import_id": import_id}
+             "status": status, "email_status": email_status, "import_id": import_id,
+             "pending_for_days": pending_for_days}
         )  # fmt: skip
         if not ids:
             count = (await client.invitations(program.id if program else None, status, limit=1,
-                                              email_status=email_status,
-                                              import_id=import_id)).total  # fmt: skip
+                                              email_status=email_status, import_id=import_id,
+                                              pending_for_days=pending_for_days)).total  # fmt: skip
         else:
             count = len(ids)
-        what = "a new email and a renewed expiry for" if action == "resend" else "revoke"
+        what = {
+            "resend": "a new email and a renewed expiry for",
+            "remind": f"a reminder (emailed {pending_for_days} days ago or more) to",
+            "revoke": "revoke",
+        }[action]
         print(f"{action.capitalize()}: {what} {plural(count, 'invitation')} (pending ones only).",
               file=sys.stderr)  # fmt: skip
         if not yes:
@@ -275,7 +294,7 @@ async def act_on_invitations(
     else:
         left = ", ".join(f"{n:,} {code.replace('_', ' ')}" for code, n in result.left.items())
         print(f"{result.changed:,} of {result.matched:,} {noun(result.matched, 'invitation')} "
-              f"{'resent' if action == 'resend' else 'revoked'}"
+              f"{ {'resend': 'resent', 'remind': 'reminded', 'revoke': 'revoked'}[action]}"
               + (f"; left as they were: {left}." if left else "."))  # fmt: skip
     return Exit.OK
 

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from tests.service.conftest import Service
 from tests.service.test_api import get, invite
 from tests.service.test_imports import batch, count, start, upload_and_commit
-from tui.service.db import ImportChunk, Invitation, utcnow
+from tui.service.db import ImportChunk, Invitation, OutboxMessage, utcnow
 
 
 def expire(service: Service, *invitation_ids: int) -> None:
@@ -211,6 +211,37 @@ def test_bulk_revoke_and_resend_act_on_ids_or_a_filter_and_say_what_they_left(
     contracts = get(service, acme, f"/api/v1/programs/{acme.programs['Leadership']}/contracts")
     assert next(c for c in contracts["items"] if c["name"] == "Ten seats")["seats_used"] == 2
     assert bulk("revoke").status_code == 422  # naming nothing is not "everything"
+
+
+def test_remind_emails_the_quiet_pending_ones_again_and_keeps_their_expiry(
+    service: Service,
+) -> None:
+    acme = service.acme
+    ids = [invite(service, acme, f"l{n}@example.com").json()["id"] for n in range(4)]
+    ten_days_ago = utcnow() - timedelta(days=10)
+    with service.sessions.begin() as session:  # l0, l1 and l2 were emailed ten days ago
+        session.execute(
+            update(Invitation).where(Invitation.id.in_(ids[:3]))
+            .values(created_at=ten_days_ago, email_sent_at=ten_days_ago, email_status="sent")
+        )  # fmt: skip
+    service.http.delete(f"/api/v1/invitations/{ids[2]}", headers=service.as_(acme))
+    with service.sessions() as session:
+        expiry = session.get_one(Invitation, ids[0]).expires_at
+
+    quiet = get(service, acme, "/api/v1/invitations", pending_for_days=7,
+                program_id=acme.programs["Leadership"])  # fmt: skip
+    assert sorted(item["id"] for item in quiet["items"]) == ids[:2]  # l2 is revoked
+    reminded = service.http.post(
+        "/api/v1/invitations/remind", headers=service.as_(acme),
+        json={"program_id": acme.programs["Leadership"], "pending_for_days": 7},
+    )  # fmt: skip
+
+    assert reminded.json() == {"matched": 2, "changed": 2, "left": {}}
+    with service.sessions() as session:
+        first = session.get_one(Invitation, ids[0])
+        assert (first.email_status, first.expires_at) == ("queued", expiry)  # expiry kept
+        assert session.get_one(Invitation, ids[3]).email_status != "sent"  # not reminded
+    assert count(service, OutboxMessage, OutboxMessage.invitation_id == ids[0]) == 2
 
 
 def test_a_browser_accepting_the_invitation_gets_a_page_not_json(service: Service) -> None:

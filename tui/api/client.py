@@ -7,6 +7,7 @@ Idempotency-Key, the commit) are retried on connection errors and 5xx with backo
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncGenerator
 from typing import Any, TypeVar
 
 import httpx
@@ -18,6 +19,7 @@ M = TypeVar("M", bound=BaseModel)
 RETRIES = 5
 # A response bigger than this is parsed in a thread (a dry run of a million rows answers MBs).
 PARSE_IN_THREAD_ABOVE = 256_000
+NDJSON = "application/x-ndjson"
 
 
 class ApiError(Exception):
@@ -80,12 +82,7 @@ class RosterClient:
                 )
             except httpx.TransportError as error:
                 if not retry or attempt + 1 >= RETRIES:
-                    raise ServiceUnreachableError(
-                        f"Cannot reach the Roster service at {self.base_url}: "
-                        f"{error or type(error).__name__}. Check the URL and that the service "
-                        "is running.",
-                        self.base_url,
-                    ) from error
+                    raise self._unreachable(error) from error
             else:
                 # A 503 with Retry-After (a busy database) did nothing: any request may be sent
                 # again, even one that is not idempotent.
@@ -136,15 +133,55 @@ class RosterClient:
         *,
         email_status: str | None = None,
         import_id: int | None = None,
+        contract_id: int | None = None,
+        pending_for_days: int | None = None,
     ) -> wire.InvitationPage:
         return await self._request(
             "GET", "/invitations", wire.InvitationPage,
             params={"program_id": program_id, "status": status, "email_status": email_status,
-                    "import_id": import_id, "q": q, "offset": offset, "limit": limit},
+                    "import_id": import_id, "contract_id": contract_id, "q": q,
+                    "pending_for_days": pending_for_days, "offset": offset, "limit": limit},
         )  # fmt: skip
 
+    async def every_invitation(
+        self,
+        program_id: int | None = None,
+        status: str | None = None,
+        *,
+        email_status: str | None = None,
+        import_id: int | None = None,
+    ) -> AsyncGenerator[list[bytes], None]:
+        """Every invitation of the filter as JSON lines (wire.Invitation each), streamed by the
+        service in one response and handed on a batch at a time, unparsed."""
+        params = {"program_id": program_id, "status": status, "email_status": email_status,
+                  "import_id": import_id}  # fmt: skip
+        try:
+            async with self._http.stream(
+                "GET", "/invitations", headers={"Accept": NDJSON},
+                params={key: value for key, value in params.items() if value is not None},
+            ) as response:  # fmt: skip
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise ApiError(_problem(response))
+                rest = b""
+                async for chunk in response.aiter_bytes():
+                    *lines, rest = (rest + chunk).split(b"\n")
+                    if lines:
+                        yield lines
+                if rest.strip():
+                    yield [rest]
+        except httpx.TransportError as error:
+            raise self._unreachable(error) from error
+
+    def _unreachable(self, error: httpx.TransportError) -> ServiceUnreachableError:
+        return ServiceUnreachableError(
+            f"Cannot reach the Roster service at {self.base_url}: "
+            f"{error or type(error).__name__}. Check the URL and that the service is running.",
+            self.base_url,
+        )
+
     async def bulk(self, action: str, selection: wire.InvitationSelection) -> wire.BulkResult:
-        """Resend or revoke (`action`) the invitations `selection` names."""
+        """Resend, remind or revoke (`action`) the invitations `selection` names."""
         return await self._request(
             "POST", f"/invitations/{action}", wire.BulkResult,
             json=selection.model_dump(exclude_none=True), retry=False,

@@ -119,14 +119,21 @@ class InvitationSelection(BaseModel):
 
     ids: list[Id] | None = Field(default=None, max_length=100_000)
     program_id: Id | None = None
+    contract_id: Id | None = None
     status: InvitationStatus | None = None
     email_status: EmailStatus | None = None
     import_id: Id | None = None
+    q: str = Field(default="", max_length=200, description="names, emails, External IDs")
+    pending_for_days: int | None = Field(
+        default=None, ge=0, le=3650, description="only invitations sent this many days ago or more"
+    )
 
     @model_validator(mode="after")
     def _something_chosen(self) -> InvitationSelection:
-        if self.ids is None and self.program_id is None and self.import_id is None:
-            raise ValueError("name the invitations: ids, or a program_id or import_id filter")
+        if self.ids is None and not (self.program_id or self.contract_id or self.import_id):
+            raise ValueError(
+                "name the invitations: ids, or a program_id, contract_id or import_id filter"
+            )
         return self
 
 

@@ -345,10 +345,13 @@ def commit_issues(record: Import) -> list[Issue]:
     return [Issue.model_validate(issue) for issue in record.issues]
 
 
-def resend_many(session: Session, selected: Select[int], now: datetime) -> tuple[int, int]:
+def resend_many(
+    session: Session, selected: Select[int], now: datetime, *, renew: bool = True
+) -> tuple[int, int]:
     """Resend every live pending invitation in `selected` (a query of invitation ids): a new
-    email each, and the expiry renewed. Returns (matched, changed); expired, accepted and
-    revoked ones are left as they are (an expired one is revived one at a time, with its seat).
+    email each, and the expiry renewed unless `renew` is False (a reminder). Returns (matched,
+    changed); expired, accepted and revoked ones are left as they are (an expired one is
+    revived one at a time, with its seat).
     """
     live = select(Invitation.id).where(Invitation.id.in_(selected), is_pending(now))
     matched = session.scalar(select(func.count()).where(Invitation.id.in_(selected))) or 0
@@ -359,8 +362,9 @@ def resend_many(session: Session, selected: Select[int], now: datetime) -> tuple
             update(Invitation)
             .where(Invitation.id.in_(batch))
             .values(
-                expires_at=now + INVITATION_LIFETIME, email_status="queued", email_attempts=0,
-                email_error=None, email_next_attempt_at=now,
+                email_status="queued", email_attempts=0, email_error=None,
+                email_next_attempt_at=now,
+                **({"expires_at": now + INVITATION_LIFETIME} if renew else {}),
             )
             .execution_options(synchronize_session=False)
         )  # fmt: skip

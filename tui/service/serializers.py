@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime
-from typing import cast
+from typing import Any, cast
 
-from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, Text, func, literal, or_, select
+from sqlalchemy import cast as sql_cast
+from sqlalchemy.orm import Session, sessionmaker
 
 from tui.api import models as wire
 from tui.service.checks import contract_program_ids, live_status, seats_used, unavailable_reason
@@ -125,6 +127,58 @@ def invitations_out(session: Session, query: InvitationRows) -> list[wire.Invita
         )
         for invitation, status, learner, program_name, contract_name in session.execute(query)
     ]
+
+
+STREAM_BATCH = 20_000
+
+
+def invitation_json(now: datetime, dialect: str) -> Select[Any]:
+    """Each invitation as its wire.Invitation JSON text, written by the database itself
+    (json_object, json_build_object): a million rows stream in seconds, with no Python object
+    per field. Datetimes read as pydantic writes them: `2026-11-30T18:31:00Z`, microseconds
+    when there are any."""
+    postgres = dialect == "postgresql"
+
+    def utc(column: Any) -> ColumnElement[Any]:
+        text = (
+            func.to_char(column, 'YYYY-MM-DD"T"HH24:MI:SS.US')
+            if postgres  # SQLite holds the text SQLAlchemy wrote: 2026-11-30 18:31:00.000000
+            else func.replace(column, " ", "T")
+        )
+        return func.replace(text, ".000000", "").op("||")("Z")
+
+    fields: dict[str, Any] = {
+        "id": Invitation.id, "program_id": Invitation.program_id, "program_name": Program.name,
+        "contract_id": Invitation.contract_id, "contract_name": Contract.name,
+        "learner_id": Invitation.learner_id, "email": Learner.email,
+        "full_name": Learner.full_name, "external_id": Learner.external_id,
+        "status": live_status(now), "email_status": Invitation.email_status,
+        "email_attempts": Invitation.email_attempts, "email_error": Invitation.email_error,
+        "email_next_attempt_at": utc(Invitation.email_next_attempt_at),
+        "email_sent_at": utc(Invitation.email_sent_at), "import_id": Invitation.import_id,
+        "created_at": utc(Invitation.created_at), "expires_at": utc(Invitation.expires_at),
+    }  # fmt: skip
+    if list(fields) != list(wire.Invitation.model_fields):
+        raise AssertionError("the streamed fields must be wire.Invitation's, in its order")
+    pairs = [part for name, value in fields.items() for part in (literal(name), value)]
+    document = (
+        sql_cast(func.json_build_object(*pairs), Text) if postgres else func.json_object(*pairs)
+    )
+    return (
+        select(document)
+        .join(Learner, Learner.id == Invitation.learner_id)
+        .join(Program, Program.id == Invitation.program_id)
+        .join(Contract, Contract.id == Invitation.contract_id)
+    )
+
+
+def invitation_lines(sessions: sessionmaker[Session], query: Select[Any]) -> Iterator[bytes]:
+    """The JSON texts of `query` (from `invitation_json`), a line each, a batch at a time."""
+    with sessions() as session:
+        connection = session.connection()  # Core rows: no ORM bookkeeping per invitation
+        result = connection.execute(query.execution_options(yield_per=STREAM_BATCH)).scalars()
+        for texts in result.partitions():
+            yield ("\n".join(map(str, texts)) + "\n").encode()
 
 
 def invitation_out(session: Session, invitation_id: int, now: datetime) -> wire.Invitation:

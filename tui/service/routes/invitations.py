@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import io
-from datetime import date, datetime
-from typing import Annotated
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy import Select, func, or_, select
+from fastapi.responses import StreamingResponse
+from sqlalchemy import Select, func, select
 
 from tui.api import models as wire
 from tui.intake.report import SKIP_CODES, Problem
 from tui.service import dry_run
 from tui.service.checks import check_rows, is_pending, rows_frame, with_status
-from tui.service.db import Contract, Invitation, Learner, Program, utcnow
+from tui.service.db import Admin, Contract, Invitation, Learner, Program, utcnow
 from tui.service.deps import (
     MAX_ID,
     CurrentAdmin,
@@ -37,37 +38,67 @@ from tui.service.invitations import (
     revoke_invitation,
     revoke_many,
 )
-from tui.service.serializers import invitation_out, invitations_out, select_invitations
+from tui.service.serializers import (
+    invitation_json,
+    invitation_lines,
+    invitation_out,
+    invitations_out,
+    select_invitations,
+)
+from tui.text import fold
 
 router = APIRouter(tags=["invitations"])
 
 
-@router.get("/invitations")
+NDJSON = "application/x-ndjson"
+
+
+@router.get(
+    "/invitations",
+    response_model=wire.InvitationPage,
+    responses={
+        200: {
+            "content": {
+                NDJSON: {
+                    "schema": {"type": "string"},
+                    "description": "Asked for with Accept: application/x-ndjson: every "
+                    "invitation of the filter, one JSON object a line, no paging.",
+                }
+            }
+        }
+    },
+)
 def list_invitations(
+    request: Request,
     session: SessionDep,
     me: CurrentAdmin,
     program_id: OptionalId = None,
     status: wire.InvitationStatus | None = None,
     email_status: wire.EmailStatus | None = None,
     import_id: OptionalId = None,
+    contract_id: OptionalId = None,
     q: Search = "",
+    pending_for_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
     offset: Offset = 0,
     limit: Limit = 50,
-) -> wire.InvitationPage:
+) -> Any:
+    """A page of the invitations of a filter; or, with `Accept: application/x-ndjson`, all of
+    them as JSON lines, streamed (a million in seconds, where pages would take minutes)."""
     now = utcnow()
-    query = select_invitations(now).where(Invitation.organization_id == me.organization_id)
     if program_id is not None:
         owned(session, Program, program_id, me, "program")
-        query = query.where(Invitation.program_id == program_id)
-    if status is not None:
-        query = query.where(with_status(status, now))
-    if email_status is not None:
-        query = query.where(Invitation.email_status == email_status)
-    if import_id is not None:
-        query = query.where(Invitation.import_id == import_id)
-    if q:
-        like = f"%{q}%"
-        query = query.where(or_(Learner.full_name.ilike(like), Learner.email_key.ilike(like)))
+    chosen = wire.InvitationSelection.model_construct(
+        ids=None, program_id=program_id, contract_id=contract_id, status=status,
+        email_status=email_status, import_id=import_id, q=q, pending_for_days=pending_for_days,
+    )  # fmt: skip
+    where = _filters(me, now, chosen)
+    if NDJSON in request.headers.get("accept", ""):
+        dialect = session.get_bind().dialect.name
+        every = invitation_json(now, dialect).where(*where).order_by(Invitation.id)
+        return StreamingResponse(
+            invitation_lines(request.app.state.sessions, every), media_type=NDJSON
+        )
+    query = select_invitations(now).where(*where)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     items = invitations_out(session, query.order_by(Invitation.id).offset(offset).limit(limit))
     return wire.InvitationPage(items=items, total=total, offset=offset, limit=limit)
@@ -206,18 +237,32 @@ def revoke(invitation_id: Id, session: WriteSessionDep, me: CurrentAdmin) -> wir
 
 def _selected(me: CurrentAdmin, body: wire.InvitationSelection, now: datetime) -> Select[int]:
     """The ids of the organization's invitations the selection names."""
-    query = select(Invitation.id).where(Invitation.organization_id == me.organization_id)
-    if body.ids is not None:
-        query = query.where(Invitation.id.in_(body.ids))
-    if body.program_id is not None:
-        query = query.where(Invitation.program_id == body.program_id)
-    if body.import_id is not None:
-        query = query.where(Invitation.import_id == body.import_id)
-    if body.status is not None:
-        query = query.where(with_status(body.status, now))
-    if body.email_status is not None:
-        query = query.where(Invitation.email_status == body.email_status)
-    return query
+    query = select(Invitation.id).where(*_filters(me, now, body))
+    if body.q:
+        query = query.join(Learner, Learner.id == Invitation.learner_id)
+    return query if body.ids is None else query.where(Invitation.id.in_(body.ids))
+
+
+def _filters(me: Admin, now: datetime, chosen: wire.InvitationSelection) -> list[Any]:
+    """The conditions of a filter, for a listing (joined with learners) or an action."""
+    where: list[Any] = [Invitation.organization_id == me.organization_id]
+    if chosen.program_id is not None:
+        where.append(Invitation.program_id == chosen.program_id)
+    if chosen.contract_id is not None:
+        where.append(Invitation.contract_id == chosen.contract_id)
+    if chosen.import_id is not None:
+        where.append(Invitation.import_id == chosen.import_id)
+    if chosen.status is not None:
+        where.append(with_status(chosen.status, now))
+    if chosen.email_status is not None:
+        where.append(Invitation.email_status == chosen.email_status)
+    if chosen.q:
+        where.append(Learner.search_key.contains(fold(chosen.q), autoescape=True))
+    if chosen.pending_for_days is not None:
+        since = now - timedelta(days=chosen.pending_for_days)
+        last_email = func.coalesce(Invitation.email_sent_at, Invitation.created_at)
+        where += [is_pending(now), last_email <= since]
+    return where
 
 
 @router.post("/invitations/resend")
@@ -227,6 +272,21 @@ def resend_selected(
     """A new email for every pending invitation selected, and its expiry renewed."""
     now = utcnow()
     matched, changed = resend_many(session, _selected(me, body, now), now)
+    session.commit()
+    if changed:
+        notify_sender(request)
+    left = {"not_pending": matched - changed} if matched > changed else {}
+    return wire.BulkResult(matched=matched, changed=changed, left=left)
+
+
+@router.post("/invitations/remind")
+def remind_selected(
+    body: wire.InvitationSelection, session: WriteSessionDep, me: CurrentAdmin, request: Request
+) -> wire.BulkResult:
+    """A reminder: the same invitation emailed again to every pending one selected (for
+    example `pending_for_days`: no answer for that long). The expiry stays as it is."""
+    now = utcnow()
+    matched, changed = resend_many(session, _selected(me, body, now), now, renew=False)
     session.commit()
     if changed:
         notify_sender(request)
