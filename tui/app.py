@@ -21,6 +21,7 @@ from textual.screen import Screen
 from tui.api import models as wire
 from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
 from tui.screens.home import AdminHome
+from tui.screens.invitations import InvitationsScreen
 from tui.screens.programs import ProgramsScreen
 from tui.screens.users import UsersScreen
 from tui.screens.worker_errors import WorkerFailed
@@ -46,6 +47,8 @@ class RosterCommands(Provider):
             ("Users", "Learners and their invitations", lambda: app.switch_mode("users")),
             ("Learning programs", "Programs and their learners",
              lambda: app.switch_mode("programs")),
+            ("Invitations", "Every invitation: resend, remind, revoke",
+             lambda: app.switch_mode("invitations")),
         ]  # fmt: skip
 
     async def discover(self) -> Hits:
@@ -67,6 +70,7 @@ class RosterApp(App[None]):
         "home": AdminHome,
         "users": UsersScreen,
         "programs": ProgramsScreen,
+        "invitations": InvitationsScreen,
     }
     DEFAULT_MODE = "home"
     # Below 30 lines (80x24 and such) every screen gets the class -short: dialogs go compact.
@@ -75,6 +79,7 @@ class RosterApp(App[None]):
         Binding("a", "switch_mode('home')", "Admin home"),
         Binding("u", "switch_mode('users')", "Users"),
         Binding("p", "switch_mode('programs')", "Programs"),
+        Binding("v", "switch_mode('invitations')", "Invitations"),
         Binding("question_mark", "help", "Keys"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]

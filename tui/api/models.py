@@ -130,10 +130,10 @@ class InvitationSelection(BaseModel):
 
     @model_validator(mode="after")
     def _something_chosen(self) -> InvitationSelection:
-        if self.ids is None and not (self.program_id or self.contract_id or self.import_id):
-            raise ValueError(
-                "name the invitations: ids, or a program_id, contract_id or import_id filter"
-            )
+        filters = (self.program_id, self.contract_id, self.import_id, self.status,
+                   self.email_status, self.q, self.pending_for_days)  # fmt: skip
+        if self.ids is None and all(value in (None, "") for value in filters):
+            raise ValueError("name the invitations: ids, or at least one filter")
         return self
 
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 import polars as pl
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
-from textual.binding import Binding
 from textual.geometry import Size
-from textual.message import Message
-from textual.reactive import reactive
-from textual.scroll_view import ScrollView
 from textual.strip import Strip
+
+from tui.widgets.line_table import LineTable
 
 # (title, frame column, width)
 COLUMNS = [
@@ -29,7 +27,7 @@ MARKERS = {"error": "✗", "warning": "!", "skipped": "–", "ready": "✓"}
 CELL_COLUMNS = {"full_name": "Full Name", "email": "Email", "external_id": "External ID"}
 
 
-class PreviewTable(ScrollView, can_focus=True):
+class PreviewTable(LineTable):
     """Rows of the preview frame: `row`, `status`, `full_name`, `email`, `external_id`,
     `issue`, `bad_column`."""
 
@@ -47,21 +45,6 @@ class PreviewTable(ScrollView, can_focus=True):
         "preview--header", "preview--cursor", "preview--error", "preview--warning",
         "preview--skipped", "preview--ready", "preview--bad-cell",
     }  # fmt: skip
-    BINDINGS = [
-        Binding("up", "cursor(-1)", "Up", show=False),
-        Binding("down", "cursor(1)", "Down", show=False),
-        Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("home", "jump(0)", "First", show=False),
-        Binding("end", "jump(-1)", "Last", show=False),
-    ]
-
-    cursor: reactive[int] = reactive(0)
-
-    class CursorMoved(Message):
-        def __init__(self, index: int) -> None:
-            super().__init__()
-            self.index = index
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
@@ -80,48 +63,16 @@ class PreviewTable(ScrollView, can_focus=True):
             return None
         return self.frame.row(self.cursor, named=True)
 
-    def watch_cursor(self, old: int, new: int) -> None:
-        self._keep_visible(new)
-        self.refresh()
-        self.post_message(self.CursorMoved(new))
+    @property
+    def row_count(self) -> int:
+        return self.frame.height
 
-    def _keep_visible(self, index: int) -> None:
-        # The rows below the header and above the horizontal scrollbar.
-        body = max(self.scrollable_content_region.height - 1, 1)
-        top = self.scroll_offset.y
-        if index < top:
-            self.scroll_to(y=index, animate=False)
-        elif index >= top + body:
-            self.scroll_to(y=index - body + 1, animate=False)
-
-    def action_cursor(self, step: int) -> None:
-        if self.frame.height:
-            self.cursor = max(0, min(self.frame.height - 1, self.cursor + step))
-
-    def action_page(self, direction: int) -> None:
-        self.action_cursor(direction * max(self.size.height - 2, 1))
-
-    def action_jump(self, index: int) -> None:
-        if self.frame.height:
-            self.cursor = index % self.frame.height
-
-    def render_line(self, y: int) -> Strip:
-        scroll_x, scroll_y = self.scroll_offset
-        if y == 0:
-            strip = self._header()
-        else:
-            index = scroll_y + y - 1
-            if index >= self.frame.height:
-                return Strip.blank(self.size.width)
-            strip = self._row(index)
-        return strip.crop(scroll_x, scroll_x + self.size.width).extend_cell_length(self.size.width)
-
-    def _header(self) -> Strip:
+    def header(self) -> Strip:
         style = self.get_component_rich_style("preview--header")
         text = " ".join(title.ljust(width)[:width] for title, _, width in COLUMNS)
         return Strip([Segment(text.ljust(self._width), style)])
 
-    def _row(self, index: int) -> Strip:
+    def row(self, index: int) -> Strip:
         row = self.frame.row(index, named=True)
         status = str(row["status"])
         base = self.rich_style
@@ -143,13 +94,13 @@ class PreviewTable(ScrollView, can_focus=True):
                     style = base + status_style
                 if bad_column is not None and CELL_COLUMNS.get(column) == bad_column:
                     style = base + bad
-            text = _fit(value, width)
+            text = fit(value, width)
             segments.append(Segment(text, style))
             segments.append(Segment(" ", base))
         return Strip(segments)
 
 
-def _fit(value: str, width: int) -> str:
+def fit(value: str, width: int) -> str:
     """`value` in exactly `width` terminal cells (a CJK character takes two), cut with "…"."""
     flat = value.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎").replace("\t", "⇥")
     if cell_len(flat) <= width:

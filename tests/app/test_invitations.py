@@ -1,0 +1,103 @@
+"""The Invitations page: filter and search every invitation, mark some, and resend, remind or
+revoke them, each after a question that names the count; the database shows what happened."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Button, Input, Select
+
+from tests.app.conftest import on_screen, text_of, until
+from tui.app import RosterApp
+from tui.screens.invitations import ConfirmAction, InvitationsScreen
+from tui.widgets.invitation_table import InvitationTable
+
+pytestmark = pytest.mark.anyio
+
+
+def stored(data_dir: Path, sql: str, *args: object) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(data_dir / "roster.db") as db:
+        return db.execute(sql, args).fetchall()
+
+
+def emails(data_dir: Path, ids: str) -> int:
+    """Emails queued for these invitations (the demo's own were created without any)."""
+    query = f"SELECT count(*) FROM outbox WHERE invitation_id IN ({ids})"
+    return int(stored(data_dir, query)[0][0])
+
+
+async def test_filter_search_mark_and_act_on_invitations(app: RosterApp, data_dir: Path) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.me is not None)
+        await pilot.press("v")
+        await on_screen(pilot, InvitationsScreen)
+        screen = app.screen
+        table = screen.query_one(InvitationTable)
+        (everyone,) = stored(data_dir, "SELECT count(*) FROM invitations")[0]
+        await until(pilot, lambda: table.total == everyone)
+
+        screen.query_one("#status", Select).value = "pending"
+        (pending,) = stored(data_dir, "SELECT count(*) FROM invitations WHERE status='pending'")[0]
+        await until(pilot, lambda: table.total == pending)
+        assert pending < everyone
+
+        await pilot.press("slash", *"ximena", "enter")  # search: case and accents ignored
+        await until(pilot, lambda: table.total == 1)
+        assert table.current is not None and table.current.full_name == "Ximena Torres"
+        assert "Ximena Torres <ximena.torres@example.com>" in text_of(pilot, "#invitation-detail")
+
+        screen.query_one("#search", Input).value = ""
+        await until(pilot, lambda: table.total == pending)
+        table.focus()
+        await pilot.press("space", "space")  # marks two, moving down each time
+        marked = sorted(table.marked)
+        assert len(marked) == 2
+        await pilot.press("x")
+        await on_screen(pilot, ConfirmAction)
+        choices = [str(button.label) for button in app.screen.query(Button)]
+        assert choices[:-1] == [
+            f"This one ({table.current.email})", "The 2 marked", f"All {pending} in this filter",
+        ]  # fmt: skip
+        await pilot.click("#scope-1")
+        await on_screen(pilot, InvitationsScreen)
+        await until(pilot, lambda: table.total == pending - 2)
+        ids = ",".join(map(str, marked))
+        assert stored(data_dir, f"SELECT DISTINCT status FROM invitations WHERE id IN ({ids})") == [
+            ("revoked",)
+        ]
+
+        first = table.current
+        assert first is not None
+        await pilot.press("s")
+        await on_screen(pilot, ConfirmAction)
+        await pilot.click("#scope-0")  # this one
+        await until(pilot, lambda: emails(data_dir, str(first.id)) == 1)  # a new email
+
+
+async def test_remind_names_the_invitations_emailed_a_week_ago(
+    app: RosterApp, data_dir: Path
+) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.me is not None)
+        quiet = stored(data_dir, "SELECT id FROM invitations WHERE status = 'pending' LIMIT 3")
+        ids = ",".join(str(row[0]) for row in quiet)
+        with sqlite3.connect(data_dir / "roster.db") as db:
+            db.execute(f"UPDATE invitations SET created_at = datetime('now', '-10 days'), "
+                       f"email_sent_at = datetime('now', '-10 days') "
+                       f"WHERE id IN ({ids})")  # fmt: skip
+        await pilot.press("v")
+        await on_screen(pilot, InvitationsScreen)
+        screen = app.screen
+        table = screen.query_one(InvitationTable)
+        await until(pilot, lambda: table.total > 0)
+        screen.query_one("#status", Select).value = "pending"
+        await until(pilot, lambda: table.current is not None and table.current.status == "pending")
+        await pilot.press("m")
+        await on_screen(pilot, ConfirmAction)
+        labels = [str(button.label) for button in app.screen.query(Button)]
+        assert "All 3 emailed 7+ days ago in this filter" in labels
+        await pilot.click(f"#scope-{labels.index('All 3 emailed 7+ days ago in this filter')}")
+        await until(pilot, lambda: emails(data_dir, ids) == 3)  # one new email each

@@ -1,0 +1,276 @@
+"""Invitations: every invitation after the send, filtered and searched, and acted on.
+
+Resend (a new email, the expiry renewed), remind (the same invitation emailed again, for those
+emailed a week ago or more) and revoke (the seat freed) act on the highlighted invitation, on
+the marked ones, or on every invitation of the filter; each names its count and asks first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.markup import escape
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
+
+from tui.api import models as wire
+from tui.api.client import ApiError
+from tui.screens.reloading import ReloadsWhenShown
+from tui.screens.roster_app import roster_app
+from tui.screens.worker_errors import ForwardsWorkerErrors
+from tui.text import plural
+from tui.widgets.invitation_table import InvitationTable
+
+SEARCH_DELAY = 0.3
+REMIND_AFTER_DAYS = 7
+STATUSES = ("pending", "accepted", "revoked", "expired")
+EMAIL_STATUSES = ("created", "queued", "retrying", "sent", "failed")
+ACTIONS = {
+    "resend": ("Resend", "a new email each, and the expiry renewed", "resent"),
+    "remind": ("Remind", "the same invitation emailed again", "reminded"),
+    "revoke": ("Revoke", "the invitations end and their seats are free", "revoked"),
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What an action applies to, as the admin chose it in the question."""
+
+    label: str
+    count: int
+    selection: dict[str, Any]
+
+
+class ConfirmAction(ModalScreen[Scope | None]):
+    """Names the action, what it does, and the invitations it would change; asks first."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+
+    def __init__(self, action: str, scopes: list[Scope]) -> None:
+        super().__init__()
+        self.action_name = action
+        self.scopes = scopes
+
+    def compose(self) -> ComposeResult:
+        title, what, _ = ACTIONS[self.action_name]
+        with Vertical(classes="dialog", id="confirm-action"):
+            yield Label(f"{title} invitations", classes="title")
+            yield Static(f"{title}: {what}. Only pending invitations change; which ones?")
+            with Vertical(classes="buttons", id="scopes"):
+                for index, scope in enumerate(self.scopes):
+                    yield Button(f"{scope.label}", id=f"scope-{index}", variant="primary")
+                yield Button("Cancel", id="cancel")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#scope-0", Button).focus()
+
+    @on(Button.Pressed)
+    def _chosen(self, event: Button.Pressed) -> None:
+        if event.button.id == "cancel":
+            self.dismiss(None)
+        else:
+            self.dismiss(self.scopes[int(str(event.button.id).removeprefix("scope-"))])
+
+
+class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
+    TITLE = "Invitations"
+    AUTO_RELOAD = False  # a reload would move the cursor under the admin
+    AUTO_FOCUS = "#invitations"
+    BINDINGS = [
+        Binding("slash", "search", "Search"),
+        Binding("space", "mark", "Mark"),
+        Binding("s", "act('resend')", "Resend"),
+        Binding("m", "act('remind')", "Remind"),
+        Binding("x", "act('revoke')", "Revoke"),
+        Binding("escape", "leave_search", "Leave search", show=False),
+    ]
+
+    def __init__(self, import_id: int | None = None) -> None:
+        super().__init__()
+        self.import_id = import_id  # opened from an import: its invitations only
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="invitation-filters"):
+            yield Input(placeholder="Search names, emails, External IDs  (/)", id="search")
+            yield Select[int]([], prompt="Every program", id="program")
+            yield Select[int]([], prompt="Every contract", id="contract")
+            yield Select([(status, status) for status in STATUSES], prompt="Any status",
+                         id="status")  # fmt: skip
+            yield Select([(status, status) for status in EMAIL_STATUSES], prompt="Any email",
+                         id="email-status")  # fmt: skip
+        yield InvitationTable(id="invitations")
+        yield Static(id="invitation-detail")
+        yield Label(id="invitation-total")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        if self.import_id is not None:
+            self.sub_title = f"Import {self.import_id}"
+        self.load_choices()
+        self.reload()
+
+    @work(exclusive=True, group="choices", exit_on_error=False)
+    async def load_choices(self) -> None:
+        client = await roster_app(self).client()
+        programs = (await client.programs()).items
+        contracts: dict[int, str] = {}
+        for program in programs:
+            for contract in (await client.contracts(program.id)).items:
+                contracts[contract.id] = contract.name
+        self.query_one("#program", Select).set_options(
+            (program.name, program.id) for program in programs
+        )
+        self.query_one("#contract", Select).set_options(
+            (name, id_) for id_, name in sorted(contracts.items(), key=lambda item: item[1])
+        )
+
+    def filters(self) -> dict[str, Any]:
+        """The filter on screen, as the API's InvitationSelection spells it."""
+
+        def chosen(selector: str) -> Any:
+            select = self.query_one(selector, Select)
+            return None if select.is_blank() else select.value
+
+        return {
+            "program_id": chosen("#program"), "contract_id": chosen("#contract"),
+            "status": chosen("#status"), "email_status": chosen("#email-status"),
+            "import_id": self.import_id, "q": self.query_one("#search", Input).value.strip(),
+        }  # fmt: skip
+
+    @work(exclusive=True, group="reload", exit_on_error=False)
+    async def reload(self, delay: float = 0.0, keep_cursor: bool = True) -> None:
+        import asyncio
+
+        if delay:
+            await asyncio.sleep(delay)  # wait for the admin to stop typing
+        client = await roster_app(self).client()
+        chosen = self.filters()
+
+        async def page(offset: int, limit: int) -> wire.InvitationPage:
+            return await client.invitations(
+                chosen["program_id"], chosen["status"], chosen["q"], offset, limit,
+                email_status=chosen["email_status"], import_id=chosen["import_id"],
+                contract_id=chosen["contract_id"],
+            )  # fmt: skip
+
+        table = self.query_one(InvitationTable)
+        await table.show(page, keep_cursor=keep_cursor)
+        marked = f" · {len(table.marked):,} marked" if table.marked else ""
+        self.query_one("#invitation-total", Label).update(
+            f"{plural(table.total, 'invitation')}{marked} · space marks · s resend · m remind "
+            "· x revoke · ? every key"
+        )
+
+    @on(Input.Changed, "#search")
+    def _searched(self) -> None:
+        self.reload(delay=SEARCH_DELAY, keep_cursor=False)
+
+    @on(Input.Submitted, "#search")
+    def _search_done(self) -> None:
+        self.query_one(InvitationTable).focus()
+
+    @on(Select.Changed)
+    def _filtered(self) -> None:
+        self.reload(keep_cursor=False)
+
+    def action_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_leave_search(self) -> None:
+        self.query_one(InvitationTable).focus()
+
+    def action_mark(self) -> None:
+        table = self.query_one(InvitationTable)
+        table.toggle_mark()
+        table.action_cursor(1)
+        total = self.query_one("#invitation-total", Label)
+        total.update(f"{plural(table.total, 'invitation')} · {len(table.marked):,} marked")
+
+    @on(InvitationTable.CursorMoved)
+    def show_detail(self) -> None:
+        invitation = self.query_one(InvitationTable).current
+        detail = self.query_one("#invitation-detail", Static)
+        if invitation is None:
+            detail.update("No invitations in this filter." if not self.query_one(
+                InvitationTable).total else "")  # fmt: skip
+            return
+        email: str = invitation.email_status
+        if invitation.email_error:
+            email += f": {invitation.email_error}"
+        if invitation.email_sent_at:
+            email += f" ({invitation.email_sent_at.astimezone():%Y-%m-%d %H:%M})"
+        detail.update(escape(
+            f"{invitation.full_name} <{invitation.email}> · {invitation.program_name} · "
+            f"{invitation.contract_name} · {invitation.status} until "
+            f"{invitation.expires_at.astimezone():%Y-%m-%d} · email {email}"
+        ))  # fmt: skip
+
+    def action_act(self, action: str) -> None:
+        self.ask(action)
+
+    @work(exclusive=True, group="ask", exit_on_error=False)
+    async def ask(self, action: str) -> None:
+        """The scopes the action can take here, each with its count, in a question."""
+        table = self.query_one(InvitationTable)
+        filters = {key: value for key, value in self.filters().items() if value}
+        scopes = []
+        if table.current is not None:
+            scopes.append(Scope(f"This one ({table.current.email})", 1,
+                                {"ids": [table.current.id]}))  # fmt: skip
+        if table.marked:
+            scopes.append(Scope(f"The {len(table.marked):,} marked", len(table.marked),
+                                {"ids": sorted(table.marked)}))  # fmt: skip
+        if filters and table.total:
+            count = table.total
+            if action == "remind":
+                filters["pending_for_days"] = REMIND_AFTER_DAYS
+                client = await roster_app(self).client()
+                count = (await client.invitations(
+                    filters.get("program_id"), filters.get("status"), filters.get("q", ""),
+                    limit=1, email_status=filters.get("email_status"),
+                    import_id=filters.get("import_id"), contract_id=filters.get("contract_id"),
+                    pending_for_days=REMIND_AFTER_DAYS,
+                )).total  # fmt: skip
+            what = f"emailed {REMIND_AFTER_DAYS}+ days ago " if action == "remind" else ""
+            if count:
+                scopes.append(Scope(f"All {count:,} {what}in this filter", count, filters))
+        if not scopes:
+            self.notify("No invitation to act on here.", timeout=3)
+            return
+
+        def chosen(scope: Scope | None) -> None:
+            if scope is not None:
+                self.run_action_on(action, scope)
+
+        self.app.push_screen(ConfirmAction(action, scopes), chosen)
+
+    @work(exclusive=True, group="act", exit_on_error=False)
+    async def run_action_on(self, action: str, scope: Scope) -> None:
+        title, _, done = ACTIONS[action]
+        table = self.query_one(InvitationTable)
+        table.loading = True
+        self.notify(f"{title}: {scope.label.lower()}…", timeout=2)
+        try:
+            client = await roster_app(self).client()
+            result = await client.bulk(action, wire.InvitationSelection(**scope.selection))
+        except ApiError as error:
+            self.notify(error.problem.detail, severity="error")
+            return
+        finally:
+            table.loading = False
+        left = ", ".join(f"{n:,} {code.replace('_', ' ')}" for code, n in result.left.items())
+        self.notify(
+            f"{result.changed:,} of {plural(result.matched, 'invitation')} {done}"
+            + (f"; left as they were: {left}." if left else "."),
+            title=title,
+        )
+        table.marked.clear()
+        self.reload()
