@@ -21,6 +21,7 @@ from textual.screen import Screen
 from tui.api import models as wire
 from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
 from tui.screens.home import AdminHome
+from tui.screens.imports import ImportsScreen
 from tui.screens.invitations import InvitationsScreen
 from tui.screens.programs import ProgramsScreen
 from tui.screens.users import UsersScreen
@@ -49,6 +50,7 @@ class RosterCommands(Provider):
              lambda: app.switch_mode("programs")),
             ("Invitations", "Every invitation: resend, remind, revoke",
              lambda: app.switch_mode("invitations")),
+            ("Imports", "The history of imports", lambda: app.switch_mode("imports")),
         ]  # fmt: skip
 
     async def discover(self) -> Hits:
@@ -71,6 +73,7 @@ class RosterApp(App[None]):
         "users": UsersScreen,
         "programs": ProgramsScreen,
         "invitations": InvitationsScreen,
+        "imports": ImportsScreen,
     }
     DEFAULT_MODE = "home"
     # Below 30 lines (80x24 and such) every screen gets the class -short: dialogs go compact.
@@ -80,6 +83,7 @@ class RosterApp(App[None]):
         Binding("u", "switch_mode('users')", "Users"),
         Binding("p", "switch_mode('programs')", "Programs"),
         Binding("v", "switch_mode('invitations')", "Invitations"),
+        Binding("h", "switch_mode('imports')", "Imports"),
         Binding("question_mark", "help", "Keys"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]

@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Button, Input, Select
+from textual.widgets import Button, DataTable, Input, Select
 
-from tests.app.conftest import on_screen, text_of, until
+from tests.app.conftest import learner_file, on_screen, text_of, until
+from tests.app.test_flows import ENTERPRISE, ROWS, complete, to_preview
 from tui.app import RosterApp
+from tui.screens.imports import ImportsScreen
 from tui.screens.invitations import ConfirmAction, InvitationsScreen
 from tui.widgets.invitation_table import InvitationTable
 
@@ -101,3 +103,32 @@ async def test_remind_names_the_invitations_emailed_a_week_ago(
         assert "All 3 emailed 7+ days ago in this filter" in labels
         await pilot.click(f"#scope-{labels.index('All 3 emailed 7+ days ago in this filter')}")
         await until(pilot, lambda: emails(data_dir, ids) == 3)  # one new email each
+
+
+async def test_the_import_history_opens_an_import_s_invitations(
+    app: RosterApp, tmp_path: Path
+) -> None:
+    path = learner_file(tmp_path, *ROWS)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await to_preview(pilot, path)
+        await complete(pilot)
+        await pilot.press("enter")  # closes Import complete
+        await pilot.press("h")
+        await on_screen(pilot, ImportsScreen)
+        table = app.screen.query_one(DataTable)
+        await until(pilot, lambda: table.row_count == 1)
+        cells = [str(cell) for cell in table.get_row_at(0)]
+        assert cells[1:6] == [
+            "admin@demo.roster.invalid", "learners.csv", "Inclusive Hiring", ENTERPRISE,
+            "committed",
+        ]  # fmt: skip
+        # The 3 ready rows went to the service; the 2 with errors never left the app.
+        assert cells[6:] == ["3", "3", "0", "0", "3 sent, 0 failed, 0 queued"]
+
+        await pilot.press("enter")  # its invitations
+        await on_screen(pilot, InvitationsScreen)
+        invitations = app.screen.query_one(InvitationTable)
+        await until(pilot, lambda: invitations.total == 3)
+        assert str(app.screen.sub_title).startswith("Import ")
+        await pilot.press("escape")
+        await on_screen(pilot, ImportsScreen)

@@ -239,7 +239,10 @@ class ImportStatus(BaseModel):
     id: int
     status: ImportState
     program_id: int
+    program_name: str = ""
     contract_id: int
+    contract_name: str = ""
+    admin_email: str = Field(default="", description="the admin who started the import")
     send_emails: bool
     file_name: str
     rows: int

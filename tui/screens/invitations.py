@@ -88,7 +88,7 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
         Binding("s", "act('resend')", "Resend"),
         Binding("m", "act('remind')", "Remind"),
         Binding("x", "act('revoke')", "Revoke"),
-        Binding("escape", "leave_search", "Leave search", show=False),
+        Binding("escape", "leave_search", "Back", show=False),
     ]
 
     def __init__(self, import_id: int | None = None) -> None:
@@ -185,7 +185,11 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
         self.query_one("#search", Input).focus()
 
     def action_leave_search(self) -> None:
-        self.query_one(InvitationTable).focus()
+        """escape: out of the search; opened from an import, back to the history."""
+        if self.query_one("#search", Input).has_focus or self.import_id is None:
+            self.query_one(InvitationTable).focus()
+        else:
+            self.dismiss(None)
 
     def action_mark(self) -> None:
         table = self.query_one(InvitationTable)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,6 +12,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label
 
 from tui.api import models as wire
+from tui.screens.paging import LoadsAsYouGo
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.roster_app import roster_app
 from tui.screens.worker_errors import ForwardsWorkerErrors
@@ -42,10 +45,7 @@ class InviteMenu(ModalScreen[str | None]):
         self.dismiss(event.button.id)
 
 
-PAGE = 200  # learners fetched at a time
-
-
-class UsersScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
+class UsersScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
     TITLE = "Users"
     AUTO_RELOAD = False  # a reload would reset the table's cursor
     AUTO_FOCUS = "#learners"
@@ -56,7 +56,6 @@ class UsersScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
     ]
 
     searched = ""  # the search the table shows
-    total = 0  # learners the search finds
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -95,28 +94,18 @@ class UsersScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
             await asyncio.sleep(delay)  # wait for the admin to stop typing
         client = await roster_app(self).client()
         self.searched = self.query_one("#search", Input).value.strip()
-        page = await client.learners(q=self.searched, limit=PAGE)
+        page = await client.learners(q=self.searched, limit=self.PAGE)
         table = self.query_one(DataTable)
         table.clear()
-        self._add(page)
+        self.add(page)
         if not self.query_one("#search", Input).has_focus:
             table.focus()
 
-    @on(DataTable.RowHighlighted, "#learners")
-    def _near_the_end(self, event: DataTable.RowHighlighted) -> None:
-        """Every learner can be reached: the next page loads as the cursor nears the last."""
-        table = self.query_one(DataTable)
-        if event.cursor_row >= table.row_count - PAGE // 4 and table.row_count < self.total:
-            self.load_more(table.row_count)
-
-    @work(exclusive=True, group="more", exit_on_error=False)
-    async def load_more(self, offset: int) -> None:
+    async def fetch(self, offset: int) -> wire.Page[wire.Learner]:
         client = await roster_app(self).client()
-        page = await client.learners(q=self.searched, offset=offset, limit=PAGE)
-        if self.query_one(DataTable).row_count == offset:  # no reload came in between
-            self._add(page)
+        return await client.learners(q=self.searched, offset=offset, limit=self.PAGE)
 
-    def _add(self, page: wire.Page[wire.Learner]) -> None:
+    def add(self, page: wire.Page[Any]) -> None:
         table = self.query_one(DataTable)
         for learner in page.items:
             invitations = ", ".join(f"{p.program_name} ({p.status})" for p in learner.programs)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tui.api import models as wire
 from tui.service.checks import contract_program_ids, live_status, seats_used, unavailable_reason
 from tui.service.db import (
+    Admin,
     Contract,
     Import,
     ImportChunk,
@@ -70,11 +71,18 @@ def import_out(session: Session, record: Import, *, with_issues: bool = True) ->
             .limit(1)
         ).first()
     chunks = session.scalar(select(func.count()).where(ImportChunk.import_id == record.id))
+    # The session keeps each: a page of imports looks each program up once.
+    program = session.get_one(Program, record.program_id).name
+    contract = session.get_one(Contract, record.contract_id).name
+    admin = session.get_one(Admin, record.admin_id).email
     return wire.ImportStatus(
         id=record.id,
         status=record.status,
         program_id=record.program_id,
+        program_name=program,
         contract_id=record.contract_id,
+        contract_name=contract,
+        admin_email=admin,
         send_emails=record.send_emails,
         file_name=record.file_name,
         rows=record.rows,

@@ -1,0 +1,89 @@
+"""Imports: the history of every import, newest first; enter opens one's invitations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label
+
+from tui.api import models as wire
+from tui.screens.invitations import InvitationsScreen
+from tui.screens.paging import LoadsAsYouGo
+from tui.screens.reloading import ReloadsWhenShown
+from tui.screens.roster_app import roster_app
+from tui.screens.worker_errors import ForwardsWorkerErrors
+from tui.text import plural
+
+SKIPPED = {"already_invited": "already invited", "already_member": "already members"}
+
+
+def skipped_text(record: wire.ImportStatus) -> str:
+    return ", ".join(f"{count:,} {SKIPPED.get(code, code)}" for code, count in
+                     record.skipped.items() if count) or "0"  # fmt: skip
+
+
+def emails_text(record: wire.ImportStatus) -> str:
+    if not record.send_emails:
+        return "none (created only)"
+    waiting = record.emails_queued - record.emails_sent - record.emails_failed
+    return f"{record.emails_sent:,} sent, {record.emails_failed:,} failed, {waiting:,} queued"
+
+
+class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
+    TITLE = "Imports"
+    AUTO_RELOAD = False  # a reload would reset the table's cursor
+    AUTO_FOCUS = "#imports"
+    BINDINGS = [Binding("enter", "open", "Its invitations")]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield DataTable(id="imports", cursor_type="row", zebra_stripes=True)
+        yield Label("", id="imports-total")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one(DataTable).add_columns(
+            "When", "By", "File", "Program", "Contract", "Status", "Rows sent", "Invited",
+            "Skipped", "Errors", "Emails",
+        )  # fmt: skip
+        self.reload()
+
+    @work(exclusive=True, group="imports", exit_on_error=False)
+    async def reload(self) -> None:
+        page = await self.fetch(0)
+        table = self.query_one(DataTable)
+        table.clear()
+        self.add(page)
+
+    async def fetch(self, offset: int) -> wire.Page[wire.ImportStatus]:
+        client = await roster_app(self).client()
+        return await client.imports(offset=offset, limit=self.PAGE)
+
+    def add(self, page: wire.Page[Any]) -> None:
+        table = self.query_one(DataTable)
+        for record in page.items:
+            when = (record.committed_at or record.created_at).astimezone()
+            table.add_row(
+                f"{when:%Y-%m-%d %H:%M}", record.admin_email, record.file_name,
+                record.program_name, record.contract_name, record.status, f"{record.rows:,}",
+                f"{record.invited:,}", skipped_text(record), f"{record.errors:,}",
+                emails_text(record), key=str(record.id),
+            )  # fmt: skip
+        self.total = page.total
+        self.query_one("#imports-total", Label).update(
+            f"{plural(page.total, 'import')} · enter shows an import's invitations"
+        )
+
+    @on(DataTable.RowSelected, "#imports")
+    def action_open(self) -> None:
+        table = self.query_one(DataTable)
+        if not table.row_count:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        if key is not None:
+            self.app.push_screen(InvitationsScreen(import_id=int(key)))
