@@ -80,21 +80,22 @@ def bench_dry_run(rows: int, scratch: Path) -> None:
           f"(ready {report['ready']:,})")  # fmt: skip
 
 
-def bench_listing(invitations: int, scratch: Path) -> None:
-    """`roster invitations --format json` of a program with `invitations` invitations, seeded
-    straight into SQLite (an import of a million takes longer than the listing it sets up)."""
+def seed_invitations(data: Path, invitations: int) -> None:
+    """`invitations` learners invited to PROGRAM in the demo organization of `data`, written
+    straight into SQLite (an import of a million takes longer than what it sets up)."""
     import sqlite3
 
-    data = scratch / "listing-data"
-    env = {"ROSTER_DATA_DIR": str(data)}
-    timed([*ROSTER, "programs"], env)
+    timed([*ROSTER, "programs"], {"ROSTER_DATA_DIR": str(data)})  # the demo organization
     with sqlite3.connect(data / "roster.db") as db:
         organization, program = db.execute(
             "SELECT organization_id, id FROM programs WHERE name = ?", (PROGRAM,)
         ).fetchone()
         (contract,) = db.execute("SELECT id FROM contracts WHERE name = ?", (CONTRACT,)).fetchone()
         first = db.execute("SELECT coalesce(max(id), 0) + 1 FROM learners").fetchone()[0]
-        numbers = f"WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {invitations - 1})"  # noqa: E501
+        numbers = (
+            "WITH RECURSIVE n(i) AS "
+            f"(SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {invitations - 1})"
+        )
         db.execute(
             f"{numbers} INSERT INTO learners (id, organization_id, email, email_key, full_name, "
             "external_id, search_key, created_at) SELECT ? + i, ?, 'bench' || i || '@example.org', "
@@ -102,22 +103,36 @@ def bench_listing(invitations: int, scratch: Path) -> None:
             "'bench learner ' || i, datetime('now') FROM n",
             (first, organization),
         )
+        # Every tenth email failed, with the mail server's reply: filters have work to do.
         db.execute(
             f"{numbers} INSERT INTO invitations (organization_id, program_id, contract_id, "
-            "learner_id, status, email_status, token, created_at, expires_at, email_attempts, "
-            "email_sent_at) SELECT ?, ?, ?, ? + i, 'pending', 'sent', 'bench-' || i, "
+            "learner_id, status, email_status, email_error, token, created_at, expires_at, "
+            "email_attempts, email_sent_at) SELECT ?, ?, ?, ? + i, 'pending', "
+            "CASE WHEN i % 10 = 0 THEN 'failed' ELSE 'sent' END, "
+            "CASE WHEN i % 10 = 0 THEN '550 5.1.1 mailbox unavailable' END, 'bench-' || i, "
             "datetime('now'), datetime('now', '+30 days'), 1, datetime('now') FROM n",
             (organization, program, contract, first),
         )
-    elapsed, out = timed(
-        [*ROSTER, "invitations", "--program", PROGRAM, "--format", "json"], env
-    )  # fmt: skip
-    listed = json.loads(out)
-    print(f"roster invitations --format json of {listed['total']:,} invitations: {elapsed:.2f} s "
-          f"({len(out) / 1e6:,.0f} MB of JSON)")  # fmt: skip
+
+
+def bench_listing(invitations: int, scratch: Path) -> None:
+    """`roster invitations --format json > file` of a program with a million invitations, and
+    the same piped into `head`."""
+    data = scratch / "listing-data"
+    seed_invitations(data, invitations)
+    env = {**os.environ, "ROSTER_DATA_DIR": str(data)}
+    listing = scratch / "invitations.json"
+    with listing.open("wb") as out:
+        start = time.perf_counter()
+        subprocess.run([*ROSTER, "invitations", "--program", PROGRAM, "--format", "json"],
+                       stdout=out, env=env, check=True)  # fmt: skip
+        elapsed = time.perf_counter() - start
+    listed = json.loads(listing.read_bytes())
+    print(f"roster invitations --format json > file, {listed['total']:,} invitations: "
+          f"{elapsed:.2f} s ({listing.stat().st_size / 1e6:,.0f} MB of JSON)")  # fmt: skip
     head = subprocess.run(
         f"{' '.join(ROSTER)} invitations --program '{PROGRAM}' --format json | head -c 200",
-        shell=True, capture_output=True, text=True, env={**os.environ, **env}, check=False,
+        shell=True, capture_output=True, text=True, env=env, check=False,
     )  # fmt: skip
     print(f"  | head -c 200: exit {head.returncode}, {len(head.stderr)} characters on stderr")
 

@@ -215,29 +215,34 @@ async def list_invitations(
     out = sys.stdout.buffer
     total = 0
     rows: list[list[object]] = []
+    rest = b""
     async with connect(settings) as client:
         program = await find_program(client, program_ref) if program_ref else None
-        lines = client.every_invitation(
+        chunks = client.every_invitation(
             program.id if program else None, status, email_status=email_status,
             import_id=import_id,
         )  # fmt: skip
         if output == "json":
             sys.stdout.flush()
             out.write(b'{"items": [')
-        async with contextlib.aclosing(lines):  # closed here, even when the reader went away
-            async for batch in lines:
+        async with contextlib.aclosing(chunks):  # closed here, even when the reader went away
+            async for chunk in chunks:
+                total += chunk.count(b"\n")
                 if output == "json":
-                    out.write((b"," if total else b"") + b",".join(batch))
-                else:
-                    for line in batch:
-                        i = wire.Invitation.model_validate_json(line)
-                        created, problem = f"{i.created_at:%Y-%m-%d}", (i.email_error or "")[:60]
-                        rows.append(
-                            [i.id, i.full_name, i.email, i.status, i.email_status, created, problem]
-                        )
-                total += len(batch)
+                    # Lines become array items: each newline a comma, the last one held back.
+                    text = rest + chunk
+                    out.write(text[:-1].replace(b"\n", b","))
+                    rest = text[-1:]
+                    continue
+                *lines, rest = (rest + chunk).split(b"\n")
+                for line in lines:
+                    i = wire.Invitation.model_validate_json(line)
+                    created, problem = f"{i.created_at:%Y-%m-%d}", (i.email_error or "")[:60]
+                    rows.append(
+                        [i.id, i.full_name, i.email, i.status, i.email_status, created, problem]
+                    )
     if output == "json":
-        out.write(b'], "total": %d}\n' % total)
+        out.write(rest.replace(b"\n", b"") + b'], "total": %d}\n' % total)
         out.flush()
         return Exit.OK
     print_table(

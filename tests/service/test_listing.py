@@ -5,11 +5,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from tests.service.conftest import Service
 from tests.service.test_imports import batch, upload_and_commit
+from tui.service import serializers
 
 
-def test_the_streamed_listing_is_the_pages_item_for_item(service: Service) -> None:
+def test_the_streamed_listing_is_the_pages_item_for_item(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(serializers, "STREAM_BATCH", 7)  # several batches, each one query
     acme = service.acme
     rows = batch(30)
     rows["full_name"][3] = 'Zoë "Z" Ö\\ 李'  # quotes, a backslash, accents and CJK

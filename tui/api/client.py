@@ -150,9 +150,9 @@ class RosterClient:
         *,
         email_status: str | None = None,
         import_id: int | None = None,
-    ) -> AsyncGenerator[list[bytes], None]:
-        """Every invitation of the filter as JSON lines (wire.Invitation each), streamed by the
-        service in one response and handed on a batch at a time, unparsed."""
+    ) -> AsyncGenerator[bytes, None]:
+        """Every invitation of the filter as JSON lines (a wire.Invitation each, ending in a
+        newline), streamed by the service in one response and handed on as it arrives."""
         params = {"program_id": program_id, "status": status, "email_status": email_status,
                   "import_id": import_id}  # fmt: skip
         try:
@@ -163,13 +163,8 @@ class RosterClient:
                 if response.status_code >= 400:
                     await response.aread()
                     raise ApiError(_problem(response))
-                rest = b""
-                async for chunk in response.aiter_bytes():
-                    *lines, rest = (rest + chunk).split(b"\n")
-                    if lines:
-                        yield lines
-                if rest.strip():
-                    yield [rest]
+                async for chunk in response.aiter_raw():
+                    yield chunk
         except httpx.TransportError as error:
             raise self._unreachable(error) from error
 

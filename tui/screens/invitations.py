@@ -94,6 +94,7 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
     def __init__(self, import_id: int | None = None) -> None:
         super().__init__()
         self.import_id = import_id  # opened from an import: its invitations only
+        self._choices_loaded = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -114,8 +115,7 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
         super().on_mount()
         if self.import_id is not None:
             self.sub_title = f"Import {self.import_id}"
-        self.load_choices()
-        self.reload()
+        self.reload()  # the filters' choices load once the first rows are on screen
 
     @work(exclusive=True, group="choices", exit_on_error=False)
     async def load_choices(self) -> None:
@@ -163,6 +163,9 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
 
         table = self.query_one(InvitationTable)
         await table.show(page, keep_cursor=keep_cursor)
+        if not self._choices_loaded:
+            self._choices_loaded = True
+            self.load_choices()
         marked = f" · {len(table.marked):,} marked" if table.marked else ""
         self.query_one("#invitation-total", Label).update(
             f"{plural(table.total, 'invitation')}{marked} · space marks · s resend · m remind "

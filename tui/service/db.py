@@ -133,6 +133,8 @@ class Invitation(Base):
             postgresql_where=text("status = 'pending'"),
         ),
         Index("ix_invitations_program_status", "program_id", "status"),
+        # Listings go in id order: a program's invitations stream without a sort (0004).
+        Index("ix_invitations_program_id", "program_id", "id"),
         Index("ix_invitations_contract_status", "contract_id", "status"),
         Index("ix_invitations_learner", "learner_id"),
     )
