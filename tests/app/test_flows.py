@@ -254,8 +254,12 @@ async def test_invite_learner_shows_the_error_then_invites(app: RosterApp, data_
         await until(pilot, lambda: "✗" in text_of(pilot, "#form-error"))
         assert "It should have a period" in text_of(pilot, "#form-error")
         assert email.has_focus
-        await type_text(pilot, ".org")
+        email.value = "zoe.walker@gmial.com"  # the warning a file's row would get
         await pilot.press("enter")
+        await until(pilot, lambda: "gmail.com" in text_of(pilot, "#form-error"))
+        assert "Press enter again to invite anyway" in text_of(pilot, "#form-error")
+        assert invitations(data_dir, "Inclusive Hiring") == []  # nothing sent yet
+        await pilot.press("enter")  # the admin means it
         await on_screen(pilot, CompletionDialog)
         text = text_of(pilot, "#completion-text")
         assert "1[/b] invitation created." in text
@@ -263,7 +267,7 @@ async def test_invite_learner_shows_the_error_then_invites(app: RosterApp, data_
         await pilot.press("enter")
         await on_screen(pilot, UsersScreen)
     assert invitations(data_dir, "Inclusive Hiring") == [
-        ("zoe.walker@example.org", "pending", "sent")
+        ("zoe.walker@gmial.com", "pending", "sent")
     ]
     assert len(outbox(data_dir)) == 1
 

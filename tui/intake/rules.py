@@ -323,3 +323,17 @@ def _domain_typos(learners: pl.DataFrame) -> pl.DataFrame:
 def _join(names: list[str]) -> str:
     quoted = [f'"{name}"' for name in names]
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
+
+
+def check_one_learner(full_name: str, email: str, external_id: str) -> list[tuple[str, str]]:
+    """The row rules on one learner typed in a form, as on a file's row: (severity, message)
+    of each issue, errors first. Rules between rows (duplicates) have nothing to compare."""
+    learner = pl.DataFrame(
+        {"row": [1], "full_name": [full_name], "email": [email], "external_id": [external_id],
+         "overflow": [None]},
+        schema={"row": pl.UInt32, "full_name": pl.String, "email": pl.String,
+                "external_id": pl.String, "overflow": pl.Int32},
+    )  # fmt: skip
+    _, issues = check_learners(learner, width=3)
+    ordered = issues.sort(pl.col("severity") != "error")
+    return list(zip(ordered["severity"].to_list(), ordered["message"].to_list(), strict=True))

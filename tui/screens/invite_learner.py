@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import polars as pl
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -38,6 +39,7 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[None]):
         self.programs: dict[int, wire.Program] = {}
         self.contracts: dict[int, wire.Contract] = {}
         self.origin = ""
+        self._warned: tuple[str, ...] = ()  # the values whose warnings the admin has seen
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog", id="invite-learner"):
@@ -101,11 +103,27 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[None]):
     @on(Input.Submitted)
     @on(Button.Pressed, "#invite")
     def _invite(self) -> None:
+        from tui.intake.rules import check_one_learner
+
         program = self.query_one("#program", Select).value
         contract = self.query_one("#contract", Select).value
         error = self.query_one("#form-error", Static)
         if not isinstance(program, int) or not isinstance(contract, int):
             error.update("Choose a program and a contract.")
+            return
+        typed = tuple(self.query_one(f"#{key}", Input).value.strip()
+                      for key in ("full_name", "email", "external_id"))  # fmt: skip
+        issues = check_one_learner(*typed)
+        errors = [message for severity, message in issues if severity == "error"]
+        warnings = [message for severity, message in issues if severity != "error"]
+        if errors:
+            error.update("\n".join(f"✗ {escape(message)}" for message in errors))
+            return
+        if warnings and self._warned != typed:
+            # The same warnings a file's row gets; a second press invites anyway.
+            self._warned = typed
+            error.update("\n".join(f"! {escape(message)}" for message in warnings)
+                         + "\nPress enter again to invite anyway, or correct it.")  # fmt: skip
             return
         self.invite(program, contract)
 
@@ -142,10 +160,10 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[None]):
             created_at=datetime.now(UTC), committed_at=datetime.now(UTC),
         )  # fmt: skip
         origin = self.origin
-        self.app.push_screen(
-            CompletionDialog(status, Report(file="", rows=1, ready=1), pl.DataFrame(), None),
-            lambda _: roster_app(self).return_to_origin(origin),
-        )
+        failed = [invitation] if invitation.email_status == "failed" else []
+        report = Report(file="", rows=1, ready=1)
+        dialog = CompletionDialog(status, report, pl.DataFrame(), None, failed=failed)
+        self.app.push_screen(dialog, lambda _: roster_app(self).return_to_origin(origin))
 
     async def _wait_for_email(self, invitation: wire.Invitation) -> wire.Invitation:
         import asyncio

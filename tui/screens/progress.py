@@ -148,9 +148,18 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
     ]
 
     def __init__(
-        self, status: wire.ImportStatus, report: Report, frame: pl.DataFrame, source: Path | None
+        self,
+        status: wire.ImportStatus,
+        report: Report,
+        frame: pl.DataFrame,
+        source: Path | None,
+        *,
+        failed: list[wire.Invitation] | None = None,
     ) -> None:
+        """`failed`: the failed emails, when there is no import to ask the service about (a
+        single invitation)."""
         super().__init__()
+        self.failed = failed
         self.status = status
         self.report = report
         self.frame = frame
@@ -202,8 +211,10 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
     @work(exit_on_error=False)
     async def name_failures(self) -> None:
         """Which emails failed and why, and how to send them again."""
-        client = await roster_app(self).client()
-        failed = await failed_emails(client, self.status)
+        failed = self.failed
+        if failed is None:
+            client = await roster_app(self).client()
+            failed = await failed_emails(client, self.status)
         lines = failures_text(self.status, failed)
         self._add_line("[red]Emails that failed:[/red]\n" + "\n".join(
             escape(line) for line in lines))  # fmt: skip
