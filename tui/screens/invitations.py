@@ -100,11 +100,11 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
         yield Header()
         with Horizontal(id="invitation-filters"):
             yield Input(placeholder="Search names, emails, External IDs  (/)", id="search")
-            yield Select[int]([], prompt="Every program", id="program")
-            yield Select[int]([], prompt="Every contract", id="contract")
-            yield Select([(status, status) for status in STATUSES], prompt="Any status",
+            yield Select[int]([], prompt="Program", id="program")
+            yield Select[int]([], prompt="Contract", id="contract")
+            yield Select([(status, status) for status in STATUSES], prompt="Status",
                          id="status")  # fmt: skip
-            yield Select([(status, status) for status in EMAIL_STATUSES], prompt="Any email",
+            yield Select([(status, status) for status in EMAIL_STATUSES], prompt="Email",
                          id="email-status")  # fmt: skip
         yield InvitationTable(id="invitations")
         yield Static(id="invitation-detail")
