@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -104,3 +105,35 @@ def test_resend_and_revoke_from_the_command_line_say_how_many_and_ask_first(
     assert revoked == {"matched": 1, "changed": 1, "left": {}}
     resent = roster("invitations", "resend", "--program", "Onboarding", "--yes", env=env)
     assert "2 of 3 invitations resent; left as they were: 1 not pending." in resent
+
+
+def test_an_import_keeps_its_rows_left_out_to_be_saved_again(
+    served: tuple[str, str, Path], tmp_path: Path
+) -> None:
+    base, token, _ = served
+    env = {"ROSTER_API_URL": base, "ROSTER_TOKEN": token}
+    learners = tmp_path / "learners.csv"
+    learners.write_text("Full Name,Email,External ID\r\nAnn,ann@example.org,\r\n"
+                        ",no.name@example.org,\r\n")  # fmt: skip
+    options = ("--program", "Onboarding", "--contract", "FY26", "--yes", "--no-send")
+    roster("import", str(learners), *options, env=env)
+    again = json.loads(roster("import", str(learners), *options, "--format", "json", env=env))
+    assert (again["invited"], again["skipped"], again["errors"]) == (0, 1, 1)
+
+    saved = tmp_path / "left-out.csv"
+    roster("imports", "show", str(again["import_id"]), "--left-out", str(saved), env=env)
+    with saved.open(encoding="utf-8-sig", newline="") as file:
+        rows = list(csv.reader(file))
+    assert rows[0] == ["Full Name", "Email", "External ID", "Error"]
+    assert [row[:2] for row in rows[1:]] == [["Ann", "ann@example.org"],
+                                            ["", "no.name@example.org"]]  # fmt: skip
+    assert rows[1][3].startswith("Row 2: ann@example.org already has a pending invitation")
+    assert rows[2][3].startswith("Row 3: Full Name is empty")
+
+    refused = subprocess.run(
+        [sys.executable, "-m", "tui", "imports", "show", str(again["import_id"]), "--left-out",
+         str(saved), "--format", "json"],
+        capture_output=True, text=True, timeout=60, check=False, env={**os.environ, **env},
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert json.loads(refused.stdout)["error"]["code"] == "file_exists"

@@ -144,6 +144,10 @@ def build_parser() -> argparse.ArgumentParser:
     imports = command("imports", "the import history, or one import with `imports show ID`")
     imports.add_argument("show", nargs="?", choices=("show",), help=argparse.SUPPRESS)
     imports.add_argument("import_id", nargs="?", type=int, metavar="ID")
+    imports.add_argument(
+        "--left-out", type=Path, metavar="FILE",
+        help="with show: save the rows the import did not invite, template layout plus Error",
+    )  # fmt: skip
     output(imports)
 
     serve = command("serve", "run the service for a shared deployment", parents=(local,))
@@ -340,9 +344,12 @@ def run_service_command(args: argparse.Namespace) -> int:
             import_id=args.import_id,
         )  # fmt: skip
     elif args.command == "imports":
-        if (args.show is None) != (args.import_id is None):
-            raise Failure("usage", "Show one import with: roster imports show ID")
-        job = commands.list_imports(settings, args.import_id, output)
+        if (args.show is None) != (args.import_id is None) or (
+            args.left_out and args.import_id is None
+        ):
+            raise Failure("usage", "Show one import with: roster imports show ID "
+                          "[--left-out FILE]")  # fmt: skip
+        job = commands.list_imports(settings, args.import_id, output, left_out=args.left_out)
     elif args.command == "check":
         job = commands.check_with_service(settings, args.file, args.program, args.contract, output)
     else:

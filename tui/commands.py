@@ -304,11 +304,16 @@ async def act_on_invitations(
     return Exit.OK
 
 
-async def list_imports(settings: Settings, import_id: int | None, output: str) -> int:
-    """The import history, or one import with its counts and its rows with issues."""
+async def list_imports(
+    settings: Settings, import_id: int | None, output: str, *, left_out: Path | None = None
+) -> int:
+    """The import history, or one import with its counts and its rows with issues; with
+    `left_out`, its rows not invited saved there (never over an existing file)."""
     async with connect(settings) as client:
         if import_id is not None:
             record = await client.get_import(import_id)
+            if left_out is not None:
+                await _save_left_out(client, import_id, left_out)
             if output == "json":
                 print_json(record.model_dump(mode="json"))
             else:
@@ -335,6 +340,23 @@ async def list_imports(settings: Settings, import_id: int | None, output: str) -
         ],
     )  # fmt: skip
     return Exit.OK
+
+
+async def _save_left_out(client: RosterClient, import_id: int, path: Path) -> None:
+    import polars as pl
+
+    from tui.intake.export import write_rows_with_errors
+
+    rows = await client.left_out(import_id)
+    try:
+        write_rows_with_errors(pl.DataFrame(rows.model_dump()), path)
+    except FileExistsError:
+        raise Failure("file_exists", f"{path} is there already; Roster does not write over a "
+                      "file. Name another one.", path=str(path)) from None  # fmt: skip
+    except OSError as error:
+        raise Failure("cannot_write", f"Cannot write {path}: {error.strerror}.",
+                      path=str(path)) from None  # fmt: skip
+    print(f"{plural(len(rows), 'row')} left out saved to {path}", file=sys.stderr)
 
 
 def _print_import(record: wire.ImportStatus) -> None:
@@ -389,6 +411,7 @@ async def import_file(
         email_phase,
         failed_emails,
         failures_text,
+        keep_left_out,
         ready_rows,
         retry_command,
         run_import,
@@ -432,6 +455,11 @@ async def import_file(
                 file_name=path.name,
                 on_upload=lambda done, total: progress.update(upload, completed=done, total=total),
             )
+            try:  # kept for `roster imports show ID --left-out FILE`; the import stands anyway
+                await keep_left_out(client, learner_file, status)
+            except ApiError as error:
+                print(f"roster: the rows left out were not kept with the import: {error}",
+                      file=sys.stderr)  # fmt: skip
             if status.emails_queued:
                 mail = progress.add_task("Sending emails", total=status.emails_queued)
                 status = await wait_for_emails(

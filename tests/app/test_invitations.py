@@ -3,6 +3,7 @@ revoke them, each after a question that names the count; the database shows what
 
 from __future__ import annotations
 
+import csv
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from tests.app.test_flows import ENTERPRISE, ROWS, complete, to_preview
 from tui.app import RosterApp
 from tui.screens.imports import ImportsScreen
 from tui.screens.invitations import ConfirmAction, InvitationsScreen
+from tui.screens.save_as import SaveAs
 from tui.widgets.invitation_table import InvitationTable
 
 pytestmark = pytest.mark.anyio
@@ -124,6 +126,18 @@ async def test_the_import_history_opens_an_import_s_invitations(
         ]  # fmt: skip
         # The 3 ready rows went to the service; the 2 with errors never left the app.
         assert cells[6:] == ["3", "3", "0", "0", "3 sent, 0 failed, 0 queued"]
+
+        await pilot.press("x")  # its rows left out, saved again
+        await on_screen(pilot, SaveAs)
+        field = app.screen.query_one("#save-path", Input)
+        field.value = str(tmp_path / "left-out.csv")
+        await pilot.press("enter")
+        await until(pilot, (tmp_path / "left-out.csv").exists)
+        await on_screen(pilot, ImportsScreen)
+        with (tmp_path / "left-out.csv").open(encoding="utf-8-sig", newline="") as file:
+            saved = list(csv.reader(file))
+        assert [row[1] for row in saved[1:]] == ["no.name@example.org", "ANN.LEE@example.org"]
+        assert saved[2][3].startswith("Row 5: ")
 
         await pilot.press("enter")  # its invitations
         await on_screen(pilot, InvitationsScreen)

@@ -219,6 +219,15 @@ class RosterClient:
             "POST", f"/imports/{import_id}/commit", wire.ImportStatus, json={"rows": rows}
         )
 
+    async def keep_left_out(self, import_id: int, rows: wire.LeftOutRows) -> None:
+        await self._request(
+            "PUT", f"/imports/{import_id}/left-out", _Ack,
+            content=rows.model_dump_json().encode(),
+        )  # fmt: skip
+
+    async def left_out(self, import_id: int) -> wire.LeftOutRows:
+        return await self._request("GET", f"/imports/{import_id}/left-out", wire.LeftOutRows)
+
     async def get_import(self, import_id: int) -> wire.ImportStatus:
         return await self._request("GET", f"/imports/{import_id}", wire.ImportStatus)
 
@@ -230,7 +239,7 @@ class RosterClient:
 
 
 class _Ack(BaseModel):
-    seq: int
+    seq: int = 0
     rows: int
 
 

@@ -17,7 +17,7 @@ import polars as pl
 from tui.api import models as wire
 from tui.api.client import RosterClient
 from tui.intake.learner_file import LearnerFile
-from tui.intake.report import Report
+from tui.intake.report import SKIP_CODES, Report
 from tui.text import plural
 
 CHUNK_ROWS = 5_000
@@ -184,3 +184,39 @@ def failures_text(status: wire.ImportStatus, failed: list[wire.Invitation]) -> l
 
 def retry_command(status: wire.ImportStatus) -> str:
     return f"roster invitations resend --import {status.id} --email-status failed"
+
+
+def left_out_rows(learner_file: LearnerFile, status: wire.ImportStatus) -> wire.LeftOutRows:
+    """The file's rows the import did not invite: those with errors, and those the service
+    skipped or refused, each with every reason in `error`."""
+    service = pl.DataFrame(
+        [(issue.row, issue.message) for issue in status.issues
+         if issue.severity == "error" or issue.code in SKIP_CODES],
+        schema={"row": pl.UInt32, "message": pl.String}, orient="row",
+    )  # fmt: skip
+    failed = learner_file.issues.filter(pl.col("severity") == "error").select("row")
+    left = pl.concat([failed.select("row"), service.select("row")]).unique()
+    reasons = (
+        pl.concat([learner_file.issues.select("row", "message"), service])
+        .join(left, on="row")
+        .group_by("row", maintain_order=True)
+        .agg(pl.col("message").str.join("; ").alias("error"))
+    )
+    rows = (
+        learner_file.learners.select("row", "full_name", "email", "external_id")
+        .join(reasons, on="row")
+        .sort("row")
+        .with_columns(pl.col("external_id").fill_null(""))
+    )
+    return wire.LeftOutRows.model_validate(rows.to_dict(as_series=False))
+
+
+async def keep_left_out(
+    client: RosterClient, learner_file: LearnerFile, status: wire.ImportStatus
+) -> None:
+    """Have the service keep the rows this import did not invite, to be saved again later."""
+    if status.status != "committed":
+        return
+    rows = await asyncio.to_thread(left_out_rows, learner_file, status)
+    if len(rows):
+        await client.keep_left_out(status.id, rows)

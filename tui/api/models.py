@@ -22,6 +22,8 @@ UtcDatetime = Annotated[AwareDatetime, BeforeValidator(_as_utc)]
 # single invitation. Far beyond any file Roster reads, and within every integer type.
 RowNumber = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+# The most rows of a file the service keeps as an import's left-out rows: the file row limit.
+MAX_LEFT_OUT = 1_000_000
 InvitationStatus = Literal["pending", "accepted", "revoked", "expired"]
 EmailStatus = Literal["created", "queued", "retrying", "sent", "failed"]
 ImportState = Literal["open", "committed", "rejected"]
@@ -227,6 +229,27 @@ class ImportCreate(BaseModel):
     contract_id: Id
     send_emails: bool
     file_name: str = Field(default="", max_length=500)
+
+
+class LeftOutRows(BaseModel):
+    """The rows of a file an import did not invite (errors, skipped), column by column, with
+    why in `error`: kept by the service so the admin can save them again later."""
+
+    row: list[RowNumber] = Field(max_length=MAX_LEFT_OUT)
+    full_name: list[str] = Field(max_length=MAX_LEFT_OUT)
+    email: list[str] = Field(max_length=MAX_LEFT_OUT)
+    external_id: list[str] = Field(max_length=MAX_LEFT_OUT)
+    error: list[str] = Field(max_length=MAX_LEFT_OUT)
+
+    @model_validator(mode="after")
+    def _same_lengths(self) -> LeftOutRows:
+        columns = (self.row, self.full_name, self.email, self.external_id, self.error)
+        if len({len(column) for column in columns}) != 1:
+            raise ValueError("row, full_name, email, external_id and error must be as long")
+        return self
+
+    def __len__(self) -> int:
+        return len(self.row)
 
 
 class ImportCommit(BaseModel):

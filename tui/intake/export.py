@@ -89,13 +89,19 @@ def errors_file_for(source: Path) -> Path:
 
 def export_issues(frame: pl.DataFrame, target: Path, *, replace: bool = False) -> Path:
     """The rows of a `preview_frame` with issues, in the template's layout plus Error, written
-    to `target`: UTF-8 with BOM and CRLF, as Excel writes CSV. An existing file is replaced
-    only when `replace` says the admin chose to (FileExistsError otherwise)."""
-    rows = frame.filter(pl.col("status") != "ready")
+    to `target` (see `write_rows_with_errors`)."""
+    rows = frame.filter(pl.col("status") != "ready").rename({"issue": "error"})
+    return write_rows_with_errors(rows, target, replace=replace)
+
+
+def write_rows_with_errors(rows: pl.DataFrame, target: Path, *, replace: bool = False) -> Path:
+    """`rows` (`row`, the learner fields, `error`) in the template's layout plus Error, to
+    `target`: UTF-8 with BOM and CRLF, as Excel writes CSV; formulas neutralized. An existing
+    file is replaced only when `replace` says the admin chose to (FileExistsError otherwise)."""
     with target.open("w" if replace else "x", newline="", encoding="utf-8-sig") as handle:
         writer = csv.writer(handle, lineterminator="\r\n")
         writer.writerow([*REQUIRED_HEADERS, ERROR_HEADER])
         for row in rows.iter_rows(named=True):
-            cells = [neutralize(row[field]) for field in LEARNER_FIELDS.values()]
-            writer.writerow([*cells, f"Row {row['row']}: {row['issue']}"])
+            cells = [neutralize(row[field] or "") for field in LEARNER_FIELDS.values()]
+            writer.writerow([*cells, f"Row {row['row']}: {row['error']}"])
     return target

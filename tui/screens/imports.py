@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import polars as pl
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -11,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label
 
 from tui.api import models as wire
+from tui.intake.export import errors_file_for, write_rows_with_errors
 from tui.screens.invitations import InvitationsScreen
 from tui.screens.paging import LoadsAsYouGo
 from tui.screens.reloading import ReloadsWhenShown
@@ -37,7 +40,10 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
     TITLE = "Imports"
     AUTO_RELOAD = False  # a reload would reset the table's cursor
     AUTO_FOCUS = "#imports"
-    BINDINGS = [Binding("enter", "open", "Its invitations")]
+    BINDINGS = [
+        Binding("enter", "open", "Its invitations"),
+        Binding("x", "save_left_out", "Save rows left out"),
+    ]
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -79,11 +85,51 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
             f"{plural(page.total, 'import')} · enter shows an import's invitations"
         )
 
-    @on(DataTable.RowSelected, "#imports")
-    def action_open(self) -> None:
+    def _highlighted(self) -> int | None:
         table = self.query_one(DataTable)
         if not table.row_count:
-            return
+            return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
-        if key is not None:
-            self.app.push_screen(InvitationsScreen(import_id=int(key)))
+        return None if key is None else int(key)
+
+    @on(DataTable.RowSelected, "#imports")
+    def action_open(self) -> None:
+        import_id = self._highlighted()
+        if import_id is not None:
+            self.app.push_screen(InvitationsScreen(import_id=import_id))
+
+    def action_save_left_out(self) -> None:
+        import_id = self._highlighted()
+        if import_id is not None:
+            self.save_left_out(import_id)
+
+    @work(exclusive=True, group="left-out", exit_on_error=False)
+    async def save_left_out(self, import_id: int) -> None:
+        """The rows the import did not invite, saved where the admin says in the template's
+        layout with Error: fixed, they can be uploaded again."""
+        from tui.screens.save_as import SaveAs
+
+        client = await roster_app(self).client()
+        rows = await client.left_out(import_id)
+        if not len(rows):
+            self.notify("This import left no rows out (or kept none).", timeout=3)
+            return
+        file_name = self.query_one(DataTable).get_row(str(import_id))[2] or "learners.csv"
+        suggested = errors_file_for(Path.cwd() / str(file_name))
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.write(rows, path)
+
+        self.app.push_screen(SaveAs(f"Save the {len(rows):,} rows left out", suggested), chosen)
+
+    @work(thread=True, exit_on_error=False)
+    def write(self, rows: wire.LeftOutRows, path: Path) -> None:
+        try:
+            write_rows_with_errors(pl.DataFrame(rows.model_dump()), path, replace=True)
+        except OSError as error:
+            self.app.call_from_thread(
+                self.notify, f"Cannot write {path}: {error.strerror}.", severity="error"
+            )
+            return
+        self.app.call_from_thread(self.notify, f"Saved the rows left out to {path}")

@@ -17,11 +17,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, ProgressBar, Static
 
 from tui.api import models as wire
-from tui.api.client import ApiError, ServiceUnreachableError
+from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
 from tui.api.importer import (
     email_phase,
     failed_emails,
     failures_text,
+    keep_left_out,
     ready_rows,
     run_import,
     wait_for_emails,
@@ -98,6 +99,7 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
                 on_upload=lambda done, total: self._progress("Uploading rows", done, total),
                 on_commit=self._committing,
             )
+            await self._keep_left_out(client, status)
             if status.emails_queued:
                 # The invitations exist now; the emails go out whether or not the admin waits.
                 self.committed = status
@@ -125,6 +127,15 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
             close = self.query_one("#close", Button)
             close.label = "Close (emails go on)"
             close.disabled = False
+
+    async def _keep_left_out(self, client: RosterClient, status: wire.ImportStatus) -> None:
+        """The rows not invited, kept by the service for the Imports page; the import stands
+        whether or not this works."""
+        try:
+            await keep_left_out(client, self.learner_file, status)
+        except (ApiError, ServiceUnreachableError) as error:
+            self.notify(f"The rows left out were not kept with the import: {error}",
+                        severity="warning")  # fmt: skip
 
     @on(Button.Pressed, "#close")
     def action_close(self) -> None:

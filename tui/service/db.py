@@ -176,6 +176,9 @@ class Import(Base):
     skipped: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # code -> count
     errors: Mapped[int] = mapped_column(Integer, default=0)
     issues: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # the commit's issues
+    # The file's rows this import did not invite, with why (wire.LeftOutRows, column by column),
+    # as the client kept them after the commit: the admin can save them again.
+    left_out: Mapped[dict[str, list[Any]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     committed_at: Mapped[datetime | None] = mapped_column(DateTime)
 

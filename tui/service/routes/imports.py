@@ -184,3 +184,30 @@ def list_imports(
     records = session.scalars(query.order_by(Import.id.desc()).offset(offset).limit(limit))
     items = [import_out(session, record, with_issues=False) for record in records]
     return wire.Page[wire.ImportStatus](items=items, total=total, offset=offset, limit=limit)
+
+
+@router.put("/{import_id}/left-out", responses=CONFLICT)
+def keep_left_out(
+    import_id: Id, body: wire.LeftOutRows, session: WriteSessionDep, me: CurrentAdmin
+) -> dict[str, int]:
+    """Keep the rows of the file this committed import did not invite (sent again: replaced)."""
+    record = owned(session, Import, import_id, me, "import")
+    if record.status != "committed":
+        raise ApiProblem(
+            409, "Import not committed",
+            f"The import is {record.status}; its left-out rows are kept once it is committed.",
+            code="import_not_committed",
+        )  # fmt: skip
+    record.left_out = body.model_dump()
+    session.commit()
+    return {"rows": len(body)}
+
+
+@router.get("/{import_id}/left-out")
+def left_out(import_id: Id, session: SessionDep, me: CurrentAdmin) -> wire.LeftOutRows:
+    """The rows of the file the import did not invite, with why; none kept reads as none."""
+    record = owned(session, Import, import_id, me, "import")
+    empty: dict[str, list[object]] = {
+        "row": [], "full_name": [], "email": [], "external_id": [], "error": [],
+    }  # fmt: skip
+    return wire.LeftOutRows.model_validate(record.left_out or empty)
