@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,7 +12,6 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label
 
 from tui.api import models as wire
-from tui.intake.export import errors_file_for, write_rows_with_errors
 from tui.screens.invitations import InvitationsScreen
 from tui.screens.paging import LoadsAsYouGo
 from tui.screens.reloading import ReloadsWhenShown
@@ -107,6 +105,7 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
     async def save_left_out(self, import_id: int) -> None:
         """The rows the import did not invite, saved where the admin says in the template's
         layout with Error: fixed, they can be uploaded again."""
+        from tui.intake.export import errors_file_for  # polars: loaded when first needed
         from tui.screens.save_as import SaveAs
 
         client = await roster_app(self).client()
@@ -125,6 +124,10 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
 
     @work(thread=True, exit_on_error=False)
     def write(self, rows: wire.LeftOutRows, path: Path) -> None:
+        import polars as pl
+
+        from tui.intake.export import write_rows_with_errors
+
         try:
             write_rows_with_errors(pl.DataFrame(rows.model_dump()), path, replace=True)
         except OSError as error:

@@ -14,8 +14,7 @@ from textual.reactive import reactive
 from textual.strip import Strip
 
 from tui.api import models as wire
-from tui.widgets.line_table import LineTable
-from tui.widgets.preview_table import fit
+from tui.widgets.line_table import LineTable, fit
 
 PAGE = 200
 Loader = Callable[[int, int], Awaitable[wire.InvitationPage]]

@@ -6,6 +6,7 @@ million rows move as fast as ten. A subclass says how many rows there are and dr
 
 from __future__ import annotations
 
+from rich.cells import cell_len, set_cell_size
 from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
@@ -72,3 +73,11 @@ class LineTable(ScrollView, can_focus=True):
                 return Strip.blank(self.size.width)
             strip = self.row(index)
         return strip.crop(scroll_x, scroll_x + self.size.width).extend_cell_length(self.size.width)
+
+
+def fit(value: str, width: int) -> str:
+    """`value` in exactly `width` terminal cells (a CJK character takes two), cut with "…"."""
+    flat = value.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎").replace("\t", "⇥")
+    if cell_len(flat) <= width:
+        return set_cell_size(flat, width)
+    return set_cell_size(set_cell_size(flat, width - 1) + "…", width)

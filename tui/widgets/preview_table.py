@@ -7,12 +7,11 @@ ten. Each row shows its status marker, the three cells (the bad one highlighted)
 from __future__ import annotations
 
 import polars as pl
-from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from textual.geometry import Size
 from textual.strip import Strip
 
-from tui.widgets.line_table import LineTable
+from tui.widgets.line_table import LineTable, fit
 
 # (title, frame column, width)
 COLUMNS = [
@@ -98,11 +97,3 @@ class PreviewTable(LineTable):
             segments.append(Segment(text, style))
             segments.append(Segment(" ", base))
         return Strip(segments)
-
-
-def fit(value: str, width: int) -> str:
-    """`value` in exactly `width` terminal cells (a CJK character takes two), cut with "…"."""
-    flat = value.replace("\r\n", "⏎").replace("\n", "⏎").replace("\r", "⏎").replace("\t", "⇥")
-    if cell_len(flat) <= width:
-        return set_cell_size(flat, width)
-    return set_cell_size(set_cell_size(flat, width - 1) + "…", width)
