@@ -194,14 +194,6 @@ class CheckRows(BaseModel):
             raise ValueError("row, email and external_id must have the same length")
         return self
 
-    def as_batch(self) -> RowBatch:
-        return RowBatch(
-            row=self.row,
-            full_name=[""] * len(self.row),
-            email=self.email,
-            external_id=self.external_id,
-        )
-
 
 # The columns of a dry run sent as CSV (text/csv, the contract in the query): what Roster's
 # client sends, as it is the cheapest form for the service to read.
@@ -209,6 +201,9 @@ CHECK_CSV_COLUMNS = ("row", "email", "external_id")
 
 
 class CheckRequest(BaseModel):
+    """The dry run as JSON; the service reads it with polars (tui.service.dry_run), this
+    model documents it and checks what clients write."""
+
     contract_id: Id
     rows: CheckRows
 
