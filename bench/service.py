@@ -196,6 +196,7 @@ def bench_mail(messages: int, scratch: Path) -> None:
             sender = OutboxSender(
                 sessions, open_transport(f"smtp://127.0.0.1:{port}"),
                 public_url="https://roster.example.org", sender="Bench <bench@example.org>",
+                secret=b"bench-secret-key-0123456789abcdefgh",
             )  # fmt: skip
             start = time.perf_counter()
             running = asyncio.create_task(sender.run())

@@ -152,7 +152,7 @@ def queue_invitations(
             Invitation(
                 organization_id=org.id, program_id=program.id, contract_id=contract_id,
                 learner_id=learner.id, status="pending", email_status="queued",
-                token=secrets.token_urlsafe(24), created_at=now,
+                token_key=secrets.token_urlsafe(24), created_at=now,
                 expires_at=now + timedelta(days=30), email_next_attempt_at=now,
             )
             for learner in learners

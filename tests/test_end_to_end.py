@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -12,6 +13,8 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+
+import httpx
 
 from tests.conftest import SmtpServer, roster, write_learners
 
@@ -45,6 +48,23 @@ def test_import_through_roster_serve_sends_each_email_once(
                                   *remote))  # fmt: skip
     assert contracts["items"][0]["seats_used"] == 300
     assert contracts["items"][0]["seats_total"] == 500
+
+    # The learner's link in the email opens the invitation, and accepting it makes a member.
+    first_email = smtp_server.inbox.messages[0]
+    text = "".join(
+        part.get_payload(decode=True).decode()  # type: ignore[union-attr]
+        for part in first_email.walk()
+        if not part.is_multipart()
+    )
+    link = re.search(r"https?://\S+/invitations/([\w.-]+)", text)
+    assert link is not None
+    page = httpx.get(f"{base}/invitations/{link[1]}")
+    assert page.status_code == 200 and "invites you to Onboarding" in page.text
+    accepted = httpx.post(f"{base}/invitations/{link[1]}/accept")
+    assert accepted.json()["status"] == "accepted"
+    members = json.loads(roster("invitations", "--program", "Onboarding", "--status",
+                                "accepted", "--format", "json", *remote))  # fmt: skip
+    assert members["total"] == 1
 
 
 def start_embedded_import(

@@ -157,6 +157,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--database-url", help="sqlite:///path or postgresql://... (ROSTER_DATABASE_URL)"
     )
     serve.add_argument("--mail-url", help="smtp://, smtps:// or maildir:// (ROSTER_MAIL_URL)")
+    output(serve)
 
     admin = command(
         "admin",

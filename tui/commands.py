@@ -15,6 +15,7 @@ from typing import Any
 
 from tui.api import models as wire
 from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
+from tui.config_file import SettingsProblem
 from tui.outcome import Exit, Failure, report_failure
 from tui.settings import Settings, mask_url
 from tui.text import noun, plural
@@ -114,6 +115,8 @@ def start_embedded(service: Any) -> Any:
         ) from None
     except ValueError as error:  # a mail URL or sender the service cannot use
         raise Failure("bad_setting", str(error)) from None
+    except SettingsProblem as problem:  # no usable secret key
+        raise Failure("bad_setting", problem.message, **problem.details) from None
     except OSError as error:
         raise Failure(
             "bad_data_dir",
@@ -557,6 +560,8 @@ def serve(settings: Settings, host: str, port: int) -> int:
         ) from None
     except ValueError as error:  # a mail URL or sender that cannot be used
         raise Failure("bad_setting", str(error)) from None
+    except SettingsProblem as problem:  # no usable secret key
+        raise Failure("bad_setting", problem.message, **problem.details) from None
     mail = mask_url(settings.resolved_mail_url())
     print(f"Roster service on http://{host}:{port} (database {database}, mail {mail})", flush=True)
     # The client is the connection's address: a forwarded header from a local process must not

@@ -33,6 +33,8 @@ from tui.config_file import (
 )
 from tui.intake.limits import Limits, positive_whole_number
 
+MIN_SECRET_KEY = 32
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ROSTER_", toml_file=CONFIG_FILE, extra="ignore")
@@ -46,6 +48,8 @@ class Settings(BaseSettings):
     mail_url: str | None = None  # default: maildir in data_dir/outbox
     mail_from: str = "Roster invitations <invitations@roster.invalid>"
     public_url: str = "http://127.0.0.1:8000"
+    # Makes the learners' links (tui.service.links); default: a file in data_dir, SQLite only.
+    secret_key: str | None = None
     # How long a transiently failing email (server down, 4xx) is retried, from when it was
     # queued: seconds or an ISO 8601 duration. A 5xx reply fails it at once.
     mail_retry_window: timedelta = timedelta(hours=24)
@@ -109,6 +113,15 @@ class Settings(BaseSettings):
             raise ValueError("expected an address whose part before the @ is ASCII")
         return value
 
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        if len(value.strip()) < MIN_SECRET_KEY:
+            raise ValueError(f"expected at least {MIN_SECRET_KEY} random characters")
+        return value.strip()
+
     @field_validator("api_url", "public_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
@@ -123,7 +136,7 @@ class Settings(BaseSettings):
         return self.mail_url or f"maildir://{self.data_dir / 'outbox'}"
 
 
-SECRETS = ("token",)
+SECRETS = ("token", "secret_key")
 URLS = ("api_url", "database_url", "mail_url", "public_url")
 
 

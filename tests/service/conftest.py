@@ -82,6 +82,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     yield server.rsplit("/", 1)[0] + f"/{name}"
 
 
+# The secret key of the services the tests build: their learners' links are made with it.
+SECRET = b"roster-tests-secret-key-0123456789abcdef"
+
+
 @dataclass
 class Org:
     id: int
@@ -133,7 +137,7 @@ def service(database_url: str) -> Iterator[Service]:
     """The API over a fresh database holding two organizations, Acme and Globex."""
     sessions = open_database(database_url)
     acme, globex = make_org(sessions, "Acme"), make_org(sessions, "Globex")
-    with TestClient(create_app(sessions)) as http:
+    with TestClient(create_app(sessions, secret=SECRET)) as http:
         yield Service(sessions, acme, globex, http)
     sessions.kw["bind"].dispose()
 
@@ -160,7 +164,9 @@ def live_service(database_url: str) -> Iterator[LiveService]:
     sessions = open_database(database_url)
     acme = make_org(sessions, "Acme")
     server = uvicorn.Server(
-        uvicorn.Config(create_app(sessions), host="127.0.0.1", port=0, log_level="warning")
+        uvicorn.Config(
+            create_app(sessions, secret=SECRET), host="127.0.0.1", port=0, log_level="warning"
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from tests.service.conftest import Org, Service
+from tests.service.conftest import SECRET, Org, Service
+from tui.service.links import link_token
 
 ROWS = {"row": [2], "full_name": ["Ann Lee"], "email": ["ann@example.com"], "external_id": ["A1"]}
 
@@ -116,7 +117,7 @@ def test_the_learner_accepts_and_becomes_a_member(service: Service) -> None:
     with service.sessions() as session:
         from tui.service.db import Invitation
 
-        token = session.get_one(Invitation, created["id"]).token
+        token = link_token(SECRET, session.get_one(Invitation, created["id"]).token_key)
     page = service.http.get(f"/invitations/{token}")
     assert "Acme invites you to Leadership" in page.text
     assert service.http.post(f"/invitations/{token}/accept").json()["status"] == "accepted"

@@ -189,7 +189,7 @@ def test_the_database_allows_one_pending_invitation_per_program_and_learner(
         twin = Invitation(
             organization_id=first.organization_id, program_id=first.program_id,
             contract_id=first.contract_id, learner_id=first.learner_id, status="pending",
-            token="another", expires_at=utcnow() + timedelta(days=1),
+            token_key="another", expires_at=utcnow() + timedelta(days=1),
         )  # fmt: skip
         session.add(twin)
         with pytest.raises(IntegrityError):

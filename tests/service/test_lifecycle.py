@@ -8,10 +8,11 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from tests.service.conftest import Service
+from tests.service.conftest import SECRET, Service
 from tests.service.test_api import get, invite
 from tests.service.test_imports import batch, count, start, upload_and_commit
 from tui.service.db import ImportChunk, Invitation, OutboxMessage, utcnow
+from tui.service.links import link_token
 
 
 def expire(service: Service, *invitation_ids: int) -> None:
@@ -247,7 +248,7 @@ def test_remind_emails_the_quiet_pending_ones_again_and_keeps_their_expiry(
 def test_a_browser_accepting_the_invitation_gets_a_page_not_json(service: Service) -> None:
     created = invite(service, service.acme, "ann@example.com").json()
     with service.sessions() as session:
-        token = session.get_one(Invitation, created["id"]).token
+        token = link_token(SECRET, session.get_one(Invitation, created["id"]).token_key)
     browser = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
     accepted = service.http.post(f"/invitations/{token}/accept", headers=browser)
     assert accepted.status_code == 200
@@ -259,7 +260,54 @@ def test_a_browser_accepting_the_invitation_gets_a_page_not_json(service: Servic
     revoked = invite(service, service.acme, "bo@example.com").json()
     service.http.delete(f"/api/v1/invitations/{revoked['id']}", headers=service.as_(service.acme))
     with service.sessions() as session:
-        token = session.get_one(Invitation, revoked["id"]).token
+        token = link_token(SECRET, session.get_one(Invitation, revoked["id"]).token_key)
     gone = service.http.post(f"/invitations/{token}/accept", headers=browser)
     assert gone.status_code == 410
     assert "Ask Acme for a new invitation" in gone.text
+
+
+def test_links_emailed_before_the_upgrade_still_open_and_the_database_keeps_no_link(
+    database_url: str,
+) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from fastapi.testclient import TestClient
+    from sqlalchemy import create_engine, text
+
+    from tui.service.app import create_app
+    from tui.service.db import MIGRATIONS, open_database
+
+    engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0005")
+        for statement in (
+            "INSERT INTO organizations (id, name, is_demo, created_at) "
+            "VALUES (1, 'Acme', false, '2026-01-01')",
+            "INSERT INTO programs (id, organization_id, name, description, created_at) "
+            "VALUES (1, 1, 'Leadership', '', '2026-01-01')",
+            "INSERT INTO contracts (id, organization_id, name, created_at) "
+            "VALUES (1, 1, 'Unlimited', '2026-01-01')",
+            "INSERT INTO learners (id, organization_id, email, email_key, full_name, created_at, "
+            "search_key) VALUES (1, 1, 'ann@example.com', 'ann@example.com', 'Ann', "
+            "'2026-01-01', '')",
+            "INSERT INTO invitations (organization_id, program_id, contract_id, learner_id, "
+            "status, email_status, token, created_at, expires_at, email_attempts) VALUES "
+            "(1, 1, 1, 1, 'pending', 'sent', 'emailed-before-the-upgrade', '2026-01-01', "
+            "'2999-01-01', 1)",
+        ):
+            connection.execute(text(statement))
+    engine.dispose()
+    sessions = open_database(database_url)  # migrates to the newest schema
+    with sessions() as session:
+        stored = session.execute(text("SELECT token_key FROM invitations")).scalar_one()
+    assert stored != "emailed-before-the-upgrade" and len(stored) == 64
+    with TestClient(create_app(sessions, secret=SECRET)) as http:
+        page = http.get("/invitations/emailed-before-the-upgrade")
+        assert page.status_code == 200 and "Acme invites you to Leadership" in page.text
+        assert http.get(f"/invitations/{stored}").status_code == 404  # the hash opens nothing
+        accepted = http.post("/invitations/emailed-before-the-upgrade/accept")
+        assert accepted.json()["status"] == "accepted"
+    sessions.kw["bind"].dispose()

@@ -29,6 +29,7 @@ from tests.mailing import (
     queue_invitations,
     wait_until,
 )
+from tests.service.conftest import SECRET
 from tui.service.db import Invitation, OutboxMessage, open_database, utcnow, write_session
 from tui.service.mail import OutboxSender, open_transport
 from tui.service.mail.sender import this_host
@@ -43,7 +44,7 @@ class RunningSender:
     def __init__(self, sessions: sessionmaker[Session], mail_url: str, **options: Any) -> None:
         self.sender = OutboxSender(
             sessions, open_transport(mail_url), public_url="https://roster.example.org",
-            sender=SENDER, **options,
+            sender=SENDER, secret=SECRET, **options,
         )  # fmt: skip
         self.loop = asyncio.new_event_loop()
         self.running = self.loop.create_task(self.sender.run())

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import email
 import email.policy
+import hashlib
+import html
 import re
 from email.header import decode_header, make_header
 from email.headerregistry import AddressHeader
@@ -16,11 +18,14 @@ from email_validator import EmailNotValidError, validate_email
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
+from tui.service.links import link_token, stored_key
 from tui.service.mail import Outgoing, render_invitation
-from tui.service.mail.render import header_text
+from tui.service.mail.render import body_text, header_text
 
 PUBLIC_URL = "https://roster.example.org"
 SENDER = "Acme Learning <learning@acme.example>"
+KEY = b"mail-render-tests-secret-key-0123456789"
+LINK = link_token(KEY, "tok")
 HEADERS = {
     "From", "To", "Subject", "Date", "Message-ID", "X-Roster-Invitation", "MIME-Version",
     "Content-Type",
@@ -54,10 +59,12 @@ def display_name(data: bytes) -> str:
 
 
 def invitation(email_address: str, full_name: str = "Zoë Müller", program: str = "Leadership",
-               organization: str = "Acme") -> Outgoing:  # fmt: skip
+               organization: str = "Acme", message: str | None = None,
+               sender_name: str | None = None) -> Outgoing:  # fmt: skip
     return Outgoing(
         outbox_id=7, invitation_id=42, email=email_address, full_name=full_name,
-        program=program, organization=organization, token="tok",
+        program=program, organization=organization, token_key="tok", message=message,
+        sender_name=sender_name,
     )  # fmt: skip
 
 
@@ -86,13 +93,18 @@ def addresses(draw: st.DrawFn) -> str:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
-@given(address=addresses(), full_name=names, program=names, organization=names)
+@given(
+    address=addresses(), full_name=names, program=names, organization=names,
+    words=st.none() | st.text(characters, max_size=1000), sender_name=st.none() | names,
+)  # fmt: skip
 def test_every_invitation_email_parses_without_defects(
-    address: str, full_name: str, program: str, organization: str
-) -> None:
+    address: str, full_name: str, program: str, organization: str, words: str | None,
+    sender_name: str | None,
+) -> None:  # fmt: skip
     rendered = render_invitation(
-        invitation(address, full_name, program, organization), PUBLIC_URL, SENDER
-    )
+        invitation(address, full_name, program, organization, words, sender_name),
+        PUBLIC_URL, SENDER, secret=KEY,
+    )  # fmt: skip
     assert all(len(line) <= 998 for line in rendered.data.split(b"\r\n"))
     message = parse(rendered.data)
     assert defects(message) == []
@@ -119,11 +131,51 @@ def test_every_invitation_email_parses_without_defects(
     assert plain is not None
     text = plain.get_content()
     assert f"{header_text(organization)} invites you to the learning program" in text
-    assert f"{PUBLIC_URL}/invitations/tok" in text
+    assert f"{PUBLIC_URL}/invitations/{LINK}" in text
+    # The admin's words, as text in one part and escaped in the other, lines kept.
+    said = body_text(words or "")
+    assert (said in text.replace("\r\n", "\n")) if said else "A message from" not in text
+    page = message.get_body(("html",))
+    assert page is not None
+    assert "<br>\n".join(html.escape(line) for line in said.split("\n")) in (
+        page.get_content().replace("\r\n", "\n")
+    )
+
+
+def test_the_admins_message_is_text_in_both_parts_and_the_sender_name_the_organizations() -> None:
+    words = 'Welcome!\n<script>alert(1)</script> & "quotes"\r\nBcc: all@example.org\x00'
+    rendered = render_invitation(
+        invitation("ann@example.org", message=words, sender_name="Acme Academy\r\nBcc: x@y.z"),
+        PUBLIC_URL, SENDER, secret=KEY,
+    )  # fmt: skip
+    message = parse(rendered.data)
+    assert defects(message) == [] and set(message.keys()) == HEADERS
+    assert message["From"] == '"Acme Academy Bcc: x@y.z" <learning@acme.example>'
+    plain, page = message.get_body(("plain",)), message.get_body(("html",))
+    assert plain is not None and page is not None
+    assert (
+        'A message from Acme:\n\nWelcome!\n<script>alert(1)</script> & "quotes"\n'
+        "Bcc: all@example.org\n\nAccept"
+    ) in plain.get_content().replace("\r\n", "\n")
+    assert "<script>" not in page.get_content()
+    assert (
+        "Welcome!<br>\n&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quotes&quot;<br>\n"
+        "Bcc: all@example.org</p>"
+    ) in page.get_content().replace("\r\n", "\n")
+
+
+def test_a_link_opens_only_with_the_key_it_was_made_with() -> None:
+    assert stored_key(KEY, LINK) == "tok"
+    assert stored_key(b"another-secret-key-of-32-characters!", LINK) is None
+    proof = LINK.split(".")[1]
+    assert stored_key(KEY, "tok." + proof[:-1] + ("B" if proof[-1] == "A" else "A")) is None
+    assert stored_key(KEY, "tok.") is None
+    # A bare token (emailed before links had proofs) is found by its hash.
+    assert stored_key(KEY, "old-token") == hashlib.sha256(b"old-token").hexdigest()
 
 
 def test_idn_domains_go_out_as_a_labels_in_the_envelope_and_the_to_header() -> None:
-    rendered = render_invitation(invitation("anna@bücher.example"), PUBLIC_URL, SENDER)
+    rendered = render_invitation(invitation("anna@bücher.example"), PUBLIC_URL, SENDER, secret=KEY)
     assert (rendered.recipient, rendered.needs_smtputf8) == ("anna@xn--bcher-kva.example", False)
     message = parse(rendered.data)
     assert message["To"] == "Zoë Müller <anna@xn--bcher-kva.example>"
@@ -131,7 +183,7 @@ def test_idn_domains_go_out_as_a_labels_in_the_envelope_and_the_to_header() -> N
 
 
 def test_a_non_ascii_local_part_needs_smtputf8() -> None:
-    rendered = render_invitation(invitation("zoë@bücher.example"), PUBLIC_URL, SENDER)
+    rendered = render_invitation(invitation("zoë@bücher.example"), PUBLIC_URL, SENDER, secret=KEY)
     assert (rendered.recipient, rendered.needs_smtputf8) == ("zoë@xn--bcher-kva.example", True)
     assert rendered.data.isascii()
     assert defects(parse(rendered.data)) == []
@@ -141,7 +193,7 @@ def test_a_name_with_a_line_break_cannot_add_a_header() -> None:
     rendered = render_invitation(
         invitation("ann@example.org", "Ann\r\nBcc: everyone@example.org",
                    "Leadership\nX-Evil: 1", "Acme\r\n\r\nbody"),
-        PUBLIC_URL, SENDER,
+        PUBLIC_URL, SENDER, secret=KEY,
     )  # fmt: skip
     message = parse(rendered.data)
     assert set(message.keys()) == HEADERS
@@ -155,6 +207,7 @@ def test_international_names_and_sender_are_encoded_and_read_back() -> None:
         invitation("zoe@example.com", "Zoë Müller", "Données & Analyse", "Acme <Ltd>"),
         PUBLIC_URL,
         "Équipe Formation <formation@école.example>",
+        secret=KEY,
     )
     message = parse(rendered.data)
     assert defects(message) == []
@@ -170,12 +223,12 @@ def test_international_names_and_sender_are_encoded_and_read_back() -> None:
         plain.get_content()
     )
     assert "Acme &lt;Ltd&gt;" in page.get_content()
-    assert 'href="https://roster.example.org/invitations/tok"' in page.get_content()
+    assert f'href="https://roster.example.org/invitations/{LINK}"' in page.get_content()
 
 
 def test_a_long_name_is_folded_within_the_line_limit() -> None:
     rendered = render_invitation(invitation("ann@example.org", "Ä" * 250, "P" * 200), PUBLIC_URL,
-                                 SENDER)  # fmt: skip
+                                 SENDER, secret=KEY)  # fmt: skip
     lines = rendered.data.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
     assert max(len(line) for line in lines) <= 78
     message = parse(rendered.data)
@@ -186,4 +239,4 @@ def test_a_long_name_is_folded_within_the_line_limit() -> None:
 @pytest.mark.parametrize("mail_from", ["no address", "zoë@example.org"])
 def test_a_sender_that_cannot_be_sent_from_is_refused(mail_from: str) -> None:
     with pytest.raises(ValueError, match="mail_from"):
-        render_invitation(invitation("ann@example.org"), PUBLIC_URL, mail_from)
+        render_invitation(invitation("ann@example.org"), PUBLIC_URL, mail_from, secret=KEY)

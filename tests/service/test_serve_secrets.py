@@ -3,6 +3,7 @@ invitation tokens are masked in its access log."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -25,11 +26,24 @@ def test_serve_masks_the_database_password_and_invitation_tokens(postgres_server
     address = postgres_server.split("@", 1)[1].rsplit("/", 1)[0]
     url = f"postgresql://roster:s3cret-pass@{address}/{name}"
     port = free_port()
+    # Without a secret key a PostgreSQL deployment is refused, with how to make one.
+    refused = subprocess.run(
+        [sys.executable, "-m", "tui", "serve", "--port", str(port), "--database-url", url,
+         "--format", "json"],
+        check=False, capture_output=True, text=True, timeout=60,
+        env={name: value for name, value in os.environ.items() if name != "ROSTER_SECRET_KEY"},
+    )  # fmt: skip
+    assert refused.returncode == 2, refused.stderr
+    failure = json.loads(refused.stdout)
+    assert failure["error"]["code"] == "bad_setting"
+    assert "ROSTER_SECRET_KEY" in failure["error"]["message"]
+    assert "s3cret-pass" not in refused.stdout + refused.stderr
+    key = "serve-secrets-test-key-0123456789abcdef"
     server = subprocess.Popen(
         [sys.executable, "-m", "tui", "serve", "--port", str(port), "--database-url", url,
          "--mail-url", "maildir:///tmp/roster-serve-secrets"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "ROSTER_SECRET_KEY": key},
     )  # fmt: skip
     try:
         assert server.stdout is not None
@@ -52,3 +66,4 @@ def test_serve_masks_the_database_password_and_invitation_tokens(postgres_server
     assert "/invitations/***" in log
     assert "VERYSECRET" not in log
     assert "s3cret-pass" not in log
+    assert key not in log

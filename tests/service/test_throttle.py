@@ -11,7 +11,8 @@ import httpx
 import pytest
 from sqlalchemy import event
 
-from tests.service.conftest import LiveService
+from tests.service.conftest import SECRET, LiveService
+from tui.service.links import link_token
 from tui.service.throttle import FAILURES_ALLOWED, WINDOW_SECONDS, GuessThrottle
 
 WRONG = {"Authorization": "Bearer rst_not_a_token"}
@@ -133,7 +134,7 @@ def invitation_token(live: LiveService) -> str:
     from tui.service.db import Invitation
 
     with live.sessions() as session:
-        return session.get_one(Invitation, created.json()["id"]).token
+        return link_token(SECRET, session.get_one(Invitation, created.json()["id"]).token_key)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -23,8 +23,11 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def create_app(sessions: sessionmaker[Session], sender: OutboxSender | None = None) -> FastAPI:
-    """The service over `sessions`; `sender` delivers the outbox while the app runs."""
+def create_app(
+    sessions: sessionmaker[Session], sender: OutboxSender | None = None, *, secret: bytes
+) -> FastAPI:
+    """The service over `sessions`; `sender` delivers the outbox while the app runs; `secret`
+    is the secret key the learners' links are made with (tui.service.links)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -45,6 +48,7 @@ def create_app(sessions: sessionmaker[Session], sender: OutboxSender | None = No
     app = FastAPI(title="Roster", version="1", lifespan=lifespan)
     app.state.sessions = sessions
     app.state.sender = sender
+    app.state.secret = secret
     app.state.throttles = Throttles()
     install_error_handlers(app)
     for module in (me, programs, learners, invitations, imports):

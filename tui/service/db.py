@@ -54,6 +54,9 @@ class Organization(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The name its invitation emails come from (`roster admin set-sender-name`); None: the
+    # mail_from setting's name.
+    sender_name: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -94,6 +97,17 @@ class ContractProgram(Base):
     __tablename__ = "contract_programs"
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"), primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"), primary_key=True)
+
+
+class Message(Base):
+    """An admin's own words for the emails of an import or of one invite: plain text, kept
+    once however many invitations carry it."""
+
+    __tablename__ = "messages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
 class Learner(Base):
@@ -144,11 +158,13 @@ class Invitation(Base):
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"))
     learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id"))
     import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     # A pending invitation past expires_at is expired: every query says so (see invitations.py);
     # the stored status catches up when a write path needs the learner's slot.
     status: Mapped[InvitationStatus] = mapped_column(String(16), default="pending")
     email_status: Mapped[EmailStatus] = mapped_column(String(16), default="created")
-    token: Mapped[str] = mapped_column(String(64), unique=True)
+    # What finds the learner's link; the link itself is not stored (tui.service.links).
+    token_key: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(DateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -170,6 +186,7 @@ class Import(Base):
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"))
     send_emails: Mapped[bool] = mapped_column(Boolean)
     file_name: Mapped[str] = mapped_column(String(500), default="")
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     status: Mapped[ImportState] = mapped_column(String(16), default="open")
     rows: Mapped[int] = mapped_column(Integer, default=0)
     invited: Mapped[int] = mapped_column(Integer, default=0)

@@ -8,7 +8,6 @@ learner, and a re-run finds the learners already invited and skips them.
 from __future__ import annotations
 
 import json
-import secrets
 from datetime import date, datetime, timedelta
 from typing import cast
 
@@ -38,6 +37,7 @@ from tui.service.db import (
     Program,
     utcnow,
 )
+from tui.service.links import new_key
 from tui.text import fold, learner_search_key
 
 INVITATION_LIFETIME = timedelta(days=30)
@@ -198,7 +198,7 @@ def create_invitations(
             "contract_id": contract.id, "learner_id": learner_ids[email.lower()],
             "import_id": import_id, "status": "pending",
             "email_status": "queued" if send_emails else "created",
-            "token": secrets.token_urlsafe(24), "created_at": now, "expires_at": expires,
+            "token_key": new_key(), "created_at": now, "expires_at": expires,
             "accepted_at": None, "email_attempts": 0,
             "email_next_attempt_at": now if send_emails else None,
         }

@@ -6,9 +6,11 @@ loopback port and talk to it through the same httpx client as to a remote `roste
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
+import secrets
 import threading
 import time
 from dataclasses import dataclass
@@ -18,13 +20,15 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tui.config_file import SettingsProblem
 from tui.service.admin import DEMO_ADMIN, create_admin, seed_demo
 from tui.service.app import create_app
 from tui.service.db import Admin, Organization, hash_token, open_database, write_session
 from tui.service.mail import OutboxSender, open_transport
-from tui.settings import Settings
+from tui.settings import MIN_SECRET_KEY, Settings
 
 TOKEN_FILE = "token"
+SECRET_KEY_FILE = "secret_key"
 LOG_FILE = "roster.log"
 
 
@@ -55,16 +59,55 @@ def log_service_to(handler: logging.Handler) -> None:
     logger.propagate = False
 
 
+def secret_key(settings: Settings) -> bytes:
+    """The service's secret key, which makes the learners' links (tui.service.links).
+
+    The `secret_key` setting, else, on SQLite, the data directory's `secret_key` file, made
+    (0600) on first use. A PostgreSQL database is shared by replicas and workers that must all
+    hold the same key, so there it must be set: a key made up by one process would break the
+    links another one emails.
+    """
+    if settings.secret_key:
+        return settings.secret_key.encode()
+    if not settings.resolved_database_url().startswith("sqlite"):
+        raise SettingsProblem(
+            "A PostgreSQL database needs the setting secret_key, the same on every `roster "
+            "serve` and mail sender of the deployment: set ROSTER_SECRET_KEY to at least 32 "
+            'random characters (python3 -c "import secrets; print(secrets.token_urlsafe(32))").',
+            setting="secret_key",
+        )
+    path = settings.data_dir / SECRET_KEY_FILE
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with contextlib.suppress(FileExistsError):  # another process made it first
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as file:
+                file.write(secrets.token_urlsafe(32) + "\n")
+    key = path.read_text().strip()
+    if len(key) < MIN_SECRET_KEY:
+        raise SettingsProblem(
+            f"The secret key file {path} holds no key of {MIN_SECRET_KEY} characters or more. "
+            "Restore it from a backup: the links already emailed need it. Without one, delete "
+            "the file and send the pending invitations again (their old links will stop "
+            "working).",
+            setting="secret_key",
+            source=str(path),
+        )
+    return key.encode()
+
+
 def build_service(settings: Settings) -> tuple[FastAPI, sessionmaker[Session]]:
     sessions = open_database(settings.resolved_database_url())
+    secret = secret_key(settings)
     sender = OutboxSender(
         sessions,
         open_transport(settings.resolved_mail_url()),
         public_url=settings.public_url,
         sender=settings.mail_from,
+        secret=secret,
         retry_window=settings.mail_retry_window,
     )
-    return create_app(sessions, sender), sessions
+    return create_app(sessions, sender, secret=secret), sessions
 
 
 def ensure_demo(sessions: sessionmaker[Session], data_dir: Path) -> str:

@@ -21,6 +21,7 @@ from tui.api.models import EmailStatus
 from tui.service.db import (
     Invitation,
     Learner,
+    Message,
     Organization,
     OutboxMessage,
     OutboxState,
@@ -92,10 +93,12 @@ def claim_due(
     query = (
         select(
             OutboxMessage.id, OutboxMessage.invitation_id, Learner.email, Learner.full_name,
-            Program.name, Organization.name, Invitation.token, OutboxMessage.attempts,
-            OutboxMessage.queued_at, Invitation.status, Invitation.expires_at,
+            Program.name, Organization.name, Invitation.token_key, Message.text,
+            Organization.sender_name, OutboxMessage.attempts, OutboxMessage.queued_at,
+            Invitation.status, Invitation.expires_at,
         )
         .join(Invitation, Invitation.id == OutboxMessage.invitation_id)
+        .outerjoin(Message, Message.id == Invitation.message_id)
         .join(Learner, Learner.id == Invitation.learner_id)
         .join(Program, Program.id == Invitation.program_id)
         .join(Organization, Organization.id == Invitation.organization_id)
@@ -109,10 +112,10 @@ def claim_due(
             # Concurrent senders each take other rows instead of waiting for each other.
             query = query.with_for_update(of=OutboxMessage, skip_locked=True)
         rows = list(session.execute(query))
-        live = [row for row in rows if row[9] == "pending" and row[10] > now]
-        claims = [Claim(Outgoing(*row[:7]), attempts=row[7], queued_at=row[8]) for row in live]
+        live = [row for row in rows if row[11] == "pending" and row[12] > now]
+        claims = [Claim(Outgoing(*row[:9]), attempts=row[9], queued_at=row[10]) for row in live]
         _drop_unsendable(
-            session, [(row[0], row[1], row[9]) for row in rows if row not in live], now
+            session, [(row[0], row[1], row[11]) for row in rows if row not in live], now
         )
         if claims:
             session.execute(

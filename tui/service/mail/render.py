@@ -18,6 +18,8 @@ from functools import lru_cache
 
 from email_validator import EmailNotValidError, validate_email
 
+from tui.service.links import link_token
+
 # Control characters (C0, DEL, C1), Unicode line and paragraph separators and lone surrogates:
 # any of them in a header value could end the header or break its encoding.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]+")
@@ -39,7 +41,9 @@ class Outgoing:
     full_name: str
     program: str
     organization: str
-    token: str
+    token_key: str  # what finds the invitation: its link is made with the secret key
+    message: str | None = None  # the admin's own words (an import's or one invite's)
+    sender_name: str | None = None  # the organization's, in place of mail_from's name
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,18 +60,20 @@ class UndeliverableAddress(ValueError):
     """An address that no mail server could be given (it cannot be put in ASCII form)."""
 
 
-def render_invitation(item: Outgoing, public_url: str, sender: str) -> Rendered:
-    """The invitation email: plain text and HTML alternatives, quoted-printable UTF-8.
+def render_invitation(item: Outgoing, public_url: str, sender: str, *, secret: bytes) -> Rendered:
+    """The invitation email: plain text and HTML alternatives, quoted-printable UTF-8; `secret`
+    is the service's secret key, which makes the learner's link (tui.service.links).
 
     Written out directly rather than through email.message, which costs a millisecond a message
     and writes some headers its own parser then flags.
     """
-    envelope_sender, from_header = _sender(sender)
+    envelope_sender, from_header = _sender(sender, header_text(item.sender_name or ""))
     recipient = envelope_address(item.email)
     name, program, organization = (
         header_text(value) for value in (item.full_name, item.program, item.organization)
     )
-    link = f"{public_url.rstrip('/')}/invitations/{item.token}"
+    link = f"{public_url.rstrip('/')}/invitations/{link_token(secret, item.token_key)}"
+    message = body_text(item.message or "")
     boundary = f"=_roster_{item.outbox_id}_{item.invitation_id}"  # "=_" never occurs in QP
     headers = [
         from_header,
@@ -84,9 +90,9 @@ def render_invitation(item: Outgoing, public_url: str, sender: str) -> Rendered:
         "\r\n".join(headers),
         "",
         f"--{boundary}",
-        _part("text/plain", _plain_body(name, program, organization, link)),
+        _part("text/plain", _plain_body(name, program, organization, link, message)),
         f"--{boundary}",
-        _part("text/html", _html_body(name, program, organization, link)),
+        _part("text/html", _html_body(name, program, organization, link, message)),
         f"--{boundary}--",
         "",
     ]
@@ -182,10 +188,19 @@ def _formatted_date(second: int) -> str:
     return formatdate(second, usegmt=True)
 
 
-@lru_cache(maxsize=16)
-def _sender(mail_from: str) -> tuple[str, str]:
-    """The envelope sender and the From header for the `mail_from` setting."""
-    name, address = parseaddr(mail_from)
+def body_text(value: str) -> str:
+    """The admin's message as the email's body holds it: lines kept, every other control
+    character (and Unicode line separators) one space, no blank lines at either end."""
+    lines = value.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return "\n".join(_UNSAFE.sub(" ", line).rstrip() for line in lines).strip("\n ")
+
+
+@lru_cache(maxsize=64)
+def _sender(mail_from: str, name: str = "") -> tuple[str, str]:
+    """The envelope sender and the From header for the `mail_from` setting; `name`, when
+    given (the organization's sender name), replaces the setting's display name."""
+    configured, address = parseaddr(mail_from)
+    name = name or configured
     if "@" not in address:
         raise ValueError(f"mail_from {mail_from!r} holds no email address")
     envelope = envelope_address(address)
@@ -199,23 +214,34 @@ def check_sender(mail_from: str) -> None:
     _sender(mail_from)
 
 
-def _plain_body(name: str, program: str, organization: str, link: str) -> str:
+def _plain_body(name: str, program: str, organization: str, link: str, message: str) -> str:
+    said = f"A message from {organization}:\n\n{message}\n\n" if message else ""
     return (
         f"Hello {name},\n\n"
         f"{organization} invites you to the learning program {program}.\n\n"
+        f"{said}"
         f"Accept the invitation here:\n{link}\n\n"
         "The invitation is valid for 30 days. If you did not expect it, you can ignore this "
         "email.\n"
     )
 
 
-def _html_body(name: str, program: str, organization: str, link: str) -> str:
+def _html_body(name: str, program: str, organization: str, link: str, message: str) -> str:
     name, program, organization, href = (
         html.escape(value) for value in (name, program, organization, link)
+    )
+    # Text, never markup: escaped, its lines kept with <br>.
+    said = (
+        f"<p>A message from {organization}:</p>\n<blockquote><p>"
+        + "<br>\n".join(html.escape(line) for line in message.split("\n"))
+        + "</p></blockquote>\n"
+        if message
+        else ""
     )
     return (
         f"<p>Hello {name},</p>\n"
         f"<p>{organization} invites you to the learning program <strong>{program}</strong>.</p>\n"
+        f"{said}"
         f'<p><a href="{href}">Accept the invitation</a></p>\n'
         "<p>The invitation is valid for 30 days. If you did not expect it, you can ignore this "
         "email.</p>\n"

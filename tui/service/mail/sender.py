@@ -73,6 +73,7 @@ class OutboxSender:
         *,
         public_url: str,
         sender: str,
+        secret: bytes,
         concurrency: int = DEFAULT_CONCURRENCY,
         lease: timedelta | float = timedelta(seconds=30),
         retry_window: timedelta | float = timedelta(hours=24),
@@ -86,6 +87,7 @@ class OutboxSender:
         self.transport = transport
         self.public_url = public_url
         self.sender = sender
+        self.secret = secret  # the service's secret key: it makes the learners' links
         self.concurrency = concurrency
         self.lease = _duration(lease)
         self.retry_window = _duration(retry_window)
@@ -248,7 +250,9 @@ class OutboxSender:
 
     async def _attempt(self, claim: Claim) -> Outcome:
         try:
-            message = render_invitation(claim.outgoing, self.public_url, self.sender)
+            message = render_invitation(
+                claim.outgoing, self.public_url, self.sender, secret=self.secret
+            )
             self._sending += 1
             try:
                 await self.transport.send(claim.outgoing.outbox_id, message)

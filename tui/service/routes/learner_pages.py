@@ -14,20 +14,28 @@ from tui.service.checks import live_status
 from tui.service.db import Invitation, Organization, Program, utcnow
 from tui.service.deps import Guesses, InvitationGuesses, SessionDep, WriteSessionDep
 from tui.service.errors import ApiProblem, not_found
+from tui.service.links import MAX_TOKEN, stored_key
 
 router = APIRouter(tags=["learners' side"])
-Token = Annotated[str, Path(max_length=64)]
+Token = Annotated[str, Path(max_length=MAX_TOKEN)]
 
 
-def _find(session: SessionDep, token: str, guesses: Guesses) -> tuple[Invitation, str, str, str]:
+def _find(
+    session: SessionDep, request: Request, token: str, guesses: Guesses
+) -> tuple[Invitation, str, str, str]:
     """The invitation, its status as of now, its program's and its organization's names; a
     token matching none counts against the client."""
-    found = session.execute(
-        select(Invitation, live_status(utcnow()), Program.name, Organization.name)
-        .join(Program, Program.id == Invitation.program_id)
-        .join(Organization, Organization.id == Invitation.organization_id)
-        .where(Invitation.token == token)
-    ).first()
+    key = stored_key(request.app.state.secret, token)
+    found = (
+        None
+        if key is None
+        else session.execute(
+            select(Invitation, live_status(utcnow()), Program.name, Organization.name)
+            .join(Program, Program.id == Invitation.program_id)
+            .join(Organization, Organization.id == Invitation.organization_id)
+            .where(Invitation.token_key == key)
+        ).first()
+    )
     if found is None:
         guesses.failed()
         raise not_found("invitation")
@@ -48,8 +56,10 @@ def _page(title: str, heading: str, body: str) -> str:
 
 
 @router.get("/invitations/{token}", response_class=HTMLResponse)
-def invitation_page(token: Token, guesses: InvitationGuesses, session: SessionDep) -> str:
-    _, status, program, organization = _find(session, token, guesses)
+def invitation_page(
+    token: Token, guesses: InvitationGuesses, session: SessionDep, request: Request
+) -> str:
+    _, status, program, organization = _find(session, request, token, guesses)
     action = (
         f'<form method="post" action="/invitations/{html.escape(token)}/accept">'
         '<button type="submit">Accept the invitation</button></form>'
@@ -64,7 +74,7 @@ def accept(
     token: Token, guesses: InvitationGuesses, session: WriteSessionDep, request: Request
 ) -> Response:
     """Accept: a page for a browser (the form on the invitation page), JSON for a program."""
-    invitation, status, program, organization = _find(session, token, guesses)
+    invitation, status, program, organization = _find(session, request, token, guesses)
     browser = "text/html" in request.headers.get("accept", "")
     if status not in ("pending", "accepted"):
         if browser:
