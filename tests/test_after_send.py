@@ -137,3 +137,76 @@ def test_an_import_keeps_its_rows_left_out_to_be_saved_again(
     )  # fmt: skip
     assert refused.returncode == 2
     assert json.loads(refused.stdout)["error"]["code"] == "file_exists"
+
+
+def test_learners_who_differ_are_shown_kept_or_updated_and_emails_carry_the_admins_words(
+    served: tuple[str, str, Path], smtp_server: MailServer, tmp_path: Path
+) -> None:
+    import httpx
+
+    base, token, database = served
+    env = {"ROSTER_API_URL": base, "ROSTER_TOKEN": token}
+    local = ["--database-url", f"sqlite:///{database}"]
+    roster("admin", "set-sender-name", "--org", "Initech", "Initech Academy", *local)
+    for program in ("Compliance", "Safety"):
+        roster("admin", "create-program", "--org", "Initech", program, *local)
+        roster("admin", "create-contract", "--org", "Initech", "--program", program,
+               f"{program} 2026", *local)  # fmt: skip
+    first = tmp_path / "first.csv"
+    first.write_text("Full Name,Email,External ID\nAnn Lee,ann@example.org,A1\n"
+                     "Bo Chen,bo@example.org,B1\nCy Diaz,cy@example.org,\n")  # fmt: skip
+    started = json.loads(roster("import", str(first), "--program", "Onboarding", "--contract",
+                                "FY26", "--yes", "--no-send", "--format", "json",
+                                env=env))  # fmt: skip
+    assert started["invited"] == 3, started
+    again = tmp_path / "again.csv"
+    again.write_text("Full Name,Email,External ID\nAnn Lee-Smith,ann@example.org,A1\n"
+                     "Bo Chen,bo@example.org,B2\nCy Diaz,cy@example.org,C1\n")  # fmt: skip
+
+    # The dry run names both values of each difference; a missing External ID is no difference.
+    checked = json.loads(roster("check", str(again), "--program", "Compliance", "--contract",
+                                "Compliance 2026", "--format", "json", env=env))  # fmt: skip
+    differs = {issue["row"]: issue for issue in checked["issues"]
+               if issue["code"] == "learner_differs"}  # fmt: skip
+    assert sorted(differs) == [2, 3]
+    assert '"Ann Lee", External ID A1; the file says "Ann Lee-Smith"' in differs[2]["message"]
+    assert (differs[2]["column"], differs[3]["column"]) == ("Full Name", "External ID")
+    assert 'External ID B1; the file says "Bo Chen", External ID B2' in differs[3]["message"]
+
+    def learners() -> dict[str, tuple[str, str | None]]:
+        found = httpx.get(f"{base}/api/v1/learners", params={"limit": 10},
+                          headers={"Authorization": f"Bearer {token}"}).json()  # fmt: skip
+        return {item["email"]: (item["full_name"], item["external_id"]) for item in found["items"]}
+
+    words = "Bring your laptop.\nWe start Monday at 9."
+    kept = json.loads(roster("import", str(again), "--program", "Compliance", "--contract",
+                             "Compliance 2026", "--message", words, "--yes", "--format", "json",
+                             env=env))  # fmt: skip
+    assert (kept["invited"], kept["emails_sent"]) == (3, 3)
+    shown = json.loads(roster("imports", "show", str(kept["import_id"]), "--format", "json",
+                              env=env))  # fmt: skip
+    assert shown["message"] == words
+    assert sorted(issue["row"] for issue in shown["issues"]
+                  if issue["code"] == "learner_differs") == [2, 3]  # fmt: skip
+    # The stored values stayed, but the empty External ID was filled in.
+    assert learners() == {"ann@example.org": ("Ann Lee", "A1"),
+                          "bo@example.org": ("Bo Chen", "B1"),
+                          "cy@example.org": ("Cy Diaz", "C1")}  # fmt: skip
+    emails = [message.parsed() for message in smtp_server.handler.received]
+    assert len(emails) == 3
+    for message in emails:
+        assert str(message["From"]).startswith("Initech Academy <")
+        plain = message.get_body(("plain",))
+        assert plain is not None and words in plain.get_content().replace("\r\n", "\n")
+
+    updated = json.loads(roster("import", str(again), "--program", "Safety", "--contract",
+                                "Safety 2026", "--update-learners", "--no-send", "--yes",
+                                "--format", "json", env=env))  # fmt: skip
+    assert updated["invited"] == 3
+    assert learners() == {"ann@example.org": ("Ann Lee-Smith", "A1"),
+                          "bo@example.org": ("Bo Chen", "B2"),
+                          "cy@example.org": ("Cy Diaz", "C1")}  # fmt: skip
+    # Found by their new names.
+    renamed = httpx.get(f"{base}/api/v1/learners", params={"q": "lee-smith"},
+                        headers={"Authorization": f"Bearer {token}"}).json()  # fmt: skip
+    assert renamed["total"] == 1

@@ -106,6 +106,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=True,
         help="send invitation emails (default) or only create invitations",
     )
+    do_import.add_argument(
+        "--message", help="your own words in each invitation email (plain text, at most 1000 "
+        "characters)",
+    )  # fmt: skip
+    do_import.add_argument(
+        "--update-learners", action="store_true",
+        help="give stored learners the file's Full Name and External ID where they differ "
+        "(learner_differs); by default the stored values stay",
+    )  # fmt: skip
     do_import.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     output(do_import)
 
@@ -175,6 +184,13 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     action("create-org", "create an organization").add_argument("name")
+    sender_name = action(
+        "set-sender-name", "name the sender of an organization's invitation emails"
+    )
+    sender_name.add_argument("--org", required=True, help="organization id or name")
+    sender_name.add_argument(
+        "name", help='as the From header shows it, e.g. "Acme Academy"; "" for mail_from\'s'
+    )
     create_admin = action("create-admin", "create an admin and print their token, once")
     create_admin.add_argument("--org", required=True, help="organization id or name")
     create_admin.add_argument("--email", required=True)
@@ -354,9 +370,18 @@ def run_service_command(args: argparse.Namespace) -> int:
     elif args.command == "check":
         job = commands.check_with_service(settings, args.file, args.program, args.contract, output)
     else:
+        from tui.api.importer import Choices
+        from tui.api.models import MAX_MESSAGE
+
+        message = (args.message or "").strip() or None
+        if message and len(message) > MAX_MESSAGE:
+            raise Failure("usage", f"--message has {len(message):,} characters; shorten it to "
+                          f"{MAX_MESSAGE:,} or fewer.")  # fmt: skip
+        choices = Choices(send_emails=args.send, message=message,
+                          update_learners=args.update_learners)  # fmt: skip
         job = commands.import_file(
             settings, args.file, args.program, args.contract,
-            send=args.send, yes=args.yes, output=output,
+            choices=choices, yes=args.yes, output=output,
         )  # fmt: skip
     return commands.run(job, output)
 

@@ -11,7 +11,7 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tui.api import models as wire
 from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
@@ -19,6 +19,9 @@ from tui.config_file import SettingsProblem
 from tui.outcome import Exit, Failure, report_failure
 from tui.settings import Settings, mask_url
 from tui.text import noun, plural
+
+if TYPE_CHECKING:
+    from tui.api.importer import Choices
 
 
 class CommandError(Failure):
@@ -405,7 +408,7 @@ async def import_file(
     program_ref: str,
     contract_ref: str,
     *,
-    send: bool,
+    choices: Choices,
     yes: bool,
     output: str,
 ) -> int:
@@ -434,12 +437,21 @@ async def import_file(
         if report.file_errors:
             # The file was fine; the service refused it (seats, contract dates).
             return _not_started(report, output, style, Exit.REFUSED, seats_left=contract.seats_left)
-        emails = "send invitation emails" if send else "send no emails"
+        emails = "send invitation emails" if choices.send_emails else "send no emails"
         summary = (
             f"Invite {plural(report.ready, 'learner')} to {program.name} under {contract.name}, "
-            f"and {emails}. {report.skipped:,} skipped, {plural(report.errors, 'row')} with "
-            "errors left out."
+            f"and {emails}"
+            + (" with your message" if choices.message and choices.send_emails else "")
+            + f". {report.skipped:,} skipped, {plural(report.errors, 'row')} with errors left out."
         )
+        differ = sum(1 for issue in report.issues if issue.code == "learner_differs")
+        if differ:
+            summary += (
+                f" {plural(differ, 'stored learner')} {'has' if differ == 1 else 'have'} another "
+                "Full Name or External ID in the file: "
+                + ("they take the file's." if choices.update_learners
+                   else "the stored values stay (--update-learners gives them the file's).")
+            )  # fmt: skip
         print(summary, file=sys.stderr)
         if not yes:
             if not sys.stdin.isatty():
@@ -454,7 +466,7 @@ async def import_file(
                 ready_rows(learner_file),
                 program_id=program.id,
                 contract_id=contract.id,
-                send_emails=send,
+                choices=choices,
                 file_name=path.name,
                 on_upload=lambda done, total: progress.update(upload, completed=done, total=total),
             )
@@ -612,6 +624,10 @@ def _admin_action(session: Any, operator: Any, action: str, options: Any) -> dic
         organization = operator.create_organization(session, options.name)
         return {"id": organization.id, "name": organization.name}
     organization = operator.find_organization(session, options.org)
+    if action == "set-sender-name":
+        operator.set_sender_name(organization, options.name)
+        return {"id": organization.id, "name": organization.name,
+                "sender_name": organization.sender_name}  # fmt: skip
     if action == "create-admin":
         admin_, token = operator.create_admin(session, organization, options.email)
         return {"id": admin_.id, "email": admin_.email, "token": token,

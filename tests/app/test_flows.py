@@ -384,7 +384,7 @@ async def test_the_users_list_reaches_every_learner(app: RosterApp) -> None:
     from textual.widgets import DataTable
 
     from tui.api import models as wire
-    from tui.api.importer import run_import
+    from tui.api.importer import Choices, run_import
 
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.me is not None)
@@ -401,7 +401,7 @@ async def test_the_users_list_reaches_every_learner(app: RosterApp) -> None:
             external_id=[None] * count,
         )
         await run_import(client, rows, program_id=program.id, contract_id=contract.id,
-                         send_emails=False, file_name="zeds.csv")  # fmt: skip
+                         choices=Choices(send_emails=False), file_name="zeds.csv")  # fmt: skip
         await pilot.press("u")
         await on_screen(pilot, UsersScreen)
         table = app.screen.query_one(DataTable)

@@ -15,6 +15,7 @@ from textual.widgets import Input, OptionList, Static
 
 from tests.app.conftest import learner_file, on_screen, until
 from tests.app.test_flows import choose, upload
+from tui.api.importer import Choices
 from tui.app import RosterApp
 from tui.screens.home import AdminHome
 from tui.screens.invite_learner import InviteLearnerScreen
@@ -190,7 +191,7 @@ def test_progress(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> N
     async def halfway(pilot: Pilot[None]) -> None:
         preview = pilot.app.screen
         assert isinstance(preview, PreviewScreen)
-        progress = ImportProgress(preview.flow, preview.learner_file, send=True)
+        progress = ImportProgress(preview.flow, preview.learner_file, Choices())
         progress.run_import = hold_still  # type: ignore[method-assign,assignment]
         await pilot.app.push_screen(progress)
         progress._progress("Uploading rows", 5_000, 12_000)

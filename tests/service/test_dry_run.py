@@ -99,3 +99,17 @@ def test_a_dry_run_larger_than_the_limit_is_refused_as_it_arrives(
     assert response.status_code == 413
     assert response.json()["code"] == "too_large"
     assert "check the file in parts" in response.json()["detail"]
+
+
+def test_a_dry_run_of_no_rows_says_nothing_is_ready(service: Service) -> None:
+    acme = service.acme
+    contract = acme.contracts["Ten seats"]
+    empty = {"contract_id": contract, "rows": {"row": [], "email": [], "external_id": []}}
+    as_json = service.http.post(
+        f"/api/v1/programs/{acme.programs['Leadership']}/invitations/check",
+        headers=service.as_(acme), json=empty,
+    )  # fmt: skip
+    as_csv = check(service, b"row,email,external_id\n", "text/csv", contract_id=contract)
+    assert as_json.status_code == as_csv.status_code == 200
+    assert as_json.json() == as_csv.json()
+    assert (as_json.json()["ready"], as_json.json()["issues"]) == (0, [])

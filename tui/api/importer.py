@@ -11,17 +11,29 @@ import asyncio
 import io
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import polars as pl
+from pydantic import TypeAdapter
 
 from tui.api import models as wire
 from tui.api.client import RosterClient
 from tui.intake.learner_file import LearnerFile
-from tui.intake.report import SKIP_CODES, Report
+from tui.intake.report import SKIP_CODES, Issue, Report
+from tui.intake.rules import learner_differences
 from tui.text import plural
 
 CHUNK_ROWS = 5_000
 Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Choices:
+    """What the admin chose for an import besides its rows."""
+
+    send_emails: bool = True
+    message: str | None = None  # their own words in each email
+    update_learners: bool = False  # stored learners take the file's differing values
 
 
 def _ready(learner_file: LearnerFile, *columns: str) -> pl.DataFrame:
@@ -42,11 +54,15 @@ def ready_rows(learner_file: LearnerFile) -> wire.RowBatch:
     )
 
 
-def with_service_check(report: Report, result: wire.CheckResult) -> Report:
-    """The report with the service's checks added: skipped rows, conflicts, seats."""
+def with_service_check(
+    report: Report, result: wire.CheckResult, learners: pl.DataFrame | None = None
+) -> Report:
+    """The report with the service's checks added: skipped rows, conflicts, seats, and the
+    rows whose stored learner has another name or External ID than the file's `learners`."""
     issues = report.issues
-    if result.issues:
-        issues = sorted(issues + result.issues, key=lambda issue: issue.row)
+    found = result.issues + (differing(result.known, learners) if learners is not None else [])
+    if found:
+        issues = sorted(issues + found, key=lambda issue: issue.row)
     return report.model_copy(
         update={
             "file_errors": report.file_errors + result.file_errors,
@@ -58,13 +74,36 @@ def with_service_check(report: Report, result: wire.CheckResult) -> Report:
     )
 
 
+_ISSUES = TypeAdapter(list[Issue])
+
+
+def differing(known: wire.KnownLearners, learners: pl.DataFrame) -> list[Issue]:
+    """`learner_differs` warnings: the service sent the stored values of the ready rows whose
+    learner it knows, and the file's names are here (the dry run does not send them)."""
+    if not known.row:
+        return []
+    stored = pl.DataFrame(
+        {"row": known.row, "stored_name": known.full_name,
+         "stored_external_id": known.external_id},
+        schema={"row": pl.UInt32, "stored_name": pl.String, "stored_external_id": pl.String},
+    )  # fmt: skip
+    rows = stored.join(learners.select("row", "full_name", "external_id"), on="row", how="inner")
+    found = learner_differences(rows)
+    return _ISSUES.validate_json(found.write_json()) if found.height else []
+
+
 def check_request_csv(learner_file: LearnerFile) -> bytes:
     """The dry run's rows as CSV (`wire.CHECK_CSV_COLUMNS`): what the service needs of each
     row, no names, in the form it reads cheapest (see tui.service.dry_run). Written by polars:
     no Python object per cell."""
+    return check_csv(_ready(learner_file, "row", "email_normalized", "external_id"))
+
+
+def check_csv(learners: pl.DataFrame) -> bytes:
+    """Checked learners (`row`, `email_normalized`, `external_id`) as the dry run's CSV."""
     row, email, external_id = wire.CHECK_CSV_COLUMNS
     buffer = io.BytesIO()
-    _ready(learner_file, "row", "email_normalized", "external_id").select(
+    learners.select(
         pl.col("row").alias(row),
         pl.col("email_normalized").alias(email),
         pl.when(pl.col("external_id") != "").then(pl.col("external_id")).alias(external_id),
@@ -81,7 +120,7 @@ async def dry_run(
     result = await client.check(program_id, contract_id, body)
     del body
     file_report = await asyncio.to_thread(lambda: learner_file.report)
-    return await asyncio.to_thread(with_service_check, file_report, result)
+    return await asyncio.to_thread(with_service_check, file_report, result, learner_file.learners)
 
 
 async def run_import(
@@ -90,7 +129,7 @@ async def run_import(
     *,
     program_id: int,
     contract_id: int,
-    send_emails: bool,
+    choices: Choices,
     file_name: str,
     key: str | None = None,
     on_upload: Progress | None = None,
@@ -103,8 +142,10 @@ async def run_import(
         wire.ImportCreate(
             program_id=program_id,
             contract_id=contract_id,
-            send_emails=send_emails,
+            send_emails=choices.send_emails,
             file_name=file_name,
+            message=choices.message,
+            update_learners=choices.update_learners,
         ),
         key or str(uuid.uuid4()),
     )

@@ -24,6 +24,19 @@ RowNumber = Annotated[int, Field(ge=1, le=2**31 - 1)]
 Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 # The most rows of a file the service keeps as an import's left-out rows: the file row limit.
 MAX_LEFT_OUT = 1_000_000
+MAX_MESSAGE = 1000
+
+
+def _message(value: object) -> object:
+    """An admin's message: plain text, blank is none."""
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
+    return value
+
+
+# An admin's own words for the invitation emails (plain text: never markup), none when blank.
+Message = Annotated[Annotated[str, Field(max_length=MAX_MESSAGE)] | None, BeforeValidator(_message)]
 InvitationStatus = Literal["pending", "accepted", "revoked", "expired"]
 EmailStatus = Literal["created", "queued", "retrying", "sent", "failed"]
 ImportState = Literal["open", "committed", "rejected"]
@@ -40,6 +53,7 @@ class Organization(BaseModel):
     id: int
     name: str
     is_demo: bool
+    sender_name: str | None = None  # who the invitation emails are from, when set
 
 
 class Me(BaseModel):
@@ -156,6 +170,7 @@ class InviteLearner(BaseModel):
     external_id: str | None = None
     contract_id: Id
     send_email: bool = True
+    message: Message = None
 
 
 class RowBatch(BaseModel):
@@ -208,6 +223,15 @@ class CheckRequest(BaseModel):
     rows: CheckRows
 
 
+class KnownLearners(BaseModel):
+    """Ready rows whose email is a stored learner, with the stored values, column by column:
+    the dry run sends no names, so the client compares them (`learner_differs`)."""
+
+    row: list[int] = Field(default_factory=list)
+    full_name: list[str] = Field(default_factory=list)
+    external_id: list[str | None] = Field(default_factory=list)
+
+
 class CheckResult(BaseModel):
     """The service's checks on rows that passed the file checks (DESIGN §2)."""
 
@@ -217,6 +241,7 @@ class CheckResult(BaseModel):
     ready: int
     skipped: int
     errors: int
+    known: KnownLearners = Field(default_factory=KnownLearners)
 
 
 class ImportCreate(BaseModel):
@@ -224,6 +249,11 @@ class ImportCreate(BaseModel):
     contract_id: Id
     send_emails: bool
     file_name: str = Field(default="", max_length=500)
+    message: Message = None
+    update_learners: bool = Field(
+        default=False,
+        description="stored learners take the file's Full Name and External ID where they differ",
+    )
 
 
 class LeftOutRows(BaseModel):
@@ -263,6 +293,8 @@ class ImportStatus(BaseModel):
     admin_email: str = Field(default="", description="the admin who started the import")
     send_emails: bool
     file_name: str
+    message: str | None = None
+    update_learners: bool = False
     rows: int
     chunks: int
     invited: int

@@ -66,7 +66,7 @@ class Report(BaseModel):
 # The service's verdicts on a row that skip it: the learner needs no new invitation.
 SKIP_CODES = ("already_member", "already_invited")
 # The service's verdicts on single rows (the others are on the file as a whole).
-SERVICE_ROW_CODES = (*SKIP_CODES, "external_id_conflict")
+SERVICE_ROW_CODES = (*SKIP_CODES, "external_id_conflict", "learner_differs")
 
 
 class Rule(NamedTuple):
@@ -122,6 +122,11 @@ RULES: dict[str, Rule] = {
     "external_id_conflict": Rule(
         title="External ID belongs to another learner",
         fix="Correct the External ID or the email so they match the existing learner.",
+    ),
+    "learner_differs": Rule(
+        title="Stored learner has another name or External ID",
+        fix="Correct the file, or update the stored learners with the file's values (the "
+        "preview's Update learners box, roster import --update-learners).",
     ),
     "contract_capacity": Rule(title="Not enough seats"),
     "contract_unavailable": Rule(title="Contract unavailable"),

@@ -325,15 +325,63 @@ def _join(names: list[str]) -> str:
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
-def check_one_learner(full_name: str, email: str, external_id: str) -> list[tuple[str, str]]:
-    """The row rules on one learner typed in a form, as on a file's row: (severity, message)
-    of each issue, errors first. Rules between rows (duplicates) have nothing to compare."""
+def check_one_learner(
+    full_name: str, email: str, external_id: str
+) -> tuple[pl.DataFrame, list[tuple[str, str]]]:
+    """The row rules on one learner typed in a form, as on a file's row 1: the checked learner
+    (`check_learners`' learners) and (severity, message) of each issue, errors first. Rules
+    between rows (duplicates) have nothing to compare."""
     learner = pl.DataFrame(
         {"row": [1], "full_name": [full_name], "email": [email], "external_id": [external_id],
          "overflow": [None]},
         schema={"row": pl.UInt32, "full_name": pl.String, "email": pl.String,
                 "external_id": pl.String, "overflow": pl.Int32},
     )  # fmt: skip
-    _, issues = check_learners(learner, width=3)
+    learners, issues = check_learners(learner, width=3)
     ordered = issues.sort(pl.col("severity") != "error")
-    return list(zip(ordered["severity"].to_list(), ordered["message"].to_list(), strict=True))
+    return learners, list(
+        zip(ordered["severity"].to_list(), ordered["message"].to_list(), strict=True)
+    )
+
+
+def learner_differences(rows: pl.DataFrame) -> pl.DataFrame:
+    """`learner_differs` warnings (ISSUE_SCHEMA) for rows whose email is a stored learner with
+    another Full Name, or another External ID: never a change made or dropped without a word.
+
+    `rows`: `row`, the file's `full_name` and `external_id` ("" or null for none), and the
+    learner's `stored_name` and `stored_external_id`. An External ID the learner lacks is not a
+    difference: the import fills it in. The one rule, for the dry run (the client, which has
+    the names) and the commit (the service).
+    """
+    file_id = pl.col("external_id").fill_null("")
+    stored_id = pl.col("stored_external_id").fill_null("")
+    name_differs = pl.col("full_name") != pl.col("stored_name")
+    id_differs = (file_id != "") & (stored_id != "") & (file_id != stored_id)
+
+    def described(name: pl.Expr, external_id: pl.Expr) -> pl.Expr:
+        return pl.concat_str(
+            pl.lit('"'), _quoted(name), pl.lit('"'),
+            pl.when(external_id != "")
+            .then(pl.lit(", External ID ") + _quoted(external_id))
+            .otherwise(pl.lit("")),
+        )  # fmt: skip
+
+    return (
+        rows.filter(name_differs | id_differs)
+        .select(
+            pl.col("row").cast(pl.UInt32),
+            pl.when(name_differs)
+            .then(pl.lit("Full Name"))
+            .otherwise(pl.lit("External ID"))
+            .alias("column"),
+            pl.lit("warning").alias("severity"),
+            pl.lit("learner_differs").alias("code"),
+            pl.format(
+                "This email is a stored learner, {}; the file says {}. The stored values stay "
+                "unless you choose to update learners.",
+                described(pl.col("stored_name"), stored_id),
+                described(pl.col("full_name"), file_id),
+            ).alias("message"),
+        )
+        .cast(ISSUE_SCHEMA)  # type: ignore[arg-type]
+    )

@@ -14,6 +14,7 @@ from tui.api import models as wire
 if TYPE_CHECKING:
     import polars as pl
 
+    from tui.api.importer import Choices
     from tui.app import RosterApp
     from tui.intake.learner_file import LearnerFile
     from tui.intake.report import Report
@@ -75,7 +76,7 @@ class BulkFlow:
         self.app.push_screen(PreviewScreen(self, learner_file, report, frame))
 
     def commit(
-        self, learner_file: LearnerFile, report: Report, frame: pl.DataFrame, send: bool
+        self, learner_file: LearnerFile, report: Report, frame: pl.DataFrame, choices: Choices
     ) -> None:
         from tui.screens.progress import CompletionDialog, ImportProgress
 
@@ -87,4 +88,4 @@ class BulkFlow:
                 lambda _: self.app.return_to_origin(self.origin),
             )
 
-        self.app.push_screen(ImportProgress(self, learner_file, send), done)
+        self.app.push_screen(ImportProgress(self, learner_file, choices), done)

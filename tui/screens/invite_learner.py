@@ -15,6 +15,7 @@ from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Stat
 
 from tui.api import models as wire
 from tui.api.client import ApiError
+from tui.api.models import MAX_MESSAGE
 from tui.intake.report import Report
 from tui.screens.pickers import contract_detail
 from tui.screens.roster_app import roster_app
@@ -54,6 +55,12 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[None]):
             yield Select[int]([], id="program", prompt="Choose a program")
             yield Label("Contract")
             yield Select[int]([], id="contract", prompt="Choose a contract")
+            yield Label("Your message in the email (optional)")
+            yield Input(
+                id="message",
+                max_length=MAX_MESSAGE,
+                placeholder="Welcome aboard! Start with the first module this week.",
+            )
             yield Checkbox("Send invitations to new members after import", True, id="send")
             yield Static("", id="form-error")
             with Horizontal(classes="buttons"):
@@ -113,35 +120,55 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[None]):
             return
         typed = tuple(self.query_one(f"#{key}", Input).value.strip()
                       for key in ("full_name", "email", "external_id"))  # fmt: skip
-        issues = check_one_learner(*typed)
+        learner, issues = check_one_learner(*typed)
         errors = [message for severity, message in issues if severity == "error"]
         warnings = [message for severity, message in issues if severity != "error"]
         if errors:
             error.update("\n".join(f"✗ {escape(message)}" for message in errors))
             return
-        if warnings and self._warned != typed:
-            # The same warnings a file's row gets; a second press invites anyway.
-            self._warned = typed
-            error.update("\n".join(f"! {escape(message)}" for message in warnings)
-                         + "\nPress enter again to invite anyway, or correct it.")  # fmt: skip
-            return
-        self.invite(program, contract)
+        self.invite(program, contract, learner, warnings, typed)
+
+    def _warn(self, warnings: list[str]) -> None:
+        self.query_one("#form-error", Static).update(
+            "\n".join(f"! {escape(message)}" for message in warnings)
+            + "\nPress enter again to invite anyway, or correct it."
+        )
 
     @work(exclusive=True, group="invite", exit_on_error=False)
-    async def invite(self, program_id: int, contract_id: int) -> None:
+    async def invite(
+        self,
+        program_id: int,
+        contract_id: int,
+        learner: pl.DataFrame,
+        warnings: list[str],
+        typed: tuple[str, ...],
+    ) -> None:
+        from tui.api.importer import check_csv, differing
         from tui.screens.progress import CompletionDialog
 
-        value = {key: self.query_one(f"#{key}", Input).value.strip()
-                 for key in ("full_name", "email", "external_id")}  # fmt: skip
+        value = dict(zip(("full_name", "email", "external_id"), typed, strict=True))
         send = self.query_one("#send", Checkbox).value
         client = await roster_app(self).client()
+        if self._warned != typed:
+            # The same warnings a file's row gets, the service's learner_differs among them
+            # (a dry run of the one row); a second press invites anyway.
+            try:
+                checked = await client.check(program_id, contract_id, check_csv(learner))
+            except ApiError as failure:
+                self.query_one("#form-error", Static).update(f"✗ {failure.problem.detail}")
+                return
+            warnings = warnings + [issue.message for issue in differing(checked.known, learner)]
+            if warnings:
+                self._warned = typed
+                self._warn(warnings)
+                return
         try:
             invitation = await client.invite(
                 program_id,
                 wire.InviteLearner(
                     full_name=value["full_name"], email=value["email"],
                     external_id=value["external_id"] or None, contract_id=contract_id,
-                    send_email=send,
+                    send_email=send, message=self.query_one("#message", Input).value or None,
                 ),
             )  # fmt: skip
         except ApiError as failure:

@@ -7,15 +7,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import polars as pl
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Static
+from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Static, TextArea
 
 from tui.api.client import ApiError
+from tui.api.importer import Choices
+from tui.api.models import MAX_MESSAGE
 from tui.intake.export import errors_file_for, export_issues, preview_frame
 from tui.intake.learner_file import LearnerFile
 from tui.intake.render import describe_source
@@ -73,6 +76,62 @@ class EditRow(ModalScreen[tuple[str, str, str] | None]):
         self.dismiss(None)
 
 
+class WriteMessage(ModalScreen[str | None]):
+    """The admin's own words for the invitation emails: plain text, lines kept, at most
+    MAX_MESSAGE characters; every email of the import carries them."""
+
+    BINDINGS = [
+        Binding("escape", "dismiss(None)", "Cancel"),
+        Binding("ctrl+s", "save", "Save", priority=True),
+    ]
+
+    def __init__(self, message: str) -> None:
+        super().__init__()
+        self.message = message
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="write-message"):
+            yield Label("Your message to the learners", classes="title")
+            yield Static(
+                "Plain text, shown in each invitation email under the invitation. Empty: no "
+                "message.",
+                classes="hint",
+            )
+            yield TextArea(self.message, id="message-text", soft_wrap=True, show_line_numbers=False)
+            yield Static(id="message-count", classes="hint")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Save", id="save", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        area = self.query_one(TextArea)
+        area.focus()
+        area.move_cursor(area.document.end)
+        self._count()
+
+    @on(TextArea.Changed)
+    def _count(self) -> None:
+        length = len(self.query_one(TextArea).text.strip())
+        over = length > MAX_MESSAGE
+        self.query_one("#message-count", Static).update(
+            f"[red]{length:,} characters: at most {MAX_MESSAGE:,}.[/red]"
+            if over
+            else f"{length:,} of {MAX_MESSAGE:,} characters · ctrl+s saves"
+        )
+        self.query_one("#save", Button).disabled = over
+
+    @on(Button.Pressed, "#save")
+    def action_save(self) -> None:
+        text = self.query_one(TextArea).text.strip()
+        if len(text) <= MAX_MESSAGE:
+            self.dismiss(text)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+
 class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
     TITLE = "Preview"
     # The footer shows them in this order, the ones that matter first; a file that cannot be
@@ -81,6 +140,8 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         Binding("escape", "back", "Back"),
         Binding("i", "commit", "Invite"),
         Binding("m", "toggle_send", "Send emails"),
+        Binding("p", "write_message", "Message"),
+        Binding("u", "toggle_update", "Update learners", show=False),
         Binding("n", "next_issue", "Next issue"),
         Binding("N", "previous_issue", "Previous issue", show=False),
         Binding("e", "edit", "Edit row"),
@@ -90,6 +151,8 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
     ]
     # Which rows the table shows: all, those with issues, or the ready ones (f cycles).
     filter: reactive[str] = reactive("all", init=False)
+    # The admin's own words for the emails ("" for none).
+    message: reactive[str] = reactive("", init=False)
 
     def __init__(
         self,
@@ -112,6 +175,32 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
     def watch_filter(self) -> None:
         self.show_rows()
 
+    def watch_message(self) -> None:
+        self.show_message()
+
+    def show_message(self) -> None:
+        if not self.has_rows:
+            return
+        line, more, _ = self.message.partition("\n")
+        self.query_one("#message", Static).update(
+            f"Message: [b]{escape(line)}[/b]{' …' if more else ''} · p changes it"
+            if self.message
+            else "No message of your own in the emails · p writes one"
+        )
+
+    @property
+    def differing(self) -> int:
+        """Rows whose stored learner has another Full Name or External ID than the file's."""
+        return sum(1 for issue in self.report.issues if issue.code == "learner_differs")
+
+    def show_update(self) -> None:
+        box = self.query_one("#update", Checkbox)
+        box.display = bool(self.differing)
+        box.label = (
+            f"Update {plural(self.differing, 'stored learner')} to the file's Full Name and "
+            "External ID (u)"
+        )
+
     @property
     def has_rows(self) -> bool:
         """False when the file itself cannot be read: there are no rows to show. The service's
@@ -130,6 +219,8 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
                 yield Label(id="filter")
                 yield PreviewTable(id="table")
                 yield Static(id="detail")
+                yield Static(id="message")
+                yield Checkbox(id="update")
                 with Horizontal(id="commit-bar"):
                     yield Checkbox("Send invitations to new members after import", True,
                                    id="send")  # fmt: skip
@@ -177,6 +268,8 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
             refused += "another contract."
         self.query_one("#service-error", Static).update(refused)
         self.query_one("#service-error", Static).display = bool(refused)
+        self.show_message()
+        self.show_update()
         self.update_button()
 
     def update_button(self) -> None:
@@ -253,6 +346,21 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
     @on(Checkbox.Changed, "#send")
     def _send_changed(self) -> None:
         self.update_button()
+
+    def action_toggle_update(self) -> None:
+        if self.has_rows and self.differing:
+            box = self.query_one("#update", Checkbox)
+            box.value = not box.value
+
+    def action_write_message(self) -> None:
+        if not self.has_rows:
+            return
+
+        def written(text: str | None) -> None:
+            if text is not None:
+                self.message = text
+
+        self.app.push_screen(WriteMessage(self.message), written)
 
     def action_export(self) -> None:
         if not self.has_rows:
@@ -350,11 +458,16 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
             return
         assert self.flow.program and self.flow.contract
         send = self.query_one("#send", Checkbox).value
+        choices = Choices(
+            send_emails=send,
+            message=self.message or None,
+            update_learners=bool(self.differing) and self.query_one("#update", Checkbox).value,
+        )
         learner_file, report, frame = self.learner_file, self.report, self.frame
 
         def confirmed(yes: bool | None) -> None:
             if yes:
-                self.flow.commit(learner_file, report, frame, send)
+                self.flow.commit(learner_file, report, frame, choices)
 
         if report.ready <= ASK_ABOVE:
             confirmed(True)

@@ -19,6 +19,7 @@ from textual.widgets import Button, Footer, Label, ProgressBar, Static
 from tui.api import models as wire
 from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
 from tui.api.importer import (
+    Choices,
     email_phase,
     failed_emails,
     failures_text,
@@ -49,11 +50,11 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
     # and the emails go on.
     committed: reactive[wire.ImportStatus | None] = reactive(None, init=False)
 
-    def __init__(self, flow: BulkFlow, learner_file: LearnerFile, send: bool) -> None:
+    def __init__(self, flow: BulkFlow, learner_file: LearnerFile, choices: Choices) -> None:
         super().__init__()
         self.flow = flow
         self.learner_file = learner_file
-        self.send = send
+        self.choices = choices
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="progress"):
@@ -94,7 +95,7 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
                 rows,
                 program_id=flow.program.id,
                 contract_id=flow.contract.id,
-                send_emails=self.send,
+                choices=self.choices,
                 file_name=self.learner_file.summary.file,
                 on_upload=lambda done, total: self._progress("Uploading rows", done, total),
                 on_commit=self._committing,
@@ -195,6 +196,13 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
                              "sending them while it runs.")  # fmt: skip
         else:
             lines.append("No emails were sent: the invitations were created without them.")
+        differ = sum(1 for issue in status.issues if issue.code == "learner_differs")
+        if differ:
+            lines.append(
+                f"{plural(differ, 'stored learner')} "
+                + ("took the file's Full Name and External ID." if status.update_learners
+                   else "kept the stored Full Name and External ID (the file's differ).")
+            )  # fmt: skip
         skipped = sum(status.skipped.values())
         if skipped:
             why = ", ".join(plural(count, *SKIP_NAMES.get(code, (code, code)))

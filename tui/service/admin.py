@@ -82,6 +82,12 @@ def find_program(session: Session, organization_id: int, name_or_id: str) -> Pro
     return found
 
 
+def set_sender_name(organization: Organization, name: str) -> None:
+    """Who the organization's invitation emails come from; blank: the mail_from setting's
+    name again."""
+    organization.sender_name = checked_name("sender", name) if name.strip() else None
+
+
 def create_organization(session: Session, name: str, *, is_demo: bool = False) -> Organization:
     organization = Organization(name=checked_name("organization", name), is_demo=is_demo)
     session.add(organization)

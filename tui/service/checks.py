@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from tui.api.models import RowBatch
 from tui.intake.report import SKIP_CODES, Issue, Problem
-from tui.intake.rules import check_learners
+from tui.intake.rules import check_learners, learner_differences
 from tui.service.db import Contract, ContractProgram, Invitation, Learner, Program, utcnow
 
 # Below this many learners in the organization, loading them all beats querying by email.
@@ -31,7 +31,10 @@ class Checked:
     """The verdict on a batch: what to invite, what to skip, and why.
 
     `ready` has a row per learner to invite: `index` in the batch, the `normalized` email, the
-    existing `learner_id` (null for a new learner) and that learner's `learner_external_id`.
+    existing `learner_id` (null for a new learner) and that learner's `learner_external_id`
+    and `learner_name`. `known` has the ready rows of stored learners, with the stored values
+    (`row`, `stored_name`, `stored_external_id`): the dry run sends no names, so its client
+    compares them (rules.learner_differences).
     It stays a frame: a dry run only counts it, and a million Python objects would cost more
     than the check.
     """
@@ -39,6 +42,7 @@ class Checked:
     file_errors: list[Problem] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     ready: pl.DataFrame = field(default_factory=pl.DataFrame)
+    known: pl.DataFrame = field(default_factory=pl.DataFrame)
     skipped: Counter[str] = field(default_factory=Counter)
     errors: int = 0
     seats_left: int | None = None
@@ -215,7 +219,7 @@ def check_rows(
         [
             joined.group_by("verdict").len(),
             joined.filter(pl.col("verdict") == "ready").select(
-                "index", "learner_id", "learner_external_id"
+                "index", "learner_id", "learner_external_id", "learner_name"
             ),
             joined.filter((pl.col("verdict") == "already_invited") & owed)
             .select("invitation_id")
@@ -234,7 +238,23 @@ def check_rows(
         frame["normalized"].gather(ready["index"]).alias("normalized"),
         "learner_id",
         "learner_external_id",
+        "learner_name",
     )
+    stored = ready.filter(pl.col("learner_id").is_not_null())
+    checked.known = stored.select(
+        frame["row"].gather(stored["index"]).alias("row"),
+        pl.col("learner_name").alias("stored_name"),
+        pl.col("learner_external_id").alias("stored_external_id"),
+    )
+    if validate:  # the commit has the names: the same rule as the dry run's client
+        issues += _issues(
+            learner_differences(
+                checked.known.with_columns(
+                    frame["full_name"].gather(stored["index"]).alias("full_name"),
+                    frame["external_id"].gather(stored["index"]).alias("external_id"),
+                )
+            )
+        )
     checked.owed = owed_ids["invitation_id"].to_list()
 
     flagged = flagged.hstack(frame.select("row", "normalized", "external_id")[flagged["index"]])
@@ -284,8 +304,8 @@ def _existing(
     session: Session, organization_id: int, emails: pl.Series, external_ids: pl.Series
 ) -> pl.DataFrame:
     """The organization's learners with these (normalized) emails or External IDs:
-    `key`, `learner_id`, `learner_external_id`."""
-    query = select(Learner.email_key, Learner.id, Learner.external_id).where(
+    `key`, `learner_id`, `learner_external_id`, `learner_name`."""
+    query = select(Learner.email_key, Learner.id, Learner.external_id, Learner.full_name).where(
         Learner.organization_id == organization_id
     )
     count = (
@@ -310,7 +330,12 @@ def _existing(
                 found += session.execute(query.where(column.in_(values[start : start + _IN_BATCH])))
     return pl.DataFrame(
         found,
-        schema={"key": pl.String, "learner_id": pl.Int64, "learner_external_id": pl.String},
+        schema={
+            "key": pl.String,
+            "learner_id": pl.Int64,
+            "learner_external_id": pl.String,
+            "learner_name": pl.String,
+        },
         orient="row",
     ).unique("learner_id")
 

@@ -26,7 +26,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    mapped_column,
+    relationship,
+    sessionmaker,
+)
 
 from tui.api.models import EmailStatus, ImportState, InvitationStatus
 
@@ -110,6 +117,11 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+def new_message(organization_id: int, text: str | None) -> Message | None:
+    """The admin's message to store with an import or an invite; none without words."""
+    return Message(organization_id=organization_id, text=text) if text else None
+
+
 class Learner(Base):
     __tablename__ = "learners"
     __table_args__ = (
@@ -187,6 +199,9 @@ class Import(Base):
     send_emails: Mapped[bool] = mapped_column(Boolean)
     file_name: Mapped[str] = mapped_column(String(500), default="")
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+    message: Mapped[Message | None] = relationship(lazy="joined")
+    # Stored learners take the file's Full Name and External ID where they differ.
+    update_learners: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     status: Mapped[ImportState] = mapped_column(String(16), default="open")
     rows: Mapped[int] = mapped_column(Integer, default=0)
     invited: Mapped[int] = mapped_column(Integer, default=0)

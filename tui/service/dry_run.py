@@ -72,7 +72,9 @@ def read_json(body: io.BytesIO) -> tuple[int, pl.DataFrame]:
         raise invalid(f"rows.{missing[0]} is missing")
     if len(set(lengths.row(0))) != 1:
         raise invalid("rows.row, rows.email and rows.external_id must have the same length")
-    rows = columns.explode(columns.columns) if lengths.item(0, 0) else columns.clear()
+    rows = columns.explode(columns.columns)
+    if not lengths.item(0, 0):  # an empty list explodes to one null: no rows, their types
+        rows = rows.clear()
     return contract_id, _checked(rows, "rows.row", "rows.email")
 
 

@@ -113,8 +113,9 @@ def commit_import(session: Session, record: Import, expected_rows: int, today: d
         first = checked.file_errors[0]
         raise ImportConflict(first.code, first.message, checked)
     invited = create_invitations(
-        session, program, contract, rows, checked, record.send_emails, import_id=record.id
-    )
+        session, program, contract, rows, checked, record.send_emails, import_id=record.id,
+        message_id=record.message_id, update_learners=record.update_learners,
+    )  # fmt: skip
     if checked.owed:
         session.execute(
             insert(ImportFollowup),
@@ -146,16 +147,36 @@ def create_invitations(
     checked: Checked,
     send_emails: bool,
     import_id: int | None = None,
+    message_id: int | None = None,
+    update_learners: bool = False,
 ) -> int:
-    """Insert learners, invitations and outbox rows for the checked batch's ready rows."""
+    """Insert learners, invitations and outbox rows for the checked batch's ready rows; their
+    emails carry the admin's message `message_id`, if any. With `update_learners`, stored
+    learners take the file's Full Name and External ID where they differ (`learner_differs`,
+    which the import reports either way)."""
     now = utcnow()
     new: dict[str, dict[str, object]] = {}
     fill_external_id: list[dict[str, object]] = []
     learner_ids: dict[str, int] = {}
-    for index, email, learner_id, learner_external_id in checked.ready.iter_rows():
+    for index, email, learner_id, learner_external_id, learner_name in checked.ready.iter_rows():
         key = email.lower()
         external_id = rows.external_id[index] or None
-        if learner_id is None:
+        if learner_id is not None and update_learners:
+            full_name = rows.full_name[index]
+            if full_name != learner_name or (external_id or learner_external_id) != (
+                learner_external_id
+            ):
+                kept_id = external_id or learner_external_id
+                session.execute(
+                    update(Learner)
+                    .where(Learner.id == learner_id)
+                    .values(
+                        full_name=full_name, external_id=kept_id,
+                        search_key=learner_search_key(full_name, email, kept_id),
+                    )
+                )  # fmt: skip
+            learner_ids[key] = learner_id
+        elif learner_id is None:
             full_name = rows.full_name[index]
             new.setdefault(key, {
                 "organization_id": program.organization_id, "email": email, "email_key": key,
@@ -196,7 +217,7 @@ def create_invitations(
         {
             "organization_id": program.organization_id, "program_id": program.id,
             "contract_id": contract.id, "learner_id": learner_ids[email.lower()],
-            "import_id": import_id, "status": "pending",
+            "import_id": import_id, "message_id": message_id, "status": "pending",
             "email_status": "queued" if send_emails else "created",
             "token_key": new_key(), "created_at": now, "expires_at": expires,
             "accepted_at": None, "email_attempts": 0,

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from tui.api import models as wire
-from tui.service.db import Contract, Import, ImportChunk, Program
+from tui.service.db import Contract, Import, ImportChunk, Program, new_message
 from tui.service.deps import (
     CurrentAdmin,
     Id,
@@ -46,8 +46,11 @@ def _find_by_key(session: SessionDep, me: CurrentAdmin, key: str) -> Import | No
 
 
 def _same_request(record: Import, body: wire.ImportCreate) -> bool:
-    return (record.program_id, record.contract_id, record.send_emails, record.file_name) == (
-        body.program_id, body.contract_id, body.send_emails, body.file_name,
+    message = record.message.text if record.message else None
+    return (record.program_id, record.contract_id, record.send_emails, record.file_name,
+            message, record.update_learners) == (
+        body.program_id, body.contract_id, body.send_emails, body.file_name, body.message,
+        body.update_learners,
     )  # fmt: skip
 
 
@@ -78,6 +81,8 @@ def start_import(
             contract_id=body.contract_id,
             send_emails=body.send_emails,
             file_name=body.file_name,
+            message=new_message(me.organization_id, body.message),
+            update_learners=body.update_learners,
         )
         session.add(record)
         try:
@@ -91,8 +96,8 @@ def start_import(
         raise ApiProblem(
             422,
             "Idempotency-Key reused",
-            "This Idempotency-Key started another import (other program, contract, file or "
-            "email choice); use a new key for a new import.",
+            "This Idempotency-Key started another import (other program, contract, file, "
+            "email choice, message or learner updates); use a new key for a new import.",
             code="idempotency_key_reused",
         )
     response.status_code = 200

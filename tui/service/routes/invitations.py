@@ -14,7 +14,7 @@ from tui.api import models as wire
 from tui.intake.report import SKIP_CODES, Problem
 from tui.service import dry_run
 from tui.service.checks import check_rows, is_pending, rows_frame, with_status
-from tui.service.db import Admin, Contract, Invitation, Learner, Program, utcnow
+from tui.service.db import Admin, Contract, Invitation, Learner, Program, new_message, utcnow
 from tui.service.deps import (
     MAX_ID,
     CurrentAdmin,
@@ -155,6 +155,11 @@ def check_invitations(
         ready=checked.ready.height,
         skipped=sum(checked.skipped.values()),
         errors=checked.errors,
+        known=wire.KnownLearners.model_validate(
+            checked.known.rename(
+                {"stored_name": "full_name", "stored_external_id": "external_id"}
+            ).to_dict(as_series=False)
+        ),
     )
 
 
@@ -194,7 +199,14 @@ def invite_learner(
             first.code,
             [Problem(code=issue.code, message=issue.message) for issue in errors or skips],
         )
-    create_invitations(session, program, contract, rows, checked, body.send_email)
+    message = new_message(program.organization_id, body.message)
+    if message is not None:
+        session.add(message)
+        session.flush()
+    create_invitations(
+        session, program, contract, rows, checked, body.send_email,
+        message_id=message.id if message else None,
+    )  # fmt: skip
     now = utcnow()
     invitation_id = session.scalars(
         select(Invitation.id)

@@ -20,7 +20,10 @@ def get_me(session: SessionDep, me: CurrentAdmin) -> wire.Me:
     return wire.Me(
         admin_email=me.email,
         organization=wire.Organization(
-            id=organization.id, name=organization.name, is_demo=organization.is_demo
+            id=organization.id,
+            name=organization.name,
+            is_demo=organization.is_demo,
+            sender_name=organization.sender_name,
         ),
     )
 
