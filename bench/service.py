@@ -106,7 +106,7 @@ def seed_invitations(data: Path, invitations: int) -> None:
         # Every tenth email failed, with the mail server's reply: filters have work to do.
         db.execute(
             f"{numbers} INSERT INTO invitations (organization_id, program_id, contract_id, "
-            "learner_id, status, email_status, email_error, token, created_at, expires_at, "
+            "learner_id, status, email_status, email_error, token_key, created_at, expires_at, "
             "email_attempts, email_sent_at) SELECT ?, ?, ?, ? + i, 'pending', "
             "CASE WHEN i % 10 = 0 THEN 'failed' ELSE 'sent' END, "
             "CASE WHEN i % 10 = 0 THEN '550 5.1.1 mailbox unavailable' END, 'bench-' || i, "
@@ -176,8 +176,9 @@ def bench_mail(messages: int, scratch: Path) -> None:
             email=[f"learner{n}@example.org" for n in range(messages)],
             external_id=[None] * messages,
         )
-        checked = check_rows(session, program, contract, rows_frame(rows), date.today())
-        create_invitations(session, program, contract, rows, checked, send_emails=True)
+        frame = rows_frame(rows)
+        checked = check_rows(session, program, contract, frame, date.today())
+        create_invitations(session, program, contract, frame, checked, send_emails=True)
 
     port = free_port()
     server = subprocess.Popen(

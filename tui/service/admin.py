@@ -205,8 +205,9 @@ def seed_demo(session: Session, today: date | None = None) -> str:
             email=[_demo_email(name) for name in people],
             external_id=[f"EMP-{1000 + DEMO_PEOPLE.index(name)}" for name in people],
         )
-        checked = check_rows(session, program, contract, rows_frame(rows), today)
-        create_invitations(session, program, contract, rows, checked, send_emails=False)
+        frame = rows_frame(rows)
+        checked = check_rows(session, program, contract, frame, today)
+        create_invitations(session, program, contract, frame, checked, send_emails=False)
         session.flush()
         if accept:
             for invitation in session.scalars(

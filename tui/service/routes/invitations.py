@@ -181,7 +181,8 @@ def invite_learner(
     rows = wire.RowBatch(
         row=[1], full_name=[body.full_name], email=[body.email], external_id=[body.external_id]
     )
-    checked = check_rows(session, program, contract, rows_frame(rows), date.today())
+    frame = rows_frame(rows)
+    checked = check_rows(session, program, contract, frame, date.today())
     if checked.file_errors:
         problem = checked.file_errors[0]
         raise ApiProblem(
@@ -204,7 +205,7 @@ def invite_learner(
         session.add(message)
         session.flush()
     create_invitations(
-        session, program, contract, rows, checked, body.send_email,
+        session, program, contract, frame, checked, body.send_email,
         message_id=message.id if message else None,
     )  # fmt: skip
     now = utcnow()
