@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from tui.api.models import RowBatch
 from tui.intake.report import SKIP_CODES, Issue, Problem
-from tui.intake.rules import check_learners, learner_differences
+from tui.intake.rules import ISSUE_SCHEMA, check_learners, learner_differences
 from tui.service.db import Contract, ContractProgram, Invitation, Learner, Program, utcnow
 
 # Below this many learners in the organization, loading them all beats querying by email.
@@ -40,7 +40,9 @@ class Checked:
     """
 
     file_errors: list[Problem] = field(default_factory=list)
-    issues: list[Issue] = field(default_factory=list)
+    # Row by row (ISSUE_SCHEMA), in row order. A frame: a file checked again against its own
+    # invitations has a million already_invited rows, which as pydantic objects cost seconds.
+    issue_frame: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ISSUE_SCHEMA))
     ready: pl.DataFrame = field(default_factory=pl.DataFrame)
     known: pl.DataFrame = field(default_factory=pl.DataFrame)
     skipped: Counter[str] = field(default_factory=Counter)
@@ -48,6 +50,10 @@ class Checked:
     seats_left: int | None = None
     # Pending invitations of skipped rows whose email is still queued or retrying.
     owed: list[int] = field(default_factory=list)
+
+    @property
+    def issues(self) -> list[Issue]:
+        return _issues(self.issue_frame)
 
 
 # Expiry is a condition of every query, never a write a reader has to do first: a pending
@@ -167,7 +173,7 @@ def check_rows(
         )
         normalized = learners["email_normalized"]
         failed = row_issues.filter(pl.col("severity") == "error")["row"].unique()
-        issues = _issues(row_issues)
+        issues = [row_issues]
     else:
         normalized, failed, issues = frame["email"], pl.Series([], dtype=pl.UInt32), []
     frame = frame.with_columns(
@@ -247,7 +253,7 @@ def check_rows(
         pl.col("learner_external_id").alias("stored_external_id"),
     )
     if validate:  # the commit has the names: the same rule as the dry run's client
-        issues += _issues(
+        issues.append(
             learner_differences(
                 checked.known.with_columns(
                     frame["full_name"].gather(stored["index"]).alias("full_name"),
@@ -258,7 +264,7 @@ def check_rows(
     checked.owed = owed_ids["invitation_id"].to_list()
 
     flagged = flagged.hstack(frame.select("row", "normalized", "external_id")[flagged["index"]])
-    issues += _issues(
+    issues.append(
         flagged.select(
             "row",
             pl.when("conflict").then(pl.lit("External ID")).otherwise(pl.lit("Email"))
@@ -289,7 +295,10 @@ def check_rows(
                 f"contract with more seats, or invite at most {checked.seats_left:,} learners.",
             )
         )
-    checked.issues = sorted(issues, key=lambda issue: issue.row)
+    checked.issue_frame = pl.concat(
+        [part.select(list(ISSUE_SCHEMA)).cast(ISSUE_SCHEMA) for part in issues]  # type: ignore[arg-type]
+        or [pl.DataFrame(schema=ISSUE_SCHEMA)]
+    ).sort("row", maintain_order=True)
     return checked
 
 
