@@ -17,7 +17,7 @@ from tui.app import RosterApp
 from tui.screens.imports import ImportsScreen
 from tui.screens.invitations import ConfirmAction, InvitationsScreen
 from tui.screens.save_as import SaveAs
-from tui.widgets.invitation_table import InvitationTable
+from tui.widgets.invitation_table import COLUMNS, MARK, InvitationTable, column_widths
 
 pytestmark = pytest.mark.anyio
 
@@ -31,6 +31,20 @@ def emails(data_dir: Path, ids: str) -> int:
     """Emails queued for these invitations (the demo's own were created without any)."""
     query = f"SELECT count(*) FROM outbox WHERE invitation_id IN ({ids})"
     return int(stored(data_dir, query)[0][0])
+
+
+@pytest.mark.parametrize("room", [78, 80, 118, 160, 300])
+def test_the_view_never_ends_inside_a_column(room: int) -> None:
+    """The columns that fit whole fill the view; the first of the rest starts past its edge."""
+    widths = column_widths(room)
+    ends = [MARK + sum(width + 1 for width in widths[: n + 1]) for n in range(len(widths))]
+    shown = [end for end in ends if end <= room]
+    assert shown[-1] == room
+    assert all(width >= column.width for width, column in zip(widths, COLUMNS, strict=True))
+    if room <= 80:  # at 80 columns: who, the invitation's status, its email's, its expiry
+        assert [column.title for column in COLUMNS[: len(shown)]] == [
+            "Learner", "Email", "Status", "Delivery", "Expires",
+        ]  # fmt: skip
 
 
 async def test_filter_search_mark_and_act_on_invitations(app: RosterApp, data_dir: Path) -> None:
@@ -120,12 +134,15 @@ async def test_the_import_history_opens_an_import_s_invitations(
         table = app.screen.query_one(DataTable)
         await until(pilot, lambda: table.row_count == 1)
         cells = [str(cell) for cell in table.get_row_at(0)]
-        assert cells[1:6] == [
-            "admin@demo.roster.invalid", "learners.csv", "Inclusive Hiring", ENTERPRISE,
-            "committed",
-        ]  # fmt: skip
         # The 3 ready rows went to the service; the 2 with errors never left the app.
-        assert cells[6:] == ["3", "3", "0", "0", "3 sent, 0 failed, 0 queued"]
+        assert cells[1:] == [
+            "learners.csv", "3", "0", "0", "3 sent", "Inclusive Hiring", ENTERPRISE, "committed",
+            "3", "admin@demo.roster.invalid",
+        ]  # fmt: skip
+        assert text_of(pilot, "#import-detail").splitlines() == [
+            f"Inclusive Hiring · {ENTERPRISE} · by admin@demo.roster.invalid",
+            "Committed: 3 rows sent, 3 invited, 0 with errors; none skipped",
+        ]
 
         await pilot.press("x")  # its rows left out, saved again
         await on_screen(pilot, SaveAs)

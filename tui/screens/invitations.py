@@ -209,15 +209,22 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
             detail.update("No invitations in this filter." if not self.query_one(
                 InvitationTable).total else "")  # fmt: skip
             return
-        email: str = invitation.email_status
+        status: str = invitation.status
+        expires = f"{invitation.expires_at.astimezone():%Y-%m-%d}"
+        if status == "pending":
+            status += f" until {expires}"
+        elif status == "expired":
+            status += f" on {expires}"
+        email = f"Email {invitation.email_status}"
+        if invitation.email_sent_at:
+            email += f" {invitation.email_sent_at.astimezone():%Y-%m-%d %H:%M}"
         if invitation.email_error:
             email += f": {invitation.email_error}"
-        if invitation.email_sent_at:
-            email += f" ({invitation.email_sent_at.astimezone():%Y-%m-%d %H:%M})"
+        # Two lines, each cut to the width: the second keeps the mail server's whole reply in
+        # view at 80 columns.
         detail.update(escape(
-            f"{invitation.full_name} <{invitation.email}> · {invitation.program_name} · "
-            f"{invitation.contract_name} · {invitation.status} until "
-            f"{invitation.expires_at.astimezone():%Y-%m-%d} · email {email}"
+            f"{invitation.full_name} <{invitation.email}> · {status} · "
+            f"{invitation.program_name} · {invitation.contract_name}\n{email}"
         ))  # fmt: skip
 
     def action_act(self, action: str) -> None:
