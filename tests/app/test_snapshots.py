@@ -359,7 +359,7 @@ def two_imports(folder: Path, mail: MailServer) -> Callable[[Pilot[None]], Await
                     if "ann.lee@example.org" in m.recipients]  # fmt: skip
         body = email.get_body(preferencelist=("plain",))
         assert body is not None
-        token = re.search(r"/invitations/([\w-]+)", body.get_content())
+        token = re.search(r"/invitations/(\S+)", body.get_content())  # a line of its own
         assert token is not None
         async with httpx.AsyncClient() as learner:
             accepted = await learner.post(f"{client.base_url}/invitations/{token[1]}/accept")
