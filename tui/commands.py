@@ -301,7 +301,7 @@ async def act_on_invitations(
                 return Exit.USAGE
         result = await client.bulk(action, selection)
     if output == "json":
-        print_json(result.model_dump())
+        print_json(result.model_dump(exclude_none=True))  # last_id: only for batches
     else:
         left = ", ".join(f"{n:,} {code.replace('_', ' ')}" for code, n in result.left.items())
         print(f"{result.changed:,} of {result.matched:,} {noun(result.matched, 'invitation')} "

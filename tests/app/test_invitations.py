@@ -9,15 +9,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Button, DataTable, Input, Select
+from textual.widgets import Button, DataTable, Input, ProgressBar, Select
 
 from tests.app.conftest import learner_file, on_screen, text_of, until
 from tests.app.test_flows import ENTERPRISE, ROWS, complete, to_preview
 from tui.app import RosterApp
+from tui.screens.bulk_progress import BulkProgress
 from tui.screens.imports import ImportsScreen
 from tui.screens.invitations import ConfirmAction, InvitationsScreen
 from tui.screens.save_as import SaveAs
-from tui.widgets.invitation_table import InvitationTable
+from tui.widgets.invitation_table import COLUMNS, MARK, InvitationTable, column_widths
 
 pytestmark = pytest.mark.anyio
 
@@ -31,6 +32,20 @@ def emails(data_dir: Path, ids: str) -> int:
     """Emails queued for these invitations (the demo's own were created without any)."""
     query = f"SELECT count(*) FROM outbox WHERE invitation_id IN ({ids})"
     return int(stored(data_dir, query)[0][0])
+
+
+@pytest.mark.parametrize("room", [78, 80, 118, 160, 300])
+def test_the_view_never_ends_inside_a_column(room: int) -> None:
+    """The columns that fit whole fill the view; the first of the rest starts past its edge."""
+    widths = column_widths(room)
+    ends = [MARK + sum(width + 1 for width in widths[: n + 1]) for n in range(len(widths))]
+    shown = [end for end in ends if end <= room]
+    assert shown[-1] == room
+    assert all(width >= column.width for width, column in zip(widths, COLUMNS, strict=True))
+    if room <= 80:  # at 80 columns: who, the invitation's status, its email's, its expiry
+        assert [column.title for column in COLUMNS[: len(shown)]] == [
+            "Learner", "Email", "Status", "Delivery", "Expires",
+        ]  # fmt: skip
 
 
 async def test_filter_search_mark_and_act_on_invitations(app: RosterApp, data_dir: Path) -> None:
@@ -66,6 +81,9 @@ async def test_filter_search_mark_and_act_on_invitations(app: RosterApp, data_di
             f"This one ({table.current.email})", "The 2 marked", f"All {pending} in this filter",
         ]  # fmt: skip
         await pilot.click("#scope-1")
+        await on_screen(pilot, BulkProgress)  # two at once: the progress, then the count
+        await until(pilot, lambda: "2 of 2 invitations revoked." in text_of(pilot, "#bulk-counts"))
+        await pilot.press("enter")
         await on_screen(pilot, InvitationsScreen)
         await until(pilot, lambda: table.total == pending - 2)
         ids = ",".join(map(str, marked))
@@ -120,12 +138,15 @@ async def test_the_import_history_opens_an_import_s_invitations(
         table = app.screen.query_one(DataTable)
         await until(pilot, lambda: table.row_count == 1)
         cells = [str(cell) for cell in table.get_row_at(0)]
-        assert cells[1:6] == [
-            "admin@demo.roster.invalid", "learners.csv", "Inclusive Hiring", ENTERPRISE,
-            "committed",
-        ]  # fmt: skip
         # The 3 ready rows went to the service; the 2 with errors never left the app.
-        assert cells[6:] == ["3", "3", "0", "0", "3 sent, 0 failed, 0 queued"]
+        assert cells[1:] == [
+            "learners.csv", "3", "0", "0", "3 sent", "Inclusive Hiring", ENTERPRISE, "committed",
+            "3", "admin@demo.roster.invalid",
+        ]  # fmt: skip
+        assert text_of(pilot, "#import-detail").splitlines() == [
+            f"Inclusive Hiring · {ENTERPRISE} · by admin@demo.roster.invalid",
+            "Committed: 3 rows sent, 3 invited, 0 with errors; none skipped",
+        ]
 
         await pilot.press("x")  # its rows left out, saved again
         await on_screen(pilot, SaveAs)
@@ -146,3 +167,115 @@ async def test_the_import_history_opens_an_import_s_invitations(
         assert str(app.screen.sub_title).startswith("Import ")
         await pilot.press("escape")
         await on_screen(pilot, ImportsScreen)
+
+
+async def test_a_bulk_resend_on_marked_invitations_shows_its_progress_and_ends_with_the_count(
+    app: RosterApp, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(BulkProgress, "batch_size", 2)  # 3 marked: two batches
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.me is not None)
+        await pilot.press("v")
+        await on_screen(pilot, InvitationsScreen)
+        screen = app.screen
+        table = screen.query_one(InvitationTable)
+        screen.query_one("#status", Select).value = "pending"
+        await until(pilot, lambda: table.current is not None and table.current.status == "pending")
+        table.focus()
+        await pilot.press("space", "space", "space")
+        marked = ",".join(map(str, sorted(table.marked)))
+        await pilot.press("s")
+        await on_screen(pilot, ConfirmAction)
+        await pilot.click("#scope-1")  # the 3 marked
+        await on_screen(pilot, BulkProgress)
+        dialog = app.screen
+        assert isinstance(dialog, BulkProgress)
+        bar = dialog.query_one(ProgressBar)
+        await until(pilot, lambda: dialog.finished)
+        assert (bar.progress, bar.total) == (3, 3)
+        assert text_of(pilot, "#bulk-phase") == "Done."
+        assert text_of(pilot, "#bulk-counts") == "3 of 3 invitations resent."
+        assert emails(data_dir, marked) == 3  # a new email each
+        await pilot.press("enter")  # Close
+        await on_screen(pilot, InvitationsScreen)
+        await until(pilot, lambda: not table.marked)
+        assert "marked" not in text_of(pilot, "#invitation-total")
+
+
+async def seats_left(app: RosterApp, program: str, contract: str) -> int | None:
+    """Seats left on the contract, as the contract picker shows them to the admin."""
+    client = await app.client()
+    (found,) = (await client.programs(q=program)).items
+    contracts = (await client.contracts(found.id)).items
+    return next(item.seats_left for item in contracts if item.name == contract)
+
+
+async def test_revoking_every_pending_invitation_of_a_filter_frees_their_seats(
+    app: RosterApp, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches of 3 through a filter each batch leaves (pending ones, revoked): none is missed."""
+    monkeypatch.setattr(BulkProgress, "batch_size", 3)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.me is not None)
+        assert await seats_left(app, "Data Literacy", "Pilot - 30 seats") == 2  # nearly full
+        await pilot.press("v")
+        await on_screen(pilot, InvitationsScreen)
+        screen = app.screen
+        table = screen.query_one(InvitationTable)
+        client = await app.client()
+        (data_literacy,) = (await client.programs(q="Data Literacy")).items
+        await until(pilot, lambda: screen.query_one("#program", Select).is_mounted)
+        await app.workers.wait_for_complete()  # the filters' choices
+        screen.query_one("#program", Select).value = data_literacy.id
+        screen.query_one("#status", Select).value = "pending"
+        await until(pilot, lambda: table.total == 8)
+        await pilot.press("x")
+        await on_screen(pilot, ConfirmAction)
+        labels = [str(button.label) for button in app.screen.query(Button)]
+        await pilot.click(f"#scope-{labels.index('All 8 in this filter')}")
+        await on_screen(pilot, BulkProgress)
+        dialog = app.screen
+        assert isinstance(dialog, BulkProgress)
+        await until(pilot, lambda: dialog.finished)
+        assert text_of(pilot, "#bulk-counts") == "8 of 8 invitations revoked."
+        await pilot.press("enter")
+        await on_screen(pilot, InvitationsScreen)
+        await until(pilot, lambda: table.total == 0)
+        assert await seats_left(app, "Data Literacy", "Pilot - 30 seats") == 10
+
+
+async def test_escape_stops_a_bulk_action_after_the_batch_in_flight(
+    app: RosterApp, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Stopped, it reports what it did, and that is what the database holds."""
+    monkeypatch.setattr(BulkProgress, "batch_size", 1)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.me is not None)
+        await pilot.press("v")
+        await on_screen(pilot, InvitationsScreen)
+        screen = app.screen
+        table = screen.query_one(InvitationTable)
+        screen.query_one("#status", Select).value = "pending"
+        (pending,) = stored(data_dir, "SELECT count(*) FROM invitations WHERE status='pending'")[0]
+        await until(pilot, lambda: table.total == pending)
+        await pilot.press("x")
+        await on_screen(pilot, ConfirmAction)
+        # Another writer holds the database: the first batch waits for it, in flight.
+        other = sqlite3.connect(data_dir / "roster.db", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        try:
+            await pilot.click("#scope-1")  # all in this filter
+            await on_screen(pilot, BulkProgress)
+            dialog = app.screen
+            assert isinstance(dialog, BulkProgress)
+            await pilot.press("escape")
+            assert text_of(pilot, "#bulk-phase") == "Stopping after the batch in flight…"
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        await until(pilot, lambda: dialog.finished)
+        assert text_of(pilot, "#bulk-phase") == "Stopped after the batch in flight."
+        assert text_of(pilot, "#bulk-counts") == (
+            f"1 of 1 invitation revoked. {pending - 1} invitations not reached: left as they were."
+        )
+        assert stored(data_dir, "SELECT count(*) FROM invitations WHERE status='revoked'") == [(1,)]

@@ -6,18 +6,25 @@ Review a changed snapshot before accepting it (`pytest --snapshot-update`, then 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import re
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
+import httpx
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Input, OptionList, Static
+from textual.widgets import DataTable, Input, OptionList, Select, Static
 
 from tests.app.conftest import learner_file, on_screen, until
-from tests.app.test_flows import choose, upload
+from tests.app.test_flows import choose, complete, upload
+from tests.mailing import MailServer, Recorder
 from tui.api.importer import Choices
 from tui.app import RosterApp
 from tui.screens.home import AdminHome
+from tui.screens.imports import ImportsScreen
+from tui.screens.invitations import InvitationsScreen
 from tui.screens.invite_learner import InviteLearnerScreen
 from tui.screens.pickers import ChooseContract, ChooseProgram
 from tui.screens.preview import PreviewScreen
@@ -25,7 +32,9 @@ from tui.screens.programs import ProgramsScreen
 from tui.screens.progress import CompletionDialog, ImportProgress
 from tui.screens.upload import UploadScreen
 from tui.screens.users import UsersScreen
+from tui.service.db import pin_clock
 from tui.settings import Settings
+from tui.widgets.invitation_table import InvitationTable
 from tui.widgets.searchable_list import SearchableList
 
 SIZE = (120, 40)
@@ -267,3 +276,145 @@ def test_help_at_80_by_24(snap_compare: Compare, roster: RosterApp, tmp_path: Pa
     path = learner_file(tmp_path, *ROWS)
     assert snap_compare(roster, terminal_size=SMALL,
                         run_before=steps(to_preview(path), keys("n", "question_mark")))  # fmt: skip
+
+
+# The pages after the send show dates: the service's clock is pinned to these moments (UTC, and
+# the app shows them in UTC), so the pictures are the same every day.
+DEMO_SEEDED = datetime(2026, 3, 2, 9, 0)  # the demo's pending invitations expire on April 1
+FIRST_IMPORT = datetime(2026, 4, 7, 14, 5)
+ANN_ACCEPTS = datetime(2026, 4, 8, 8, 30)
+SECOND_IMPORT = datetime(2026, 4, 9, 10, 40)
+PAGES_SEEN = datetime(2026, 4, 9, 11, 0)
+FIRST_FILE = (
+    "Ann Lee,ann.lee@example.org,A-1",
+    "Bob Ray,bob.ray@example.org,",
+    "Cy Young,cy.young@bounce.example.org,",
+    "Dee Ray,dee.ray@example.org,",
+    ",no.name@example.org,",
+)
+SECOND_FILE = (
+    "Eve Stone,eve.stone@example.org,E-7",
+    "Finn Hale,finn.hale@example.org,",
+    "Bob Ray,bob.ray@example.org,",
+)
+
+
+@pytest.fixture
+def utc_clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The service's clock held at DEMO_SEEDED (the steps move it on), local time UTC."""
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    pin_clock(DEMO_SEEDED)
+    yield
+    pin_clock(None)
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
+def mail_server() -> Iterator[MailServer]:
+    """Accepts every address but those at bounce.example.org, which it refuses for good."""
+    refuse = lambda address: (  # noqa: E731
+        "550 5.1.1 <{}>: mailbox unavailable".format(address.strip("<>"))
+        if "@bounce." in address else None
+    )  # fmt: skip
+    server = MailServer(Recorder(refuse=refuse)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def after_the_send(tmp_path: Path, utc_clock: None, mail_server: MailServer) -> RosterApp:
+    return RosterApp(Settings(data_dir=tmp_path / "data", mail_url=mail_server.url))
+
+
+async def to_python_preview(pilot: Pilot[None], path: Path) -> None:
+    """The preview of `path` for Python for Analysts, whose demo invitations expired unanswered."""
+    await pilot.press("i")
+    await choose(pilot, ChooseProgram, "python")
+    await choose(pilot, ChooseContract, "enterprise")
+    await on_screen(pilot, UploadScreen)
+    pilot.app.screen.query_one(Input).value = str(path)  # as pasted: no key for each character
+    await pilot.press("enter")
+    await on_screen(pilot, PreviewScreen)
+
+
+def two_imports(folder: Path, mail: MailServer) -> Callable[[Pilot[None]], Awaitable[None]]:
+    """Two imports to Python for Analysts through the app, a learner who accepts, a revoke.
+
+    The first sends its emails (one address is refused: failed, with the server's reply) and
+    leaves a row with an error out; the second creates its invitations without emails and skips
+    a learner already invited. Ann accepts through her email's link; Dee's invitation is revoked.
+    """
+
+    async def run(pilot: Pilot[None]) -> None:
+        pin_clock(FIRST_IMPORT)
+        await to_python_preview(pilot, learner_file(folder, *FIRST_FILE))
+        await complete(pilot)
+        await pilot.press("enter")
+
+        pin_clock(ANN_ACCEPTS)
+        client = await pilot.app.client()  # type: ignore[attr-defined]
+        (email,) = [m.parsed() for m in mail.handler.received
+                    if "ann.lee@example.org" in m.recipients]  # fmt: skip
+        body = email.get_body(preferencelist=("plain",))
+        assert body is not None
+        token = re.search(r"/invitations/(\S+)", body.get_content())  # a line of its own
+        assert token is not None
+        async with httpx.AsyncClient() as learner:
+            accepted = await learner.post(f"{client.base_url}/invitations/{token[1]}/accept")
+            accepted.raise_for_status()
+
+        pin_clock(SECOND_IMPORT)
+        second = learner_file(folder, *SECOND_FILE, name="new-hires.csv")
+        await to_python_preview(pilot, second)
+        await pilot.press("m")  # create the invitations, no emails
+        await complete(pilot)
+        await pilot.press("enter")
+        dee = (await client.invitations(q="dee.ray", limit=1)).items[0]
+        await client.revoke(dee.id)
+        pin_clock(PAGES_SEEN)
+
+    return run
+
+
+async def python_invitations(pilot: Pilot[None]) -> None:
+    """The Invitations page, filtered to the program of the two imports, on the failed email."""
+    await pilot.press("v")
+    await on_screen(pilot, InvitationsScreen)
+    await settled(pilot)  # the filters' choices too
+    client = await pilot.app.client()  # type: ignore[attr-defined]
+    (python,) = (await client.programs(q="Python for Analysts")).items
+    screen = pilot.app.screen
+    screen.query_one("#program", Select).value = python.id
+    table = screen.query_one(InvitationTable)
+    await until(pilot, lambda: table.total == 12)
+    while table.current is not None and table.current.email_status != "failed":
+        await pilot.press("down")
+
+
+async def imports_page(pilot: Pilot[None]) -> None:
+    await pilot.press("h")
+    await on_screen(pilot, ImportsScreen)
+    table = pilot.app.screen.query_one(DataTable)
+    await until(pilot, lambda: table.row_count == 2)
+
+
+@pytest.mark.parametrize("size", [SIZE, SMALL], ids=["120x40", "80x24"])
+def test_invitations_after_the_send(
+    snap_compare: Compare, after_the_send: RosterApp, mail_server: MailServer, tmp_path: Path,
+    size: tuple[int, int],
+) -> None:  # fmt: skip
+    seeded = two_imports(tmp_path, mail_server)
+    assert snap_compare(after_the_send, terminal_size=size,
+                        run_before=steps(seeded, python_invitations))  # fmt: skip
+
+
+@pytest.mark.parametrize("size", [SIZE, SMALL], ids=["120x40", "80x24"])
+def test_imports_after_the_send(
+    snap_compare: Compare, after_the_send: RosterApp, mail_server: MailServer, tmp_path: Path,
+    size: tuple[int, int],
+) -> None:  # fmt: skip
+    seeded = two_imports(tmp_path, mail_server)
+    assert snap_compare(after_the_send, terminal_size=size,
+                        run_before=steps(seeded, imports_page))  # fmt: skip

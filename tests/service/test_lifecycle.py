@@ -214,6 +214,39 @@ def test_bulk_revoke_and_resend_act_on_ids_or_a_filter_and_say_what_they_left(
     assert bulk("revoke").status_code == 422  # naming nothing is not "everything"
 
 
+def test_a_bulk_action_goes_batch_by_batch_through_a_filter_its_batches_leave(
+    service: Service,
+) -> None:
+    """Revoking the pending ones two at a time: each batch leaves the filter, and the next still
+    starts where the last ended (by id, not by offset), until none are left."""
+    acme = service.acme
+    ids = [invite(service, acme, f"l{n}@example.com", contract="Ten seats").json()["id"]
+           for n in range(5)]  # fmt: skip
+    pending = {"program_id": acme.programs["Leadership"], "status": "pending", "limit": 2}
+    results, after = [], None
+    while True:
+        result = post_json(service, "/api/v1/invitations/revoke", {**pending, "after_id": after})
+        results.append(result)
+        if result.get("last_id") is None:
+            break
+        after = result["last_id"]
+    assert results == [
+        {"matched": 2, "changed": 2, "left": {}, "last_id": ids[1]},
+        {"matched": 2, "changed": 2, "left": {}, "last_id": ids[3]},
+        {"matched": 1, "changed": 1, "left": {}, "last_id": ids[4]},
+        {"matched": 0, "changed": 0, "left": {}},
+    ]
+    assert stored_statuses(service) == ["revoked"] * 5
+    contracts = get(service, acme, f"/api/v1/programs/{acme.programs['Leadership']}/contracts")
+    assert next(c for c in contracts["items"] if c["name"] == "Ten seats")["seats_used"] == 0
+
+
+def post_json(service: Service, path: str, body: dict[str, Any]) -> Any:
+    response = service.http.post(path, headers=service.as_(service.acme), json=body)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
 def test_remind_emails_the_quiet_pending_ones_again_and_keeps_their_expiry(
     service: Service,
 ) -> None:

@@ -143,6 +143,13 @@ class InvitationSelection(BaseModel):
     pending_for_days: int | None = Field(
         default=None, ge=0, le=3650, description="only invitations sent this many days ago or more"
     )
+    # One batch of a large selection at a time, by keyset: act on the `limit` lowest ids above
+    # `after_id`, then on those above the batch's `last_id`. A batch acted on may leave the
+    # filter (a revoked one is no longer pending) without moving the next batch, as offsets would.
+    after_id: Id | None = Field(default=None, description="only invitations with a greater id")
+    limit: int | None = Field(
+        default=None, ge=1, le=100_000, description="at most this many, the lowest ids first"
+    )
 
     @model_validator(mode="after")
     def _something_chosen(self) -> InvitationSelection:
@@ -160,6 +167,10 @@ class BulkResult(BaseModel):
     matched: int
     changed: int
     left: dict[str, int] = Field(default_factory=dict)
+    last_id: int | None = Field(
+        default=None,
+        description="with `limit`: the highest id of the batch, the next batch's `after_id`",
+    )
 
 
 class InviteLearner(BaseModel):

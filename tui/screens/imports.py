@@ -1,15 +1,20 @@
-"""Imports: the history of every import, newest first; enter opens one's invitations."""
+"""Imports: the history of every import, newest first; enter opens one's invitations.
+
+A line per import with its counts (readable at 80 columns), and the highlighted one in full
+under the table: its program and contract, who ran it, what was skipped and why.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label
+from textual.widgets import DataTable, Footer, Header, Label, Static
 
 from tui.api import models as wire
 from tui.screens.invitations import InvitationsScreen
@@ -28,10 +33,25 @@ def skipped_text(record: wire.ImportStatus) -> str:
 
 
 def emails_text(record: wire.ImportStatus) -> str:
+    """The import's emails in a few words: the failed and the waiting only when there are."""
     if not record.send_emails:
-        return "none (created only)"
+        return "not sent"
     waiting = record.emails_queued - record.emails_sent - record.emails_failed
-    return f"{record.emails_sent:,} sent, {record.emails_failed:,} failed, {waiting:,} queued"
+    parts = [f"{record.emails_sent:,} sent"]
+    parts += [f"{record.emails_failed:,} failed"] if record.emails_failed else []
+    parts += [f"{waiting:,} queued"] if waiting else []
+    return ", ".join(parts)
+
+
+def import_detail(record: wire.ImportStatus) -> str:
+    """What the table's line leaves out, in two lines: where the import went and who ran it,
+    and what became of its rows."""
+    skipped = f"skipped: {skipped_text(record)}" if any(record.skipped.values()) else "none skipped"
+    return (
+        f"{record.program_name} · {record.contract_name} · by {record.admin_email}\n"
+        f"{record.status.capitalize()}: {plural(record.rows, 'row')} sent, {record.invited:,} "
+        f"invited, {record.errors:,} with errors; {skipped}"
+    )
 
 
 class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
@@ -43,17 +63,24 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
         Binding("x", "save_left_out", "Save rows left out"),
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: dict[int, wire.ImportStatus] = {}
+
     def compose(self) -> ComposeResult:
         yield Header()
         yield DataTable(id="imports", cursor_type="row", zebra_stripes=True)
+        yield Static(id="import-detail")
         yield Label("", id="imports-total")
         yield Footer()
 
     def on_mount(self) -> None:
         super().on_mount()
+        # The counts first, so that they fit at 80 columns; the rest is to the right and in
+        # the highlighted import's detail.
         self.query_one(DataTable).add_columns(
-            "When", "By", "File", "Program", "Contract", "Status", "Rows sent", "Invited",
-            "Skipped", "Errors", "Emails",
+            "When", "File", "Invited", "Skipped", "Errors", "Emails", "Program", "Contract",
+            "Status", "Rows sent", "By",
         )  # fmt: skip
         self.reload()
 
@@ -62,7 +89,9 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
         page = await self.fetch(0)
         table = self.query_one(DataTable)
         table.clear()
+        self.records.clear()
         self.add(page)
+        self.show_detail()
 
     async def fetch(self, offset: int) -> wire.Page[wire.ImportStatus]:
         client = await roster_app(self).client()
@@ -72,11 +101,12 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
         table = self.query_one(DataTable)
         for record in page.items:
             when = (record.committed_at or record.created_at).astimezone()
+            self.records[record.id] = record
             table.add_row(
-                f"{when:%Y-%m-%d %H:%M}", record.admin_email, record.file_name,
+                f"{when:%Y-%m-%d %H:%M}", record.file_name, f"{record.invited:,}",
+                f"{sum(record.skipped.values()):,}", f"{record.errors:,}", emails_text(record),
                 record.program_name, record.contract_name, record.status, f"{record.rows:,}",
-                f"{record.invited:,}", skipped_text(record), f"{record.errors:,}",
-                emails_text(record), key=str(record.id),
+                record.admin_email, key=str(record.id),
             )  # fmt: skip
         self.total = page.total
         self.query_one("#imports-total", Label).update(
@@ -89,6 +119,14 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
             return None
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         return None if key is None else int(key)
+
+    @on(DataTable.RowHighlighted, "#imports")
+    def show_detail(self) -> None:
+        import_id = self._highlighted()
+        record = None if import_id is None else self.records.get(import_id)
+        self.query_one("#import-detail", Static).update(
+            "No imports yet." if record is None else escape(import_detail(record))
+        )
 
     @on(DataTable.RowSelected, "#imports")
     def action_open(self) -> None:
@@ -113,7 +151,7 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
         if not len(rows):
             self.notify("This import left no rows out (or kept none).", timeout=3)
             return
-        file_name = self.query_one(DataTable).get_row(str(import_id))[2] or "learners.csv"
+        file_name = self.records[import_id].file_name or "learners.csv"
         suggested = errors_file_for(Path.cwd() / str(file_name))
 
         def chosen(path: Path | None) -> None:

@@ -2,7 +2,8 @@
 
 Resend (a new email, the expiry renewed), remind (the same invitation emailed again, for those
 emailed a week ago or more) and revoke (the seat freed) act on the highlighted invitation, on
-the marked ones, or on every invitation of the filter; each names its count and asks first.
+the marked ones, or on every invitation of the filter; each names its count and asks first. On
+more than one invitation the action goes a batch at a time, in a dialog with a progress bar.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
 from tui.api import models as wire
 from tui.api.client import ApiError
+from tui.screens.bulk_progress import BulkProgress, result_text
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.roster_app import roster_app
 from tui.screens.worker_errors import ForwardsWorkerErrors
@@ -209,15 +211,22 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
             detail.update("No invitations in this filter." if not self.query_one(
                 InvitationTable).total else "")  # fmt: skip
             return
-        email: str = invitation.email_status
+        status: str = invitation.status
+        expires = f"{invitation.expires_at.astimezone():%Y-%m-%d}"
+        if status == "pending":
+            status += f" until {expires}"
+        elif status == "expired":
+            status += f" on {expires}"
+        email = f"Email {invitation.email_status}"
+        if invitation.email_sent_at:
+            email += f" {invitation.email_sent_at.astimezone():%Y-%m-%d %H:%M}"
         if invitation.email_error:
             email += f": {invitation.email_error}"
-        if invitation.email_sent_at:
-            email += f" ({invitation.email_sent_at.astimezone():%Y-%m-%d %H:%M})"
+        # Two lines, each cut to the width: the second keeps the mail server's whole reply in
+        # view at 80 columns.
         detail.update(escape(
-            f"{invitation.full_name} <{invitation.email}> · {invitation.program_name} · "
-            f"{invitation.contract_name} · {invitation.status} until "
-            f"{invitation.expires_at.astimezone():%Y-%m-%d} · email {email}"
+            f"{invitation.full_name} <{invitation.email}> · {status} · "
+            f"{invitation.program_name} · {invitation.contract_name}\n{email}"
         ))  # fmt: skip
 
     def action_act(self, action: str) -> None:
@@ -254,17 +263,34 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
             return
 
         def chosen(scope: Scope | None) -> None:
-            if scope is not None:
+            if scope is None:
+                return
+            if scope.count == 1:
                 self.run_action_on(action, scope)
+            else:
+                self.run_in_batches(action, scope)
 
         self.app.push_screen(ConfirmAction(action, scopes), chosen)
 
+    def run_in_batches(self, action: str, scope: Scope) -> None:
+        """The marked ones or the whole filter, in a dialog that shows the batches going."""
+        title, _, done = ACTIONS[action]
+        selection = wire.InvitationSelection(**scope.selection)
+
+        def closed(result: wire.BulkResult | None) -> None:
+            if scope.selection.get("ids") is not None:
+                self.query_one(InvitationTable).marked.clear()
+            self.reload()
+
+        progress = BulkProgress(action, title, done, scope.label, scope.count, selection)
+        self.app.push_screen(progress, closed)
+
     @work(exclusive=True, group="act", exit_on_error=False)
     async def run_action_on(self, action: str, scope: Scope) -> None:
+        """One invitation: one request, and a notification with what it did."""
         title, _, done = ACTIONS[action]
         table = self.query_one(InvitationTable)
         table.loading = True
-        self.notify(f"{title}: {scope.label.lower()}…", timeout=2)
         try:
             client = await roster_app(self).client()
             result = await client.bulk(action, wire.InvitationSelection(**scope.selection))
@@ -273,11 +299,6 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
             return
         finally:
             table.loading = False
-        left = ", ".join(f"{n:,} {code.replace('_', ' ')}" for code, n in result.left.items())
-        self.notify(
-            f"{result.changed:,} of {plural(result.matched, 'invitation')} {done}"
-            + (f"; left as they were: {left}." if left else "."),
-            title=title,
-        )
+        self.notify(result_text(result, done), title=title)
         table.marked.clear()
         self.reload()

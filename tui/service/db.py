@@ -42,9 +42,30 @@ OutboxState = Literal["queued", "sent", "failed"]
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
+class Clock:
+    """Where the service reads the time: the system's, unless `pinned` holds it still."""
+
+    pinned: datetime | None = None
+
+
+CLOCK = Clock()
+
+
 def utcnow() -> datetime:
-    """Now in UTC, naive: both databases store it the same way."""
+    """Now in UTC, naive: both databases store it the same way. Every date the service stores
+    or compares with comes from here (a column's default included), so one pin holds them all."""
+    if CLOCK.pinned is not None:
+        return CLOCK.pinned
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def pin_clock(moment: datetime | None) -> None:
+    """Hold the service's clock at `moment` (UTC, naive), or let it run again with None.
+
+    For pictures of the app that must be the same every day: the embedded service runs in the
+    app's process, so its invitations' dates, expiry and emails' times follow this pin.
+    """
+    CLOCK.pinned = moment
 
 
 def hash_token(token: str) -> str:

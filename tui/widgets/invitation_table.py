@@ -7,6 +7,7 @@ the pages they fall in are asked of the service, so a million invitations scroll
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import NamedTuple
 
 from rich.segment import Segment
 from textual.geometry import Size
@@ -18,20 +19,49 @@ from tui.widgets.line_table import LineTable, fit
 
 PAGE = 200
 Loader = Callable[[int, int], Awaitable[wire.InvitationPage]]
-# (title, width, the cell's text); the last two columns turn red when the email failed
-COLUMNS: list[tuple[str, int, Callable[[wire.Invitation], str]]] = [
-    ("", 1, lambda _: ""),  # the mark, drawn apart
-    ("Learner", 22, lambda i: i.full_name),
-    ("Email", 28, lambda i: i.email),
-    ("Program", 18, lambda i: i.program_name),
-    ("Contract", 18, lambda i: i.contract_name),
-    ("Status", 8, lambda i: i.status),
-    ("Created", 10, lambda i: f"{i.created_at.astimezone():%Y-%m-%d}"),
-    ("Expires", 10, lambda i: f"{i.expires_at.astimezone():%Y-%m-%d}"),
-    ("Email", 9, lambda i: i.email_status),
-    ("Email problem", 60, lambda i: i.email_error or ""),
+
+
+class Column(NamedTuple):
+    title: str
+    width: int  # at least; a flexible column takes a share of the room the others leave
+    text: Callable[[wire.Invitation], str]
+    flexible: bool = False
+    email: bool = False  # drawn red when the email failed
+
+
+# What an admin reads first comes first: at 80 columns who, the invitation's status, its email's
+# and its expiry; program, contract and the mail server's reply follow to the right (and the
+# highlighted one's detail under the table names them all).
+COLUMNS = [
+    Column("Learner", 20, lambda i: i.full_name, flexible=True),
+    Column("Email", 25, lambda i: i.email, flexible=True),
+    Column("Status", 8, lambda i: i.status),
+    Column("Delivery", 8, lambda i: i.email_status, email=True),
+    Column("Expires", 10, lambda i: f"{i.expires_at.astimezone():%Y-%m-%d}"),
+    Column("Program", 18, lambda i: i.program_name, flexible=True),
+    Column("Contract", 18, lambda i: i.contract_name, flexible=True),
+    Column("Created", 10, lambda i: f"{i.created_at.astimezone():%Y-%m-%d}"),
+    Column("Email problem", 60, lambda i: i.email_error or "", flexible=True, email=True),
 ]
-EMAIL_COLUMNS = 2
+MARK = 2  # the mark and a space, before the columns
+
+
+def column_widths(room: int) -> list[int]:
+    """Each column's width in a view `room` cells wide. The columns that fit whole are shown and
+    the flexible ones among them share what is left, so the view never ends inside a column; the
+    rest follow to the right at their own width, for the horizontal scroll."""
+    widths = [column.width for column in COLUMNS]
+    used, shown = MARK, 0
+    for column in COLUMNS:
+        if used + column.width + 1 > room:
+            break
+        used, shown = used + column.width + 1, shown + 1
+    flexible = [index for index in range(shown) if COLUMNS[index].flexible]
+    if flexible:
+        share, extra = divmod(room - used, len(flexible))
+        for number, index in enumerate(flexible):
+            widths[index] += share + (number < extra)
+    return widths
 
 
 class InvitationTable(LineTable):
@@ -51,7 +81,8 @@ class InvitationTable(LineTable):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self._width = sum(width + 1 for _, width, _ in COLUMNS)
+        self._widths = column_widths(0)
+        self._room = 0
         self._pages: dict[int, list[wire.Invitation]] = {}
         self._asked: set[int] = set()
         self._loader: Loader | None = None
@@ -68,7 +99,7 @@ class InvitationTable(LineTable):
         self._pages[0] = first.items
         self._asked.add(0)
         self.total = first.total
-        self.virtual_size = Size(self._width, self.total + 1)
+        self.virtual_size = Size(self._line_width, self.total + 1)
         self.cursor = min(self.cursor, max(self.total - 1, 0)) if keep_cursor else 0
         self.refresh()
         self.post_message(self.CursorMoved(self.cursor))
@@ -109,10 +140,27 @@ class InvitationTable(LineTable):
     def row_count(self) -> int:
         return self.total
 
+    @property
+    def _line_width(self) -> int:
+        return MARK + sum(width + 1 for width in self._widths)
+
+    def _fit_columns(self) -> None:
+        """The columns' widths for the room the view has now (it changes with the terminal,
+        and when the vertical scrollbar comes or goes)."""
+        room = self.scrollable_content_region.width
+        if room != self._room:
+            self._room = room
+            self._widths = column_widths(room)
+            self.virtual_size = Size(self._line_width, self.total + 1)
+
     def header(self) -> Strip:
+        self._fit_columns()
         style = self.get_component_rich_style("invitations--header")
-        text = " ".join(fit(title, width) for title, width, _ in COLUMNS)
-        return Strip([Segment(text.ljust(self._width), style)])
+        titles = " " * MARK + "".join(
+            fit(column.title, width) + " "
+            for column, width in zip(COLUMNS, self._widths, strict=True)
+        )
+        return Strip([Segment(titles, style)])
 
     def row(self, index: int) -> Strip:
         base = self.rich_style
@@ -122,7 +170,7 @@ class InvitationTable(LineTable):
         if invitation is None:
             self._ask(index // PAGE)
             loading = self.get_component_rich_style("invitations--loading", partial=True)
-            return Strip([Segment(fit("  loading…", self._width), base + loading)])
+            return Strip([Segment(fit("  loading…", self._line_width), base + loading)])
         marked = invitation.id in self.marked
         segments = [
             Segment(
@@ -132,8 +180,8 @@ class InvitationTable(LineTable):
             Segment(" ", base),
         ]
         failed = self.get_component_rich_style("invitations--failed", partial=True)
-        red_from = len(COLUMNS) - EMAIL_COLUMNS if invitation.email_status == "failed" else None
-        for number, (_, width, text) in enumerate(COLUMNS[1:], start=1):
-            style = base + failed if red_from is not None and number >= red_from else base
-            segments += [Segment(fit(text(invitation), width), style), Segment(" ", base)]
+        red = invitation.email_status == "failed"
+        for column, width in zip(COLUMNS, self._widths, strict=True):
+            style = base + failed if red and column.email else base
+            segments += [Segment(fit(column.text(invitation), width), style), Segment(" ", base)]
         return Strip(segments)

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
 
 from tui.api import models as wire
 from tui.intake.report import SKIP_CODES, Problem
@@ -263,7 +264,23 @@ def _selected(me: CurrentAdmin, body: wire.InvitationSelection, now: datetime) -
     query = select(Invitation.id).where(*_filters(me, now, body))
     if body.q:
         query = query.join(Learner, Learner.id == Invitation.learner_id)
+    if body.after_id is not None:
+        query = query.where(Invitation.id > body.after_id)
     return query if body.ids is None else query.where(Invitation.id.in_(body.ids))
+
+
+def _batch(
+    session: Session, me: CurrentAdmin, body: wire.InvitationSelection, now: datetime
+) -> tuple[Select[int], int | None]:
+    """The selection's ids and, with `limit`, only its next batch: the `limit` lowest ids, and
+    the highest of them (None when none are left)."""
+    selected = _selected(me, body, now)
+    if body.limit is None:
+        return selected, None
+    batch = selected.order_by(Invitation.id).limit(body.limit).subquery()
+    last = session.scalar(select(func.max(batch.c.id)))
+    # The batch as an id range: the actions count it and read it more than once.
+    return selected.where(Invitation.id <= (last or 0)), last
 
 
 def _filters(me: Admin, now: datetime, chosen: wire.InvitationSelection) -> list[Any]:
@@ -288,42 +305,45 @@ def _filters(me: Admin, now: datetime, chosen: wire.InvitationSelection) -> list
     return where
 
 
-@router.post("/invitations/resend")
+@router.post("/invitations/resend", response_model_exclude_none=True)
 def resend_selected(
     body: wire.InvitationSelection, session: WriteSessionDep, me: CurrentAdmin, request: Request
 ) -> wire.BulkResult:
     """A new email for every pending invitation selected, and its expiry renewed."""
     now = utcnow()
-    matched, changed = resend_many(session, _selected(me, body, now), now)
+    selected, last_id = _batch(session, me, body, now)
+    matched, changed = resend_many(session, selected, now)
     session.commit()
     if changed:
         notify_sender(request)
     left = {"not_pending": matched - changed} if matched > changed else {}
-    return wire.BulkResult(matched=matched, changed=changed, left=left)
+    return wire.BulkResult(matched=matched, changed=changed, left=left, last_id=last_id)
 
 
-@router.post("/invitations/remind")
+@router.post("/invitations/remind", response_model_exclude_none=True)
 def remind_selected(
     body: wire.InvitationSelection, session: WriteSessionDep, me: CurrentAdmin, request: Request
 ) -> wire.BulkResult:
     """A reminder: the same invitation emailed again to every pending one selected (for
     example `pending_for_days`: no answer for that long). The expiry stays as it is."""
     now = utcnow()
-    matched, changed = resend_many(session, _selected(me, body, now), now, renew=False)
+    selected, last_id = _batch(session, me, body, now)
+    matched, changed = resend_many(session, selected, now, renew=False)
     session.commit()
     if changed:
         notify_sender(request)
     left = {"not_pending": matched - changed} if matched > changed else {}
-    return wire.BulkResult(matched=matched, changed=changed, left=left)
+    return wire.BulkResult(matched=matched, changed=changed, left=left, last_id=last_id)
 
 
-@router.post("/invitations/revoke")
+@router.post("/invitations/revoke", response_model_exclude_none=True)
 def revoke_selected(
     body: wire.InvitationSelection, session: WriteSessionDep, me: CurrentAdmin
 ) -> wire.BulkResult:
     """Revoke every pending invitation selected: their seats are free."""
     now = utcnow()
-    matched, changed = revoke_many(session, _selected(me, body, now), now)
+    selected, last_id = _batch(session, me, body, now)
+    matched, changed = revoke_many(session, selected, now)
     session.commit()
     left = {"not_pending": matched - changed} if matched > changed else {}
-    return wire.BulkResult(matched=matched, changed=changed, left=left)
+    return wire.BulkResult(matched=matched, changed=changed, left=left, last_id=last_id)

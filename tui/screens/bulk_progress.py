@@ -1,0 +1,121 @@
+"""A bulk action as it runs: a bar that moves a batch at a time, then what the action did.
+
+Escape (or Stop) does not cut a batch short: the batch in flight finishes, and the dialog says
+how many invitations were done and that the rest were left as they were. Each batch is one
+transaction on the service, so an invitation is either acted on or untouched, never half; what
+the dialog reports is what happened.
+"""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.screen import ModalScreen
+from textual.widgets import Button, Label, ProgressBar, Static
+
+from tui.api import models as wire
+from tui.api.bulk import BATCH, act_in_batches
+from tui.api.client import ApiError, ServiceUnreachableError
+from tui.screens.roster_app import roster_app
+from tui.screens.worker_errors import ForwardsWorkerErrors
+from tui.text import plural
+
+
+def result_text(result: wire.BulkResult, done: str) -> str:
+    """ "2 of 3 invitations revoked; left as they were: 1 not pending." """
+    left = ", ".join(f"{n:,} {code.replace('_', ' ')}" for code, n in result.left.items())
+    return f"{result.changed:,} of {plural(result.matched, 'invitation')} {done}" + (
+        f"; left as they were: {left}." if left else "."
+    )
+
+
+class BulkProgress(ForwardsWorkerErrors, ModalScreen[wire.BulkResult | None]):
+    """Runs `action` on `selection` (about `count` invitations) and shows it going; dismissed
+    with what was done, once the admin closes it."""
+
+    BINDINGS = [Binding("escape", "stop_or_close", "Stop", show=False)]
+    batch_size = BATCH  # invitations a request
+    # What the batches did so far; None until the first one answers.
+    done_so_far: reactive[wire.BulkResult | None] = reactive(None, init=False)
+
+    def __init__(
+        self, action: str, title: str, done: str, label: str, count: int,
+        selection: wire.InvitationSelection,
+    ) -> None:  # fmt: skip
+        super().__init__()
+        self.action_name = action
+        self.title_text = title
+        self.done = done
+        self.label = label
+        self.count = count
+        self.selection = selection
+        self.stopping = False
+        self.finished = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="bulk-progress"):
+            yield Label(f"{self.title_text} invitations", classes="title", id="bulk-title")
+            yield Static(f"{self.label}…", id="bulk-phase")
+            yield ProgressBar(total=max(self.count, 1), show_eta=False, id="bulk-bar")
+            yield Static(f"0 of {self.count:,}", id="bulk-counts")
+            with Horizontal(classes="buttons"):
+                yield Button("Stop after this batch", id="bulk-stop")
+
+    def on_mount(self) -> None:
+        self.run_batches()
+
+    @work(exclusive=True, exit_on_error=False)
+    async def run_batches(self) -> None:
+        client = await roster_app(self).client()
+        batches = act_in_batches(client, self.action_name, self.selection, self.batch_size)
+        try:
+            async for so_far in batches:
+                self.done_so_far = so_far
+                if self.stopping:
+                    break
+        except ApiError as error:  # the service refused the batch: it changed nothing
+            self._finish(f"Stopped: the service refused a batch. {error.problem.detail}")
+            return
+        except ServiceUnreachableError as error:
+            # No answer: the batch in flight may or may not have been applied.
+            self._finish(f"Stopped: {error}. The batch being sent may or may not have been "
+                         "applied: reload the page to see.")  # fmt: skip
+            return
+        finally:
+            await batches.aclose()  # stopped between batches: none is in flight
+        self._finish("Stopped after the batch in flight." if self.stopping else "Done.")
+
+    def watch_done_so_far(self, so_far: wire.BulkResult | None) -> None:
+        if so_far is None:
+            return
+        total = max(self.count, so_far.matched)
+        self.query_one("#bulk-bar", ProgressBar).update(total=total, progress=so_far.matched)
+        self.query_one("#bulk-counts", Static).update(
+            f"{so_far.matched:,} of {total:,} · {so_far.changed:,} {self.done}"
+        )
+
+    def _finish(self, phase: str) -> None:
+        self.finished = True
+        so_far = self.done_so_far or wire.BulkResult(matched=0, changed=0)
+        untouched = self.count - so_far.matched
+        self.query_one("#bulk-phase", Static).update(phase)
+        not_reached = ""
+        if self.stopping and untouched > 0:
+            not_reached = f" {plural(untouched, 'invitation')} not reached: left as they were."
+        self.query_one("#bulk-counts", Static).update(result_text(so_far, self.done) + not_reached)
+        button = self.query_one("#bulk-stop", Button)
+        button.label, button.variant, button.disabled = "Close", "primary", False
+        button.focus()
+
+    @on(Button.Pressed, "#bulk-stop")
+    def action_stop_or_close(self) -> None:
+        """While running: stop after the batch in flight. Once finished: close."""
+        if self.finished:
+            self.dismiss(self.done_so_far)
+        elif not self.stopping:
+            self.stopping = True
+            self.query_one("#bulk-phase", Static).update("Stopping after the batch in flight…")
+            self.query_one("#bulk-stop", Button).disabled = True
