@@ -158,6 +158,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--mail-url", help="smtp://, smtps:// or maildir:// (ROSTER_MAIL_URL)")
 
+    migrate = command(
+        "migrate",
+        "bring the database to this Roster's newest schema",
+        "Bring the database (--database-url, or the data directory's) to this Roster's newest "
+        "schema, and say what was done. A PostgreSQL database is migrated only by this "
+        "command: run it once per upgrade, before the new `roster serve` and `roster worker`.",
+        parents=(local,),
+    )
+    migrate.add_argument(
+        "--database-url", help="sqlite:///path or postgresql://... (ROSTER_DATABASE_URL)"
+    )
+    output(migrate)
+
     admin = command(
         "admin",
         "operator commands: organizations, admins, programs, contracts",
@@ -279,7 +292,7 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 # Commands that act on a database directly, never through a service.
-LOCAL_COMMANDS = ("admin", "serve", "template", "logout")
+LOCAL_COMMANDS = ("admin", "serve", "migrate", "template", "logout")
 
 
 def _quiet_stdout() -> None:
@@ -320,6 +333,8 @@ def run_service_command(args: argparse.Namespace) -> int:
         return commands.show_config(settings, args, output)
     if args.command == "serve":
         return commands.serve(settings, args.host, args.port)
+    if args.command == "migrate":
+        return commands.migrate(settings, output)
     if args.command == "admin":
         return commands.admin(settings, args.action, args)
     if args.command == "programs":

@@ -22,6 +22,7 @@ from tui.service.admin import DEMO_ADMIN, create_admin, seed_demo
 from tui.service.app import create_app
 from tui.service.db import Admin, Organization, hash_token, open_database, write_session
 from tui.service.mail import OutboxSender, open_transport
+from tui.service.schema import migrates_on_open
 from tui.settings import Settings
 
 TOKEN_FILE = "token"
@@ -56,7 +57,10 @@ def log_service_to(handler: logging.Handler) -> None:
 
 
 def build_service(settings: Settings) -> tuple[FastAPI, sessionmaker[Session]]:
-    sessions = open_database(settings.resolved_database_url())
+    """The app over the configured database, delivering its outbox. A SQLite database is
+    migrated here; a PostgreSQL one must already be at this version's schema (SchemaMismatch)."""
+    url = settings.resolved_database_url()
+    sessions = open_database(url, migrate=migrates_on_open(url))
     sender = OutboxSender(
         sessions,
         open_transport(settings.resolved_mail_url()),
