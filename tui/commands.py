@@ -584,7 +584,7 @@ def database_failures(url: str) -> Iterator[None]:
                       setting="database_url", value=database) from None  # fmt: skip
 
 
-def serve(settings: Settings, host: str, port: int) -> int:
+def serve(settings: Settings, host: str, port: int, *, with_sender: bool = True) -> int:
     import logging
 
     import uvicorn
@@ -596,17 +596,47 @@ def serve(settings: Settings, host: str, port: int) -> int:
     url = settings.resolved_database_url()
     try:
         with database_failures(url):
-            app, _ = build_service(settings)
+            app, _ = build_service(settings, with_sender=with_sender)
     except ValueError as error:  # a mail URL or sender that cannot be used
         raise Failure("bad_setting", str(error)) from None
-    mail = mask_url(settings.resolved_mail_url())
-    print(
-        f"Roster service on http://{host}:{port} (database {mask_url(url)}, mail {mail})",
-        flush=True,
+    mail = (
+        f"mail {mask_url(settings.resolved_mail_url())}"
+        if with_sender
+        else "no sender: mail waits in the outbox for `roster worker`"
     )
+    print(f"Roster service on http://{host}:{port} (database {mask_url(url)}, {mail})", flush=True)
     # The client is the connection's address: a forwarded header from a local process must not
     # let it dodge the guessing throttle.
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+    return Exit.OK
+
+
+def worker(settings: Settings, lease: float) -> int:
+    """Deliver the outbox until SIGTERM or SIGINT, with no HTTP: mail for API replicas that run
+    no sender (`roster serve --no-sender`)."""
+    import logging
+
+    from tui.service.db import open_database
+    from tui.service.runtime import log_service_to, open_sender
+    from tui.service.schema import migrates_on_open
+    from tui.service.worker import POLL_INTERVAL, run_worker
+
+    log_service_to(logging.StreamHandler(sys.stderr))
+    url = settings.resolved_database_url()
+    with database_failures(url):
+        sessions = open_database(url, migrate=migrates_on_open(url))
+    try:
+        sender = open_sender(settings, sessions, lease=lease, poll_interval=POLL_INTERVAL)
+    except ValueError as error:  # a mail URL or sender that cannot be used
+        sessions.kw["bind"].dispose()
+        raise Failure("bad_setting", str(error)) from None
+    print(f"Roster mail worker {sender.holder} (database {mask_url(url)}, mail "
+          f"{mask_url(settings.resolved_mail_url())})", flush=True)  # fmt: skip
+    try:
+        asyncio.run(run_worker(sender))
+    finally:
+        sessions.kw["bind"].dispose()
+    print("Roster mail worker stopped.", file=sys.stderr, flush=True)
     return Exit.OK
 
 

@@ -49,12 +49,10 @@ def state(url: str) -> SchemaState:
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
-def test_serve_refuses_an_unmigrated_postgresql_until_roster_migrate(
-    database_url: str, tmp_path: Path
-) -> None:
+def test_serve_refuses_an_unmigrated_postgresql_until_roster_migrate(database_url: str) -> None:
     url = with_password(database_url)
     command = f"roster migrate --database-url {masked(url)}"
-    for args in (["serve", "--port", str(free_port())],):
+    for args in (["serve", "--port", str(free_port())], ["worker"]):
         refused = roster(*args, "--database-url", url)
         assert refused.returncode == 2, refused.stderr
         assert "has no Roster schema yet" in refused.stderr
@@ -80,7 +78,7 @@ def test_serve_refuses_an_unmigrated_postgresql_until_roster_migrate(
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "tui", "serve", "--port", str(port), "--database-url", url,
-         "--mail-url", f"maildir://{tmp_path / 'outbox'}"],
+         "--no-sender"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
@@ -127,27 +125,32 @@ def test_migrate_says_which_migrations_it_applied_to_an_older_schema(database_ur
 def test_a_schema_from_a_newer_roster_is_refused_and_left_alone(
     database_url: str, tmp_path: Path
 ) -> None:
-    url = with_password(database_url) if "postgresql" in database_url else database_url
+    postgres = "postgresql" in database_url
+    url = with_password(database_url) if postgres else database_url
     assert roster("migrate", "--database-url", url).returncode == 0
     engine = create_engine(database_url)
     with engine.begin() as connection:
         connection.execute(text("UPDATE alembic_version SET version_num = '9001'"))
     engine.dispose()
 
-    for args in (
-        ["migrate", "--database-url", url, "--format", "json"],
-        ["admin", "create-org", "Acme", "--database-url", url, "--format", "json"],
-    ):
+    # SQLite databases migrate themselves when opened: a newer one is refused all the same.
+    # (On SQLite, the same code paths as PostgreSQL's are left out, for time.)
+    scripted = [["migrate", "--database-url", url, "--format", "json"]]
+    scripted += [
+        ["admin", "create-org", "Acme", "--database-url", url, "--format", "json"]
+    ] * postgres
+    for args in scripted:
         refused = roster(*args)
         assert refused.returncode == 2, refused.stderr
         error = json.loads(refused.stdout)["error"]  # one document, no traceback
         assert (error["code"], error["revision"], error["head"]) == ("schema_too_new", "9001", HEAD)
         assert "migrated by a newer Roster" in error["message"]
         assert refused.stderr == ""
-    served = roster("serve", "--port", str(free_port()), "--database-url", url)
-    assert served.returncode == 2
-    assert "migrated by a newer Roster (schema 9001" in served.stderr
-    assert PASSWORD not in served.stderr
+    for args in [["serve", "--port", str(free_port())]] + [["worker"]] * postgres:
+        served = roster(*args, "--database-url", url)
+        assert served.returncode == 2
+        assert "migrated by a newer Roster (schema 9001" in served.stderr
+        assert PASSWORD not in served.stderr
     # The embedded service (the app, and every command without --api-url) says the same.
     embedded = {"ROSTER_DATABASE_URL": url, "ROSTER_DATA_DIR": str(tmp_path / "data")}
     listed = roster("programs", "--format", "json", env=embedded)

@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import select
@@ -56,19 +57,29 @@ def log_service_to(handler: logging.Handler) -> None:
     logger.propagate = False
 
 
-def build_service(settings: Settings) -> tuple[FastAPI, sessionmaker[Session]]:
-    """The app over the configured database, delivering its outbox. A SQLite database is
+def build_service(
+    settings: Settings, *, with_sender: bool = True
+) -> tuple[FastAPI, sessionmaker[Session]]:
+    """The app over the configured database, delivering its outbox unless `with_sender` is
+    False (API replicas whose mail goes out through `roster worker`). A SQLite database is
     migrated here; a PostgreSQL one must already be at this version's schema (SchemaMismatch)."""
     url = settings.resolved_database_url()
     sessions = open_database(url, migrate=migrates_on_open(url))
-    sender = OutboxSender(
+    return create_app(sessions, open_sender(settings, sessions) if with_sender else None), sessions
+
+
+def open_sender(
+    settings: Settings, sessions: sessionmaker[Session], **options: Any
+) -> OutboxSender:
+    """The outbox sender of the configured mail transport; `options` tune it (OutboxSender)."""
+    return OutboxSender(
         sessions,
         open_transport(settings.resolved_mail_url()),
         public_url=settings.public_url,
         sender=settings.mail_from,
         retry_window=settings.mail_retry_window,
+        **options,
     )
-    return create_app(sessions, sender), sessions
 
 
 def ensure_demo(sessions: sessionmaker[Session], data_dir: Path) -> str:
