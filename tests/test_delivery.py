@@ -1,6 +1,7 @@
-"""Delivery end to end, nothing mocked: `roster serve` processes sending a few hundred invitation
-emails to an SMTP server that counts Message-IDs, stopped with SIGTERM or killed with SIGKILL
-mid-send and started again, and an outage longer than the retry window set in the settings."""
+"""Delivery end to end, nothing mocked: `roster serve` and `roster worker` processes sending a few
+hundred invitation emails to an SMTP server that counts Message-IDs, stopped with SIGTERM or
+killed with SIGKILL mid-send and started again, and an outage longer than the retry window set
+in the settings."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import free_port
+from tests.deployment import start_worker
 from tests.mailing import (
     MailServer,
     Recorder,
@@ -140,6 +142,27 @@ def test_sigkill_mid_send_repeats_at_most_the_concurrency_and_a_restart_sends_th
     assert len(ids) == EMAILS
     assert twice <= DEFAULT_CONCURRENCY
     assert claimed(sessions) == 0
+
+
+def test_a_worker_stopped_mid_send_finishes_its_emails_exits_0_and_another_sends_the_rest(
+    database: tuple[str, sessionmaker[Session]], slow_server: MailServer, tmp_path: Path
+) -> None:
+    url, sessions = database
+    received = slow_server.handler
+    _, worker = start_worker(url, slow_server.url, tmp_path, "first")
+    wait_until(lambda: len(received.received) >= 50, what="the first emails")
+    assert worker.end(signal.SIGTERM) == 0
+    assert "Roster mail worker stopped." in worker.output()
+    ids = received.message_ids()
+    assert max(ids.values()) == 1
+    assert len(ids) < EMAILS  # the stop landed mid-send
+    assert sent(sessions) == len(ids)  # every email that went out is recorded sent
+    assert claimed(sessions) == 0  # and the rest is free for the next worker at once
+
+    _, again = start_worker(url, slow_server.url, tmp_path, "second")
+    wait_until(lambda: sent(sessions) == EMAILS, what="every email")
+    assert again.end(signal.SIGINT) == 0
+    assert Counter(received.message_ids().values()) == {1: EMAILS}
 
 
 def test_an_outage_longer_than_the_retry_window_setting_fails_the_emails(

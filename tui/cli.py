@@ -167,6 +167,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--mail-url", help="smtp://, smtps:// or maildir:// (ROSTER_MAIL_URL)")
     output(serve)
+    serve.add_argument(
+        "--no-sender",
+        dest="sender",
+        action="store_false",
+        help="queue invitation emails in the outbox but send none: `roster worker` sends them",
+    )
+
+    worker = command(
+        "worker",
+        "send the outbox's invitation emails, with no HTTP, until SIGTERM or SIGINT",
+        "Send the invitation emails API replicas queue (roster serve --no-sender). Run any "
+        "number, on any machines: each takes other emails. On SIGTERM or SIGINT it finishes "
+        "the emails in flight, hands back the rest and exits 0.",
+        parents=(local,),
+    )
+    worker.add_argument(
+        "--database-url", help="sqlite:///path or postgresql://... (ROSTER_DATABASE_URL)"
+    )
+    worker.add_argument("--mail-url", help="smtp://, smtps:// or maildir:// (ROSTER_MAIL_URL)")
+    worker.add_argument(
+        "--lease", type=_seconds, default=30.0, metavar="SECONDS",
+        help="how long emails claimed by a worker that died wait before another sends them "
+        "(default 30; renewed while the worker lives)",
+    )  # fmt: skip
+
+    migrate = command(
+        "migrate",
+        "bring the database to this Roster's newest schema",
+        "Bring the database (--database-url, or the data directory's) to this Roster's newest "
+        "schema, and say what was done. A PostgreSQL database is migrated only by this "
+        "command: run it once per upgrade, before the new `roster serve` and `roster worker`.",
+        parents=(local,),
+    )
+    migrate.add_argument(
+        "--database-url", help="sqlite:///path or postgresql://... (ROSTER_DATABASE_URL)"
+    )
+    output(migrate)
 
     admin = command(
         "admin",
@@ -241,6 +278,16 @@ def _seats(text: str) -> int:
     return seats
 
 
+def _seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0 < seconds < 86_400:
+        raise argparse.ArgumentTypeError(f"{text}: expected seconds between 0 and a day")
+    return seconds
+
+
 def _day(text: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -296,7 +343,7 @@ def _main(argv: Sequence[str] | None) -> int:
 
 
 # Commands that act on a database directly, never through a service.
-LOCAL_COMMANDS = ("admin", "serve", "template", "logout")
+LOCAL_COMMANDS = ("admin", "serve", "worker", "migrate", "template", "logout")
 
 
 def _quiet_stdout() -> None:
@@ -336,7 +383,11 @@ def run_service_command(args: argparse.Namespace) -> int:
     if args.command == "config":
         return commands.show_config(settings, args, output)
     if args.command == "serve":
-        return commands.serve(settings, args.host, args.port)
+        return commands.serve(settings, args.host, args.port, with_sender=args.sender)
+    if args.command == "worker":
+        return commands.worker(settings, args.lease)
+    if args.command == "migrate":
+        return commands.migrate(settings, output)
     if args.command == "admin":
         return commands.admin(settings, args.action, args)
     if args.command == "programs":

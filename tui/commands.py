@@ -8,7 +8,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -99,8 +99,12 @@ def start_embedded(service: Any) -> Any:
     """Start the embedded service; a damaged or foreign database is a Failure naming it."""
     from sqlalchemy.exc import DatabaseError
 
+    from tui.service.schema import SchemaMismatch
+
     try:
         return service.start()
+    except SchemaMismatch as mismatch:
+        raise schema_failure(mismatch, service.settings.resolved_database_url()) from None
     except DatabaseError as error:
         database = service.settings.resolved_database_url()
         reason = str(error.orig or error).splitlines()[0]
@@ -552,33 +556,144 @@ def _progress() -> Any:
     )
 
 
-def serve(settings: Settings, host: str, port: int) -> int:
+def schema_failure(mismatch: Any, url: str) -> Failure:
+    """A database whose schema this Roster does not run on: what to do, password masked."""
+    state, database = mismatch.state, mask_url(url)
+    details = {"database": database, "revision": state.current, "head": state.head}
+    if state.newer:
+        return Failure(
+            "schema_too_new",
+            f"The database {database} was migrated by a newer Roster (schema {state.current}; "
+            f"this Roster knows up to {state.head}). Run that version of Roster or a newer one.",
+            **details,
+        )
+    found = f"is at schema {state.current}" if state.current else "has no Roster schema yet"
+    return Failure(
+        "schema_out_of_date",
+        f"The database {database} {found}; this Roster needs {state.head}. Bring it up to date "
+        f"first: roster migrate --database-url {database}",
+        **details,
+    )
+
+
+@contextlib.contextmanager
+def database_failures(url: str) -> Iterator[None]:
+    """A database Roster cannot use, or whose schema it does not run on, ends the command with
+    a Failure naming it (password masked), never a traceback."""
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
+    from tui.service.schema import SchemaMismatch
+
+    database = mask_url(url)
+    try:
+        yield
+    except SchemaMismatch as mismatch:
+        raise schema_failure(mismatch, url) from None
+    except DBAPIError as error:
+        reason = str(error.orig or error).strip().splitlines()[0]
+        raise Failure(
+            "bad_database", f"Cannot use the database {database}: {reason}.", database=database
+        ) from None
+    except ArgumentError as error:
+        raise Failure("bad_setting", f"The database URL {database} is not usable: {error}.",
+                      setting="database_url", value=database) from None  # fmt: skip
+
+
+def serve(settings: Settings, host: str, port: int, *, with_sender: bool = True) -> int:
     import logging
 
     import uvicorn
-    from sqlalchemy.exc import DatabaseError
 
     from tui.service.runtime import MaskInvitationTokens, build_service, log_service_to
 
     log_service_to(logging.StreamHandler(sys.stderr))
     logging.getLogger("uvicorn.access").addFilter(MaskInvitationTokens())
-    database = mask_url(settings.resolved_database_url())
+    url = settings.resolved_database_url()
     try:
-        app, _ = build_service(settings)
-    except DatabaseError as error:
-        reason = str(error.orig).splitlines()[0] if error.orig else str(error).splitlines()[0]
-        raise Failure(
-            "bad_database", f"Cannot use the database {database}: {reason}.", database=database
-        ) from None
+        with database_failures(url):
+            app, _ = build_service(settings, with_sender=with_sender)
     except ValueError as error:  # a mail URL or sender that cannot be used
         raise Failure("bad_setting", str(error)) from None
     except SettingsProblem as problem:  # no usable secret key
         raise Failure("bad_setting", problem.message, **problem.details) from None
-    mail = mask_url(settings.resolved_mail_url())
-    print(f"Roster service on http://{host}:{port} (database {database}, mail {mail})", flush=True)
+    mail = (
+        f"mail {mask_url(settings.resolved_mail_url())}"
+        if with_sender
+        else "no sender: mail waits in the outbox for `roster worker`"
+    )
+    print(f"Roster service on http://{host}:{port} (database {mask_url(url)}, {mail})", flush=True)
     # The client is the connection's address: a forwarded header from a local process must not
     # let it dodge the guessing throttle.
     uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+    return Exit.OK
+
+
+def worker(settings: Settings, lease: float) -> int:
+    """Deliver the outbox until SIGTERM or SIGINT, with no HTTP: mail for API replicas that run
+    no sender (`roster serve --no-sender`)."""
+    import logging
+
+    from tui.service.db import open_database
+    from tui.service.runtime import log_service_to, open_sender, secret_key
+    from tui.service.schema import migrates_on_open
+    from tui.service.worker import POLL_INTERVAL, run_worker
+
+    log_service_to(logging.StreamHandler(sys.stderr))
+    url = settings.resolved_database_url()
+    with database_failures(url):
+        sessions = open_database(url, migrate=migrates_on_open(url))
+    try:
+        secret = secret_key(settings)
+        sender = open_sender(settings, sessions, secret, lease=lease, poll_interval=POLL_INTERVAL)
+    except ValueError as error:  # a mail URL or sender that cannot be used
+        sessions.kw["bind"].dispose()
+        raise Failure("bad_setting", str(error)) from None
+    except SettingsProblem as problem:  # no usable secret key
+        sessions.kw["bind"].dispose()
+        raise Failure("bad_setting", problem.message, **problem.details) from None
+    print(f"Roster mail worker {sender.holder} (database {mask_url(url)}, mail "
+          f"{mask_url(settings.resolved_mail_url())})", flush=True)  # fmt: skip
+    try:
+        asyncio.run(run_worker(sender))
+    finally:
+        sessions.kw["bind"].dispose()
+    print("Roster mail worker stopped.", file=sys.stderr, flush=True)
+    return Exit.OK
+
+
+# `roster migrate` waits this long for a lock (another migration, a long transaction) before
+# giving up: a migration is rare, and worth waiting for.
+MIGRATION_LOCK_TIMEOUT = 60.0
+
+
+def migrate(settings: Settings, output: str) -> int:
+    """Bring the database to this Roster's newest schema and say what was done."""
+    from tui.service.db import make_engine
+    from tui.service.schema import migrate as upgrade
+
+    url = settings.resolved_database_url()
+    if not settings.database_url:
+        check_data_dir(settings.data_dir)
+        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with database_failures(url):
+        engine = make_engine(url, lock_timeout=MIGRATION_LOCK_TIMEOUT)
+        try:
+            done = upgrade(engine)
+        finally:
+            engine.dispose()
+    database = mask_url(url)
+    if output == "json":
+        print_json({"database": database, "from": done.before, "to": done.after,
+                    "applied": [{"id": r.id, "title": r.title} for r in done.applied]})  # fmt: skip
+        return Exit.OK
+    if not done.applied:
+        print(f"The database {database} is at the newest schema ({done.after}): nothing to do.")
+        return Exit.OK
+    start = f"from schema {done.before}" if done.before else "from an empty database"
+    print(f"Migrated {database} {start} to {done.after}, "
+          f"{plural(len(done.applied), 'migration')}:")  # fmt: skip
+    for revision in done.applied:
+        print(f"  {revision.id}  {revision.title}")
     return Exit.OK
 
 
@@ -587,13 +702,16 @@ def admin(settings: Settings, action: str, options: Any) -> int:
 
     from tui.service import admin as operator
     from tui.service.db import open_database, write_session
+    from tui.service.schema import migrates_on_open
 
     output = options.format
     try:
         if not options.database_url:
             check_data_dir(settings.data_dir)
             settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        sessions = open_database(settings.resolved_database_url())
+        url = settings.resolved_database_url()
+        with database_failures(url):
+            sessions = open_database(url, migrate=migrates_on_open(url))
         with write_session(sessions) as session, session.begin():
             created = _admin_action(session, operator, action, options)
     except (operator.NotFoundError, operator.InvalidInput) as error:

@@ -3,11 +3,6 @@ binaries, the ASGI app through httpx, and an aiosmtpd SMTP server."""
 
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-import subprocess
-import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -20,18 +15,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from tests.conftest import free_port
+from tests.deployment import PostgresCluster, postgres_bin
 from tui.service import admin as operator
 from tui.service.app import create_app
 from tui.service.db import open_database
-
-
-def postgres_bin() -> Path | None:
-    found = shutil.which("initdb")
-    if found:
-        return Path(found).resolve().parent
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(candidates[-1]).parent if candidates else None
 
 
 @pytest.fixture(scope="session")
@@ -40,31 +27,11 @@ def postgres_server() -> Iterator[str]:
     binaries = postgres_bin()
     if binaries is None:
         pytest.fail("PostgreSQL is not installed: .ci/run installs it with apt-get")
-    folder = Path(tempfile.mkdtemp(prefix="roster-pg-"))
-    run_as: list[str] = []
-    if os.geteuid() == 0:  # initdb refuses root: run the cluster as the postgres user
-        shutil.chown(folder, "postgres")
-        run_as = ["runuser", "-u", "postgres", "--"]
-    data, port = folder / "data", free_port()
-    subprocess.run(
-        [*run_as, str(binaries / "initdb"), "-D", str(data), "-U", "roster", "-A", "trust",
-         "-E", "UTF8", "--no-sync"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -F"
-    subprocess.run(
-        [*run_as, str(binaries / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-l",
-         str(folder / "log"), "start"],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    cluster = PostgresCluster(binaries).start()
     try:
-        yield f"postgresql+psycopg://roster@127.0.0.1:{port}/postgres"
+        yield cluster.url
     finally:
-        subprocess.run(
-            [*run_as, str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"],
-            check=False, capture_output=True,
-        )  # fmt: skip
-        shutil.rmtree(folder, ignore_errors=True)
+        cluster.stop()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

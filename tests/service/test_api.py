@@ -192,7 +192,7 @@ def test_learners_from_before_the_search_key_are_found_after_the_upgrade(tmp_pat
     from alembic.config import Config
     from sqlalchemy import create_engine, text
 
-    from tui.service.db import MIGRATIONS
+    from tui.service.schema import MIGRATIONS
 
     engine = create_engine(f"sqlite:///{tmp_path / 'old.db'}")
     config = Config()

@@ -308,7 +308,8 @@ def test_links_emailed_before_the_upgrade_still_open_and_the_database_keeps_no_l
     from sqlalchemy import create_engine, text
 
     from tui.service.app import create_app
-    from tui.service.db import MIGRATIONS, open_database
+    from tui.service.db import open_database
+    from tui.service.schema import MIGRATIONS
 
     engine = create_engine(database_url.replace("postgresql://", "postgresql+psycopg://"))
     config = Config()

@@ -430,3 +430,46 @@ def test_the_email_of_an_invitation_no_longer_pending_is_not_sent(
         "failed", "Not sent: the invitation is expired.",
     )  # fmt: skip
     assert by_id[revoked].email_error == "Not sent: the invitation is revoked."
+
+
+def test_an_older_emails_outcome_does_not_overwrite_the_invitations_latest_email(
+    sessions: sessionmaker[Session],
+) -> None:
+    """A resend queued a new email while the old one was on the wire: the old one's outcome
+    is recorded on its row, but the invitation keeps showing its latest email."""
+    from tui.service.mail.outbox import Outcome, claim_due, record_outcomes
+
+    [invitation_id] = queue_invitations(sessions, learners(1))
+    [old], _ = claim_due(sessions, "host:1:a", 10, timedelta(seconds=30), utcnow())
+    with write_session(sessions) as session, session.begin():
+        now = utcnow()
+        session.add(OutboxMessage(invitation_id=invitation_id, status="queued", attempts=0,
+                                  queued_at=now, next_attempt_at=now))  # fmt: skip
+    record_outcomes(sessions, [Outcome(old, "failed", "550 5.1.1 no such user")], utcnow())
+    [row] = invitations(sessions)
+    assert (row.email_status, row.email_error) == ("queued", None)
+    assert [message.status for message in outbox(sessions)] == ["failed", "queued"]
+
+    [new], _ = claim_due(sessions, "host:1:a", 10, timedelta(seconds=30), utcnow())
+    record_outcomes(sessions, [Outcome(new, "sent")], utcnow())
+    [row] = invitations(sessions)
+    assert (row.email_status, row.email_attempts) == ("sent", 1)
+
+
+def test_claims_take_the_longest_due_emails_first_and_no_more_than_asked(
+    sessions: sessionmaker[Session],
+) -> None:
+    from tui.service.mail.outbox import claim_due
+
+    queue_invitations(sessions, learners(30))
+    now = utcnow()
+    with write_session(sessions) as session, session.begin():
+        for row_id in range(1, 31):  # row 30 has waited longest, row 1 least
+            session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id)
+                            .values(next_attempt_at=now - timedelta(seconds=row_id)))  # fmt: skip
+    claims, next_due = claim_due(sessions, "host:1:a", 10, timedelta(seconds=30), now)
+    assert [claim.outgoing.outbox_id for claim in claims] == list(range(30, 20, -1))
+    assert next_due is None  # as many as asked: there may be more
+    claims, next_due = claim_due(sessions, "host:1:b", 25, timedelta(seconds=30), now)
+    assert [claim.outgoing.outbox_id for claim in claims] == list(range(20, 0, -1))
+    assert next_due == now + timedelta(seconds=30)  # the others' leases end then

@@ -1,5 +1,5 @@
-"""`roster serve` shows no secret: the database password is masked in its start-up line, and
-invitation tokens are masked in its access log."""
+"""`roster migrate` and `roster serve` show no secret: the database password is masked in what
+they print, and invitation tokens are masked in the access log."""
 
 from __future__ import annotations
 
@@ -25,6 +25,12 @@ def test_serve_masks_the_database_password_and_invitation_tokens(postgres_server
     # The test cluster trusts local connections, so any password is accepted: a real one.
     address = postgres_server.split("@", 1)[1].rsplit("/", 1)[0]
     url = f"postgresql://roster:s3cret-pass@{address}/{name}"
+    migrated = subprocess.run(
+        [sys.executable, "-m", "tui", "migrate", "--database-url", url],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert f"Migrated postgresql://roster:***@{address}/{name}" in migrated.stdout
+    assert "s3cret-pass" not in migrated.stdout + migrated.stderr
     port = free_port()
     # Without a secret key a PostgreSQL deployment is refused, with how to make one.
     refused = subprocess.run(

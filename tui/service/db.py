@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any, Literal
 
 from sqlalchemy import (
@@ -38,8 +37,6 @@ from sqlalchemy.orm import (
 from tui.api.models import EmailStatus, ImportState, InvitationStatus
 
 OutboxState = Literal["queued", "sent", "failed"]
-
-MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 class Clock:
@@ -347,19 +344,18 @@ def write_session(sessions: sessionmaker[Session]) -> Session:
     return sessions(bind=engine.execution_options(sqlite_immediate=True))
 
 
-def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision."""
-    from alembic import command
-    from alembic.config import Config
+def open_database(url: str, *, migrate: bool = True) -> sessionmaker[Session]:
+    """Sessions on the database at `url`. With `migrate`, its schema is brought to the newest
+    first; without, a schema other than the newest is refused (`schema.SchemaMismatch`)."""
+    from tui.service import schema
 
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-
-
-def open_database(url: str) -> sessionmaker[Session]:
     engine = make_engine(url)
-    migrate(engine)
+    try:
+        if migrate:
+            schema.migrate(engine)
+        else:
+            schema.require_head(engine)
+    except BaseException:
+        engine.dispose()
+        raise
     return sessionmaker(engine, expire_on_commit=False)

@@ -15,6 +15,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from sqlalchemy import select
@@ -25,6 +26,7 @@ from tui.service.admin import DEMO_ADMIN, create_admin, seed_demo
 from tui.service.app import create_app
 from tui.service.db import Admin, Organization, hash_token, open_database, write_session
 from tui.service.mail import OutboxSender, open_transport
+from tui.service.schema import migrates_on_open
 from tui.settings import MIN_SECRET_KEY, Settings
 
 TOKEN_FILE = "token"
@@ -96,18 +98,33 @@ def secret_key(settings: Settings) -> bytes:
     return key.encode()
 
 
-def build_service(settings: Settings) -> tuple[FastAPI, sessionmaker[Session]]:
-    sessions = open_database(settings.resolved_database_url())
+def build_service(
+    settings: Settings, *, with_sender: bool = True
+) -> tuple[FastAPI, sessionmaker[Session]]:
+    """The app over the configured database, delivering its outbox unless `with_sender` is
+    False (API replicas whose mail goes out through `roster worker`). A SQLite database is
+    migrated here; a PostgreSQL one must already be at this version's schema (SchemaMismatch)."""
+    url = settings.resolved_database_url()
+    sessions = open_database(url, migrate=migrates_on_open(url))
     secret = secret_key(settings)
-    sender = OutboxSender(
+    sender = open_sender(settings, sessions, secret) if with_sender else None
+    return create_app(sessions, sender, secret=secret), sessions
+
+
+def open_sender(
+    settings: Settings, sessions: sessionmaker[Session], secret: bytes, **options: Any
+) -> OutboxSender:
+    """The outbox sender of the configured mail transport; `secret` makes the learners' links
+    (secret_key); `options` tune it (OutboxSender)."""
+    return OutboxSender(
         sessions,
         open_transport(settings.resolved_mail_url()),
         public_url=settings.public_url,
         sender=settings.mail_from,
         secret=secret,
         retry_window=settings.mail_retry_window,
+        **options,
     )
-    return create_app(sessions, sender, secret=secret), sessions
 
 
 def ensure_demo(sessions: sessionmaker[Session], data_dir: Path) -> str:

@@ -33,10 +33,13 @@ from tui.service.mail.render import Outgoing
 OUTBOX = cast(Table, OutboxMessage.__table__)
 INVITATIONS = cast(Table, Invitation.__table__)
 # The invitation shows its latest email: an older row's outcome (a resend raced it) is not news.
-LATEST_EMAIL = (
-    select(func.max(OUTBOX.c.id))
-    .where(OUTBOX.c.invitation_id == INVITATIONS.c.id)
-    .scalar_subquery()
+# Asked as "no later email of this invitation", which PostgreSQL answers from the invitation_id
+# index; as max(id) = row it may walk the whole outbox backwards when its statistics are stale
+# (right after a large import).
+NO_LATER_EMAIL = ~(
+    select(OUTBOX.c.id)
+    .where(OUTBOX.c.invitation_id == INVITATIONS.c.id, OUTBOX.c.id > bindparam("row"))
+    .exists()
 )
 EMAIL_STATUS: dict[OutboxState, EmailStatus] = {
     "sent": "sent",
@@ -90,27 +93,33 @@ def claim_due(
 ) -> tuple[list[Claim], datetime | None]:
     """Take up to `limit` due emails for `holder` until `now + lease`; with them, when the
     next email not held by `holder` falls due (None when `limit` were due: there may be more)."""
-    query = (
-        select(
-            OutboxMessage.id, OutboxMessage.invitation_id, Learner.email, Learner.full_name,
-            Program.name, Organization.name, Invitation.token_key, Message.text,
-            Organization.sender_name, OutboxMessage.attempts, OutboxMessage.queued_at,
-            Invitation.status, Invitation.expires_at,
-        )
-        .join(Invitation, Invitation.id == OutboxMessage.invitation_id)
-        .outerjoin(Message, Message.id == Invitation.message_id)
-        .join(Learner, Learner.id == Invitation.learner_id)
-        .join(Program, Program.id == Invitation.program_id)
-        .join(Organization, Organization.id == Invitation.organization_id)
+    # The rows first, in the due index's order: the query stops after `limit` rows however many
+    # are due (joined first, PostgreSQL may join and sort every due row before the limit).
+    due = (
+        select(OutboxMessage.id)
         .where(OutboxMessage.status == "queued", OutboxMessage.next_attempt_at <= now)
-        # The due index's order: the query stops after `limit` rows however many are due.
         .order_by(OutboxMessage.next_attempt_at)
         .limit(limit)
-    )  # fmt: skip
+    )
     with write_session(sessions) as session, session.begin():
         if session.get_bind().dialect.name == "postgresql":
             # Concurrent senders each take other rows instead of waiting for each other.
-            query = query.with_for_update(of=OutboxMessage, skip_locked=True)
+            due = due.with_for_update(skip_locked=True)
+        query = (
+            select(
+                OutboxMessage.id, OutboxMessage.invitation_id, Learner.email, Learner.full_name,
+                Program.name, Organization.name, Invitation.token_key, Message.text,
+                Organization.sender_name, OutboxMessage.attempts, OutboxMessage.queued_at,
+                Invitation.status, Invitation.expires_at,
+            )
+            .join(Invitation, Invitation.id == OutboxMessage.invitation_id)
+            .outerjoin(Message, Message.id == Invitation.message_id)
+            .join(Learner, Learner.id == Invitation.learner_id)
+            .join(Program, Program.id == Invitation.program_id)
+            .join(Organization, Organization.id == Invitation.organization_id)
+            .where(OutboxMessage.id.in_(due.scalar_subquery()))
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+        )  # fmt: skip
         rows = list(session.execute(query))
         live = [row for row in rows if row[11] == "pending" and row[12] > now]
         claims = [Claim(Outgoing(*row[:9]), attempts=row[9], queued_at=row[10]) for row in live]
@@ -148,7 +157,7 @@ SET_INVITATION = (
     update(INVITATIONS)
     .where(
         INVITATIONS.c.id == bindparam("invitation"),
-        bindparam("row") == LATEST_EMAIL,
+        NO_LATER_EMAIL,
         # Only what the outbox row now says (a revoke may have ended it meanwhile).
         select(OUTBOX.c.id)
         .where(

@@ -1,4 +1,4 @@
-"""Alembic environment: runs on the connection Roster hands it (see tui.service.db.migrate)."""
+"""Alembic environment: runs on the connection Roster hands it (see tui.service.schema.migrate)."""
 
 from __future__ import annotations
 

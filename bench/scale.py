@@ -1,0 +1,236 @@
+"""Benchmark the shared deployment on a PostgreSQL cluster started from the system's binaries:
+
+- `workers`: the scenario of tests/service/test_deployment.py at full size: two `roster serve
+  --no-sender` replicas, three `roster worker` processes, 100,000 learners imported through
+  the replicas (one import each, at once), one worker killed with SIGKILL midway; prints the
+  time and checks that every learner was invited once and every email arrived.
+- `throughput`: mail delivery by 1, 2 and 4 `roster worker` processes into a loopback aiosmtpd
+  server (its own process), in messages per second, from the moment the emails fall due to
+  the last one recorded sent, and the CPU each part spent per message (workers, SMTP server,
+  PostgreSQL): on a machine with few cores they share it.
+
+    .venv/bin/python bench/scale.py [--learners 100000] [--messages 20000]
+                                    [--workers 1,2,4] [--only workers|throughput]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+
+def bench_workers(cluster_url: str, learners: int, scratch: Path) -> None:
+    from tests.deployment import CountingMailServer, run_deployment
+    from tui.service.mail import DEFAULT_CONCURRENCY
+
+    database = cluster_url.rsplit("/", 1)[0] + "/" + _new_database(cluster_url)
+    mail = CountingMailServer().start()
+    try:
+        run = run_deployment(database, scratch, mail, learners)
+    finally:
+        mail.stop()
+    twice = {row for row, times in run.received.items() if times > 1}
+    print(f"{learners:,} learners, 2 replicas (--no-sender), 3 workers, one SIGKILLed midway: "
+          f"imports and every email in {run.seconds:.1f} s "
+          f"({learners / run.seconds:,.0f} learners/s)")  # fmt: skip
+    invited = sum(document["invited"] for document in run.imports)
+    print(f"  invited {invited:,}; invitations per learner {dict(run.invitations_per_learner)}; "
+          f"outbox {dict(run.outbox_states)}; {len(set(run.received)):,} distinct emails "
+          f"received")  # fmt: skip
+    print(f"  the killed worker held {len(run.held_at_kill)} emails; {len(twice)} arrived twice, "
+          f"all of them among those (at most {DEFAULT_CONCURRENCY} can be on the wire)"
+          if twice <= run.held_at_kill else "  AN EMAIL ARRIVED TWICE THAT THE DEAD WORKER DID "
+          "NOT HOLD")  # fmt: skip
+    checks = {
+        "each learner invited once": run.invitations_per_learner == {1: learners},
+        "every email sent": run.outbox_states == {"sent": learners},
+        "every email received": set(run.received) == run.outbox_rows,
+        "the others stopped with exit 0": run.survivor_exits == [0, 0],
+    }
+    failed = [name for name, held in checks.items() if not held]
+    print("  checks: " + ("all hold" if not failed else "FAILED: " + ", ".join(failed)))
+
+
+def bench_throughput(
+    cluster_url: str, cluster_folder: Path, messages: int, counts: list[int], scratch: Path
+) -> None:
+    from tests.deployment import RosterProcess, start_worker
+    from tests.mailing import learners, queue_invitations
+    from tui.service.db import open_database
+
+    database = cluster_url.rsplit("/", 1)[0] + "/" + _new_database(cluster_url)
+    sessions = open_database(database)
+    queue_invitations(sessions, learners(messages))
+    hold(sessions)
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
+         "-c", "aiosmtpd.handlers.Sink"],
+    )  # fmt: skip
+    try:
+        _wait_for_port(port)
+        print(f"email delivery by roster worker processes to a loopback aiosmtpd server, "
+              f"{messages:,} messages each time:")  # fmt: skip
+        for count in counts:
+            workers: list[RosterProcess] = [
+                start_worker(database, f"smtp://127.0.0.1:{port}", scratch, f"{count}-{n}")[1]
+                for n in range(count)
+            ]
+            pids = {
+                "workers": [worker.process.pid for worker in workers],
+                "SMTP server": [server.pid],
+                "PostgreSQL": postgres_pids(cluster_folder),
+            }
+            before = {part: cpu_seconds(ids) for part, ids in pids.items()}
+            start = time.perf_counter()
+            release(sessions)
+            while (left := queued(sessions)) > 0:
+                time.sleep(0.05)
+            elapsed = time.perf_counter() - start
+            spent = {part: cpu_seconds(ids) - before[part] for part, ids in pids.items()}
+            exits = [worker.end() for worker in workers]
+            sent = outbox_count(sessions, "sent")
+            per_message = ", ".join(
+                f"{part} {seconds / messages * 1000:.2f}" for part, seconds in spent.items()
+            )
+            print(f"  {count} worker{'s' if count > 1 else ' '}: {elapsed:6.2f} s = "
+                  f"{messages / elapsed:7,.0f} messages/s (sent {sent:,}, left {left}, exits "
+                  f"{exits}); CPU ms per message: {per_message}")  # fmt: skip
+            hold(sessions)
+    finally:
+        server.terminate()
+        server.wait()
+        sessions.kw["bind"].dispose()
+
+
+def hold(sessions: sessionmaker[Session]) -> None:
+    """Every email queued again, not due for a day: the workers start idle."""
+    from tui.service.db import OutboxMessage, utcnow
+
+    with sessions.begin() as session:
+        session.execute(
+            update(OutboxMessage).values(
+                status="queued", attempts=0, claimed_by=None, sent_at=None, last_error=None,
+                next_attempt_at=utcnow() + timedelta(days=1),
+            )
+        )  # fmt: skip
+
+
+def release(sessions: sessionmaker[Session]) -> None:
+    """Every email due now: the clock starts."""
+    from tui.service.db import OutboxMessage, utcnow
+
+    with sessions.begin() as session:
+        session.execute(update(OutboxMessage).values(next_attempt_at=utcnow()))
+
+
+def queued(sessions: sessionmaker[Session]) -> int:
+    return outbox_count(sessions, "queued")
+
+
+def outbox_count(sessions: sessionmaker[Session], status: str) -> int:
+    from tui.service.db import OutboxMessage
+
+    with sessions() as session:
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status == status)
+            )
+            or 0
+        )
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user and system) the processes have used so far, from /proc (Linux)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def postgres_pids(folder: Path) -> list[int]:
+    """The cluster's postmaster and its children (the connections' backends)."""
+    postmaster = int((folder / "data" / "postmaster.pid").read_text().split()[0])
+    children = Path(f"/proc/{postmaster}/task/{postmaster}/children").read_text().split()
+    return [postmaster, *map(int, children)]
+
+
+def _new_database(cluster_url: str) -> str:
+    import uuid
+
+    from sqlalchemy import create_engine, text
+
+    name = f"bench_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(cluster_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    return name
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for_port(port: int) -> None:
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on port {port}")
+
+
+def main() -> None:
+    from tests.deployment import PostgresCluster, postgres_bin
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--learners", type=int, default=100_000)
+    parser.add_argument("--messages", type=int, default=20_000)
+    parser.add_argument("--workers", default="1,2,4", help="worker counts, comma separated")
+    parser.add_argument("--only", choices=["workers", "throughput"], help="run one benchmark")
+    args = parser.parse_args()
+    binaries = postgres_bin()
+    if binaries is None:
+        raise SystemExit("PostgreSQL is not installed (initdb not found)")
+    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+          f"PostgreSQL from {binaries}")  # fmt: skip
+    cluster = PostgresCluster(binaries).start()
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            scratch = Path(folder)
+            if args.only in (None, "workers"):
+                (scratch / "workers").mkdir()
+                bench_workers(cluster.url, args.learners, scratch / "workers")
+            if args.only in (None, "throughput"):
+                (scratch / "throughput").mkdir()
+                counts = [int(count) for count in args.workers.split(",")]
+                bench_throughput(
+                    cluster.url, cluster.folder, args.messages, counts, scratch / "throughput"
+                )
+    finally:
+        cluster.stop()
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    main()
