@@ -1,4 +1,11 @@
-"""Benchmark the shared deployment on a PostgreSQL cluster started from the system's binaries:
+"""Benchmark Roster at scale: embedded at a million learners, and the shared deployment on a
+PostgreSQL cluster started from the system's binaries.
+
+- `embedded`: each a whole `roster` process on the embedded service (SQLite), with its peak
+  memory: a dry run of 1,000,000 fresh rows, an import of 100,000, an import of 1,000,000, and
+  the same million-row file checked again against those invitations.
+- `api`: 1,000,000 learners through `roster import --api-url` into a `roster serve` on
+  PostgreSQL, no emails.
 
 - `workers`: the scenario of tests/service/test_deployment.py at full size: two `roster serve
   --no-sender` replicas, three `roster worker` processes, 100,000 learners imported through
@@ -9,13 +16,15 @@
   the last one recorded sent, and the CPU each part spent per message (workers, SMTP server,
   PostgreSQL): on a machine with few cores they share it.
 
-    .venv/bin/python bench/scale.py [--learners 100000] [--messages 20000]
-                                    [--workers 1,2,4] [--only workers|throughput]
+    .venv/bin/python bench/scale.py [--learners 100000] [--messages 20000] [--rows 1000000]
+                                    [--workers 1,2,4]
+                                    [--only embedded|api|workers|throughput]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import subprocess
@@ -59,6 +68,94 @@ def bench_workers(cluster_url: str, learners: int, scratch: Path) -> None:
     }
     failed = [name for name, held in checks.items() if not held]
     print("  checks: " + ("all hold" if not failed else "FAILED: " + ", ".join(failed)))
+
+
+PROGRAM, CONTRACT = "Inclusive Hiring", "Enterprise Agreement 2026 (unlimited)"
+# A command run under this prints its own peak memory last: the children's maximum resident size
+# is the one command's, not that of every command run before it.
+PEAK = (
+    "import resource, subprocess, sys; code = subprocess.run(sys.argv[1:]).returncode; "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr); "
+    "sys.exit(code)"
+)
+
+
+def measured(args: list[str], env: dict[str, str]) -> tuple[float, int, str]:
+    """Seconds, peak MB and stdout of `roster ARGS`."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK, sys.executable, "-m", "tui", *args],
+        capture_output=True, text=True, env={**os.environ, **env}, check=False,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - start
+    if done.returncode not in (0, 1):
+        raise SystemExit(f"roster {' '.join(args)} failed:\n{done.stderr}")
+    peak = int(done.stderr.strip().splitlines()[-1]) // 1024
+    return elapsed, peak, done.stdout
+
+
+def learner_file(path: Path, rows: int) -> Path:
+    from tests.deployment import write_learners
+
+    return write_learners(path, range(rows))
+
+
+def bench_embedded(rows: int, scratch: Path) -> None:
+    print("embedded (SQLite), each a whole roster process, peak memory of that process:")
+    big = learner_file(scratch / "big.csv", rows)
+    small = learner_file(scratch / "small.csv", rows // 10)
+    target = ["--program", PROGRAM, "--contract", CONTRACT]
+    for name, path, data in (("dry run", big, "dry"), ("import", small, "small"),
+                             ("import", big, "big")):  # fmt: skip
+        env = {"ROSTER_DATA_DIR": str(scratch / data)}
+        measured(["programs"], env)  # the demo organization
+        if name == "dry run":
+            seconds, peak, out = measured(["check", str(path), *target, "--format", "json"], env)
+            done = f"ready {json.loads(out)['ready']:,}"
+        else:
+            seconds, peak, out = measured(
+                ["import", str(path), *target, "--no-send", "--yes", "--format", "json"], env
+            )
+            done = f"invited {json.loads(out)['invited']:,}"
+        print(f"  {name} of {_rows(path):,} rows: {seconds:6.2f} s, "
+              f"peak {peak:,} MB ({done})")  # fmt: skip
+    env = {"ROSTER_DATA_DIR": str(scratch / "big")}
+    seconds, peak, out = measured(["check", str(big), *target, "--format", "json"], env)
+    print(f"  the same {rows:,} rows checked again against their invitations: {seconds:6.2f} s, "
+          f"peak {peak:,} MB (skipped {json.loads(out)['skipped']:,})")  # fmt: skip
+
+
+def _rows(path: Path) -> int:
+    with path.open("rb") as file:
+        return sum(1 for _ in file) - 1
+
+
+def bench_api(cluster_url: str, rows: int, scratch: Path) -> None:
+    from tests.deployment import start_replica
+    from tui.service import admin as operator
+    from tui.service.db import open_database
+
+    database = cluster_url.rsplit("/", 1)[0] + "/" + _new_database(cluster_url)
+    sessions = open_database(database)
+    with sessions.begin() as session:
+        organization = operator.create_organization(session, "Bench")
+        _, token = operator.create_admin(session, organization, "admin@bench.example")
+        program = operator.create_program(session, organization, PROGRAM)
+        operator.create_contract(session, organization, CONTRACT, [program])
+    sessions.kw["bind"].dispose()
+    url, replica = start_replica(database, scratch)
+    try:
+        path = learner_file(scratch / "api.csv", rows)
+        seconds, peak, out = measured(
+            ["import", str(path), "--program", PROGRAM, "--contract", CONTRACT, "--no-send",
+             "--yes", "--format", "json"],
+            {"ROSTER_API_URL": url, "ROSTER_TOKEN": token},
+        )  # fmt: skip
+        print(f"PostgreSQL: {rows:,} learners through roster import --api-url, no email: "
+              f"{seconds:.2f} s end to end (client peak {peak:,} MB, invited "
+              f"{json.loads(out)['invited']:,})")  # fmt: skip
+    finally:
+        replica.end()
 
 
 def bench_throughput(
@@ -207,8 +304,16 @@ def main() -> None:
     parser.add_argument("--learners", type=int, default=100_000)
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--workers", default="1,2,4", help="worker counts, comma separated")
-    parser.add_argument("--only", choices=["workers", "throughput"], help="run one benchmark")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="embedded and api")
+    parser.add_argument(
+        "--only", choices=["embedded", "api", "workers", "throughput"], help="run one benchmark"
+    )
     args = parser.parse_args()
+    if args.only in (None, "embedded"):
+        with tempfile.TemporaryDirectory() as folder:
+            bench_embedded(args.rows, Path(folder))
+        if args.only:
+            return
     binaries = postgres_bin()
     if binaries is None:
         raise SystemExit("PostgreSQL is not installed (initdb not found)")
@@ -218,6 +323,9 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as folder:
             scratch = Path(folder)
+            if args.only in (None, "api"):
+                (scratch / "api").mkdir()
+                bench_api(cluster.url, args.rows, scratch / "api")
             if args.only in (None, "workers"):
                 (scratch / "workers").mkdir()
                 bench_workers(cluster.url, args.learners, scratch / "workers")
