@@ -132,6 +132,15 @@ class RosterApp(App[None]):
 
         where = self.settings.api_url or f"the embedded service in {self.settings.data_dir}"
         try:
+            if self.settings.api_url and not (self.settings.token or "").strip():
+                # As the commands say it (commands.connect): no request goes out without one.
+                self._connection_failed(
+                    "No admin token", where,
+                    f"Log in with: roster login --api-url {self.settings.api_url} (or set "
+                    "ROSTER_TOKEN; roster admin create-admin prints one).",
+                    Exit.USAGE,
+                )  # fmt: skip
+                return
             if self.settings.api_url:
                 self._client = RosterClient(self.settings.api_url, self.settings.token or "")
             elif self._client is None:

@@ -55,6 +55,17 @@ async def test_a_refused_token_says_so_and_quitting_exits_3(data_dir: Path) -> N
         service.stop()
 
 
+async def test_a_service_url_without_a_token_says_how_to_log_in() -> None:
+    app = RosterApp(Settings(api_url="http://127.0.0.1:9", token=""))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await on_screen(pilot, ConnectionProblem)
+        assert "No admin token" in str(app.screen.query_one("#problem-title").render())
+        assert "roster login --api-url http://127.0.0.1:9" in shown(app, "#problem-detail")
+        await pilot.press("escape")
+        await until(pilot, lambda: app.return_code is not None)
+    assert app.return_code == Exit.USAGE
+
+
 async def test_a_worker_that_fails_leaves_a_message_and_the_app_running(app: RosterApp) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.me is not None)
