@@ -53,6 +53,7 @@ async def measure_preview(path: Path) -> None:
 
     from tui.api import models as wire
     from tui.intake import read_learner_file
+    from tui.intake.export import preview_frame
     from tui.screens.flow import BulkFlow
     from tui.screens.preview import PreviewScreen
     from tui.widgets.preview_table import PreviewTable
@@ -60,7 +61,6 @@ async def measure_preview(path: Path) -> None:
     learner_file = read_learner_file(path)
     release_free_memory()  # as the upload screen does once the file is checked
     after_check = resident_mb()
-    report = learner_file.report  # the file's report, as the dry run returns it for new learners
     program = wire.Program(id=1, name="Leadership Essentials")
     contract = wire.Contract(id=1, name="Enterprise Agreement 2026 (unlimited)", seats_total=None,
                              seats_used=0, seats_left=None, starts_on=None, ends_on=None,
@@ -82,7 +82,10 @@ async def measure_preview(path: Path) -> None:
     async with host.run_test(size=(120, 40)) as pilot:
         flow = BulkFlow(host, origin="_default", program=program, contract=contract)  # type: ignore[arg-type]
         start = time.perf_counter()
-        screen = PreviewScreen(flow, learner_file, report)
+        # The file as the dry run returns it for new learners: no service issues.
+        screen = PreviewScreen(
+            flow, learner_file, learner_file.summary, preview_frame(learner_file)
+        )
         await host.push_screen(screen)
         await pilot.pause()
         settled = time.perf_counter() - start
@@ -103,7 +106,7 @@ async def measure_preview(path: Path) -> None:
         await asyncio.sleep(2)  # the admin reads the screen; the allocator hands pages back
         with_preview = resident_mb()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"preview of {report.rows:,} rows ({len(report.issues):,} issues):")
+    print(f"preview of {learner_file.summary.rows:,} rows ({learner_file.issues.height:,} issues):")
     print(f"  first screen after the report: {first * 1000:.0f} ms to the first rows drawn "
           f"({settled * 1000:.0f} ms until the app is idle)")  # fmt: skip
     print(f"  page down: median {statistics.median(pages) * 1000:.2f} ms, "

@@ -468,7 +468,8 @@ def run_check(path: Path, output: str) -> int:
 
     learner_file = read_learner_file(path, intake_limits())
     if output == "json":
-        sys.stdout.write(learner_file.report_json() + "\n")
+        sys.stdout.flush()
+        learner_file.write_report_json(sys.stdout.buffer)
     else:
         from tui.intake.render import Style, render_report, use_color
 

@@ -394,16 +394,16 @@ async def check_with_service(
     reading = asyncio.create_task(asyncio.to_thread(read_learner_file, path, settings.limits))
     async with connect(settings) as client:
         learner_file = await reading
-        report = learner_file.report
-        if not report.file_errors:
+        if not learner_file.summary.file_errors:
             program = await find_program(client, program_ref)
             contract = await find_contract(client, program, contract_ref)
-            report = await dry_run(client, learner_file, program.id, contract.id)
+            learner_file = await dry_run(client, learner_file, program, contract.id)
     if output == "json":
-        sys.stdout.write(report.model_dump_json() + "\n")
+        sys.stdout.flush()
+        learner_file.write_report_json(sys.stdout.buffer)
     else:
-        sys.stdout.write(render_report(report, Style(use_color(sys.stdout))))
-    return report.exit_code
+        sys.stdout.write(render_report(learner_file.report, Style(use_color(sys.stdout))))
+    return learner_file.summary.exit_code
 
 
 async def import_file(
@@ -437,10 +437,13 @@ async def import_file(
     async with connect(settings) as client:
         program = await find_program(client, program_ref)
         contract = await find_contract(client, program, contract_ref)
-        report = await dry_run(client, learner_file, program.id, contract.id)
+        checked = await dry_run(client, learner_file, program, contract.id)
+        report = checked.summary
         if report.file_errors:
             # The file was fine; the service refused it (seats, contract dates).
-            return _not_started(report, output, style, Exit.REFUSED, seats_left=contract.seats_left)
+            return _not_started(
+                checked.report, output, style, Exit.REFUSED, seats_left=contract.seats_left
+            )
         emails = "send invitation emails" if choices.send_emails else "send no emails"
         summary = (
             f"Invite {plural(report.ready, 'learner')} to {program.name} under {contract.name}, "
@@ -448,7 +451,7 @@ async def import_file(
             + (" with your message" if choices.message and choices.send_emails else "")
             + f". {report.skipped:,} skipped, {plural(report.errors, 'row')} with errors left out."
         )
-        differ = sum(1 for issue in report.issues if issue.code == "learner_differs")
+        differ = report.differing
         if differ:
             summary += (
                 f" {plural(differ, 'stored learner')} {'has' if differ == 1 else 'have'} another "

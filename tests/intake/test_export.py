@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import replace
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from tui.intake import read_learner_file
 from tui.intake.export import errors_file_for, export_issues, preview_frame
-from tui.intake.report import Issue
 
 from .conftest import WriteFile
 
@@ -25,12 +26,13 @@ LINES = [
 
 def test_each_row_gets_its_worst_status_and_every_message(write_file: WriteFile) -> None:
     learner_file = read_learner_file(write_file(LINES))
-    report = learner_file.report.model_copy(deep=True)
-    report.issues.append(
-        Issue(row=5, column="Email", severity="warning", code="already_invited",
-              message="Already invited on 2026-11-02; no second invitation.")
+    skipped = pl.DataFrame(
+        {"row": [5], "column": ["Email"], "severity": ["warning"], "code": ["already_invited"],
+         "message": ["Already invited on 2026-11-02; no second invitation."]},
+        schema=learner_file.issues.schema,
     )  # fmt: skip
-    frame = preview_frame(learner_file, report)
+    checked = replace(learner_file, issues=pl.concat([learner_file.issues, skipped]))
+    frame = preview_frame(checked)
     statuses = dict(zip(frame["row"], frame["status"], strict=True))
     assert statuses == {2: "ready", 3: "error", 4: "warning", 5: "skipped", 6: "error"}
     carla = frame.filter(frame["row"] == 4).row(0, named=True)
@@ -44,7 +46,7 @@ def test_the_error_file_holds_the_rows_with_issues_and_reads_back_the_same(
 ) -> None:
     source = write_file(LINES)
     learner_file = read_learner_file(source)
-    frame = preview_frame(learner_file, learner_file.report)
+    frame = preview_frame(learner_file)
     path = export_issues(frame, errors_file_for(source))
     assert path == tmp_path / "learners-errors.csv"
     assert path.read_bytes().startswith(b"\xef\xbb\xbfFull Name,Email,External ID,Error\r\n")
@@ -68,7 +70,7 @@ def test_the_error_file_holds_the_rows_with_issues_and_reads_back_the_same(
 def test_an_error_file_never_replaces_a_file_unasked(write_file: WriteFile, tmp_path: Path) -> None:
     source = write_file(LINES)
     learner_file = read_learner_file(source)
-    frame = preview_frame(learner_file, learner_file.report)
+    frame = preview_frame(learner_file)
     earlier = tmp_path / "learners-errors.csv"
     earlier.write_text("the admin's own notes")
 

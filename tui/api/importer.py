@@ -11,16 +11,15 @@ import asyncio
 import io
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
-from pydantic import TypeAdapter
 
 from tui.api import models as wire
 from tui.api.client import RosterClient
 from tui.intake.learner_file import LearnerFile
-from tui.intake.report import SKIP_CODES, Issue, Report
-from tui.intake.rules import learner_differences
+from tui.intake.report import SKIP_CODES
+from tui.intake.rules import ISSUE_SCHEMA, learner_differences, skip_issues
 from tui.text import plural
 
 CHUNK_ROWS = 5_000
@@ -55,41 +54,57 @@ def ready_rows(learner_file: LearnerFile) -> wire.RowBatch:
 
 
 def with_service_check(
-    report: Report, result: wire.CheckResult, learners: pl.DataFrame | None = None
-) -> Report:
-    """The report with the service's checks added: skipped rows, conflicts, seats, and the
-    rows whose stored learner has another name or External ID than the file's `learners`."""
-    issues = report.issues
-    found = result.issues + (differing(result.known, learners) if learners is not None else [])
-    if found:
-        issues = sorted(issues + found, key=lambda issue: issue.row)
-    return report.model_copy(
+    learner_file: LearnerFile, result: wire.CheckResult, program: str
+) -> LearnerFile:
+    """The file with the service's checks added, in its report and its issues: skipped rows
+    (worded here, from the row numbers the service sent), conflicts, seats, and the rows whose
+    stored learner has another name or External ID than the file's. All as frames: a file
+    checked again against its own invitations has a million skipped rows."""
+    learners = learner_file.learners
+    skipped = pl.concat(
+        [
+            pl.DataFrame({"row": rows, "code": code}, schema=_SKIPPED)
+            for code, rows in result.skipped_rows
+        ]
+    )
+    found = [
+        skip_issues(
+            skipped.join(
+                learners.select("row", pl.col("email_normalized").alias("email")), on="row"
+            ),
+            program,
+        ),
+        pl.DataFrame([issue.model_dump() for issue in result.issues], schema=ISSUE_SCHEMA,
+                     orient="row"),
+        differing(result.known, learners),
+    ]  # fmt: skip
+    issues = pl.concat([learner_file.issues, *found]).sort("row", maintain_order=True)
+    summary = learner_file.summary.model_copy(
         update={
-            "file_errors": report.file_errors + result.file_errors,
-            "issues": issues,
+            "file_errors": learner_file.summary.file_errors + result.file_errors,
             "skipped": result.skipped,
-            "errors": report.errors + result.errors,
+            "errors": learner_file.summary.errors + result.errors,
             "ready": result.ready,
+            "differing": found[2].height,
         }
     )
+    return replace(learner_file, summary=summary, issues=issues)
 
 
-_ISSUES = TypeAdapter(list[Issue])
+_SKIPPED = {"row": pl.UInt32, "code": pl.String}
 
 
-def differing(known: wire.KnownLearners, learners: pl.DataFrame) -> list[Issue]:
-    """`learner_differs` warnings: the service sent the stored values of the ready rows whose
-    learner it knows, and the file's names are here (the dry run does not send them)."""
-    if not known.row:
-        return []
+def differing(known: wire.KnownLearners, learners: pl.DataFrame) -> pl.DataFrame:
+    """`learner_differs` warnings (ISSUE_SCHEMA): the service sent the stored values of the
+    ready rows whose learner it knows, and the file's names are here (the dry run does not
+    send them)."""
     stored = pl.DataFrame(
         {"row": known.row, "stored_name": known.full_name,
          "stored_external_id": known.external_id},
         schema={"row": pl.UInt32, "stored_name": pl.String, "stored_external_id": pl.String},
     )  # fmt: skip
     rows = stored.join(learners.select("row", "full_name", "external_id"), on="row", how="inner")
-    found = learner_differences(rows)
-    return _ISSUES.validate_json(found.write_json()) if found.height else []
+    return learner_differences(rows)
 
 
 def check_request_csv(learner_file: LearnerFile) -> bytes:
@@ -112,15 +127,14 @@ def check_csv(learners: pl.DataFrame) -> bytes:
 
 
 async def dry_run(
-    client: RosterClient, learner_file: LearnerFile, program_id: int, contract_id: int
-) -> Report:
-    """The file's report with the service's checks. The work on the rows runs in threads, so
-    the app's event loop keeps drawing; the file's report is built while the service checks."""
+    client: RosterClient, learner_file: LearnerFile, program: wire.Program, contract_id: int
+) -> LearnerFile:
+    """The file checked by the service as well (`with_service_check`). The work on the rows runs
+    in threads, so the app's event loop keeps drawing."""
     body = await asyncio.to_thread(check_request_csv, learner_file)
-    result = await client.check(program_id, contract_id, body)
+    result = await client.check(program.id, contract_id, body)
     del body
-    file_report = await asyncio.to_thread(lambda: learner_file.report)
-    return await asyncio.to_thread(with_service_check, file_report, result, learner_file.learners)
+    return await asyncio.to_thread(with_service_check, learner_file, result, program.name)
 
 
 async def run_import(

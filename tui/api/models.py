@@ -243,11 +243,20 @@ class KnownLearners(BaseModel):
     external_id: list[str | None] = Field(default_factory=list)
 
 
+class SkippedRows(BaseModel):
+    """The rows the service skips, by why: their row numbers only (a file checked again
+    against its own invitations has a million); the client has their emails to word them."""
+
+    already_member: list[int] = Field(default_factory=list)
+    already_invited: list[int] = Field(default_factory=list)
+
+
 class CheckResult(BaseModel):
     """The service's checks on rows that passed the file checks (DESIGN §2)."""
 
     file_errors: list[Problem]
-    issues: list[Issue]
+    issues: list[Issue] = Field(description="every row issue but the skips (`skipped_rows`)")
+    skipped_rows: SkippedRows = Field(default_factory=SkippedRows)
     seats_left: int | None
     ready: int
     skipped: int

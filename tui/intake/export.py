@@ -11,23 +11,16 @@ from pathlib import Path
 import polars as pl
 
 from tui.intake.learner_file import LearnerFile
-from tui.intake.report import FORMULA_PREFIXES, SERVICE_ROW_CODES, SKIP_CODES, Report
+from tui.intake.report import FORMULA_PREFIXES, SKIP_CODES
 from tui.intake.table import ERROR_HEADER, LEARNER_FIELDS, REQUIRED_HEADERS
 
 
-def preview_frame(learner_file: LearnerFile, report: Report) -> pl.DataFrame:
+def preview_frame(checked: LearnerFile) -> pl.DataFrame:
     """One line per learner row: `row`, its cells, `issue` (every message of the row),
     `bad_column` (the column of its worst issue) and `status`, the worst of: error, skipped (the
-    service's skip codes), warning, ready.
-
-    The file's issues are already a frame; only the service's few (in `report`) are converted.
-    """
-    service = pl.DataFrame(
-        [issue.model_dump() for issue in report.issues if issue.code in SERVICE_ROW_CODES],
-        schema=learner_file.issues.schema,
-        orient="row",
-    )
-    issues = pl.concat([learner_file.issues, service])
+    service's skip codes), warning, ready. `checked` is the file with the service's checks
+    (importer.dry_run), or as read when the service was not asked."""
+    issues = checked.issues
     rank = (
         pl.when(pl.col("severity") == "error").then(0)
         .when(pl.col("code").is_in(SKIP_CODES)).then(1)
@@ -57,7 +50,7 @@ def preview_frame(learner_file: LearnerFile, report: Report) -> pl.DataFrame:
         )
 
     return (
-        learner_file.learners.select("row", *LEARNER_FIELDS.values())
+        checked.learners.select("row", *LEARNER_FIELDS.values())
         .with_columns(
             lookup("rank", pl.Int32()).alias("rank"),
             lookup("issue", pl.String()).fill_null("").alias("issue"),

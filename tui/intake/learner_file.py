@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field, replace
 from functools import cache, cached_property
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 from pydantic import TypeAdapter
@@ -55,8 +57,20 @@ class LearnerFile:
 
     def report_json(self) -> str:
         """`report.model_dump_json()`, the same text, with the issues written from the frame."""
+        out = io.BytesIO()
+        self.write_report_json(out)
+        return out.getvalue().decode().removesuffix("\n")
+
+    def write_report_json(self, out: BinaryIO) -> None:
+        """`report_json()` and a newline, written to `out` as UTF-8: a million issues are
+        180 MB, and made a str first they take three times as long (1.2 s)."""
         summary = self.summary.model_dump_json(exclude={"issues"})
-        return f'{summary[:-1]},"issues":{self.issues.write_json()}}}'
+        out.write(f'{summary[:-1]},"issues":['.encode())
+        # A slice at a time: polars makes the whole text before writing it.
+        for number, part in enumerate(self.issues.iter_slices(_ISSUES_WRITTEN_AT_ONCE)):
+            text = part.write_json().encode()
+            out.write(text[1:-1] if number == 0 else b"," + text[1:-1])
+        out.write(b"]}\n")
 
     def recheck(self, learners: pl.DataFrame) -> LearnerFile:
         """The same file with edited learner rows, checked again as a whole (duplicates too)."""
@@ -66,6 +80,7 @@ class LearnerFile:
 
 
 _ISSUES_AT_ONCE = 2_000
+_ISSUES_WRITTEN_AT_ONCE = 50_000
 
 
 @cache

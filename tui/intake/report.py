@@ -46,6 +46,10 @@ class Report(BaseModel):
     ready: int = 0
     errors: int = 0
     skipped: int = 0
+    # Rows whose email is a stored learner with another Full Name or External ID (warned as
+    # learner_differs): for the preview and the import's summary, not in the report's JSON,
+    # whose keys are the design's.
+    differing: int = Field(default=0, exclude=True)
     blank_rows_skipped: int = 0
     file_errors: list[Problem] = Field(default_factory=list)
     file_warnings: list[Problem] = Field(default_factory=list)

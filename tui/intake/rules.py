@@ -385,3 +385,21 @@ def learner_differences(rows: pl.DataFrame) -> pl.DataFrame:
         )
         .cast(ISSUE_SCHEMA)  # type: ignore[arg-type]
     )
+
+
+def skip_issues(rows: pl.DataFrame, program: str) -> pl.DataFrame:
+    """The warnings (ISSUE_SCHEMA) of rows the service skips: `row`, the `email` and the `code`
+    (`already_member`, `already_invited`). The one wording, for the dry run (the client: the
+    service sends only the row numbers) and the commit's report (the service)."""
+    return rows.select(
+        pl.col("row").cast(pl.UInt32),
+        pl.lit("Email").alias("column"),
+        pl.lit("warning").alias("severity"),
+        "code",
+        pl.when(pl.col("code") == "already_member")
+        .then(pl.format("{} is already a member of {}; the row is skipped.", "email",
+                        pl.lit(program)))
+        .otherwise(pl.format("{} already has a pending invitation; skipped, no second "
+                             "invitation.", "email"))
+        .alias("message"),
+    ).cast(ISSUE_SCHEMA)  # type: ignore[arg-type]  # fmt: skip

@@ -68,9 +68,7 @@ class BulkFlow:
 
         self.app.push_screen(UploadScreen(self), back)
 
-    def preview(
-        self, learner_file: LearnerFile, report: Report, frame: pl.DataFrame | None = None
-    ) -> None:
+    def preview(self, learner_file: LearnerFile, report: Report, frame: pl.DataFrame) -> None:
         from tui.screens.preview import PreviewScreen
 
         self.app.push_screen(PreviewScreen(self, learner_file, report, frame))

@@ -157,7 +157,7 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[None]):
             except ApiError as failure:
                 self.query_one("#form-error", Static).update(f"✗ {failure.problem.detail}")
                 return
-            warnings = warnings + [issue.message for issue in differing(checked.known, learner)]
+            warnings = warnings + differing(checked.known, learner)["message"].to_list()
             if warnings:
                 self._warned = typed
                 self._warn(warnings)

@@ -159,15 +159,16 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         flow: BulkFlow,
         learner_file: LearnerFile,
         report: Report,
-        frame: pl.DataFrame | None = None,
+        frame: pl.DataFrame,
     ) -> None:
-        """`frame` is `preview_frame(learner_file, report)` when the caller built it already
-        (off the event loop, for a large file)."""
+        """`learner_file` is the file as read (an edit checks it again), `report` the counts
+        and file problems with the service's checks (its issues are in `frame`), and `frame`
+        the `preview_frame` of the file checked by the service, built off the event loop."""
         super().__init__()
         self.flow = flow
         self.learner_file = learner_file
         self.report = report
-        self.frame = preview_frame(learner_file, report) if frame is None else frame
+        self.frame = frame
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         return action == "back" or self.has_rows
@@ -191,7 +192,7 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
     @property
     def differing(self) -> int:
         """Rows whose stored learner has another Full Name or External ID than the file's."""
-        return sum(1 for issue in self.report.issues if issue.code == "learner_differs")
+        return self.report.differing
 
     def show_update(self) -> None:
         box = self.query_one("#update", Checkbox)
@@ -438,16 +439,16 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         try:
             learner_file = await asyncio.to_thread(self.learner_file.recheck, learners)
             client = await roster_app(self).client()
-            report = await dry_run(client, learner_file, self.flow.program.id,
-                                   self.flow.contract.id)  # fmt: skip
+            checked = await dry_run(client, learner_file, self.flow.program,
+                                    self.flow.contract.id)  # fmt: skip
         except ApiError as error:
             self.notify(error.problem.detail, severity="error")
             self.show_rows(table.cursor)
             return
         finally:
             table.loading = False
-        self.learner_file, self.report = learner_file, report
-        self.frame = await asyncio.to_thread(preview_frame, learner_file, report)
+        self.learner_file, self.report = learner_file, checked.summary
+        self.frame = await asyncio.to_thread(preview_frame, checked)
         self.show_report()
         self.show_rows(table.cursor)
         self.notify(done, timeout=2)

@@ -246,20 +246,18 @@ class UploadScreen(ForwardsWorkerErrors, Screen[None]):
 
         settings = roster_app(self).settings
         limits = settings.limits
-        learner_file = await asyncio.to_thread(read_learner_file, path, limits)
-        if learner_file.summary.file_errors:
-            report = learner_file.summary
-        else:
+        learner_file = checked = await asyncio.to_thread(read_learner_file, path, limits)
+        if not learner_file.summary.file_errors:
             assert self.flow.program and self.flow.contract
             self.query_one("#path-error", Static).update("Checking with the service…")
             client = await roster_app(self).client()
             try:
-                report = await dry_run(client, learner_file, self.flow.program.id,
-                                       self.flow.contract.id)  # fmt: skip
+                checked = await dry_run(client, learner_file, self.flow.program,
+                                        self.flow.contract.id)  # fmt: skip
             except ApiError as error:
                 self.query_one("#path-error", Static).update(error.problem.detail)
                 return
-        frame = await asyncio.to_thread(preview_frame, learner_file, report)
+        frame = await asyncio.to_thread(preview_frame, checked)
         await asyncio.to_thread(release_free_memory)  # 0.1-0.2 s after a million rows
         self.query_one("#path-error", Static).update("")
-        self.flow.preview(learner_file, report, frame)
+        self.flow.preview(learner_file, checked.summary, frame)

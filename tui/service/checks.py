@@ -14,12 +14,13 @@ from typing import Any
 import polars as pl
 from pydantic import TypeAdapter
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from tui.api.models import RowBatch
 from tui.intake.report import SKIP_CODES, Issue, Problem
-from tui.intake.rules import ISSUE_SCHEMA, check_learners, learner_differences
+from tui.intake.rules import ISSUE_SCHEMA, check_learners, learner_differences, skip_issues
 from tui.service.db import Contract, ContractProgram, Invitation, Learner, Program, utcnow
+from tui.service.frames import read_frame
 
 # Below this many learners in the organization, loading them all beats querying by email.
 _LOAD_ALL_BELOW = 200_000
@@ -40,20 +41,42 @@ class Checked:
     """
 
     file_errors: list[Problem] = field(default_factory=list)
-    # Row by row (ISSUE_SCHEMA), in row order. A frame: a file checked again against its own
-    # invitations has a million already_invited rows, which as pydantic objects cost seconds.
+    # Row by row (ISSUE_SCHEMA), in row order, but for the skipped rows (`all_issues`).
     issue_frame: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ISSUE_SCHEMA))
     ready: pl.DataFrame = field(default_factory=pl.DataFrame)
     known: pl.DataFrame = field(default_factory=pl.DataFrame)
     skipped: Counter[str] = field(default_factory=Counter)
+    # The skipped rows (`row`, `index` in the batch, `code`), apart: the dry run sends only
+    # their numbers (its client words them, rules.skip_issues), and a re-run's file has a
+    # million of them. `all_issues` words them with the batch's `emails`.
+    skip_rows: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(
+            schema={"row": pl.UInt32, "index": pl.UInt32, "code": pl.String}
+        )
+    )
+    emails: pl.Series = field(default_factory=lambda: pl.Series(dtype=pl.String))
+    program_name: str = ""
     errors: int = 0
     seats_left: int | None = None
     # Pending invitations of skipped rows whose email is still queued or retrying.
     owed: list[int] = field(default_factory=list)
 
     @property
+    def all_issues(self) -> pl.DataFrame:
+        """Every row issue (ISSUE_SCHEMA), the skipped rows' warnings included, in row order. A
+        frame: a file checked again against its own invitations has a million already_invited
+        rows, which as pydantic objects cost seconds."""
+        if not self.skip_rows.height:
+            return self.issue_frame
+        skipped = skip_issues(
+            self.skip_rows.with_columns(email=self.emails.gather(self.skip_rows["index"])),
+            self.program_name,
+        )
+        return pl.concat([self.issue_frame, skipped]).sort("row", maintain_order=True)
+
+    @property
     def issues(self) -> list[Issue]:
-        return _issues(self.issue_frame)
+        return _issues(self.all_issues)
 
 
 # Expiry is a condition of every query, never a write a reader has to do first: a pending
@@ -184,7 +207,8 @@ def check_rows(
     existing = _existing(
         session, program.organization_id, frame["normalized"], frame["external_id"]
     )
-    statuses = _program_statuses(session, program.id, now)
+    # The dry run (not `validate`) has no use for the emails still owed: it reads less.
+    statuses = _program_statuses(session, program.id, now, emails=validate)
     owners = existing.filter(pl.col("learner_external_id").is_not_null()).select(
         pl.col("learner_external_id").alias("external_id"), pl.col("learner_id").alias("owner")
     )
@@ -193,9 +217,25 @@ def check_rows(
         & pl.col("owner").is_not_null()
         & (pl.col("learner_id").is_null() | (pl.col("owner") != pl.col("learner_id")))
     )
-    # The joins carry only the keys and the row index, never the emails, and each answer is
-    # its own streamed query: at a million rows a joined frame would hold 100 MB of columns,
-    # most of them null, for a few counts and the ready rows.
+    # Emails still owed to skipped learners, and those sent since `owed_since` (the import's
+    # start: a re-run's own sender may deliver them before the commit) are the import's too.
+    owed = pl.col("email_status").is_in(("queued", "retrying"))
+    if not validate:
+        owed = pl.lit(value=False)
+    elif owed_since is not None:
+        owed |= (pl.col("email_status") == "sent") & (pl.col("email_sent_at") >= owed_since)
+    verdict = (
+        pl.when(pl.col("failed") | conflict)
+        .then(pl.lit("error"))
+        .when(pl.col("status") == "accepted")
+        .then(pl.lit("already_member"))
+        .when(pl.col("status") == "pending")
+        .then(pl.lit("already_invited"))
+        .otherwise(pl.lit("ready"))
+        .cast(_VERDICT)
+    )
+    # The joins carry only the keys and the row index, never the emails, into one narrow
+    # frame, a byte per verdict: the answers below are cheap filters of it.
     joined = (
         frame.lazy()
         .select(
@@ -204,38 +244,32 @@ def check_rows(
         .join(existing.lazy(), on="key", how="left", maintain_order="left")
         .join(owners.lazy(), on="external_id", how="left", maintain_order="left")
         .join(statuses.lazy(), on="learner_id", how="left", maintain_order="left")
-        .with_columns(
-            pl.when(pl.col("failed") | conflict)
-            .then(pl.lit("error"))
-            .when(pl.col("status") == "accepted")
-            .then(pl.lit("already_member"))
-            .when(pl.col("status") == "pending")
-            .then(pl.lit("already_invited"))
-            .otherwise(pl.lit("ready"))
-            .alias("verdict"),
+        .select(
+            "index",
+            verdict.alias("verdict"),
             conflict.alias("conflict"),
+            "learner_id",
+            "learner_external_id",
+            pl.when(owed).then("invitation_id").alias("owed"),
         )
+        .collect(engine="streaming")
     )
-    # Emails still owed to skipped learners, and those sent since `owed_since` (the import's
-    # start: a re-run's own sender may deliver them before the commit) are the import's too.
-    owed = pl.col("email_status").is_in(("queued", "retrying"))
-    if owed_since is not None:
-        owed |= (pl.col("email_status") == "sent") & (pl.col("email_sent_at") >= owed_since)
-    verdicts, ready, owed_ids, flagged = pl.collect_all(
-        [
-            joined.group_by("verdict").len(),
-            joined.filter(pl.col("verdict") == "ready").select(
-                "index", "learner_id", "learner_external_id", "learner_name"
-            ),
-            joined.filter((pl.col("verdict") == "already_invited") & owed)
-            .select("invitation_id")
-            .unique(),
-            joined.filter(pl.col("conflict") | pl.col("verdict").is_in(SKIP_CODES)).select(
-                "index", "verdict", "conflict"
-            ),
-        ],
-        engine="streaming",
+    verdicts = joined["verdict"].cast(pl.String).value_counts()
+    ready = joined.filter(pl.col("verdict") == "ready").select(
+        "index", "learner_id", "learner_external_id"
     )
+    # Names only for the stored learners about to be invited (a re-run has none).
+    ready = ready.join(
+        _names(session, program.organization_id, ready["learner_id"].drop_nulls()),
+        on="learner_id", how="left", maintain_order="left",
+    )  # fmt: skip
+    owed_ids = joined.filter(pl.col("verdict") == "already_invited").select(
+        pl.col("owed").drop_nulls().unique().alias("invitation_id")
+    )
+    flagged = joined.filter(pl.col("conflict") | pl.col("verdict").is_in(SKIP_CODES)).select(
+        "index", pl.col("verdict").cast(pl.String), "conflict"
+    )
+    del joined
     counts = dict(verdicts.iter_rows())
     checked.errors = counts.get("error", 0)
     checked.skipped.update({code: counts[code] for code in SKIP_CODES if code in counts})
@@ -263,25 +297,21 @@ def check_rows(
         )
     checked.owed = owed_ids["invitation_id"].to_list()
 
-    flagged = flagged.hstack(frame.select("row", "normalized", "external_id")[flagged["index"]])
+    skips = flagged.filter(~pl.col("conflict"))
+    checked.skip_rows = skips.select(
+        frame["row"].gather(skips["index"]).alias("row"), "index", pl.col("verdict").alias("code")
+    )
+    checked.emails, checked.program_name = frame["normalized"], program.name
+    conflicts = flagged.filter("conflict")
+    conflicts = conflicts.hstack(frame.select("row", "external_id")[conflicts["index"]])
     issues.append(
-        flagged.select(
+        conflicts.select(
             "row",
-            pl.when("conflict").then(pl.lit("External ID")).otherwise(pl.lit("Email"))
-            .alias("column"),
-            pl.when("conflict").then(pl.lit("error")).otherwise(pl.lit("warning"))
-            .alias("severity"),
-            pl.when("conflict").then(pl.lit("external_id_conflict")).otherwise("verdict")
-            .alias("code"),
-            pl.when("conflict")
-            .then(pl.format("External ID {} belongs to another learner of the organization; "
-                            "correct the External ID or the email.", "external_id"))
-            .when(pl.col("verdict") == "already_member")
-            .then(pl.format("{} is already a member of {}; the row is skipped.", "normalized",
-                            pl.lit(program.name)))
-            .otherwise(pl.format("{} already has a pending invitation; skipped, no second "
-                                 "invitation.", "normalized"))
-            .alias("message"),
+            pl.lit("External ID").alias("column"),
+            pl.lit("error").alias("severity"),
+            pl.lit("external_id_conflict").alias("code"),
+            pl.format("External ID {} belongs to another learner of the organization; "
+                      "correct the External ID or the email.", "external_id").alias("message"),
         )
     )  # fmt: skip
 
@@ -302,6 +332,7 @@ def check_rows(
     return checked
 
 
+_VERDICT = pl.Enum(["ready", "error", *SKIP_CODES])
 _ISSUES = TypeAdapter(list[Issue])
 
 
@@ -313,8 +344,8 @@ def _existing(
     session: Session, organization_id: int, emails: pl.Series, external_ids: pl.Series
 ) -> pl.DataFrame:
     """The organization's learners with these (normalized) emails or External IDs:
-    `key`, `learner_id`, `learner_external_id`, `learner_name`."""
-    query = select(Learner.email_key, Learner.id, Learner.external_id, Learner.full_name).where(
+    `key`, `learner_id`, `learner_external_id`."""
+    query = select(Learner.email_key, Learner.id, Learner.external_id).where(
         Learner.organization_id == organization_id
     )
     count = (
@@ -325,51 +356,72 @@ def _existing(
         )
         or 0
     )
-    wanted_keys = wanted_ids = pl.Series(dtype=pl.String)
-    if count >= _LOAD_ALL_BELOW:
+    # Reading them all is cheaper unless the organization has many more than the batch names.
+    if count < max(_LOAD_ALL_BELOW, 4 * len(emails)):
+        found = read_frame(session, query, _LEARNER_SCHEMA)
+    else:
         wanted_keys = emails.drop_nulls().str.to_lowercase().unique()
         wanted_ids = external_ids.filter(external_ids != "").unique()
-    if count < max(_LOAD_ALL_BELOW, 2 * (len(wanted_keys) + len(wanted_ids))):
-        found = list(session.execute(query))
-    else:
-        found = []
-        for wanted, column in ((wanted_keys, Learner.email_key), (wanted_ids, Learner.external_id)):
-            values = wanted.to_list()
-            for start in range(0, len(values), _IN_BATCH):
-                found += session.execute(query.where(column.in_(values[start : start + _IN_BATCH])))
-    return pl.DataFrame(
-        found,
-        schema={
-            "key": pl.String,
-            "learner_id": pl.Int64,
-            "learner_external_id": pl.String,
-            "learner_name": pl.String,
-        },
-        orient="row",
-    ).unique("learner_id")
+        wanted = ((wanted_keys, Learner.email_key), (wanted_ids, Learner.external_id))
+        parts = [
+            read_frame(session, query.where(column.in_(values)), _LEARNER_SCHEMA)
+            for values_of, column in wanted
+            for values in (values_of.slice(start, _IN_BATCH).to_list()
+                           for start in range(0, len(values_of), _IN_BATCH))
+        ]  # fmt: skip
+        # A learner found by email and by External ID comes twice.
+        found = pl.concat([pl.DataFrame(schema=_LEARNER_SCHEMA), *parts]).unique("learner_id")
+    return found
 
 
-def _program_statuses(session: Session, program_id: int, now: datetime) -> pl.DataFrame:
-    """`learner_id`, `status` ('accepted' or 'pending'), `invitation_id` and `email_status` of
-    the program's live invitations."""
-    found = session.execute(
-        select(
-            Invitation.learner_id,
-            Invitation.status,
-            Invitation.id,
-            Invitation.email_status,
-            Invitation.email_sent_at,
-        )
-        .where(Invitation.program_id == program_id)
-        .where(holds_seat(now))
-    ).all()
-    frame = pl.DataFrame(
-        found,
-        schema={
-            "learner_id": pl.Int64, "status": pl.String, "invitation_id": pl.Int64,
-            "email_status": pl.String, "email_sent_at": pl.Datetime("us"),
-        },
-        orient="row",
-    )  # fmt: skip
-    # A learner who accepted once is a member, whatever else is pending.
-    return frame.sort(pl.col("status") != "accepted").unique("learner_id", keep="first")
+_LEARNER_SCHEMA: dict[str, pl.DataType] = {
+    "key": pl.String(), "learner_id": pl.Int64(), "learner_external_id": pl.String(),
+}  # fmt: skip
+_NAME_SCHEMA: dict[str, pl.DataType] = {"learner_id": pl.Int64(), "learner_name": pl.String()}
+# Up to this many learners, their names are read by id; more, the organization's all at once.
+_NAMES_BY_ID = 20_000
+
+
+def _names(session: Session, organization_id: int, learner_ids: pl.Series) -> pl.DataFrame:
+    """`learner_id`, `learner_name` of these learners of the organization."""
+    query = select(Learner.id, Learner.full_name)
+    if len(learner_ids) > _NAMES_BY_ID:
+        return read_frame(session, query.where(Learner.organization_id == organization_id),
+                          _NAME_SCHEMA)  # fmt: skip
+    ids = learner_ids.unique()
+    parts = [
+        read_frame(session, query.where(Learner.id.in_(ids.slice(start, _IN_BATCH).to_list())),
+                   _NAME_SCHEMA)
+        for start in range(0, len(ids), _IN_BATCH)
+    ]  # fmt: skip
+    return pl.concat([pl.DataFrame(schema=_NAME_SCHEMA), *parts])
+
+
+_STATUS_SCHEMA: dict[str, pl.DataType] = {
+    "learner_id": pl.Int64(), "status": pl.String(), "invitation_id": pl.Int64(),
+    "email_status": pl.String(), "email_sent_at": pl.Datetime("us"),
+}  # fmt: skip
+
+
+def _program_statuses(
+    session: Session, program_id: int, now: datetime, *, emails: bool = True
+) -> pl.DataFrame:
+    """`learner_id` and `status` ('accepted' or 'pending') of the program's live invitations,
+    with their `invitation_id`, `email_status` and `email_sent_at` if `emails` (else null)."""
+    columns: list[InstrumentedAttribute[Any]] = [Invitation.learner_id, Invitation.status]
+    if emails:
+        columns += [Invitation.id, Invitation.email_status, Invitation.email_sent_at]
+    query = select(*columns).where(Invitation.program_id == program_id).where(holds_seat(now))
+    schema = dict(list(_STATUS_SCHEMA.items())[: len(columns)])
+    frame = read_frame(session, query, schema).with_columns(
+        pl.lit(None, dtype).alias(name)
+        for name, dtype in _STATUS_SCHEMA.items()
+        if name not in schema
+    )
+    # A learner who accepted once is a member, whatever else is pending (a learner has at most
+    # one pending invitation per program). Not a sort and unique: at a million invitations
+    # those take 180 MB.
+    accepted = frame.filter(pl.col("status") == "accepted").unique("learner_id")
+    members = accepted["learner_id"].implode()
+    pending = frame.filter(pl.col("status") != "accepted", ~pl.col("learner_id").is_in(members))
+    return pl.concat([accepted, pending])

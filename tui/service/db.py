@@ -176,10 +176,11 @@ class Invitation(Base):
             sqlite_where=text("status = 'pending'"),
             postgresql_where=text("status = 'pending'"),
         ),
-        Index("ix_invitations_program_status", "program_id", "status"),
+        # Seats, members and a dry run's statuses are counted from these alone (0009).
+        Index("ix_invitations_program_seats", "program_id", "status", "expires_at", "learner_id"),
         # Listings go in id order: a program's invitations stream without a sort (0004).
         Index("ix_invitations_program_id", "program_id", "id"),
-        Index("ix_invitations_contract_status", "contract_id", "status"),
+        Index("ix_invitations_contract_seats", "contract_id", "status", "expires_at"),
         Index("ix_invitations_learner", "learner_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -7,6 +7,7 @@ import json
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
+import polars as pl
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import Select, func, select
@@ -160,11 +161,16 @@ def check_invitations(
         file_errors=checked.file_errors, issues=[], seats_left=checked.seats_left,
         ready=checked.ready.height, skipped=sum(checked.skipped.values()),
         errors=checked.errors,
-    ).model_dump_json(exclude={"issues", "known"})  # fmt: skip
+    ).model_dump_json(exclude={"issues", "known", "skipped_rows"})  # fmt: skip
     known = checked.known.rename({"stored_name": "full_name", "stored_external_id": "external_id"})
     issues = checked.issue_frame.write_json() if checked.issue_frame.height else "[]"
+    skipped = {
+        code: checked.skip_rows.filter(pl.col("code") == code)["row"].to_list()
+        for code in wire.SkippedRows.model_fields
+    }
     content = (
-        f'{head[:-1]},"issues":{issues},"known":{json.dumps(known.to_dict(as_series=False))}}}'
+        f'{head[:-1]},"issues":{issues},"known":{json.dumps(known.to_dict(as_series=False))},'
+        f'"skipped_rows":{json.dumps(skipped)}}}'
     )
     return Response(content, media_type="application/json")
 
