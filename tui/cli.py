@@ -372,7 +372,12 @@ def load_settings(args: argparse.Namespace) -> Settings:
 
 def run_service_command(args: argparse.Namespace) -> int:
     from tui import commands
+    from tui.memory import configure_allocators, configure_batch_allocator
     from tui.outcome import Failure
+
+    # Before polars is imported: the long-running processes purge in the background, the
+    # one-shot commands give back what they free at once.
+    (configure_allocators if args.command in ("serve", "worker") else configure_batch_allocator)()
 
     if args.command == "logout":
         return commands.logout()

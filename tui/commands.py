@@ -390,13 +390,22 @@ async def check_with_service(
     from tui.intake import read_learner_file
     from tui.intake.render import Style, render_report, use_color
 
-    # Read the file while the service starts.
+    # Read the file while the service starts and finds the program and contract.
     reading = asyncio.create_task(asyncio.to_thread(read_learner_file, path, settings.limits))
     async with connect(settings) as client:
-        learner_file = await reading
-        if not learner_file.summary.file_errors:
+
+        async def target() -> tuple[wire.Program, wire.Contract]:
             program = await find_program(client, program_ref)
-            contract = await find_contract(client, program, contract_ref)
+            return program, await find_contract(client, program, contract_ref)
+
+        finding = asyncio.create_task(target())
+        learner_file = await reading
+        if learner_file.summary.file_errors:  # they come first: the lookup is not needed
+            finding.cancel()
+            with contextlib.suppress(Exception, asyncio.CancelledError):
+                await finding
+        else:
+            program, contract = await finding
             learner_file = await dry_run(client, learner_file, program, contract.id)
     if output == "json":
         sys.stdout.flush()
