@@ -115,3 +115,28 @@ def test_a_dry_run_of_no_rows_says_nothing_is_ready(service: Service) -> None:
     assert as_json.status_code == as_csv.status_code == 200
     assert as_json.json() == as_csv.json()
     assert (as_json.json()["ready"], as_json.json()["issues"]) == (0, [])
+
+
+def test_stored_learners_come_back_exactly_whatever_their_text_holds(service: Service) -> None:
+    # Stored values are read back as CSV the database writes: quotes, commas and an absent
+    # External ID must survive it, or the learner_differs warnings would misquote them.
+    acme = service.acme
+    rows = batch(3)
+    rows["full_name"] = ['Lee, "Ann"', "Ray\u00a0O'Brien", "Zoë Ng"]
+    rows["external_id"] = ['A,"1"', None, ""]
+    assert upload_and_commit(service, acme, "k", rows).status_code == 200
+    lines = ["row,email,external_id", *(f"{row},{email}," for row, email in
+                                        zip(rows["row"], rows["email"], strict=True))]  # fmt: skip
+    response = service.http.post(
+        f"/api/v1/programs/{acme.programs['Data Literacy']}/invitations/check",
+        headers={**service.as_(acme), "Content-Type": "text/csv"},
+        content="\n".join(lines).encode(), params={"contract_id": acme.contracts["Unlimited"]},
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    verdict = response.json()
+    assert (verdict["ready"], verdict["skipped"]) == (3, 0)
+    assert verdict["known"] == {
+        "row": [2, 3, 4],
+        "full_name": ['Lee, "Ann"', "Ray\u00a0O'Brien", "Zoë Ng"],
+        "external_id": ['A,"1"', None, None],
+    }

@@ -37,7 +37,9 @@ def read_frame(
         for name, dtype in schema.items()
     }
     if connection.dialect.name == "postgresql":
-        compiled = query.compile(dialect=connection.dialect)
+        compiled = query.compile(
+            dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+        )
         buffer = io.BytesIO()
         raw = connection.connection.driver_connection
         copying = f"COPY ({compiled}) TO STDOUT WITH (FORMAT csv)"
