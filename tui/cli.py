@@ -478,7 +478,7 @@ def run_check(path: Path, output: str) -> int:
     else:
         from tui.intake.render import Style, render_report, use_color
 
-        sys.stdout.write(render_report(learner_file.report, Style(use_color(sys.stdout))))
+        sys.stdout.write(render_report(learner_file, Style(use_color(sys.stdout))))
     return learner_file.summary.exit_code
 
 

@@ -411,7 +411,7 @@ async def check_with_service(
         sys.stdout.flush()
         learner_file.write_report_json(sys.stdout.buffer)
     else:
-        sys.stdout.write(render_report(learner_file.report, Style(use_color(sys.stdout))))
+        sys.stdout.write(render_report(learner_file, Style(use_color(sys.stdout))))
     return learner_file.summary.exit_code
 
 
@@ -442,7 +442,7 @@ async def import_file(
     style = Style(use_color(sys.stderr))
     learner_file = read_learner_file(path, settings.limits)
     if learner_file.report.file_errors:
-        return _not_started(learner_file.report, output, style, Exit.USAGE)
+        return _not_started(learner_file, output, style, Exit.USAGE)
     async with connect(settings) as client:
         program = await find_program(client, program_ref)
         contract = await find_contract(client, program, contract_ref)
@@ -451,7 +451,7 @@ async def import_file(
         if report.file_errors:
             # The file was fine; the service refused it (seats, contract dates).
             return _not_started(
-                checked.report, output, style, Exit.REFUSED, seats_left=contract.seats_left
+                checked, output, style, Exit.REFUSED, seats_left=contract.seats_left
             )
         emails = "send invitation emails" if choices.send_emails else "send no emails"
         summary = (
@@ -537,12 +537,13 @@ async def import_file(
     return Exit.ROW_ERRORS if errors or status.emails_failed else Exit.OK
 
 
-def _not_started(report: Any, output: str, style: Any, exit_code: Exit, **details: Any) -> int:
+def _not_started(checked: Any, output: str, style: Any, exit_code: Exit, **details: Any) -> int:
     """An import refused before anything was sent: the report on stderr, and with JSON one
     document holding the counts and the first file error as `error`."""
     from tui.intake.render import render_report
 
-    sys.stderr.write(render_report(report, style))
+    sys.stderr.write(render_report(checked, style))
+    report = checked.summary
     if output == "json":
         first = report.file_errors[0]
         error = Failure(first.code, first.message, exit_code, **details).document()

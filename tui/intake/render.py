@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from itertools import groupby
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from tui.intake.report import RULES, Issue, Problem, Report
+import polars as pl
+
+from tui.intake.report import RULES, Problem, Report
 from tui.text import plural
+
+if TYPE_CHECKING:
+    from tui.intake.learner_file import LearnerFile
 
 ENCODING_NAMES = {
     "utf-8": "UTF-8",
@@ -67,7 +71,10 @@ def describe_source(report: Report) -> str:
     return ", ".join(parts)
 
 
-def render_report(report: Report, style: Style) -> str:
+def render_report(checked: LearnerFile, style: Style) -> str:
+    """The report on a checked file. Its issues are grouped in their frame, and only the few
+    shown become text: a file checked again against its own invitations has a million."""
+    report = checked.summary
     lines = [style.bold(report.file) + _suffix(describe_source(report), style)]
     if not report.file_errors:
         counts = [
@@ -83,16 +90,22 @@ def render_report(report: Report, style: Style) -> str:
     lines += _problems(report.file_errors, style.red("✗ File error"), style)
     lines += _problems(report.file_warnings, style.yellow("! Warning"), style)
     order = {code: index for index, code in enumerate(RULES)}
-    ordered = sorted(
-        report.issues,
-        key=lambda issue: (
-            issue.severity != "error",
-            order.get(issue.code, len(order)),
-            issue.code,
-        ),
+    groups = (
+        checked.issues.group_by("severity", "code")
+        .agg(
+            pl.len().alias("issues"),
+            pl.col("row").n_unique().alias("rows"),
+            pl.col("row").head(ROWS_SHOWN + NUMBERS_SHOWN + 1).alias("numbers"),
+            pl.col("message").head(ROWS_SHOWN).alias("messages"),
+        )
+        .with_columns(
+            (pl.col("severity") != "error").alias("warning"),
+            pl.col("code").replace_strict(order, default=len(order)).alias("rank"),
+        )
+        .sort("warning", "rank", "code")
     )
-    for (severity, code), group in groupby(ordered, key=lambda issue: (issue.severity, issue.code)):
-        lines += _issue_group(severity, code, list(group), style)
+    for group in groups.iter_rows(named=True):
+        lines += _issue_group(group, style)
     lines += ["", _verdict(report, style)]
     return "\n".join(lines) + "\n"
 
@@ -108,20 +121,22 @@ def _problems(problems: Iterable[Problem], label: str, style: Style) -> list[str
     return lines
 
 
-def _issue_group(severity: str, code: str, issues: list[Issue], style: Style) -> list[str]:
+def _issue_group(group: dict[str, Any], style: Style) -> list[str]:
+    """One code's issues: how many rows, the first few messages, then more row numbers."""
+    code = group["code"]
     rule = RULES.get(code)
     title = rule.title if rule else code
-    marker = style.red("✗") if severity == "error" else style.yellow("!")
-    rows = plural(len({issue.row for issue in issues}), "row")
+    marker = style.red("✗") if group["severity"] == "error" else style.yellow("!")
+    rows = plural(group["rows"], "row")
     lines = ["", f"{marker} {style.bold(title)} — {rows} {style.dim(f'({code})')}"]
-    for issue in issues[:ROWS_SHOWN]:
-        lines.append(f"    row {issue.row:<7} {issue.message}")
-    rest = issues[ROWS_SHOWN:]
-    if rest:
-        numbers = ", ".join(str(issue.row) for issue in rest[:NUMBERS_SHOWN])
-        more = ", …" if len(rest) > NUMBERS_SHOWN else ""
+    for row, message in zip(group["numbers"], group["messages"], strict=False):
+        lines.append(f"    row {row:<7} {message}")
+    rest = group["issues"] - ROWS_SHOWN
+    if rest > 0:
+        numbers = ", ".join(str(row) for row in group["numbers"][ROWS_SHOWN:][:NUMBERS_SHOWN])
+        more = ", …" if rest > NUMBERS_SHOWN else ""
         lines.append(
-            f"    and {len(rest):,} more: rows {numbers}{more}"
+            f"    and {rest:,} more: rows {numbers}{more}"
             + (style.dim("  (--format json lists all)") if more else "")
         )
     if rule and rule.fix:
@@ -138,6 +153,8 @@ def _verdict(report: Report, style: Style) -> str:
             f"{plural(report.errors, 'row')} {has} errors: fix them and check again, "
             f"or import the {plural(report.ready, 'ready row')} without them."
         )
+    if report.ready == 0:
+        return "Nothing to import: every row is skipped, as the lines above say."
     if report.ready == 1:
         return style.green("The row is ready to import.")
     return style.green(f"All {report.ready:,} rows are ready to import.")
