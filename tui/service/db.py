@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     PrimaryKeyConstraint,
     String,
     Text,
@@ -237,7 +238,7 @@ class ImportChunk(Base):
     __tablename__ = "import_chunks"
     import_id: Mapped[int] = mapped_column(ForeignKey("imports.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    rows: Mapped[str] = mapped_column(Text)  # JSON list of rows, as received
+    rows: Mapped[bytes] = mapped_column(LargeBinary)  # CSV, no header (tui.service.chunks)
 
 
 class ImportFollowup(Base):

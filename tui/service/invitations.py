@@ -8,7 +8,6 @@ learner, and a re-run finds the learners already invited and skips them.
 from __future__ import annotations
 
 import io
-import json
 from datetime import date, datetime, timedelta
 from typing import cast
 
@@ -34,13 +33,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from tui.api.models import RowBatch
 from tui.intake.report import Issue
+from tui.service import chunks
 from tui.service.checks import (
     Checked,
     check_rows,
     is_pending,
-    rows_frame,
     seats_used,
     unavailable_reason,
 )
@@ -91,20 +89,12 @@ class ImportConflict(Exception):
         return self.checked.seats_left if self.checked else None
 
 
-def import_rows(session: Session, import_id: int) -> tuple[RowBatch, int]:
-    """All rows received for an import, in chunk order, and the number of chunks."""
-    rows = RowBatch(row=[], full_name=[], email=[], external_id=[])
-    chunks = 0
-    for (payload,) in session.execute(
+def import_rows(session: Session, import_id: int) -> pl.DataFrame:
+    """All rows received for an import, in chunk order, as the frame `check_rows` takes."""
+    payloads = session.scalars(
         select(ImportChunk.rows).where(ImportChunk.import_id == import_id).order_by(ImportChunk.seq)
-    ):
-        chunk = json.loads(payload)
-        rows.row += chunk["row"]
-        rows.full_name += chunk["full_name"]
-        rows.email += chunk["email"]
-        rows.external_id += chunk["external_id"]
-        chunks += 1
-    return rows, chunks
+    )
+    return chunks.read_stored(payloads)
 
 
 def commit_import(session: Session, record: Import, expected_rows: int, today: date) -> None:
@@ -117,16 +107,15 @@ def commit_import(session: Session, record: Import, expected_rows: int, today: d
         return
     if record.status == "rejected":
         raise ImportConflict("import_rejected", "The import was refused; start a new one.")
-    rows, _ = import_rows(session, record.id)
-    if len(rows) != expected_rows:
+    frame = import_rows(session, record.id)
+    if frame.height != expected_rows:
         raise ImportConflict(
             "incomplete_import",
-            f"The service received {len(rows):,} of the {expected_rows:,} rows; "
+            f"The service received {frame.height:,} of the {expected_rows:,} rows; "
             "send the missing chunks again, then commit.",
             final=False,
         )
     program, contract = lock_for_invitations(session, record.program_id, record.contract_id)
-    frame = rows_frame(rows)
     checked = check_rows(session, program, contract, frame, today, owed_since=record.created_at)
     if checked.file_errors:
         first = checked.file_errors[0]
@@ -141,7 +130,7 @@ def commit_import(session: Session, record: Import, expected_rows: int, today: d
             [{"import_id": record.id, "invitation_id": id_} for id_ in checked.owed],
         )
     record.status = "committed"
-    record.rows = len(rows)
+    record.rows = frame.height
     record.invited = invited
     record.skipped = dict(checked.skipped)
     record.errors = checked.errors
