@@ -249,8 +249,8 @@ def create_invitations(
                 ),
             )
         )
-    if not postgres:  # PostgreSQL drops it at the commit
-        connection.exec_driver_sql("DROP TABLE temp.roster_ready")
+    # Dropped now, not at the commit: a transaction may create invitations more than once.
+    connection.exec_driver_sql("DROP TABLE roster_ready")
     return ready.height
 
 
@@ -329,15 +329,18 @@ def _stage(connection: Connection, ready: pl.DataFrame, postgres: bool) -> Table
         with raw.cursor() as cursor, cursor.copy(copying) as copy:  # type: ignore[union-attr]
             copy.write(buffer.getvalue())
     else:
+        # The position is the rowid: the rows go in in its order, and the invitations come
+        # out of it in that order with no sort.
         connection.exec_driver_sql(
-            "CREATE TEMPORARY TABLE roster_ready (position INTEGER, learner_id INTEGER, "
-            "email TEXT, email_key TEXT, full_name TEXT, external_id TEXT, search_key TEXT)"
+            "CREATE TEMPORARY TABLE roster_ready (position INTEGER PRIMARY KEY, "
+            "learner_id INTEGER, email TEXT, email_key TEXT, full_name TEXT, external_id TEXT, "
+            "search_key TEXT)"
         )
         cursor = connection.connection.cursor()
         try:
             cursor.executemany(
                 f"INSERT INTO roster_ready ({names}) VALUES ({', '.join('?' * len(_STAGED.c))})",
-                ready.rows(),
+                ready.iter_rows(),  # a batch of tuples at a time, not a million at once
             )
         finally:
             cursor.close()
