@@ -8,10 +8,12 @@ learner, and a re-run finds the learners already invited and skips them.
 from __future__ import annotations
 
 import io
+import json
 from datetime import date, datetime, timedelta
 from typing import cast
 
 import polars as pl
+from pydantic import TypeAdapter
 from sqlalchemy import (
     Column,
     Connection,
@@ -134,7 +136,11 @@ def commit_import(session: Session, record: Import, expected_rows: int, today: d
     record.invited = invited
     record.skipped = dict(checked.skipped)
     record.errors = checked.errors
-    record.issues = [issue.model_dump() for issue in checked.issues]
+    # As JSON from the frame: a file imported again has a million issues, which as pydantic
+    # objects and back cost seconds.
+    record.issues = (
+        json.loads(checked.issue_frame.write_json()) if checked.issue_frame.height else []
+    )
     record.committed_at = utcnow()
     # The rows are in the invitations now; the chunks were only a staging area.
     session.execute(delete(ImportChunk).where(ImportChunk.import_id == record.id))
@@ -463,8 +469,11 @@ def revoke_invitation(session: Session, invitation: Invitation) -> None:
         invitation.email_next_attempt_at = None
 
 
+_ISSUES = TypeAdapter(list[Issue])
+
+
 def commit_issues(record: Import) -> list[Issue]:
-    return [Issue.model_validate(issue) for issue in record.issues]
+    return _ISSUES.validate_python(record.issues)
 
 
 def resend_many(
