@@ -23,7 +23,7 @@ from tui.intake.report import SKIP_CODES, Issue, Report
 from tui.intake.rules import learner_differences
 from tui.text import plural
 
-CHUNK_ROWS = 5_000
+CHUNK_ROWS = 50_000
 Progress = Callable[[int, int], None]
 
 
