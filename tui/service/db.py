@@ -166,6 +166,14 @@ class Learner(Base):
 
 
 class Invitation(Base):
+    """An invitation of a learner to a program under a contract.
+
+    On PostgreSQL the database enforces only the learner reference: the organization, program,
+    contract, import and message of an import's invitations are the same for all of them,
+    read and locked by its transaction and never deleted (migration 0010). So for `Learner`'s
+    organization.
+    """
+
     __tablename__ = "invitations"
     __table_args__ = (
         # One pending invitation per program and learner, whatever the client does.
