@@ -45,8 +45,12 @@ def _ready(learner_file: LearnerFile, *columns: str) -> pl.DataFrame:
 
 def ready_rows(learner_file: LearnerFile) -> pl.DataFrame:
     """The rows without errors, as the service takes them (`wire.CHUNK_CSV_COLUMNS`: normalized
-    emails, no External ID as null). A frame: a million rows as Python lists cost 250 MB."""
-    return _ready(learner_file, "row", "full_name", "email_normalized", "external_id").select(
+    emails, no External ID as null). A frame: a million rows as Python lists cost 250 MB; a
+    file with no errors is not even copied."""
+    columns = ("row", "full_name", "email_normalized", "external_id")
+    errors = learner_file.issues.filter(pl.col("severity") == "error").height
+    ready = _ready(learner_file, *columns) if errors else learner_file.learners.select(columns)
+    return ready.select(
         "row",
         "full_name",
         pl.col("email_normalized").alias("email"),
