@@ -81,6 +81,35 @@ def test_a_chunk_is_idempotent_per_sequence_number(service: Service) -> None:
     assert status["chunks"] == 1
 
 
+def test_a_chunk_as_csv_is_the_same_chunk_as_its_json(service: Service) -> None:
+    acme = service.acme
+    import_id = start(service, acme, "k").json()["id"]
+    path = f"/api/v1/imports/{import_id}/chunks/0"
+    as_csv = {**service.as_(acme), "Content-Type": "text/csv; charset=utf-8"}
+    sent = (
+        'row,full_name,email,external_id\n2,"Zoë ""Z"", Ö",zoe@example.com,\n'
+        '3,Bob,bob@example.com,"B,1"\n'
+    )
+    assert service.http.put(path, headers=as_csv, content=sent.encode()).json() == {
+        "seq": 0, "rows": 2,
+    }  # fmt: skip
+    rows = {"row": [2, 3], "full_name": ['Zoë "Z", Ö', "Bob"],
+            "email": ["zoe@example.com", "bob@example.com"],
+            "external_id": [None, "B,1"]}  # fmt: skip
+    assert service.http.put(path, headers=service.as_(acme), json=rows).status_code == 200
+    other = service.http.put(path, headers=as_csv, content=sent.replace("Bob", "Rob").encode())
+    assert (other.status_code, other.json()["code"]) == (409, "chunk_conflict")
+    headless = service.http.put(path.replace("/0", "/1"), headers=as_csv, content=b"2,A,a@b.c,\n")
+    assert (headless.status_code, headless.json()["code"]) == (422, "invalid_request")
+    committed = service.http.post(
+        f"/api/v1/imports/{import_id}/commit", headers=service.as_(acme), json={"rows": 2}
+    ).json()
+    assert committed["invited"] == 2
+    with service.sessions() as session:
+        stored = session.execute(select(Learner.full_name, Learner.external_id)).all()
+    assert sorted(stored) == [("Bob", "B,1"), ('Zoë "Z", Ö', None)]
+
+
 def test_commit_creates_invitations_and_their_emails_once(service: Service) -> None:
     committed = upload_and_commit(service, service.acme, "k", batch(120))
     assert committed.status_code == 200, committed.text

@@ -208,10 +208,11 @@ class RosterClient:
             json=body.model_dump(), headers={"Idempotency-Key": key},
         )  # fmt: skip
 
-    async def put_chunk(self, import_id: int, seq: int, rows: wire.RowBatch) -> None:
+    async def put_chunk(self, import_id: int, seq: int, rows: bytes) -> None:
+        """Chunk `seq` of the import: its rows as CSV (importer.chunk_csv)."""
         await self._request(
             "PUT", f"/imports/{import_id}/chunks/{seq}", _Ack,
-            content=rows.model_dump_json().encode(),
+            content=rows, headers={"Content-Type": "text/csv; charset=utf-8"},
         )  # fmt: skip
 
     async def commit_import(self, import_id: int, rows: int) -> wire.ImportStatus:

@@ -22,7 +22,8 @@ from tui.intake.report import SKIP_CODES
 from tui.intake.rules import ISSUE_SCHEMA, learner_differences, skip_issues
 from tui.text import plural
 
-CHUNK_ROWS = 5_000
+CHUNK_ROWS = 50_000
+UPLOADS_AT_ONCE = 2
 Progress = Callable[[int, int], None]
 
 
@@ -42,15 +43,34 @@ def _ready(learner_file: LearnerFile, *columns: str) -> pl.DataFrame:
     return learners.filter(~pl.col("row").is_in(failed.implode()))
 
 
-def ready_rows(learner_file: LearnerFile) -> wire.RowBatch:
-    """The rows without errors, as the service takes them (normalized emails)."""
-    ready = _ready(learner_file)
-    return wire.RowBatch(
-        row=ready["row"].to_list(),
-        full_name=ready["full_name"].to_list(),
-        email=ready["email_normalized"].to_list(),
-        external_id=[value or None for value in ready["external_id"].to_list()],
+def ready_rows(learner_file: LearnerFile) -> pl.DataFrame:
+    """The rows without errors, as the service takes them (`wire.CHUNK_CSV_COLUMNS`: normalized
+    emails, no External ID as null). A frame: a million rows as Python lists cost 250 MB; a
+    file with no errors is not even copied."""
+    columns = ("row", "full_name", "email_normalized", "external_id")
+    errors = learner_file.issues.filter(pl.col("severity") == "error").height
+    ready = _ready(learner_file, *columns) if errors else learner_file.learners.select(columns)
+    return ready.select(
+        "row",
+        "full_name",
+        pl.col("email_normalized").alias("email"),
+        pl.when(pl.col("external_id") != "").then(pl.col("external_id")).alias("external_id"),
     )
+
+
+def chunk_csv(rows: pl.DataFrame) -> bytes:
+    """Rows of `ready_rows` as an import chunk's CSV (text/csv), written by polars."""
+    buffer = io.BytesIO()
+    rows.select(wire.CHUNK_CSV_COLUMNS).write_csv(buffer)
+    return buffer.getvalue()
+
+
+def _frame(rows: wire.RowBatch) -> pl.DataFrame:
+    return pl.DataFrame(
+        rows.model_dump(),
+        schema={"row": pl.UInt32, "full_name": pl.String, "email": pl.String,
+                "external_id": pl.String},
+    )  # fmt: skip
 
 
 def with_service_check(
@@ -137,9 +157,44 @@ async def dry_run(
     return await asyncio.to_thread(with_service_check, learner_file, result, program.name)
 
 
+async def _upload(
+    client: RosterClient, import_id: int, rows: pl.DataFrame, on_upload: Progress | None
+) -> None:
+    """Upload the rows in chunks, `UPLOADS_AT_ONCE` on the wire: the next chunk is written
+    and sent while the service stores the last (a million rows: 1.8 s one at a time)."""
+    total, sent = rows.height, 0
+    sending: set[asyncio.Task[int]] = set()
+
+    async def put(seq: int, start: int) -> int:
+        chunk = await asyncio.to_thread(chunk_csv, rows.slice(start, CHUNK_ROWS))
+        await client.put_chunk(import_id, seq, chunk)
+        return min(CHUNK_ROWS, total - start)
+
+    async def settle(until: int) -> None:
+        nonlocal sending, sent
+        while len(sending) > until:
+            done, sending = await asyncio.wait(sending, return_when=asyncio.FIRST_COMPLETED)
+            failed = [error for task in done if (error := task.exception())]
+            if failed:  # a refused or unsent chunk ends the upload
+                raise failed[0]
+            sent += sum(task.result() for task in done)
+            if on_upload:
+                on_upload(sent, total)
+
+    try:
+        for seq, start in enumerate(range(0, total, CHUNK_ROWS)):
+            await settle(UPLOADS_AT_ONCE - 1)
+            sending.add(asyncio.create_task(put(seq, start)))
+        await settle(0)
+    finally:
+        for task in sending:
+            task.cancel()
+        await asyncio.gather(*sending, return_exceptions=True)
+
+
 async def run_import(
     client: RosterClient,
-    rows: wire.RowBatch,
+    rows: pl.DataFrame | wire.RowBatch,
     *,
     program_id: int,
     contract_id: int,
@@ -149,9 +204,9 @@ async def run_import(
     on_upload: Progress | None = None,
     on_commit: Callable[[int], None] | None = None,
 ) -> wire.ImportStatus:
-    """Start (or find) the import, upload its rows in chunks, commit it. `on_upload` hears the
-    rows uploaded so far; `on_commit` the rows the commit turns into invitations, as it starts
-    (at a million rows it is the longest step)."""
+    """Start (or find) the import, upload its rows (`ready_rows`) in chunks of CSV, commit it.
+    `on_upload` hears the rows uploaded so far; `on_commit` the rows the commit turns into
+    invitations, as it starts (at a million rows it is the longest step)."""
     started = await client.start_import(
         wire.ImportCreate(
             program_id=program_id,
@@ -165,18 +220,10 @@ async def run_import(
     )
     if started.status == "committed":
         return started
-    total = len(rows)
-    for seq, start in enumerate(range(0, total, CHUNK_ROWS)):
-        stop = min(start + CHUNK_ROWS, total)
-        chunk = wire.RowBatch(
-            row=rows.row[start:stop],
-            full_name=rows.full_name[start:stop],
-            email=rows.email[start:stop],
-            external_id=rows.external_id[start:stop],
-        )
-        await client.put_chunk(started.id, seq, chunk)
-        if on_upload:
-            on_upload(stop, total)
+    if isinstance(rows, wire.RowBatch):
+        rows = _frame(rows)
+    total = rows.height
+    await _upload(client, started.id, rows, on_upload)
     if on_commit:
         on_commit(total)
     return await client.commit_import(started.id, total)

@@ -224,6 +224,9 @@ class CheckRows(BaseModel):
 # The columns of a dry run sent as CSV (text/csv, the contract in the query): what Roster's
 # client sends, as it is the cheapest form for the service to read.
 CHECK_CSV_COLUMNS = ("row", "email", "external_id")
+# The columns of an import's chunk sent as CSV (text/csv): a RowBatch, a line per row, as
+# Roster's client sends it (polars writes and the service reads it with no object per row).
+CHUNK_CSV_COLUMNS = ("row", "full_name", "email", "external_id")
 
 
 class CheckRequest(BaseModel):

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     PrimaryKeyConstraint,
     String,
     Text,
@@ -165,6 +166,14 @@ class Learner(Base):
 
 
 class Invitation(Base):
+    """An invitation of a learner to a program under a contract.
+
+    On PostgreSQL the database does not enforce these foreign keys, nor `Learner`'s (migration
+    0010): an import's organization, program, contract, import and message are read and locked
+    by its transaction, its learners added or read by it, and none is ever deleted; a check
+    per row cost more than half of a million-row import.
+    """
+
     __tablename__ = "invitations"
     __table_args__ = (
         # One pending invitation per program and learner, whatever the client does.
@@ -238,7 +247,7 @@ class ImportChunk(Base):
     __tablename__ = "import_chunks"
     import_id: Mapped[int] = mapped_column(ForeignKey("imports.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
-    rows: Mapped[str] = mapped_column(Text)  # JSON list of rows, as received
+    rows: Mapped[bytes] = mapped_column(LargeBinary)  # CSV, no header (tui.service.chunks)
 
 
 class ImportFollowup(Base):

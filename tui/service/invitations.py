@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 from datetime import date, datetime, timedelta
 from typing import cast
 
 import polars as pl
+from pydantic import TypeAdapter
 from sqlalchemy import (
     Column,
     Connection,
@@ -34,13 +36,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from tui.api.models import RowBatch
 from tui.intake.report import Issue
+from tui.service import chunks
 from tui.service.checks import (
     Checked,
     check_rows,
     is_pending,
-    rows_frame,
     seats_used,
     unavailable_reason,
 )
@@ -61,6 +62,8 @@ from tui.service.links import new_key
 from tui.text import fold
 
 INVITATION_LIFETIME = timedelta(days=30)
+# The columns every invitation made by one create_invitations shares, and their values.
+Shared = dict[str, int | str | datetime | None]
 
 
 def table(model: type[Base]) -> Table:
@@ -91,20 +94,12 @@ class ImportConflict(Exception):
         return self.checked.seats_left if self.checked else None
 
 
-def import_rows(session: Session, import_id: int) -> tuple[RowBatch, int]:
-    """All rows received for an import, in chunk order, and the number of chunks."""
-    rows = RowBatch(row=[], full_name=[], email=[], external_id=[])
-    chunks = 0
-    for (payload,) in session.execute(
+def import_rows(session: Session, import_id: int) -> pl.DataFrame:
+    """All rows received for an import, in chunk order, as the frame `check_rows` takes."""
+    payloads = session.scalars(
         select(ImportChunk.rows).where(ImportChunk.import_id == import_id).order_by(ImportChunk.seq)
-    ):
-        chunk = json.loads(payload)
-        rows.row += chunk["row"]
-        rows.full_name += chunk["full_name"]
-        rows.email += chunk["email"]
-        rows.external_id += chunk["external_id"]
-        chunks += 1
-    return rows, chunks
+    )
+    return chunks.read_stored(payloads)
 
 
 def commit_import(session: Session, record: Import, expected_rows: int, today: date) -> None:
@@ -117,16 +112,15 @@ def commit_import(session: Session, record: Import, expected_rows: int, today: d
         return
     if record.status == "rejected":
         raise ImportConflict("import_rejected", "The import was refused; start a new one.")
-    rows, _ = import_rows(session, record.id)
-    if len(rows) != expected_rows:
+    frame = import_rows(session, record.id)
+    if frame.height != expected_rows:
         raise ImportConflict(
             "incomplete_import",
-            f"The service received {len(rows):,} of the {expected_rows:,} rows; "
+            f"The service received {frame.height:,} of the {expected_rows:,} rows; "
             "send the missing chunks again, then commit.",
             final=False,
         )
     program, contract = lock_for_invitations(session, record.program_id, record.contract_id)
-    frame = rows_frame(rows)
     checked = check_rows(session, program, contract, frame, today, owed_since=record.created_at)
     if checked.file_errors:
         first = checked.file_errors[0]
@@ -141,11 +135,15 @@ def commit_import(session: Session, record: Import, expected_rows: int, today: d
             [{"import_id": record.id, "invitation_id": id_} for id_ in checked.owed],
         )
     record.status = "committed"
-    record.rows = len(rows)
+    record.rows = frame.height
     record.invited = invited
     record.skipped = dict(checked.skipped)
     record.errors = checked.errors
-    record.issues = [issue.model_dump() for issue in checked.issues]
+    # As JSON from the frame: a file imported again has a million issues, which as pydantic
+    # objects and back cost seconds.
+    record.issues = (
+        json.loads(checked.issue_frame.write_json()) if checked.issue_frame.height else []
+    )
     record.committed_at = utcnow()
     # The rows are in the invitations now; the chunks were only a staging area.
     session.execute(delete(ImportChunk).where(ImportChunk.import_id == record.id))
@@ -174,78 +172,35 @@ def create_invitations(
     `update_learners`, stored learners take the file's Full Name and External ID where they
     differ (`learner_differs`, which the import reports either way).
 
-    Set operations, never a Python object per row: the ready rows go into a temporary table in
-    one load (COPY on PostgreSQL), and the learners, invitations and emails are each one
-    INSERT ... SELECT from it. At a million rows the ORM's executemany took most of a minute.
+    Set operations, never a Python object per row. On PostgreSQL the new learners and the
+    invitations are each one COPY of rows polars wrote; on SQLite the ready rows go into a
+    temporary table, and the learners and invitations are each one INSERT ... SELECT from it.
+    The emails are one INSERT ... SELECT of the new invitations. At a million rows the ORM's
+    executemany took most of a minute.
     """
     ready = _ready_rows(rows, checked)
     if ready.height == 0:
         return 0
     now = utcnow()
-    organization = program.organization_id
     connection = session.connection()
-    postgres = connection.dialect.name == "postgresql"
-    staged = _stage(connection, ready, postgres)
-    at = literal(now, DateTime)
-    new_learners = select(
-        literal(organization), staged.c.email, staged.c.email_key, staged.c.full_name,
-        staged.c.external_id, staged.c.search_key, at,
-    ).where(staged.c.learner_id.is_(None))  # fmt: skip
-    connection.execute(
-        insert(Learner).from_select(
-            ["organization_id", "email", "email_key", "full_name", "external_id",
-             "search_key", "created_at"],
-            new_learners,
-        )
-    )  # fmt: skip
-    stored = Learner.id == staged.c.learner_id
-    if update_learners:
-        differs = or_(
-            Learner.full_name != staged.c.full_name,
-            and_(staged.c.external_id.is_not(None),
-                 or_(Learner.external_id.is_(None), Learner.external_id != staged.c.external_id)),
-        )  # fmt: skip
-        changes = {"full_name": staged.c.full_name,
-                   "external_id": func.coalesce(staged.c.external_id, Learner.external_id),
-                   "search_key": staged.c.search_key}  # fmt: skip
-        connection.execute(update(Learner).where(stored, differs).values(changes))
-    else:
-        # Fill an empty External ID; never overwrite one silently.
-        connection.execute(
-            update(Learner)
-            .where(stored, Learner.external_id.is_(None), staged.c.external_id.is_not(None))
-            .values(external_id=staged.c.external_id, search_key=staged.c.search_key)
-        )
-
+    # What every invitation of this call shares.
+    shared: Shared = {
+        "organization_id": program.organization_id, "program_id": program.id,
+        "contract_id": contract.id, "import_id": import_id, "message_id": message_id,
+        "status": "pending", "email_status": "queued" if send_emails else "created",
+        "created_at": now, "expires_at": now + INVITATION_LIFETIME, "email_attempts": 0,
+        "email_next_attempt_at": now if send_emails else None,
+    }  # fmt: skip
     # The key finds the link's invitation; the link's proof is what makes it secret
     # (tui.service.links), so keys need only be unique: a random prefix for this call, then
     # the row's position. Keys in order go into the unique index at its end: random ones
     # made the insert of a million invitations three times slower.
     prefix = new_key()[:16]
-    key = literal(prefix) + func.lower(func.printf("%08x", staged.c.position))
-    if postgres:
-        key = literal(prefix) + func.lpad(func.to_hex(staged.c.position), 8, "0")
     before = session.scalar(select(func.max(Invitation.id))) or 0
-    # One invitation per ready row: each is one learner (ready emails are unique), and the
-    # unique pending index would refuse a second.
-    connection.execute(
-        insert(Invitation).from_select(
-            ["organization_id", "program_id", "contract_id", "learner_id", "import_id",
-             "message_id", "status", "email_status", "token_key", "created_at", "expires_at",
-             "email_attempts", "email_next_attempt_at"],
-            select(
-                literal(organization), literal(program.id), literal(contract.id), Learner.id,
-                literal(import_id, Integer), literal(message_id, Integer), literal("pending"),
-                literal("queued" if send_emails else "created"), key, at,
-                literal(now + INVITATION_LIFETIME, DateTime), literal(0),
-                literal(now if send_emails else None, DateTime),
-            )
-            .select_from(staged)
-            .join(Learner, and_(Learner.organization_id == organization,
-                                Learner.email_key == staged.c.email_key))
-            .order_by(staged.c.position),  # the file's order
-        )
-    )  # fmt: skip
+    if connection.dialect.name == "postgresql":
+        _copy_invitations(connection, ready, shared, prefix, update_learners)
+    else:
+        _insert_invitations(connection, ready, shared, prefix, update_learners)
     if send_emails:
         # This call's invitations: above the previous highest id, of this program, created now.
         connection.execute(
@@ -260,9 +215,146 @@ def create_invitations(
                 ),
             )
         )
-    if not postgres:  # PostgreSQL drops it at the commit
-        connection.exec_driver_sql("DROP TABLE temp.roster_ready")
     return ready.height
+
+
+def _insert_invitations(
+    connection: Connection,
+    ready: pl.DataFrame,
+    shared: Shared,
+    prefix: str,
+    update_learners: bool,
+) -> None:
+    """SQLite: the ready rows into a temporary table, then the new learners, the stored
+    learners' changes and the invitations, each one statement from it."""
+    staged = _stage(connection, ready, postgres=False)
+    now = cast(datetime, shared["created_at"])
+    new_learners = select(
+        literal(shared["organization_id"]), staged.c.email, staged.c.email_key,
+        staged.c.full_name, staged.c.external_id, staged.c.search_key, literal(now, DateTime),
+    ).where(staged.c.learner_id.is_(None))  # fmt: skip
+    connection.execute(
+        insert(Learner).from_select(
+            ["organization_id", "email", "email_key", "full_name", "external_id",
+             "search_key", "created_at"],
+            new_learners,
+        )
+    )  # fmt: skip
+    _update_stored_learners(connection, staged, update_learners)
+    key = literal(prefix) + func.lower(func.printf("%08x", staged.c.position))
+    values = {name: literal(value, DateTime if isinstance(value, datetime) else None)
+              for name, value in shared.items()}  # fmt: skip
+    # One invitation per ready row: each is one learner (ready emails are unique), and the
+    # unique pending index would refuse a second.
+    connection.execute(
+        insert(Invitation).from_select(
+            [*values, "learner_id", "token_key"],
+            select(*values.values(), Learner.id, key)
+            .select_from(staged)
+            .join(Learner, and_(Learner.organization_id == shared["organization_id"],
+                                Learner.email_key == staged.c.email_key))
+            .order_by(staged.c.position),  # the file's order: the rowid's, no sort
+        )
+    )  # fmt: skip
+    # Dropped now, not at the commit: a transaction may create invitations more than once.
+    connection.exec_driver_sql("DROP TABLE roster_ready")
+
+
+def _copy_invitations(
+    connection: Connection,
+    ready: pl.DataFrame,
+    shared: Shared,
+    prefix: str,
+    update_learners: bool,
+) -> None:
+    """PostgreSQL: the stored learners' changes from a temporary table of their rows; the new
+    learners and the invitations, in the file's order, each one COPY: no join in the
+    database, no sort, no staging of the new learners' rows."""
+    stored = ready.filter(pl.col("learner_id").is_not_null())
+    if stored.height:
+        staged = _stage(connection, stored, postgres=True)
+        _update_stored_learners(connection, staged, update_learners)
+        connection.exec_driver_sql("DROP TABLE roster_ready")
+    fresh = ready["learner_id"].is_null().arg_true()
+    learner_ids = ready["learner_id"]
+    if fresh.len():
+        learners = ready[fresh].select(
+            pl.lit(shared["organization_id"]).alias("organization_id"),
+            "email", "email_key", "full_name", "external_id", "search_key",
+            pl.lit(shared["created_at"]).alias("created_at"),
+        )  # fmt: skip
+        before = connection.scalar(select(func.max(Learner.id))) or 0
+        _copy(connection, "learners", learners)
+        # Their ids, by email: the sequence gave them ids above any id there was before.
+        # (Taking the ids first, a nextval each, cost 4 s a million.)
+        made = _copied_out(
+            connection,
+            f"SELECT email_key, id FROM learners WHERE organization_id = "
+            f"{int(cast(int, shared['organization_id']))} AND id > {int(before)}",
+            {"email_key": pl.String, "id": pl.Int64},
+        )
+        ids = learners.select("email_key").join(made, on="email_key", how="left")["id"]
+        if ids.null_count():  # a sequence handing out ids out of order (CACHE): write nothing
+            raise RuntimeError("new learners were given ids below the highest stored one")
+        learner_ids = learner_ids.scatter(fresh, ids)
+    invitations = pl.DataFrame({"learner_id": learner_ids}).select(
+        *(pl.lit(value).alias(name) for name, value in shared.items()),
+        "learner_id",
+        (pl.lit(prefix) + ready["position"].cast(pl.String).str.zfill(8)).alias("token_key"),
+    )
+    _copy(connection, "invitations", invitations)
+
+
+def _update_stored_learners(connection: Connection, staged: Table, update_learners: bool) -> None:
+    """Stored learners among the staged rows take the file's values (`update_learners`), or
+    at least an External ID where they have none (never overwriting one silently)."""
+    stored = Learner.id == staged.c.learner_id
+    if update_learners:
+        differs = or_(
+            Learner.full_name != staged.c.full_name,
+            and_(staged.c.external_id.is_not(None),
+                 or_(Learner.external_id.is_(None), Learner.external_id != staged.c.external_id)),
+        )  # fmt: skip
+        changes = {"full_name": staged.c.full_name,
+                   "external_id": func.coalesce(staged.c.external_id, Learner.external_id),
+                   "search_key": staged.c.search_key}  # fmt: skip
+        connection.execute(update(Learner).where(stored, differs).values(changes))
+    else:
+        connection.execute(
+            update(Learner)
+            .where(stored, Learner.external_id.is_(None), staged.c.external_id.is_not(None))
+            .values(external_id=staged.c.external_id, search_key=staged.c.search_key)
+        )
+
+
+_COPY_ROWS = 100_000  # rows written to CSV at a time: a million invitations are 110 MB
+
+
+def _copy(connection: Connection, name: str, rows: pl.DataFrame) -> None:
+    """COPY `rows` into the table `name` (its columns named as the frame's), as CSV."""
+    copying = f"COPY {name} ({', '.join(rows.columns)}) FROM STDIN WITH (FORMAT csv)"
+    raw = connection.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(copying) as copy:  # type: ignore[union-attr]
+        for start in range(0, rows.height, _COPY_ROWS):
+            buffer = io.BytesIO()
+            rows.slice(start, _COPY_ROWS).write_csv(buffer, include_header=False)
+            copy.write(buffer.getvalue())
+
+
+def _copied_out(
+    connection: Connection, query: str, schema: dict[str, type[pl.DataType]]
+) -> pl.DataFrame:
+    """The rows of `query` (PostgreSQL), through COPY TO and polars: no Python object each."""
+    buffer = io.BytesIO()
+    raw = connection.connection.driver_connection
+    copying = f"COPY ({query}) TO STDOUT WITH (FORMAT csv)"
+    with raw.cursor() as cursor, cursor.copy(copying) as copy:  # type: ignore[union-attr]
+        for data in copy:
+            buffer.write(data)
+    buffer.seek(0)
+    return pl.read_csv(
+        buffer, has_header=False, new_columns=list(schema), schema=schema, raise_if_empty=False
+    )
 
 
 _STAGED = Table(
@@ -340,18 +432,18 @@ def _stage(connection: Connection, ready: pl.DataFrame, postgres: bool) -> Table
         with raw.cursor() as cursor, cursor.copy(copying) as copy:  # type: ignore[union-attr]
             copy.write(buffer.getvalue())
     else:
+        # The position is the rowid: the rows go in in its order, and the invitations come
+        # out of it in that order with no sort.
         connection.exec_driver_sql(
-            "CREATE TEMPORARY TABLE roster_ready (position INTEGER, learner_id INTEGER, "
-            "email TEXT, email_key TEXT, full_name TEXT, external_id TEXT, search_key TEXT)"
+            "CREATE TEMPORARY TABLE roster_ready (position INTEGER PRIMARY KEY, "
+            "learner_id INTEGER, email TEXT, email_key TEXT, full_name TEXT, external_id TEXT, "
+            "search_key TEXT)"
         )
-        cursor = connection.connection.cursor()
-        try:
-            cursor.executemany(
-                f"INSERT INTO roster_ready ({names}) VALUES ({', '.join('?' * len(_STAGED.c))})",
-                ready.rows(),
-            )
-        finally:
-            cursor.close()
+        raw = cast(sqlite3.Connection, connection.connection.driver_connection)
+        raw.executemany(
+            f"INSERT INTO roster_ready ({names}) VALUES ({', '.join('?' * len(_STAGED.c))})",
+            ready.iter_rows(),  # a batch of tuples at a time, not a million at once
+        )
     return _STAGED
 
 
@@ -471,8 +563,11 @@ def revoke_invitation(session: Session, invitation: Invitation) -> None:
         invitation.email_next_attempt_at = None
 
 
+_ISSUES = TypeAdapter(list[Issue])
+
+
 def commit_issues(record: Import) -> list[Issue]:
-    return [Issue.model_validate(issue) for issue in record.issues]
+    return _ISSUES.validate_python(record.issues)
 
 
 def resend_many(

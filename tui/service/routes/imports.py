@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Request, Response
+from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from tui.api import models as wire
+from tui.service import chunks
 from tui.service.db import Contract, Import, ImportChunk, Program, new_message
 from tui.service.deps import (
     CurrentAdmin,
@@ -104,26 +105,46 @@ def start_import(
     return import_out(session, existing)
 
 
-@router.put("/{import_id}/chunks/{seq}", responses=CONFLICT)
+async def _chunk_body(request: Request) -> bytes:
+    """The chunk's body, refused past `chunks.MAX_BODY` as it arrives."""
+    buffer = bytearray()
+    async for part in request.stream():
+        if len(buffer) + len(part) > chunks.MAX_BODY:
+            raise chunks.too_large()
+        buffer += part
+    return bytes(buffer)
+
+
+@router.put(
+    "/{import_id}/chunks/{seq}",
+    openapi_extra=chunks.openapi_body(),
+    responses={**CONFLICT, 413: {"model": wire.ProblemDetail}, 422: {"model": wire.ProblemDetail}},
+)
 def put_chunk(
     import_id: Id,
     seq: Annotated[int, Path(ge=0, le=2**31 - 1)],
-    body: wire.RowBatch,
     session: WriteSessionDep,
     me: CurrentAdmin,
+    request: Request,
+    body: Annotated[bytes, Depends(_chunk_body)],
 ) -> dict[str, int]:
+    """Rows of the import, as CSV (text/csv) or a RowBatch (application/json). The same `seq`
+    sent again with the same rows, in either form, changes nothing; with other rows, 409."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    rows = chunks.read_csv(body) if media_type == "text/csv" else chunks.read_json(body)
+    del body
     record = owned(session, Import, import_id, me, "import")
-    payload = body.model_dump_json()
+    payload = chunks.stored(rows)
     stored = session.get(ImportChunk, (import_id, seq))
     if stored is not None:
-        if stored.rows != payload:
+        if chunks.stored(chunks.read_stored([stored.rows])) != payload:
             raise ApiProblem(
                 409,
                 "Chunk conflict",
                 f"Chunk {seq} of import {import_id} was already received with other rows.",
                 code="chunk_conflict",
             )
-        return {"seq": seq, "rows": len(body)}
+        return {"seq": seq, "rows": rows.height}
     if record.status != "open":
         raise ApiProblem(
             409, "Import closed", f"The import is {record.status}; start a new one.",
@@ -134,7 +155,7 @@ def put_chunk(
         session.commit()
     except IntegrityError:  # the same chunk, raced
         session.rollback()
-    return {"seq": seq, "rows": len(body)}
+    return {"seq": seq, "rows": rows.height}
 
 
 @router.post("/{import_id}/commit", responses=CONFLICT)

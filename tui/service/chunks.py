@@ -1,0 +1,139 @@
+"""An import's chunks: what a client uploads, how the service keeps them until the commit, and
+how the commit reads them back. polars reads and writes every row, never a Python object each.
+
+A chunk comes as CSV (`CHUNK_CSV_COLUMNS`, text/csv: what Roster's client sends) or as a
+RowBatch JSON document. Either way it is kept in one form, CSV without its header, written by
+polars from the rows read: the same rows sent again, in either form, are the same text (a
+retried chunk is recognized), and the commit reads every chunk of an import as one CSV.
+At a million rows the JSON took the service's pydantic 2 s and its commit as much again, and
+the stored chunks twice the room.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterable
+from typing import Any
+
+import polars as pl
+from fastapi.exceptions import RequestValidationError
+from pydantic import ValidationError
+
+from tui.api.models import CHUNK_CSV_COLUMNS, RowBatch
+from tui.service.errors import ApiProblem
+
+MAX_ROW = 2**31 - 1
+# A chunk of a million rows of the longest names and emails: far more than a client sends.
+MAX_BODY = 256 * 2**20
+SCHEMA: dict[str, pl.DataType] = {
+    "row": pl.Int64(), "full_name": pl.String(), "email": pl.String(), "external_id": pl.String(),
+}  # fmt: skip
+_SHAPES = (
+    f"send CSV with the header {','.join(CHUNK_CSV_COLUMNS)} as text/csv, or "
+    '{"row": [...], "full_name": [...], "email": [...], "external_id": [...]} as application/json'
+)
+
+
+def invalid(detail: str) -> ApiProblem:
+    return ApiProblem(422, "Invalid request", f"{detail}; {_SHAPES}.", code="invalid_request")
+
+
+def too_large() -> ApiProblem:
+    return ApiProblem(
+        413, "Request too large",
+        f"A chunk takes at most {MAX_BODY // 2**20} MB; send the rows in smaller chunks.",
+        code="too_large",
+    )  # fmt: skip
+
+
+def read_csv(body: bytes) -> pl.DataFrame:
+    """The rows of a CSV chunk: the header `CHUNK_CSV_COLUMNS`, then one line per row. An
+    empty External ID is none; an empty name or email stays empty (the commit's row rules
+    report it)."""
+    header = ",".join(CHUNK_CSV_COLUMNS).encode()
+    first = body[: body.find(b"\n")] if b"\n" in body else body
+    if first.rstrip(b"\r") != header:
+        raise invalid("The CSV must begin with its header line")
+    try:
+        rows = pl.read_csv(
+            io.BytesIO(body), schema=SCHEMA, has_header=True, encoding="utf8", quote_char='"',
+            raise_if_empty=False,
+        )  # fmt: skip
+    except pl.exceptions.PolarsError as error:
+        reason = str(error).splitlines()[0][:300] if str(error) else type(error).__name__
+        raise invalid(f"The CSV cannot be read ({reason})") from None
+    numbered = rows.select(pl.col("row").is_between(1, MAX_ROW).all()).item()
+    if rows["row"].null_count() or not numbered:
+        raise invalid(f"Every row must be a spreadsheet row number from 1 to {MAX_ROW}")
+    return _canonical(rows)
+
+
+def read_json(body: bytes) -> pl.DataFrame:
+    """The rows of a RowBatch JSON chunk, validated as the documented model."""
+    try:
+        batch = RowBatch.model_validate_json(body)
+    except ValidationError as error:
+        raise RequestValidationError(
+            [{**item, "loc": ("body", *item["loc"])} for item in error.errors()]
+        ) from None
+    return _canonical(pl.DataFrame(batch.model_dump(), schema=SCHEMA))
+
+
+def _canonical(rows: pl.DataFrame) -> pl.DataFrame:
+    """One form for the same rows: no empty External ID (it is none), no missing name or email."""
+    return rows.select(
+        pl.col("row").cast(pl.UInt32),
+        pl.col("full_name").fill_null(""),
+        pl.col("email").fill_null(""),
+        pl.when(pl.col("external_id") != "").then(pl.col("external_id")).alias("external_id"),
+    )
+
+
+def stored(rows: pl.DataFrame) -> bytes:
+    """The form a chunk is kept in: its rows as CSV, no header line."""
+    buffer = io.BytesIO()
+    rows.write_csv(buffer, include_header=False)
+    return buffer.getvalue()
+
+
+def read_stored(payloads: Iterable[bytes | str]) -> pl.DataFrame:
+    """Every kept chunk of an import, in order, as one frame: `row` (UInt32), `full_name`,
+    `email`, `external_id` (the frame `checks.check_rows` takes)."""
+    parts: list[pl.DataFrame] = []
+    buffer = io.BytesIO()
+    for payload in payloads:
+        kept = payload.encode() if isinstance(payload, str) else payload
+        if kept.startswith(b"{"):  # kept as JSON by an earlier Roster (an upgrade midway)
+            parts += [_read_kept(buffer), read_json(kept)]
+            buffer = io.BytesIO()
+        else:
+            buffer.write(kept)
+    parts.append(_read_kept(buffer))
+    return pl.concat(parts) if len(parts) > 1 else parts[0]
+
+
+def _read_kept(buffer: io.BytesIO) -> pl.DataFrame:
+    buffer.seek(0)
+    rows = pl.read_csv(
+        buffer, has_header=False, new_columns=list(SCHEMA), schema=SCHEMA,
+        raise_if_empty=False,
+    )  # fmt: skip
+    return _canonical(rows)
+
+
+def openapi_body() -> dict[str, Any]:
+    """`openapi_extra` of the chunk upload, which reads its body itself: CSV, or the RowBatch
+    JSON (its schema written in place: no other route has it in the components)."""
+    schema = RowBatch.model_json_schema()
+    schema.pop("$defs", None)
+    csv = {
+        "type": "string",
+        "description": f"A header line {','.join(CHUNK_CSV_COLUMNS)}, then one line per row "
+        "(an empty external_id is none). What Roster's client sends: the cheapest to read.",
+    }
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": {"schema": csv}, "application/json": {"schema": schema}},
+        }
+    }
