@@ -169,7 +169,7 @@ class Invitation(Base):
     """An invitation of a learner to a program under a contract.
 
     On PostgreSQL the database does not enforce these foreign keys, nor `Learner`'s (migration
-    0010): an import's organization, program, contract, import and message are read and locked
+    0011): an import's organization, program, contract, import and message are read and locked
     by its transaction, its learners added or read by it, and none is ever deleted; a check
     per row cost more than half of a million-row import.
     """

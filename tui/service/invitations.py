@@ -141,9 +141,8 @@ def commit_import(session: Session, record: Import, expected_rows: int, today: d
     record.errors = checked.errors
     # As JSON from the frame: a file imported again has a million issues, which as pydantic
     # objects and back cost seconds.
-    record.issues = (
-        json.loads(checked.issue_frame.write_json()) if checked.issue_frame.height else []
-    )
+    issues = checked.all_issues
+    record.issues = json.loads(issues.write_json()) if issues.height else []
     record.committed_at = utcnow()
     # The rows are in the invitations now; the chunks were only a staging area.
     session.execute(delete(ImportChunk).where(ImportChunk.import_id == record.id))

@@ -5,15 +5,15 @@ itself, which PostgreSQL's text refuses (a row with one is a row error, reported
 Chunks are a staging area: those of imports still open are converted (an earlier Roster's JSON
 is still read); a downgrade drops them, as the earlier Roster cannot read CSV.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

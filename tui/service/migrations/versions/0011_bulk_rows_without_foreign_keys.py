@@ -10,14 +10,14 @@ itself, once, not the database per row.
 
 SQLite keeps them all: there a check costs a tenth as much, and dropping one copies the table.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 
