@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
+import polars as pl
 import pytest
 from textual.pilot import Pilot
 from textual.widgets import Button, Input, Select, Static
@@ -383,7 +384,6 @@ async def test_the_file_browser_goes_up_and_finds_a_name_by_typing(
 async def test_the_users_list_reaches_every_learner(app: RosterApp) -> None:
     from textual.widgets import DataTable
 
-    from tui.api import models as wire
     from tui.api.importer import Choices, run_import
 
     async with app.run_test(size=(120, 40)) as pilot:
@@ -394,12 +394,12 @@ async def test_the_users_list_reaches_every_learner(app: RosterApp) -> None:
             c for c in (await client.contracts(program.id)).items if c.seats_total is None
         )
         count = 250
-        rows = wire.RowBatch(
-            row=list(range(2, count + 2)),
-            full_name=[f"Zed Learner {n:03}" for n in range(count)],
-            email=[f"zed{n}@example.org" for n in range(count)],
-            external_id=[None] * count,
-        )
+        rows = pl.DataFrame(
+            {"row": range(2, count + 2), "full_name": [f"Zed Learner {n:03}" for n in range(count)],
+             "email": [f"zed{n}@example.org" for n in range(count)], "external_id": [None] * count},
+            schema={"row": pl.UInt32, "full_name": pl.String, "email": pl.String,
+                    "external_id": pl.String},
+        )  # fmt: skip
         await run_import(client, rows, program_id=program.id, contract_id=contract.id,
                          choices=Choices(send_emails=False), file_name="zeds.csv")  # fmt: skip
         await pilot.press("u")

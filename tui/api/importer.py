@@ -65,14 +65,6 @@ def chunk_csv(rows: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def _frame(rows: wire.RowBatch) -> pl.DataFrame:
-    return pl.DataFrame(
-        rows.model_dump(),
-        schema={"row": pl.UInt32, "full_name": pl.String, "email": pl.String,
-                "external_id": pl.String},
-    )  # fmt: skip
-
-
 def with_service_check(
     learner_file: LearnerFile, result: wire.CheckResult, program: str
 ) -> LearnerFile:
@@ -87,6 +79,7 @@ def with_service_check(
             for code, rows in result.skipped_rows
         ]
     )
+    differs = differing(result.known, learners)
     found = [
         skip_issues(
             skipped.join(
@@ -96,7 +89,7 @@ def with_service_check(
         ),
         pl.DataFrame([issue.model_dump() for issue in result.issues], schema=ISSUE_SCHEMA,
                      orient="row"),
-        differing(result.known, learners),
+        differs,
     ]  # fmt: skip
     issues = pl.concat([learner_file.issues, *found]).sort("row", maintain_order=True)
     summary = learner_file.summary.model_copy(
@@ -105,7 +98,7 @@ def with_service_check(
             "skipped": result.skipped,
             "errors": learner_file.summary.errors + result.errors,
             "ready": result.ready,
-            "differing": found[2].height,
+            "differing": differs.height,
         }
     )
     return replace(learner_file, summary=summary, issues=issues)
@@ -194,7 +187,7 @@ async def _upload(
 
 async def run_import(
     client: RosterClient,
-    rows: pl.DataFrame | wire.RowBatch,
+    rows: pl.DataFrame,
     *,
     program_id: int,
     contract_id: int,
@@ -220,8 +213,6 @@ async def run_import(
     )
     if started.status == "committed":
         return started
-    if isinstance(rows, wire.RowBatch):
-        rows = _frame(rows)
     total = rows.height
     await _upload(client, started.id, rows, on_upload)
     if on_commit:

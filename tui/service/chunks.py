@@ -20,9 +20,8 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from tui.api.models import CHUNK_CSV_COLUMNS, RowBatch
-from tui.service.errors import ApiProblem
+from tui.service.errors import MAX_ROW, ApiProblem, body_too_large, first_line, unreadable_body
 
-MAX_ROW = 2**31 - 1
 # A chunk of a million rows of the longest names and emails: far more than a client sends.
 MAX_BODY = 256 * 2**20
 SCHEMA: dict[str, pl.DataType] = {
@@ -35,15 +34,13 @@ _SHAPES = (
 
 
 def invalid(detail: str) -> ApiProblem:
-    return ApiProblem(422, "Invalid request", f"{detail}; {_SHAPES}.", code="invalid_request")
+    return unreadable_body(detail, _SHAPES)
 
 
 def too_large() -> ApiProblem:
-    return ApiProblem(
-        413, "Request too large",
-        f"A chunk takes at most {MAX_BODY // 2**20} MB; send the rows in smaller chunks.",
-        code="too_large",
-    )  # fmt: skip
+    return body_too_large(
+        f"A chunk takes at most {MAX_BODY // 2**20} MB; send the rows in smaller chunks."
+    )
 
 
 def read_csv(body: bytes) -> pl.DataFrame:
@@ -60,8 +57,7 @@ def read_csv(body: bytes) -> pl.DataFrame:
             raise_if_empty=False,
         )  # fmt: skip
     except pl.exceptions.PolarsError as error:
-        reason = str(error).splitlines()[0][:300] if str(error) else type(error).__name__
-        raise invalid(f"The CSV cannot be read ({reason})") from None
+        raise invalid(f"The CSV cannot be read ({first_line(error)})") from None
     numbered = rows.select(pl.col("row").is_between(1, MAX_ROW).all()).item()
     if rows["row"].null_count() or not numbered:
         raise invalid(f"Every row must be a spreadsheet row number from 1 to {MAX_ROW}")

@@ -17,9 +17,8 @@ from typing import Any
 import polars as pl
 
 from tui.api.models import CHECK_CSV_COLUMNS, CheckRequest
-from tui.service.errors import ApiProblem
+from tui.service.errors import MAX_ROW, ApiProblem, body_too_large, first_line, unreadable_body
 
-MAX_ROW = 2**31 - 1
 # Six times a million rows of the longest emails: no file Roster reads makes a larger request.
 MAX_BODY = 256 * 2**20
 _JSON_SCHEMA: dict[str, pl.DataType] = {
@@ -39,19 +38,13 @@ _SHAPES = (
 
 
 def invalid(detail: str) -> ApiProblem:
-    return ApiProblem(422, "Invalid request", f"{detail}; {_SHAPES}.", code="invalid_request")
+    return unreadable_body(detail, _SHAPES)
 
 
 def too_large() -> ApiProblem:
-    return ApiProblem(
-        413, "Request too large",
-        f"A dry run takes at most {MAX_BODY // 2**20} MB; check the file in parts.",
-        code="too_large",
-    )  # fmt: skip
-
-
-def _reason(error: Exception) -> str:
-    return str(error).splitlines()[0][:300] if str(error) else type(error).__name__
+    return body_too_large(
+        f"A dry run takes at most {MAX_BODY // 2**20} MB; check the file in parts."
+    )
 
 
 def read_json(body: io.BytesIO) -> tuple[int, pl.DataFrame]:
@@ -59,7 +52,7 @@ def read_json(body: io.BytesIO) -> tuple[int, pl.DataFrame]:
     try:
         parsed = pl.read_json(body, schema=_JSON_SCHEMA)
     except pl.exceptions.PolarsError as error:
-        raise invalid(f"The body is not a dry-run request ({_reason(error)})") from None
+        raise invalid(f"The body is not a dry-run request ({first_line(error)})") from None
     if parsed.height != 1:
         raise invalid("The body must be one JSON object")
     contract_id = parsed["contract_id"][0]
@@ -90,7 +83,7 @@ def read_csv(body: io.BytesIO) -> pl.DataFrame:
             quote_char='"', raise_if_empty=False,
         )  # fmt: skip
     except pl.exceptions.PolarsError as error:
-        raise invalid(f"The CSV cannot be read ({_reason(error)})") from None
+        raise invalid(f"The CSV cannot be read ({first_line(error)})") from None
     return _checked(rows, "row", "email")
 
 

@@ -55,6 +55,25 @@ class ApiProblem(Exception):
         )
 
 
+# The largest row number (and id) a request may carry: PostgreSQL's integer.
+MAX_ROW = 2**31 - 1
+
+
+def unreadable_body(detail: str, shapes: str) -> ApiProblem:
+    """A body a route reads itself (dry run, chunk) that is not what it takes: what is wrong,
+    then what to send (`shapes`)."""
+    return ApiProblem(422, "Invalid request", f"{detail}; {shapes}.", code="invalid_request")
+
+
+def body_too_large(detail: str) -> ApiProblem:
+    return ApiProblem(413, "Request too large", detail, code="too_large")
+
+
+def first_line(error: Exception) -> str:
+    """What a reader's error says, for a client: its first line, at most 300 characters."""
+    return str(error).splitlines()[0][:300] if str(error) else type(error).__name__
+
+
 def not_found(what: str) -> ApiProblem:
     return ApiProblem(404, "Not found", f"No such {what}.", code="not_found")
 
