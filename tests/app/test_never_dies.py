@@ -121,3 +121,26 @@ async def test_the_theme_chosen_is_the_theme_at_the_next_start(data_dir: Path) -
     async with again.run_test(size=(80, 24)) as pilot:
         await until(pilot, lambda: again.me is not None)
         assert again.theme == "nord"
+
+
+async def test_a_service_gone_before_the_dry_run_is_said_on_the_upload_screen(
+    app: RosterApp, tmp_path: Path
+) -> None:
+    from tests.app.test_flows import choose, upload
+    from tui.screens.pickers import ChooseContract, ChooseProgram
+    from tui.screens.upload import UploadScreen
+
+    path = tmp_path / "learners.csv"
+    path.write_text("Full Name,Email,External ID\nAnn Lee,ann@example.org,\n")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await until(pilot, lambda: app.me is not None)
+        await pilot.press("i")
+        await choose(pilot, ChooseProgram, "inclusive")
+        await choose(pilot, ChooseContract, "enterprise")
+        await on_screen(pilot, UploadScreen)
+        assert app._service is not None
+        app._service.stop()
+        await upload(pilot, path)
+        # Where "Checking with the service…" stood, not a notice under a status left standing.
+        await until(pilot, lambda: "Cannot reach" in shown(app, "#path-error"), timeout=60)
+        assert isinstance(app.screen, UploadScreen)

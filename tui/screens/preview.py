@@ -16,7 +16,7 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Static, TextArea
 
-from tui.api.client import ApiError
+from tui.api.client import ApiError, ServiceUnreachableError
 from tui.api.importer import Choices
 from tui.api.models import MAX_MESSAGE
 from tui.intake.export import errors_file_for, export_issues, preview_frame
@@ -441,9 +441,10 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
             client = await roster_app(self).client()
             checked = await dry_run(client, learner_file, self.flow.program,
                                     self.flow.contract.id)  # fmt: skip
-        except ApiError as error:
-            self.notify(error.problem.detail, severity="error")
-            self.show_rows(table.cursor)
+        except (ApiError, ServiceUnreachableError) as error:
+            detail = error.problem.detail if isinstance(error, ApiError) else str(error)
+            self.notify(detail, severity="error")
+            self.show_rows(table.cursor)  # the rows as they were, not "Checking the file again…"
             return
         finally:
             table.loading = False

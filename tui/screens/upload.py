@@ -20,7 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DirectoryTree, Footer, Header, Input, Label, Static
 
-from tui.api.client import ApiError
+from tui.api.client import ApiError, ServiceUnreachableError
 from tui.intake.export import preview_frame
 from tui.intake.learner_file import read_learner_file
 from tui.memory import release_free_memory
@@ -254,8 +254,10 @@ class UploadScreen(ForwardsWorkerErrors, Screen[None]):
             try:
                 checked = await dry_run(client, learner_file, self.flow.program,
                                         self.flow.contract.id)  # fmt: skip
-            except ApiError as error:
-                self.query_one("#path-error", Static).update(error.problem.detail)
+            except (ApiError, ServiceUnreachableError) as error:
+                # Said where "Checking with the service…" stood, not left standing under it.
+                detail = error.problem.detail if isinstance(error, ApiError) else str(error)
+                self.query_one("#path-error", Static).update(detail)
                 return
         frame = await asyncio.to_thread(preview_frame, checked)
         await asyncio.to_thread(release_free_memory)  # 0.1-0.2 s after a million rows
