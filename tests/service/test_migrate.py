@@ -16,7 +16,13 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import free_port
 from tests.mailing import wait_until
-from tui.service.schema import MIGRATIONS, SchemaState, newest_revision, schema_state
+from tui.service.schema import (
+    MIGRATIONS,
+    SchemaState,
+    newest_by_name,
+    newest_revision,
+    schema_state,
+)
 
 PASSWORD = "s3cret-pass"
 SECRET_KEY = "migrate-tests-secret-key-0123456789abcd"
@@ -159,3 +165,18 @@ def test_a_schema_from_a_newer_roster_is_refused_and_left_alone(
     listed = roster("programs", "--format", "json", env=embedded)
     assert json.loads(listed.stdout)["error"]["code"] == "schema_too_new"
     assert state(url).current == "9001"
+
+
+def test_the_up_to_date_check_knows_the_newest_migration_by_its_file_name() -> None:
+    # Starts skip alembic when the database holds the newest revision by file name: a
+    # migration named against the rule would leave databases behind it unmigrated.
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    scripts = list(ScriptDirectory.from_config(config).walk_revisions())
+    assert {script.revision for script in scripts} == {
+        Path(script.path).name[:4] for script in scripts
+    }
+    assert newest_by_name() == HEAD

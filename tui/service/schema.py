@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -114,10 +114,28 @@ def _state(connection: Connection, scripts: ScriptDirectory) -> SchemaState:
     return SchemaState(current, head, pending, newer=False)
 
 
+def newest_by_name() -> str:
+    """This Roster's newest revision, read from the migrations' file names: each migration's
+    id is its file's four-digit prefix, and each follows the one before (test_migrate holds
+    this to alembic's own head)."""
+    return max(path.name[:4] for path in (MIGRATIONS / "versions").glob("[0-9]" * 4 + "_*.py"))
+
+
 def schema_state(engine: Engine) -> SchemaState:
     """Where the database stands; a read that takes no lock."""
     with engine.connect() as connection:
+        newest = newest_by_name()
+        if _stored_revisions(connection) == [newest]:
+            # Up to date, found without loading alembic and every migration: that took 0.14 s
+            # of every command's start.
+            return SchemaState(newest, newest, (), newer=False)
         return _state(connection, _scripts(_config()))
+
+
+def _stored_revisions(connection: Connection) -> list[str]:
+    if not inspect(connection).has_table("alembic_version"):
+        return []
+    return list(connection.scalars(text("SELECT version_num FROM alembic_version")))
 
 
 def require_head(engine: Engine) -> SchemaState:
@@ -132,14 +150,15 @@ def migrate(engine: Engine) -> Migration:
     """Bring the schema to this Roster's newest revision. A schema from a newer Roster is left
     alone (SchemaMismatch). Reads first without a lock, so opening an up-to-date database never
     waits for another process's writes."""
-    config = _config()
-    scripts = _scripts(config)
     state = schema_state(engine)
     if state.up_to_date:
         return Migration(state.current, state.head, ())
     if state.newer:
         raise SchemaMismatch(state)
     from alembic import command
+
+    config = _config()
+    scripts = _scripts(config)
 
     # Take the write lock (SQLite) or the migration lock (PostgreSQL), then look again: another
     # process may have migrated meanwhile.
