@@ -440,10 +440,12 @@ async def import_file(
     from tui.intake.render import Style, use_color
 
     style = Style(use_color(sys.stderr))
-    learner_file = read_learner_file(path, settings.limits)
-    if learner_file.report.file_errors:
-        return _not_started(learner_file, output, style, Exit.USAGE)
+    # Read the file while the service starts.
+    reading = asyncio.create_task(asyncio.to_thread(read_learner_file, path, settings.limits))
     async with connect(settings) as client:
+        learner_file = await reading
+        if learner_file.report.file_errors:
+            return _not_started(learner_file, output, style, Exit.USAGE)
         program = await find_program(client, program_ref)
         contract = await find_contract(client, program, contract_ref)
         checked = await dry_run(client, learner_file, program, contract.id)

@@ -49,6 +49,9 @@ class RosterClient:
             base_url=self.base_url + "/api/v1",
             headers={"Authorization": f"Bearer {token}"},
             timeout=timeout,
+            # Plain HTTP (the embedded service on 127.0.0.1) needs no TLS context, whose
+            # certificate bundle took a tenth of a second to load at every start.
+            verify=self.base_url.startswith("https://"),
         )
 
     async def __aenter__(self) -> RosterClient:
