@@ -8,10 +8,10 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tui.api import models as wire
 from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
@@ -19,6 +19,8 @@ from tui.config_file import SettingsProblem
 from tui.outcome import Exit, Failure, report_failure
 from tui.settings import Settings, mask_url
 from tui.text import noun, plural
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from tui.api.importer import Choices
@@ -383,6 +385,12 @@ def _print_import(record: wire.ImportStatus) -> None:
         print(f"  row {issue.row}: {issue.severity} {issue.code}: {issue.message}")
 
 
+def read_in_background(read: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+    """`read(*args)` in a thread from now on. (asyncio.to_thread would start it only at the
+    loop's next turn: after the embedded service's modules, 0.5 s of imports, had loaded.)"""
+    return asyncio.get_running_loop().run_in_executor(None, read, *args)
+
+
 async def check_with_service(
     settings: Settings, path: Path, program_ref: str, contract_ref: str, output: str
 ) -> int:
@@ -391,7 +399,7 @@ async def check_with_service(
     from tui.intake.render import Style, render_report, use_color
 
     # Read the file while the service starts and finds the program and contract.
-    reading = asyncio.create_task(asyncio.to_thread(read_learner_file, path, settings.limits))
+    reading = read_in_background(read_learner_file, path, settings.limits)
     async with connect(settings) as client:
 
         async def target() -> tuple[wire.Program, wire.Contract]:
@@ -441,7 +449,7 @@ async def import_file(
 
     style = Style(use_color(sys.stderr))
     # Read the file while the service starts.
-    reading = asyncio.create_task(asyncio.to_thread(read_learner_file, path, settings.limits))
+    reading = read_in_background(read_learner_file, path, settings.limits)
     async with connect(settings) as client:
         learner_file = await reading
         if learner_file.report.file_errors:
