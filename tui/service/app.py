@@ -32,6 +32,9 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
+            # Last: the database's connections closed, which on SQLite folds the write-ahead
+            # log into the database file (left open, the next process reads through it).
+            stack.callback(sessions.kw["bind"].dispose)
             if sender is not None:
                 import asyncio
 
