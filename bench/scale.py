@@ -3,7 +3,9 @@ PostgreSQL cluster started from the system's binaries.
 
 - `embedded`: each a whole `roster` process on the embedded service (SQLite), with its peak
   memory: a dry run of 1,000,000 fresh rows, an import of 100,000, an import of 1,000,000, and
-  the same million-row file checked again against those invitations.
+  the same million-row file checked again against those invitations. Each is the median of
+  `--repeat` runs (the million-row import runs once), after the disk has caught up with the
+  writes of the runs before.
 - `api`: 1,000,000 learners through `roster import --api-url` into a `roster serve` on
   PostgreSQL, no emails.
 
@@ -17,7 +19,7 @@ PostgreSQL cluster started from the system's binaries.
   PostgreSQL): on a machine with few cores they share it.
 
     .venv/bin/python bench/scale.py [--learners 100000] [--messages 20000] [--rows 1000000]
-                                    [--workers 1,2,4]
+                                    [--workers 1,2,4] [--repeat 3]
                                     [--only embedded|api|workers|throughput]
 """
 
@@ -81,7 +83,9 @@ PEAK = (
 
 
 def measured(args: list[str], env: dict[str, str]) -> tuple[float, int, str]:
-    """Seconds, peak MB and stdout of `roster ARGS`."""
+    """Seconds, peak MB and stdout of `roster ARGS`. The writes of the commands before are
+    flushed to disk first, so that their write-back is not timed as this command's."""
+    os.sync()
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", PEAK, sys.executable, "-m", "tui", *args],
@@ -94,35 +98,52 @@ def measured(args: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     return elapsed, peak, done.stdout
 
 
+def median_of(runs: list[tuple[float, int, str]]) -> str:
+    """The median run's seconds and peak, with the spread when there were several runs."""
+    ordered = sorted(runs)
+    seconds, peak, _ = ordered[len(ordered) // 2]
+    spread = (
+        f" (of {len(runs)}: {ordered[0][0]:.2f}–{ordered[-1][0]:.2f} s)" if len(runs) > 1 else ""
+    )
+    return f"{seconds:6.2f} s, peak {peak:,} MB{spread}"
+
+
 def learner_file(path: Path, rows: int) -> Path:
     from tests.deployment import write_learners
 
     return write_learners(path, range(rows))
 
 
-def bench_embedded(rows: int, scratch: Path) -> None:
-    print("embedded (SQLite), each a whole roster process, peak memory of that process:")
+def bench_embedded(rows: int, scratch: Path, repeat: int) -> None:
+    print(f"embedded (SQLite), each a whole roster process, peak memory of that process; "
+          f"median of {repeat} runs (the million-row import: one):")  # fmt: skip
     big = learner_file(scratch / "big.csv", rows)
     small = learner_file(scratch / "small.csv", rows // 10)
     target = ["--program", PROGRAM, "--contract", CONTRACT]
-    for name, path, data in (("dry run", big, "dry"), ("import", small, "small"),
-                             ("import", big, "big")):  # fmt: skip
-        env = {"ROSTER_DATA_DIR": str(scratch / data)}
-        measured(["programs"], env)  # the demo organization
-        if name == "dry run":
-            seconds, peak, out = measured(["check", str(path), *target, "--format", "json"], env)
-            done = f"ready {json.loads(out)['ready']:,}"
-        else:
-            seconds, peak, out = measured(
-                ["import", str(path), *target, "--no-send", "--yes", "--format", "json"], env
-            )
-            done = f"invited {json.loads(out)['invited']:,}"
-        print(f"  {name} of {_rows(path):,} rows: {seconds:6.2f} s, "
-              f"peak {peak:,} MB ({done})")  # fmt: skip
-    env = {"ROSTER_DATA_DIR": str(scratch / "big")}
-    seconds, peak, out = measured(["check", str(big), *target, "--format", "json"], env)
-    print(f"  the same {rows:,} rows checked again against their invitations: {seconds:6.2f} s, "
-          f"peak {peak:,} MB (skipped {json.loads(out)['skipped']:,})")  # fmt: skip
+    check = ["--format", "json"]
+    importing = ["--no-send", "--yes", "--format", "json"]
+
+    def fresh(name: str) -> dict[str, str]:
+        """A data directory with only the demo organization in it."""
+        env = {"ROSTER_DATA_DIR": str(scratch / name)}
+        measured(["programs"], env)
+        return env
+
+    env = fresh("dry")
+    runs = [measured(["check", str(big), *target, *check], env) for _ in range(repeat)]
+    print(f"  dry run of {_rows(big):,} rows: {median_of(runs)} "
+          f"(ready {json.loads(runs[0][2])['ready']:,})")  # fmt: skip
+    runs = [measured(["import", str(small), *target, *importing], fresh(f"small{run}"))
+            for run in range(repeat)]  # fmt: skip
+    print(f"  import of {_rows(small):,} rows: {median_of(runs)} "
+          f"(invited {json.loads(runs[0][2])['invited']:,})")  # fmt: skip
+    env = fresh("big")
+    runs = [measured(["import", str(big), *target, *importing], env)]
+    print(f"  import of {_rows(big):,} rows: {median_of(runs)} "
+          f"(invited {json.loads(runs[0][2])['invited']:,})")  # fmt: skip
+    runs = [measured(["check", str(big), *target, *check], env) for _ in range(repeat)]
+    print(f"  the same {rows:,} rows checked again against their invitations: {median_of(runs)} "
+          f"(skipped {json.loads(runs[0][2])['skipped']:,})")  # fmt: skip
 
 
 def _rows(path: Path) -> int:
@@ -305,13 +326,15 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--workers", default="1,2,4", help="worker counts, comma separated")
     parser.add_argument("--rows", type=int, default=1_000_000, help="embedded and api")
+    parser.add_argument("--repeat", type=int, default=3, help="embedded: runs of each, but the "
+                        "million-row import")  # fmt: skip
     parser.add_argument(
         "--only", choices=["embedded", "api", "workers", "throughput"], help="run one benchmark"
     )
     args = parser.parse_args()
     if args.only in (None, "embedded"):
         with tempfile.TemporaryDirectory() as folder:
-            bench_embedded(args.rows, Path(folder))
+            bench_embedded(args.rows, Path(folder), args.repeat)
         if args.only:
             return
     binaries = postgres_bin()
