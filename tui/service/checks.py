@@ -358,6 +358,14 @@ def _existing(
     )
     # Reading them all is cheaper unless the organization has many more than the batch names.
     if count < max(_LOAD_ALL_BELOW, 4 * len(emails)):
+        rows_at_most = session.scalar(select(func.max(Learner.id))) or 0
+        if 2 * count >= rows_at_most:
+            # The organization holds most of the table: read the table in its order rather
+            # than the index in email order, a table lookup per learner (0.6 s to 0.5 s a
+            # million). The + 0 keeps the index out (SQLite and PostgreSQL alike).
+            query = select(Learner.email_key, Learner.id, Learner.external_id).where(
+                Learner.organization_id + 0 == organization_id
+            )
         found = read_frame(session, query, _LEARNER_SCHEMA)
     else:
         wanted_keys = emails.drop_nulls().str.to_lowercase().unique()
