@@ -164,15 +164,21 @@ def check_invitations(
     ).model_dump_json(exclude={"issues", "known", "skipped_rows"})  # fmt: skip
     known = checked.known.rename({"stored_name": "full_name", "stored_external_id": "external_id"})
     issues = checked.issue_frame.write_json() if checked.issue_frame.height else "[]"
-    skipped = {
-        code: checked.skip_rows.filter(pl.col("code") == code)["row"].to_list()
+    skipped = ",".join(
+        f'"{code}":{_json_numbers(checked.skip_rows.filter(pl.col("code") == code)["row"])}'
         for code in wire.SkippedRows.model_fields
-    }
+    )
     content = (
         f'{head[:-1]},"issues":{issues},"known":{json.dumps(known.to_dict(as_series=False))},'
-        f'"skipped_rows":{json.dumps(skipped)}}}'
+        f'"skipped_rows":{{{skipped}}}}}'
     )
     return Response(content, media_type="application/json")
+
+
+def _json_numbers(numbers: pl.Series) -> str:
+    """A JSON array of the numbers, joined by polars: a million as Python ints took twice as
+    long."""
+    return "[" + numbers.cast(pl.String).str.join(",").item() + "]"
 
 
 @router.post(
