@@ -84,18 +84,24 @@ PEAK = (
 
 def measured(args: list[str], env: dict[str, str]) -> tuple[float, int, str]:
     """Seconds, peak MB and stdout of `roster ARGS`. The writes of the commands before are
-    flushed to disk first, so that their write-back is not timed as this command's."""
+    flushed to disk first, so that their write-back is not timed as this command's; the output
+    goes to a file."""
     os.sync()
-    start = time.perf_counter()
-    done = subprocess.run(
-        [sys.executable, "-c", PEAK, sys.executable, "-m", "tui", *args],
-        capture_output=True, text=True, env={**os.environ, **env}, check=False,
-    )  # fmt: skip
-    elapsed = time.perf_counter() - start
+    # Into a file, as a script keeps a report: a pipe would time the reader too.
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-c", PEAK, sys.executable, "-m", "tui", *args],
+            stdout=out, stderr=subprocess.PIPE, text=True, env={**os.environ, **env},
+            check=False,
+        )  # fmt: skip
+        elapsed = time.perf_counter() - start
+        out.seek(0)
+        stdout = out.read().decode()
     if done.returncode not in (0, 1):
         raise SystemExit(f"roster {' '.join(args)} failed:\n{done.stderr}")
     peak = int(done.stderr.strip().splitlines()[-1]) // 1024
-    return elapsed, peak, done.stdout
+    return elapsed, peak, stdout
 
 
 def median_of(runs: list[tuple[float, int, str]]) -> str:
