@@ -118,7 +118,8 @@ def newest_by_name() -> str:
     """This Roster's newest revision, read from the migrations' file names: each migration's
     id is its file's four-digit prefix, and each follows the one before (test_migrate holds
     this to alembic's own head)."""
-    return max(path.name[:4] for path in (MIGRATIONS / "versions").glob("[0-9]" * 4 + "_*.py"))
+    names = (MIGRATIONS / "versions").glob("[0-9]" * 4 + "_*.py")
+    return max((path.name[:4] for path in names), default="")  # none: alembic will say
 
 
 def schema_state(engine: Engine) -> SchemaState:
