@@ -178,7 +178,8 @@ def check_invitations(
 def _json_numbers(numbers: pl.Series) -> str:
     """A JSON array of the numbers, joined by polars: a million as Python ints took twice as
     long."""
-    return "[" + numbers.cast(pl.String).str.join(",").item() + "]"
+    joined: str = numbers.cast(pl.String).str.join(",").item()
+    return f"[{joined}]"
 
 
 @router.post(
