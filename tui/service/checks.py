@@ -172,7 +172,9 @@ def check_rows(
     no names; a commit re-runs them)."""
     checked = Checked()
     now = utcnow()
-    used = seats_used(session, contract.id, now)
+    # A contract without a seat limit is never full: its seats are not counted (0.12 s at a
+    # million invitations).
+    used = 0 if contract.seats is None else seats_used(session, contract.id, now)
     checked.seats_left = None if contract.seats is None else max(contract.seats - used, 0)
     reason = unavailable_reason(
         contract, contract_program_ids(session, contract.id), used, program.id, today
