@@ -417,21 +417,29 @@ def _program_statuses(
     session: Session, program_id: int, now: datetime, *, emails: bool = True
 ) -> pl.DataFrame:
     """`learner_id` and `status` ('accepted' or 'pending') of the program's live invitations,
-    with their `invitation_id`, `email_status` and `email_sent_at` if `emails` (else null)."""
-    columns: list[InstrumentedAttribute[Any]] = [Invitation.learner_id, Invitation.status]
+    with their `invitation_id`, `email_status` and `email_sent_at` if `emails` (else null).
+
+    The accepted and the pending are read apart, each a range of the program's seat index and
+    neither with its status as text: at a million invitations, 0.2 s against 0.5 s for one
+    read of both."""
+    read_as: dict[str, InstrumentedAttribute[Any]] = {"learner_id": Invitation.learner_id}
     if emails:
-        columns += [Invitation.id, Invitation.email_status, Invitation.email_sent_at]
-    query = select(*columns).where(Invitation.program_id == program_id).where(holds_seat(now))
-    schema = dict(list(_STATUS_SCHEMA.items())[: len(columns)])
-    frame = read_frame(session, query, schema).with_columns(
-        pl.lit(None, dtype).alias(name)
-        for name, dtype in _STATUS_SCHEMA.items()
-        if name not in schema
-    )
+        read_as |= {"invitation_id": Invitation.id, "email_status": Invitation.email_status,
+                    "email_sent_at": Invitation.email_sent_at}  # fmt: skip
+    query = select(*read_as.values()).where(Invitation.program_id == program_id)
+    schema = {name: _STATUS_SCHEMA[name] for name in read_as}
+
+    def read(status: str, condition: ColumnElement[bool]) -> pl.DataFrame:
+        unread = {name: pl.lit(None, dtype) for name, dtype in _STATUS_SCHEMA.items()
+                  if name not in schema}  # fmt: skip
+        unread["status"] = pl.lit(status)
+        frame = read_frame(session, query.where(condition), schema)
+        return frame.with_columns(**unread).select(list(_STATUS_SCHEMA))
+
     # A learner who accepted once is a member, whatever else is pending (a learner has at most
-    # one pending invitation per program). Not a sort and unique: at a million invitations
-    # those take 180 MB.
-    accepted = frame.filter(pl.col("status") == "accepted").unique("learner_id")
-    members = accepted["learner_id"].implode()
-    pending = frame.filter(pl.col("status") != "accepted", ~pl.col("learner_id").is_in(members))
+    # one pending invitation per program).
+    accepted = read("accepted", Invitation.status == "accepted").unique("learner_id")
+    pending = read("pending", is_pending(now)).filter(
+        ~pl.col("learner_id").is_in(accepted["learner_id"].implode())
+    )
     return pl.concat([accepted, pending])
