@@ -15,7 +15,7 @@ import io
 from typing import Any
 
 import polars as pl
-from sqlalchemy import LargeBinary, Select, cast, func, select
+from sqlalchemy import ColumnElement, LargeBinary, Select, cast, func, select
 from sqlalchemy.orm import Session
 
 # polars' types that the CSV carries as text and are parsed afterwards.
@@ -48,12 +48,16 @@ def read_frame(
         text = buffer.getvalue()
     else:
         # printf's %w doubles the quotes in a text, as CSV does; a NULL is made '' (printf
-        # would write "(NULL)").
-        line = ",".join('"%w"' if dtype == pl.String else "%s" for dtype in read_as.values())
+        # would write "(NULL)"). A lone number column needs neither (printf: 0.1 s a million).
         columns = query.subquery()
-        joined = func.group_concat(
-            func.printf(line, *(func.coalesce(column, "") for column in columns.c)), "\n"
-        )
+        values = [func.coalesce(column, "") for column in columns.c]
+        text_of_row: ColumnElement[Any]
+        if len(read_as) == 1 and next(iter(read_as.values())).is_numeric():
+            text_of_row = values[0]
+        else:
+            line = ",".join('"%w"' if dtype == pl.String else "%s" for dtype in read_as.values())
+            text_of_row = func.printf(line, *values)
+        joined = func.group_concat(text_of_row, "\n")
         # As a blob: the text comes as bytes, not a str to be encoded again.
         text = session.scalar(select(cast(joined, LargeBinary)).select_from(columns)) or b""
     frame = pl.read_csv(
