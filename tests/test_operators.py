@@ -222,6 +222,26 @@ def test_version_is_printed(tmp_path: Path) -> None:
     assert result.stdout.startswith("roster ")
 
 
+def test_an_import_reports_the_file_s_error_before_a_program_it_cannot_find(
+    tmp_path: Path,
+) -> None:
+    # The program is looked up while the file is read; a broken file still speaks first.
+    broken = tmp_path / "broken.csv"
+    broken.write_text("Name,Mail\nAda,ada@example.com\n")
+    result = run("import", str(broken), "--program", "Nope", "--contract", "x", "--yes",
+                 "--format", "json", tmp_path=tmp_path)  # fmt: skip
+    assert result.returncode == 2
+    document = json.loads(result.stdout)
+    assert (document["status"], document["error"]["code"]) == ("not_started", "missing_header")
+
+    fine = tmp_path / "fine.csv"
+    fine.write_text("Full Name,Email,External ID\nAda,ada@example.com,\n")
+    result = run("import", str(fine), "--program", "Nope", "--contract", "x", "--yes",
+                 "--format", "json", tmp_path=tmp_path)  # fmt: skip
+    assert result.returncode == 2
+    assert json.loads(result.stdout)["error"]["code"] == "program_not_found"
+
+
 def test_an_import_the_service_refuses_is_one_json_document_with_the_seats_left(
     tmp_path: Path,
 ) -> None:
