@@ -58,8 +58,13 @@ def read_frame(
             line = ",".join('"%w"' if dtype == pl.String else "%s" for dtype in read_as.values())
             text_of_row = func.printf(line, *values)
         joined = func.group_concat(text_of_row, "\n")
-        # As a blob: the text comes as bytes, not a str to be encoded again.
-        text = session.scalar(select(cast(joined, LargeBinary)).select_from(columns)) or b""
+        # As a blob: the text comes as bytes, not a str to be encoded again. No row gives NULL.
+        found: bytes | None = session.scalar(select(cast(joined, LargeBinary)).select_from(columns))
+        text = found or b""
+        if found is not None and len(read_as) == 1:
+            # A lone number's NULL is an empty line, and polars reads a last empty line as a
+            # row only when it ends.
+            text += b"\n"
     frame = pl.read_csv(
         io.BytesIO(text), has_header=False, schema=read_as, raise_if_empty=False, quote_char='"'
     )
