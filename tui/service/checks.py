@@ -429,12 +429,12 @@ def _program_statuses(
     query = select(*read_as.values()).where(Invitation.program_id == program_id)
     schema = {name: _STATUS_SCHEMA[name] for name in read_as}
 
+    unread = {name: pl.lit(None, dtype) for name, dtype in _STATUS_SCHEMA.items()
+              if name not in schema and name != "status"}  # fmt: skip
+
     def read(status: str, condition: ColumnElement[bool]) -> pl.DataFrame:
-        unread = {name: pl.lit(None, dtype) for name, dtype in _STATUS_SCHEMA.items()
-                  if name not in schema}  # fmt: skip
-        unread["status"] = pl.lit(status)
         frame = read_frame(session, query.where(condition), schema)
-        return frame.with_columns(**unread).select(list(_STATUS_SCHEMA))
+        return frame.with_columns(status=pl.lit(status), **unread).select(list(_STATUS_SCHEMA))
 
     # A learner who accepted once is a member, whatever else is pending (a learner has at most
     # one pending invitation per program).
