@@ -29,8 +29,13 @@ SERVICE = "import tui.service.runtime"
 
 def import_seconds(modules: str, before: str = "") -> float:
     """Seconds a fresh interpreter takes to import `modules` once `before` is imported."""
-    statements = ["import time", before, "start = time.perf_counter()", modules,
-                  "print(time.perf_counter() - start)"]  # fmt: skip
+    statements = [
+        "import time",
+        before,
+        "start = time.perf_counter()",
+        modules,
+        "print(time.perf_counter() - start)",
+    ]
     code = "; ".join(statement for statement in statements if statement)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return float(done.stdout)
@@ -51,14 +56,24 @@ def sqlite_writes(rows: int, folder: Path) -> dict[str, float]:
     sessions.kw["bind"].dispose()
 
     connection = sqlite3.connect(path, isolation_level=None)
-    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON",
-                   "cache_size=-8192", "temp_store=MEMORY"):  # fmt: skip
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=NORMAL",
+        "foreign_keys=ON",
+        "cache_size=-8192",
+        "temp_store=MEMORY",
+    ):
         connection.execute(f"PRAGMA {pragma}")
     learners = [
-        (f"learner{n}@example.org", f"learner{n}@example.org", f"Learner {n}", f"X{n:07d}",
-         f"learner {n}")
+        (
+            f"learner{n}@example.org",
+            f"learner{n}@example.org",
+            f"Learner {n}",
+            f"X{n:07d}",
+            f"learner {n}",
+        )
         for n in range(rows)
-    ]  # fmt: skip
+    ]
     seconds: dict[str, float] = {}
     mark = time.perf_counter()
 

@@ -29,10 +29,19 @@ FIRST = ["Ann", "Bob", "Carla", "Dmitri", "Élodie", "Fatima", "Göran", "Hiro",
 LAST = ["Lee", "O'Brien", "Müller", "Nguyen", "Smith", "García", "Kowalski", "Dubois", "Rossi"]
 DOMAINS = ["example.com", "acme.io", "mail.example.org", "learn.co.uk", "gmail.com", "uni.edu"]
 BAD_EMAILS = [
-    "{u}example.com", "{u}@@example.com", "{u} x@example.com", "{u}@example..com",
-    "{u}@example", "{u}.@example.com", "{u}@-example.com", "{u}@example.c0m",
-    "<{u}@example.com>", "{u}@exam_ple.com", "{u}@localhost", "{u}@site.test",
-]  # fmt: skip
+    "{u}example.com",
+    "{u}@@example.com",
+    "{u} x@example.com",
+    "{u}@example..com",
+    "{u}@example",
+    "{u}.@example.com",
+    "{u}@-example.com",
+    "{u}@example.c0m",
+    "<{u}@example.com>",
+    "{u}@exam_ple.com",
+    "{u}@localhost",
+    "{u}@site.test",
+]
 
 
 def ascii_fold(text: str) -> str:

@@ -69,8 +69,10 @@ async def measure(data: Path) -> None:
             app.simulate_key("pagedown")
             await until(changed(lambda: table.cursor, before))
             pages.append(time.perf_counter() - begin)
-        print(f"  page down: median {statistics.median(pages) * 1000:.0f} ms, "
-              f"worst {max(pages) * 1000:.0f} ms over {len(pages)} pages")  # fmt: skip
+        print(
+            f"  page down: median {statistics.median(pages) * 1000:.0f} ms, "
+            f"worst {max(pages) * 1000:.0f} ms over {len(pages)} pages"
+        )
         begin = time.perf_counter()
         app.simulate_key("end")
         await until(lambda: table.cursor == table.total - 1 and drawn())
@@ -89,8 +91,9 @@ async def measure(data: Path) -> None:
             begin, before = time.perf_counter(), table.total
             change()
             await until(changed(lambda: table.total, before))
-            print(f"  {label}: {table.total:,} shown in "
-                  f"{(time.perf_counter() - begin) * 1000:.0f} ms")  # fmt: skip
+            print(
+                f"  {label}: {table.total:,} shown in {(time.perf_counter() - begin) * 1000:.0f} ms"
+            )
 
 
 def main() -> None:

@@ -51,20 +51,27 @@ Probe(Settings(data_dir=sys.argv[2])).run(headless=True)
 async def measure_preview(path: Path) -> None:
     from textual.app import App
 
-    from tui.api import models as wire
     from tui.intake import read_learner_file
     from tui.intake.export import preview_frame
     from tui.screens.flow import BulkFlow
     from tui.screens.preview import PreviewScreen
     from tui.widgets.preview_table import PreviewTable
+    from tui.wire import models as wire
 
     learner_file = read_learner_file(path)
     release_free_memory()  # as the upload screen does once the file is checked
     after_check = resident_mb()
     program = wire.Program(id=1, name="Leadership Essentials")
-    contract = wire.Contract(id=1, name="Enterprise Agreement 2026 (unlimited)", seats_total=None,
-                             seats_used=0, seats_left=None, starts_on=None, ends_on=None,
-                             available=True)  # fmt: skip
+    contract = wire.Contract(
+        id=1,
+        name="Enterprise Agreement 2026 (unlimited)",
+        seats_total=None,
+        seats_used=0,
+        seats_left=None,
+        starts_on=None,
+        ends_on=None,
+        available=True,
+    )
 
     class Host(App[None]):
         pass
@@ -107,10 +114,14 @@ async def measure_preview(path: Path) -> None:
         with_preview = resident_mb()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"preview of {learner_file.summary.rows:,} rows ({learner_file.issues.height:,} issues):")
-    print(f"  first screen after the report: {first * 1000:.0f} ms to the first rows drawn "
-          f"({settled * 1000:.0f} ms until the app is idle)")  # fmt: skip
-    print(f"  page down: median {statistics.median(pages) * 1000:.2f} ms, "
-          f"worst {max(pages) * 1000:.2f} ms over {len(pages)} pages")  # fmt: skip
+    print(
+        f"  first screen after the report: {first * 1000:.0f} ms to the first rows drawn "
+        f"({settled * 1000:.0f} ms until the app is idle)"
+    )
+    print(
+        f"  page down: median {statistics.median(pages) * 1000:.2f} ms, "
+        f"worst {max(pages) * 1000:.2f} ms over {len(pages)} pages"
+    )
     print(f"  jump to the last row: {last * 1000:.2f} ms")
     print(
         f"  memory: {after_check:.0f} MB resident right after reading and checking the file, "
@@ -190,8 +201,10 @@ async def measure_upload(path: Path) -> None:
     working = [stall for ended, stall in stalls if ended < switched[0]]
     drawing = [stall for ended, stall in stalls if ended >= switched[0]]
     print("  longest the event loop went without running:")
-    print(f"    while the file was read and checked: {max(working) * 1000:.0f} ms "
-          f"({sum(stall > 0.1 for stall in working)} stalls over 100 ms)")  # fmt: skip
+    print(
+        f"    while the file was read and checked: {max(working) * 1000:.0f} ms "
+        f"({sum(stall > 0.1 for stall in working)} stalls over 100 ms)"
+    )
     print(f"    while Textual built the preview screen: {max(drawing) * 1000:.0f} ms")
     print(f"  peak memory of the app process (service included): {peak:.0f} MB")
 
@@ -207,11 +220,16 @@ def measure_start(runs: int = 5) -> None:
         for _ in range(runs + 1):
             result = subprocess.run(
                 [sys.executable, "-c", START_PROBE, str(time.time()), folder],
-                capture_output=True, text=True, check=True, env={**os.environ},
-            )  # fmt: skip
+                capture_output=True,
+                text=True,
+                check=True,
+                env={**os.environ},
+            )
             times.append(float(result.stdout.strip().splitlines()[-1]))
-    print(f"app start to first screen: median {statistics.median(times[1:]):.3f} s "
-          f"(first start, seeding the demo: {times[0]:.3f} s)")  # fmt: skip
+    print(
+        f"app start to first screen: median {statistics.median(times[1:]):.3f} s "
+        f"(first start, seeding the demo: {times[0]:.3f} s)"
+    )
 
 
 def main() -> None:
@@ -228,8 +246,9 @@ def main() -> None:
     asyncio.run(measure_preview(path))
     measure_start()
     # A process of its own, so that its peak memory is the upload's alone.
-    subprocess.run([sys.executable, __file__, "--rows", str(args.rows), "--upload-only"],
-                   check=True)  # fmt: skip
+    subprocess.run(
+        [sys.executable, __file__, "--rows", str(args.rows), "--upload-only"], check=True
+    )
 
 
 if __name__ == "__main__":

@@ -51,17 +51,23 @@ def bench_workers(cluster_url: str, learners: int, scratch: Path) -> None:
     finally:
         mail.stop()
     twice = {row for row, times in run.received.items() if times > 1}
-    print(f"{learners:,} learners, 2 replicas (--no-sender), 3 workers, one SIGKILLed midway: "
-          f"imports and every email in {run.seconds:.1f} s "
-          f"({learners / run.seconds:,.0f} learners/s)")  # fmt: skip
+    print(
+        f"{learners:,} learners, 2 replicas (--no-sender), 3 workers, one SIGKILLed midway: "
+        f"imports and every email in {run.seconds:.1f} s "
+        f"({learners / run.seconds:,.0f} learners/s)"
+    )
     invited = sum(document["invited"] for document in run.imports)
-    print(f"  invited {invited:,}; invitations per learner {dict(run.invitations_per_learner)}; "
-          f"outbox {dict(run.outbox_states)}; {len(set(run.received)):,} distinct emails "
-          f"received")  # fmt: skip
-    print(f"  the killed worker held {len(run.held_at_kill)} emails; {len(twice)} arrived twice, "
-          f"all of them among those (at most {DEFAULT_CONCURRENCY} can be on the wire)"
-          if twice <= run.held_at_kill else "  AN EMAIL ARRIVED TWICE THAT THE DEAD WORKER DID "
-          "NOT HOLD")  # fmt: skip
+    print(
+        f"  invited {invited:,}; invitations per learner {dict(run.invitations_per_learner)}; "
+        f"outbox {dict(run.outbox_states)}; {len(set(run.received)):,} distinct emails "
+        f"received"
+    )
+    print(
+        f"  the killed worker held {len(run.held_at_kill)} emails; {len(twice)} arrived twice, "
+        f"all of them among those (at most {DEFAULT_CONCURRENCY} can be on the wire)"
+        if twice <= run.held_at_kill
+        else "  AN EMAIL ARRIVED TWICE THAT THE DEAD WORKER DID NOT HOLD"
+    )
     checks = {
         "each learner invited once": run.invitations_per_learner == {1: learners},
         "every email sent": run.outbox_states == {"sent": learners},
@@ -92,9 +98,12 @@ def measured(args: list[str], env: dict[str, str]) -> tuple[float, int, str]:
         start = time.perf_counter()
         done = subprocess.run(
             [sys.executable, "-c", PEAK, sys.executable, "-m", "tui", *args],
-            stdout=out, stderr=subprocess.PIPE, text=True, env={**os.environ, **env},
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, **env},
             check=False,
-        )  # fmt: skip
+        )
         elapsed = time.perf_counter() - start
         out.seek(0)
         stdout = out.read().decode()
@@ -121,8 +130,10 @@ def learner_file(path: Path, rows: int) -> Path:
 
 
 def bench_embedded(rows: int, scratch: Path, repeat: int) -> None:
-    print(f"embedded (SQLite), each a whole roster process, peak memory of that process; "
-          f"median of {repeat} runs, each import into a new data directory:")  # fmt: skip
+    print(
+        f"embedded (SQLite), each a whole roster process, peak memory of that process; "
+        f"median of {repeat} runs, each import into a new data directory:"
+    )
     big = learner_file(scratch / "big.csv", rows)
     small = learner_file(scratch / "small.csv", rows // 10)
     target = ["--program", PROGRAM, "--contract", CONTRACT]
@@ -137,21 +148,31 @@ def bench_embedded(rows: int, scratch: Path, repeat: int) -> None:
 
     env = fresh("dry")
     runs = [measured(["check", str(big), *target, *check], env) for _ in range(repeat)]
-    print(f"  dry run of {_rows(big):,} rows: {median_of(runs)} "
-          f"(ready {json.loads(runs[0][2])['ready']:,})")  # fmt: skip
-    runs = [measured(["import", str(small), *target, *importing], fresh(f"small{run}"))
-            for run in range(repeat)]  # fmt: skip
-    print(f"  import of {_rows(small):,} rows: {median_of(runs)} "
-          f"(invited {json.loads(runs[0][2])['invited']:,})")  # fmt: skip
+    print(
+        f"  dry run of {_rows(big):,} rows: {median_of(runs)} "
+        f"(ready {json.loads(runs[0][2])['ready']:,})"
+    )
+    runs = [
+        measured(["import", str(small), *target, *importing], fresh(f"small{run}"))
+        for run in range(repeat)
+    ]
+    print(
+        f"  import of {_rows(small):,} rows: {median_of(runs)} "
+        f"(invited {json.loads(runs[0][2])['invited']:,})"
+    )
     runs = []
     for run in range(repeat):  # the re-check below reads the last of them
         env = fresh(f"big{run}")
         runs.append(measured(["import", str(big), *target, *importing], env))
-    print(f"  import of {_rows(big):,} rows: {median_of(runs)} "
-          f"(invited {json.loads(runs[0][2])['invited']:,})")  # fmt: skip
+    print(
+        f"  import of {_rows(big):,} rows: {median_of(runs)} "
+        f"(invited {json.loads(runs[0][2])['invited']:,})"
+    )
     runs = [measured(["check", str(big), *target, *check], env) for _ in range(repeat)]
-    print(f"  the same {rows:,} rows checked again against their invitations: {median_of(runs)} "
-          f"(skipped {json.loads(runs[0][2])['skipped']:,})")  # fmt: skip
+    print(
+        f"  the same {rows:,} rows checked again against their invitations: {median_of(runs)} "
+        f"(skipped {json.loads(runs[0][2])['skipped']:,})"
+    )
 
 
 def _rows(path: Path) -> int:
@@ -177,16 +198,30 @@ def bench_api(cluster_url: str, rows: int, scratch: Path, repeat: int) -> None:
         sessions.kw["bind"].dispose()
         url, replica = start_replica(database, scratch)
         try:
-            runs.append(measured(
-                ["import", str(path), "--program", PROGRAM, "--contract", CONTRACT,
-                 "--no-send", "--yes", "--format", "json"],
-                {"ROSTER_API_URL": url, "ROSTER_TOKEN": token},
-            ))  # fmt: skip
+            runs.append(
+                measured(
+                    [
+                        "import",
+                        str(path),
+                        "--program",
+                        PROGRAM,
+                        "--contract",
+                        CONTRACT,
+                        "--no-send",
+                        "--yes",
+                        "--format",
+                        "json",
+                    ],
+                    {"ROSTER_API_URL": url, "ROSTER_TOKEN": token},
+                )
+            )
         finally:
             replica.end()
-    print(f"PostgreSQL: {rows:,} learners through roster import --api-url, no email, end to "
-          f"end: {median_of(runs)} (the client's peak; invited "
-          f"{json.loads(runs[0][2])['invited']:,})")  # fmt: skip
+    print(
+        f"PostgreSQL: {rows:,} learners through roster import --api-url, no email, end to "
+        f"end: {median_of(runs)} (the client's peak; invited "
+        f"{json.loads(runs[0][2])['invited']:,})"
+    )
 
 
 def bench_throughput(
@@ -202,13 +237,23 @@ def bench_throughput(
     hold(sessions)
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
-         "-c", "aiosmtpd.handlers.Sink"],
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            f"127.0.0.1:{port}",
+            "-c",
+            "aiosmtpd.handlers.Sink",
+        ],
+    )
     try:
         _wait_for_port(port)
-        print(f"email delivery by roster worker processes to a loopback aiosmtpd server, "
-              f"{messages:,} messages each time:")  # fmt: skip
+        print(
+            f"email delivery by roster worker processes to a loopback aiosmtpd server, "
+            f"{messages:,} messages each time:"
+        )
         for count in counts:
             workers: list[RosterProcess] = [
                 start_worker(database, f"smtp://127.0.0.1:{port}", scratch, f"{count}-{n}")[1]
@@ -231,9 +276,11 @@ def bench_throughput(
             per_message = ", ".join(
                 f"{part} {seconds / messages * 1000:.2f}" for part, seconds in spent.items()
             )
-            print(f"  {count} worker{'s' if count > 1 else ' '}: {elapsed:6.2f} s = "
-                  f"{messages / elapsed:7,.0f} messages/s (sent {sent:,}, left {left}, exits "
-                  f"{exits}); CPU ms per message: {per_message}")  # fmt: skip
+            print(
+                f"  {count} worker{'s' if count > 1 else ' '}: {elapsed:6.2f} s = "
+                f"{messages / elapsed:7,.0f} messages/s (sent {sent:,}, left {left}, exits "
+                f"{exits}); CPU ms per message: {per_message}"
+            )
             hold(sessions)
     finally:
         server.terminate()
@@ -248,10 +295,14 @@ def hold(sessions: sessionmaker[Session]) -> None:
     with sessions.begin() as session:
         session.execute(
             update(OutboxMessage).values(
-                status="queued", attempts=0, claimed_by=None, sent_at=None, last_error=None,
+                status="queued",
+                attempts=0,
+                claimed_by=None,
+                sent_at=None,
+                last_error=None,
                 next_attempt_at=utcnow() + timedelta(days=1),
             )
-        )  # fmt: skip
+        )
 
 
 def release(sessions: sessionmaker[Session]) -> None:
@@ -349,8 +400,10 @@ def main() -> None:
     binaries = postgres_bin()
     if binaries is None:
         raise SystemExit("PostgreSQL is not installed (initdb not found)")
-    print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
-          f"PostgreSQL from {binaries}")  # fmt: skip
+    print(
+        f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}, "
+        f"PostgreSQL from {binaries}"
+    )
     cluster = PostgresCluster(binaries).start()
     try:
         with tempfile.TemporaryDirectory() as folder:

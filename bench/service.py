@@ -52,19 +52,47 @@ def bench_import(rows: int, scratch: Path) -> None:
     timed([*ROSTER, "programs"], env)  # seed the demo organization first
     path = write_learners(scratch / "import.csv", rows)
     elapsed, out = timed(
-        [*ROSTER, "import", str(path), "--program", PROGRAM, "--contract", CONTRACT,
-         "--no-send", "--yes", "--format", "json"], env,
-    )  # fmt: skip
+        [
+            *ROSTER,
+            "import",
+            str(path),
+            "--program",
+            PROGRAM,
+            "--contract",
+            CONTRACT,
+            "--no-send",
+            "--yes",
+            "--format",
+            "json",
+        ],
+        env,
+    )
     result = json.loads(out)
-    print(f"import of {rows:,} rows, no email, end to end: {elapsed:.2f} s "
-          f"(invited {result['invited']:,})")  # fmt: skip
+    print(
+        f"import of {rows:,} rows, no email, end to end: {elapsed:.2f} s "
+        f"(invited {result['invited']:,})"
+    )
     elapsed, out = timed(
-        [*ROSTER, "import", str(path), "--program", PROGRAM, "--contract", CONTRACT,
-         "--no-send", "--yes", "--format", "json"], env,
-    )  # fmt: skip
+        [
+            *ROSTER,
+            "import",
+            str(path),
+            "--program",
+            PROGRAM,
+            "--contract",
+            CONTRACT,
+            "--no-send",
+            "--yes",
+            "--format",
+            "json",
+        ],
+        env,
+    )
     result = json.loads(out)
-    print(f"  the same file again: {elapsed:.2f} s (invited {result['invited']:,}, "
-          f"skipped {result['skipped']:,})")  # fmt: skip
+    print(
+        f"  the same file again: {elapsed:.2f} s (invited {result['invited']:,}, "
+        f"skipped {result['skipped']:,})"
+    )
 
 
 def bench_dry_run(rows: int, scratch: Path) -> None:
@@ -72,12 +100,24 @@ def bench_dry_run(rows: int, scratch: Path) -> None:
     timed([*ROSTER, "programs"], env)
     path = write_learners(scratch / "dry-run.csv", rows)
     elapsed, out = timed(
-        [*ROSTER, "check", str(path), "--program", PROGRAM, "--contract", CONTRACT,
-         "--format", "json"], env,
-    )  # fmt: skip
+        [
+            *ROSTER,
+            "check",
+            str(path),
+            "--program",
+            PROGRAM,
+            "--contract",
+            CONTRACT,
+            "--format",
+            "json",
+        ],
+        env,
+    )
     report = json.loads(out)
-    print(f"dry run (roster check --program --contract) of {rows:,} rows: {elapsed:.2f} s "
-          f"(ready {report['ready']:,})")  # fmt: skip
+    print(
+        f"dry run (roster check --program --contract) of {rows:,} rows: {elapsed:.2f} s "
+        f"(ready {report['ready']:,})"
+    )
 
 
 def seed_invitations(data: Path, invitations: int) -> None:
@@ -124,16 +164,26 @@ def bench_listing(invitations: int, scratch: Path) -> None:
     listing = scratch / "invitations.json"
     with listing.open("wb") as out:
         start = time.perf_counter()
-        subprocess.run([*ROSTER, "invitations", "--program", PROGRAM, "--format", "json"],
-                       stdout=out, env=env, check=True)  # fmt: skip
+        subprocess.run(
+            [*ROSTER, "invitations", "--program", PROGRAM, "--format", "json"],
+            stdout=out,
+            env=env,
+            check=True,
+        )
         elapsed = time.perf_counter() - start
     listed = json.loads(listing.read_bytes())
-    print(f"roster invitations --format json > file, {listed['total']:,} invitations: "
-          f"{elapsed:.2f} s ({listing.stat().st_size / 1e6:,.0f} MB of JSON)")  # fmt: skip
+    print(
+        f"roster invitations --format json > file, {listed['total']:,} invitations: "
+        f"{elapsed:.2f} s ({listing.stat().st_size / 1e6:,.0f} MB of JSON)"
+    )
     head = subprocess.run(
         f"{' '.join(ROSTER)} invitations --program '{PROGRAM}' --format json | head -c 200",
-        shell=True, capture_output=True, text=True, env=env, check=False,
-    )  # fmt: skip
+        shell=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     print(f"  | head -c 200: exit {head.returncode}, {len(head.stderr)} characters on stderr")
 
 
@@ -158,12 +208,12 @@ def queued(sessions: sessionmaker[Session]) -> int:
 
 
 def bench_mail(messages: int, scratch: Path) -> None:
-    from tui.api.models import RowBatch
     from tui.service import admin as operator
     from tui.service.checks import check_rows, rows_frame
     from tui.service.db import OutboxMessage, open_database
     from tui.service.invitations import create_invitations
     from tui.service.mail import OutboxSender, open_transport
+    from tui.wire.models import RowBatch
 
     sessions = open_database(f"sqlite:///{scratch / 'mail.db'}")
     with sessions.begin() as session:
@@ -182,9 +232,17 @@ def bench_mail(messages: int, scratch: Path) -> None:
 
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}",
-         "-c", "aiosmtpd.handlers.Sink"],
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-l",
+            f"127.0.0.1:{port}",
+            "-c",
+            "aiosmtpd.handlers.Sink",
+        ],
+    )
     try:
         for _ in range(100):
             try:
@@ -195,10 +253,12 @@ def bench_mail(messages: int, scratch: Path) -> None:
 
         async def drain() -> float:
             sender = OutboxSender(
-                sessions, open_transport(f"smtp://127.0.0.1:{port}"),
-                public_url="https://roster.example.org", sender="Bench <bench@example.org>",
+                sessions,
+                open_transport(f"smtp://127.0.0.1:{port}"),
+                public_url="https://roster.example.org",
+                sender="Bench <bench@example.org>",
                 secret=b"bench-secret-key-0123456789abcdefgh",
-            )  # fmt: skip
+            )
             start = time.perf_counter()
             running = asyncio.create_task(sender.run())
             # Each outcome is committed as the server answers: done when none is left queued.
@@ -217,8 +277,10 @@ def bench_mail(messages: int, scratch: Path) -> None:
         sent = session.scalar(
             select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status == "sent")
         )
-    print(f"email delivery to a loopback aiosmtpd server: {messages:,} messages in "
-          f"{elapsed:.2f} s = {messages / elapsed:,.0f} messages/s (sent {sent:,})")  # fmt: skip
+    print(
+        f"email delivery to a loopback aiosmtpd server: {messages:,} messages in "
+        f"{elapsed:.2f} s = {messages / elapsed:,.0f} messages/s (sent {sent:,})"
+    )
 
 
 def main() -> None:
@@ -227,8 +289,9 @@ def main() -> None:
     parser.add_argument("--dry-run-rows", type=int, default=1_000_000)
     parser.add_argument("--messages", type=int, default=5_000)
     parser.add_argument("--invitations", type=int, default=1_000_000)
-    parser.add_argument("--only", choices=["import", "dry-run", "listing", "mail"],
-                        help="run one benchmark")  # fmt: skip
+    parser.add_argument(
+        "--only", choices=["import", "dry-run", "listing", "mail"], help="run one benchmark"
+    )
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
     with tempfile.TemporaryDirectory() as folder:

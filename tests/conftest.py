@@ -94,9 +94,12 @@ os.environ.setdefault("TEXTUAL_ANIMATIONS", "none")
 def roster(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> str:
     result = subprocess.run(
         [sys.executable, "-m", "tui", *args],
-        capture_output=True, text=True, timeout=timeout, check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
         env={**os.environ, **(env or {}), "NO_COLOR": "1"},
-    )  # fmt: skip
+    )
     assert result.returncode in (0, 1), result.stderr
     return result.stdout
 
@@ -113,20 +116,58 @@ def served(tmp_path: Path, smtp_server: SmtpServer) -> Iterator[tuple[str, str, 
     """`roster serve` on a free port over a fresh SQLite file; yields (url, token, database)."""
     database = tmp_path / "service.db"
     url = f"sqlite:///{database}"
-    org = json.loads(roster("admin", "create-org", "Initech", "--database-url", url,
-                            "--format", "json"))  # fmt: skip
-    admin = json.loads(roster("admin", "create-admin", "--org", "Initech", "--email",
-                              "lead@initech.example", "--database-url", url,
-                              "--format", "json"))  # fmt: skip
+    org = json.loads(
+        roster("admin", "create-org", "Initech", "--database-url", url, "--format", "json")
+    )
+    admin = json.loads(
+        roster(
+            "admin",
+            "create-admin",
+            "--org",
+            "Initech",
+            "--email",
+            "lead@initech.example",
+            "--database-url",
+            url,
+            "--format",
+            "json",
+        )
+    )
     roster("admin", "create-program", "--org", str(org["id"]), "Onboarding", "--database-url", url)
-    roster("admin", "create-contract", "--org", "Initech", "--program", "Onboarding", "FY26",
-           "--seats", "500", "--starts", "2020-01-01", "--database-url", url)  # fmt: skip
+    roster(
+        "admin",
+        "create-contract",
+        "--org",
+        "Initech",
+        "--program",
+        "Onboarding",
+        "FY26",
+        "--seats",
+        "500",
+        "--starts",
+        "2020-01-01",
+        "--database-url",
+        url,
+    )
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "tui", "serve", "--host", "127.0.0.1", "--port", str(port),
-         "--database-url", url, "--mail-url", smtp_server.url],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "tui",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--database-url",
+            url,
+            "--mail-url",
+            smtp_server.url,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:

@@ -63,17 +63,40 @@ class PostgresCluster:
             shutil.chown(self.folder, "postgres")
         data = self.folder / "data"
         subprocess.run(
-            [*self._run_as(), str(self.binaries / "initdb"), "-D", str(data), "-U", "roster",
-             "-A", "trust", "-E", "UTF8", "--no-sync"],
-            check=True, capture_output=True,
-        )  # fmt: skip
+            [
+                *self._run_as(),
+                str(self.binaries / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "roster",
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+        )
         options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -F"
         options += "".join(f" -c {setting}" for setting in settings)
         subprocess.run(
-            [*self._run_as(), str(self.binaries / "pg_ctl"), "-D", str(data), "-o", options,
-             "-w", "-l", str(self.folder / "log"), "start"],
-            check=True, capture_output=True,
-        )  # fmt: skip
+            [
+                *self._run_as(),
+                str(self.binaries / "pg_ctl"),
+                "-D",
+                str(data),
+                "-o",
+                options,
+                "-w",
+                "-l",
+                str(self.folder / "log"),
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+        )
         return self
 
     def new_database(self) -> str:
@@ -87,10 +110,18 @@ class PostgresCluster:
 
     def stop(self) -> None:
         subprocess.run(
-            [*self._run_as(), str(self.binaries / "pg_ctl"), "-D", str(self.folder / "data"),
-             "-m", "immediate", "stop"],
-            check=False, capture_output=True,
-        )  # fmt: skip
+            [
+                *self._run_as(),
+                str(self.binaries / "pg_ctl"),
+                "-D",
+                str(self.folder / "data"),
+                "-m",
+                "immediate",
+                "stop",
+            ],
+            check=False,
+            capture_output=True,
+        )
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
@@ -149,10 +180,16 @@ class RosterProcess:
     def start(cls, args: list[str], log: Path, env: dict[str, str] | None = None) -> RosterProcess:
         with log.open("wb") as out:
             process = subprocess.Popen(
-                [*ROSTER, *args], stdout=out, stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1", "ROSTER_SECRET_KEY": SECRET_KEY,
-                     **(env or {})},
-            )  # fmt: skip
+                [*ROSTER, *args],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={
+                    **os.environ,
+                    "PYTHONUNBUFFERED": "1",
+                    "ROSTER_SECRET_KEY": SECRET_KEY,
+                    **(env or {}),
+                },
+            )
         return cls(process, log)
 
     def output(self) -> str:
@@ -171,10 +208,19 @@ def start_replica(database_url: str, folder: Path) -> tuple[str, RosterProcess]:
     """`roster serve --no-sender` on a free port; its URL once it answers."""
     port = free_port()
     served = RosterProcess.start(
-        ["serve", "--no-sender", "--host", "127.0.0.1", "--port", str(port),
-         "--database-url", database_url],
-        folder / f"serve-{port}.log", {"ROSTER_DATA_DIR": str(folder / "data")},
-    )  # fmt: skip
+        [
+            "serve",
+            "--no-sender",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--database-url",
+            database_url,
+        ],
+        folder / f"serve-{port}.log",
+        {"ROSTER_DATA_DIR": str(folder / "data")},
+    )
     url = f"http://127.0.0.1:{port}"
 
     def answers() -> bool:
@@ -195,8 +241,9 @@ def start_worker(
     """`roster worker`; the holder name it claims emails under, once it has started."""
     worker = RosterProcess.start(
         ["worker", "--database-url", database_url, "--mail-url", mail_url, "--lease", str(lease)],
-        folder / f"worker-{name}.log", {"ROSTER_DATA_DIR": str(folder / "data")},
-    )  # fmt: skip
+        folder / f"worker-{name}.log",
+        {"ROSTER_DATA_DIR": str(folder / "data")},
+    )
     started = re.compile(r"^Roster mail worker (\S+) ", re.MULTILINE)
 
     def holder() -> str | None:
@@ -235,9 +282,16 @@ class DeploymentRun:
 
 
 def run_deployment(
-    database_url: str, folder: Path, mail: CountingMailServer, learners: int, *,
-    replicas: int = 2, workers: int = 3, lease: float = 5, kill_at: float = 1 / 3,
-) -> DeploymentRun:  # fmt: skip
+    database_url: str,
+    folder: Path,
+    mail: CountingMailServer,
+    learners: int,
+    *,
+    replicas: int = 2,
+    workers: int = 3,
+    lease: float = 5,
+    kill_at: float = 1 / 3,
+) -> DeploymentRun:
     """Migrate a fresh PostgreSQL database, start `replicas` API replicas without a sender and
     `workers` mail workers, import `learners` learners through the replicas (one import each,
     at once), SIGKILL the first worker once `kill_at` of the emails arrived, and wait for the
@@ -245,8 +299,12 @@ def run_deployment(
     from tui.service import admin as operator
     from tui.service.db import Invitation, OutboxMessage, open_database
 
-    migrated = subprocess.run([*ROSTER, "migrate", "--database-url", database_url],
-                              capture_output=True, text=True, check=False)  # fmt: skip
+    migrated = subprocess.run(
+        [*ROSTER, "migrate", "--database-url", database_url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert migrated.returncode == 0, migrated.stderr
     sessions = open_database(database_url, migrate=False)
     with sessions.begin() as session:
@@ -262,11 +320,23 @@ def run_deployment(
         for n, (url, _) in enumerate(served):
             numbers = range(n * share, min((n + 1) * share, learners))
             path = write_learners(folder / f"learners-{n}.csv", numbers)
-            runs.append(RosterProcess.start(
-                ["import", str(path), "--program", "Onboarding", "--contract", "Unlimited",
-                 "--yes", "--format", "json"],
-                folder / f"import-{n}.json", {"ROSTER_API_URL": url, "ROSTER_TOKEN": token},
-            ))  # fmt: skip
+            runs.append(
+                RosterProcess.start(
+                    [
+                        "import",
+                        str(path),
+                        "--program",
+                        "Onboarding",
+                        "--contract",
+                        "Unlimited",
+                        "--yes",
+                        "--format",
+                        "json",
+                    ],
+                    folder / f"import-{n}.json",
+                    {"ROSTER_API_URL": url, "ROSTER_TOKEN": token},
+                )
+            )
         begin = time.monotonic()
         deadline = 120 + learners / 200  # a generous bound, not a pace
 
@@ -280,14 +350,22 @@ def run_deployment(
         killed, victim = started[0]
         victim.end(signal.SIGKILL)
         with sessions() as session:
-            held = set(session.scalars(select(OutboxMessage.id).where(
-                OutboxMessage.claimed_by == killed, OutboxMessage.status == "queued")))  # fmt: skip
+            held = set(
+                session.scalars(
+                    select(OutboxMessage.id).where(
+                        OutboxMessage.claimed_by == killed, OutboxMessage.status == "queued"
+                    )
+                )
+            )
         wait_until(lambda: not any(run.alive() for run in runs), deadline, "the imports")
         seconds = time.monotonic() - begin
         survivors = [worker.end(signal.SIGTERM) for _, worker in started[1:]]
         with sessions() as session:
-            outbox = list(session.execute(select(OutboxMessage.id, OutboxMessage.status,
-                                                 OutboxMessage.claimed_by)))  # fmt: skip
+            outbox = list(
+                session.execute(
+                    select(OutboxMessage.id, OutboxMessage.status, OutboxMessage.claimed_by)
+                )
+            )
             per_learner = session.scalars(
                 select(func.count()).select_from(Invitation).group_by(Invitation.learner_id)
             )

@@ -71,9 +71,13 @@ class Recorder:
     received: list[Received] = field(default_factory=list)
 
     async def handle_RCPT(
-        self, server: SMTP, session: SmtpSession, envelope: Envelope, address: str,
+        self,
+        server: SMTP,
+        session: SmtpSession,
+        envelope: Envelope,
+        address: str,
         rcpt_options: list[str],
-    ) -> str:  # fmt: skip
+    ) -> str:
         reply = self.refuse(address)
         if reply:
             return reply
@@ -142,28 +146,40 @@ def queue_invitations(
             select(Contract.id).where(Contract.organization_id == org.id)
         ).one()
         learners = [
-            Learner(organization_id=org.id, email=address, email_key=address.lower(),
-                    full_name=name)
+            Learner(
+                organization_id=org.id, email=address, email_key=address.lower(), full_name=name
+            )
             for name, address in people
-        ]  # fmt: skip
+        ]
         session.add_all(learners)
         session.flush()
         invitations = [
             Invitation(
-                organization_id=org.id, program_id=program.id, contract_id=contract_id,
-                learner_id=learner.id, status="pending", email_status="queued",
-                token_key=secrets.token_urlsafe(24), created_at=now,
-                expires_at=now + timedelta(days=30), email_next_attempt_at=now,
+                organization_id=org.id,
+                program_id=program.id,
+                contract_id=contract_id,
+                learner_id=learner.id,
+                status="pending",
+                email_status="queued",
+                token_key=secrets.token_urlsafe(24),
+                created_at=now,
+                expires_at=now + timedelta(days=30),
+                email_next_attempt_at=now,
             )
             for learner in learners
-        ]  # fmt: skip
+        ]
         session.add_all(invitations)
         session.flush()
         session.add_all(
-            OutboxMessage(invitation_id=invitation.id, status="queued", attempts=0,
-                          queued_at=now, next_attempt_at=now)
+            OutboxMessage(
+                invitation_id=invitation.id,
+                status="queued",
+                attempts=0,
+                queued_at=now,
+                next_attempt_at=now,
+            )
             for invitation in invitations
-        )  # fmt: skip
+        )
         return [invitation.id for invitation in invitations]
 
 

@@ -11,9 +11,18 @@ from pathlib import Path
 import pytest
 
 REPORT_KEYS = [
-    "file", "encoding", "delimiter", "rows", "ready", "errors", "skipped", "blank_rows_skipped",
-    "file_errors", "file_warnings", "issues",
-]  # fmt: skip
+    "file",
+    "encoding",
+    "delimiter",
+    "rows",
+    "ready",
+    "errors",
+    "skipped",
+    "blank_rows_skipped",
+    "file_errors",
+    "file_warnings",
+    "issues",
+]
 ISSUE_KEYS = ["row", "column", "severity", "code", "message"]
 
 
@@ -185,11 +194,15 @@ def test_check_with_program_and_contract_adds_the_service_checks(tmp_path: Path)
     def check(*options: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [sys.executable, "-m", "tui", "check", str(path), "--format", "json", *options],
-            capture_output=True, text=True, env=env, check=False,
-        )  # fmt: skip
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
 
-    result = check("--program", "Leadership Essentials", "--contract",
-                   "Enterprise Agreement 2026 (unlimited)")  # fmt: skip
+    result = check(
+        "--program", "Leadership Essentials", "--contract", "Enterprise Agreement 2026 (unlimited)"
+    )
     report = json.loads(result.stdout)
     assert result.returncode == 1
     assert (report["rows"], report["ready"], report["skipped"], report["errors"]) == (3, 1, 1, 1)
@@ -205,8 +218,9 @@ def test_check_with_program_and_contract_adds_the_service_checks(tmp_path: Path)
     errors = json.loads(full.stdout)["file_errors"]
     assert [error["code"] for error in errors] == ["contract_capacity"]
     assert "2 seats left" in errors[0]["message"]
-    expired = check("--program", "Leadership Essentials", "--contract",
-                    "Spring Cohort 2025 (expired)")  # fmt: skip
+    expired = check(
+        "--program", "Leadership Essentials", "--contract", "Spring Cohort 2025 (expired)"
+    )
     assert json.loads(expired.stdout)["file_errors"][0]["code"] == "contract_unavailable"
     unknown = check("--program", "Nope", "--contract", "x")
     assert unknown.returncode == 2
@@ -223,8 +237,11 @@ def test_a_command_leaves_the_database_whole_with_no_write_ahead_log(tmp_path: P
     env = {**os.environ, "ROSTER_DATA_DIR": str(data), "NO_COLOR": "1"}
     listed = subprocess.run(
         [sys.executable, "-m", "tui", "programs", "--format", "json"],
-        capture_output=True, text=True, env=env, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert listed.returncode == 0, listed.stderr
     assert json.loads(listed.stdout)["items"]
     assert (data / "roster.db").stat().st_size > 0

@@ -41,11 +41,24 @@ class Served:
         port = free_port()
         self.log = (folder / f"serve-{port}.log").open("w")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tui", "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--database-url", database_url, "--mail-url", mail_url],
+            [
+                sys.executable,
+                "-m",
+                "tui",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--database-url",
+                database_url,
+                "--mail-url",
+                mail_url,
+            ],
             env={**os.environ, "ROSTER_DATA_DIR": str(folder / "data"), **env},
-            stdout=self.log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
         wait_until(lambda: self._answers(f"http://127.0.0.1:{port}/api/v1/me"), what="serve")
 
     def _answers(self, url: str) -> bool:
@@ -89,8 +102,11 @@ def sent(sessions: sessionmaker[Session]) -> int:
 
 def claimed(sessions: sessionmaker[Session]) -> int:
     with sessions() as session:
-        return len(session.scalars(select(OutboxMessage.id).where(
-            OutboxMessage.claimed_by.is_not(None))).all())  # fmt: skip
+        return len(
+            session.scalars(
+                select(OutboxMessage.id).where(OutboxMessage.claimed_by.is_not(None))
+            ).all()
+        )
 
 
 def test_sigterm_mid_send_sends_nothing_twice_and_a_restart_sends_the_rest(

@@ -25,27 +25,59 @@ def test_import_through_roster_serve_sends_each_email_once(
     base, token, _ = served
     learners = write_learners(tmp_path / "learners.csv", 300)
     remote = ["--api-url", base, "--token", token]
-    first = json.loads(roster("import", str(learners), "--program", "Onboarding", "--contract",
-                              "FY26", "--yes", "--format", "json", *remote))  # fmt: skip
+    first = json.loads(
+        roster(
+            "import",
+            str(learners),
+            "--program",
+            "Onboarding",
+            "--contract",
+            "FY26",
+            "--yes",
+            "--format",
+            "json",
+            *remote,
+        )
+    )
     assert first == {
-        "import_id": first["import_id"], "status": "committed", "rows": 300, "invited": 300,
-        "skipped": 0, "errors": 0, "emails_sent": 300, "emails_failed": 0,
-    }  # fmt: skip
+        "import_id": first["import_id"],
+        "status": "committed",
+        "rows": 300,
+        "invited": 300,
+        "skipped": 0,
+        "errors": 0,
+        "emails_sent": 300,
+        "emails_failed": 0,
+    }
     recipients = Counter(message["To"] for message in smtp_server.inbox.messages)
     assert len(recipients) == 300
     assert max(recipients.values()) == 1
 
-    again = json.loads(roster("import", str(learners), "--program", "Onboarding", "--contract",
-                              "FY26", "--yes", "--format", "json", *remote))  # fmt: skip
+    again = json.loads(
+        roster(
+            "import",
+            str(learners),
+            "--program",
+            "Onboarding",
+            "--contract",
+            "FY26",
+            "--yes",
+            "--format",
+            "json",
+            *remote,
+        )
+    )
     assert (again["invited"], again["skipped"], again["emails_sent"]) == (0, 300, 0)
     assert len(smtp_server.inbox.messages) == 300
 
-    listed = json.loads(roster("invitations", "--program", "Onboarding", "--format", "json",
-                               *remote))  # fmt: skip
+    listed = json.loads(
+        roster("invitations", "--program", "Onboarding", "--format", "json", *remote)
+    )
     assert listed["total"] == 300
     assert {item["email_status"] for item in listed["items"]} == {"sent"}
-    contracts = json.loads(roster("contracts", "--program", "Onboarding", "--format", "json",
-                                  *remote))  # fmt: skip
+    contracts = json.loads(
+        roster("contracts", "--program", "Onboarding", "--format", "json", *remote)
+    )
     assert contracts["items"][0]["seats_used"] == 300
     assert contracts["items"][0]["seats_total"] == 500
 
@@ -62,8 +94,18 @@ def test_import_through_roster_serve_sends_each_email_once(
     assert page.status_code == 200 and "invites you to Onboarding" in page.text
     accepted = httpx.post(f"{base}/invitations/{link[1]}/accept")
     assert accepted.json()["status"] == "accepted"
-    members = json.loads(roster("invitations", "--program", "Onboarding", "--status",
-                                "accepted", "--format", "json", *remote))  # fmt: skip
+    members = json.loads(
+        roster(
+            "invitations",
+            "--program",
+            "Onboarding",
+            "--status",
+            "accepted",
+            "--format",
+            "json",
+            *remote,
+        )
+    )
     assert members["total"] == 1
 
 
@@ -72,13 +114,23 @@ def start_embedded_import(
 ) -> tuple[list[str], subprocess.Popen[bytes]]:
     """`roster import` of `count` learners on the demo's unlimited contract, in the background."""
     learners = write_learners(tmp_path / "learners.csv", count)
-    args = ["import", str(learners), "--program", "Inclusive Hiring", "--contract",
-            "Enterprise Agreement 2026 (unlimited)", "--yes", "--format", "json"]  # fmt: skip
+    args = [
+        "import",
+        str(learners),
+        "--program",
+        "Inclusive Hiring",
+        "--contract",
+        "Enterprise Agreement 2026 (unlimited)",
+        "--yes",
+        "--format",
+        "json",
+    ]
     process = subprocess.Popen(
         [sys.executable, "-m", "tui", *args],
         env={**os.environ, "ROSTER_DATA_DIR": str(data_dir)},
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
     return args, process
 
 

@@ -28,9 +28,13 @@ def run(
     }
     return subprocess.run(
         [sys.executable, "-m", "tui", *args],
-        capture_output=True, text=True, timeout=120, check=False, env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env=environment,
         input=stdin if stdin is not None else "",
-    )  # fmt: skip
+    )
 
 
 def refused(result: subprocess.CompletedProcess[str], exit_code: int = 2) -> dict[str, Any]:
@@ -47,16 +51,24 @@ def refused(result: subprocess.CompletedProcess[str], exit_code: int = 2) -> dic
         ({"ROSTER_MAX_ROWS": "abc"}, ["programs"], "max_rows", "ROSTER_MAX_ROWS"),
         ({"ROSTER_MAX_ROWS": "abc"}, ["check", "learners.csv"], "max_rows", "ROSTER_MAX_ROWS"),
         ({"ROSTER_MAX_FILE_BYTES": "-1"}, ["programs"], "max_file_bytes", "ROSTER_MAX_FILE_BYTES"),
-        ({"ROSTER_MAIL_RETRY_WINDOW": "soon"}, ["programs"], "mail_retry_window",
-         "ROSTER_MAIL_RETRY_WINDOW"),
-        ({}, ["programs", "--api-url", "ftp://roster.example", "--token", "t"], "api_url",
-         "--api-url"),
+        (
+            {"ROSTER_MAIL_RETRY_WINDOW": "soon"},
+            ["programs"],
+            "mail_retry_window",
+            "ROSTER_MAIL_RETRY_WINDOW",
+        ),
+        (
+            {},
+            ["programs", "--api-url", "ftp://roster.example", "--token", "t"],
+            "api_url",
+            "--api-url",
+        ),
         ({"ROSTER_PUBLIC_URL": "roster.example"}, ["config"], "public_url", "ROSTER_PUBLIC_URL"),
         ({"ROSTER_DATABASE_URL": "garbage"}, ["programs"], "database_url", "ROSTER_DATABASE_URL"),
         ({"ROSTER_MAIL_URL": "garbage"}, ["programs"], "mail_url", "ROSTER_MAIL_URL"),
         ({"ROSTER_MAIL_FROM": "nobody"}, ["programs"], "mail_from", "ROSTER_MAIL_FROM"),
     ],
-)  # fmt: skip
+)
 def test_a_bad_setting_is_one_answer_naming_it_and_exit_2(
     tmp_path: Path, env: dict[str, str], args: list[str], setting: str, source: str
 ) -> None:
@@ -108,8 +120,9 @@ def test_a_config_file_that_is_not_toml_is_named(tmp_path: Path) -> None:
 
 def test_an_unreachable_database_is_named_with_its_password_masked(tmp_path: Path) -> None:
     url = "postgresql://roster:pa55word@127.0.0.1:9/roster"
-    error = refused(run("programs", "--format", "json", tmp_path=tmp_path,
-                        env={"ROSTER_DATABASE_URL": url}))  # fmt: skip
+    error = refused(
+        run("programs", "--format", "json", tmp_path=tmp_path, env={"ROSTER_DATABASE_URL": url})
+    )
     assert error["code"] == "bad_database"
     assert "postgresql://roster:***@127.0.0.1:9/roster" in error["message"]
     assert "pa55word" not in json.dumps(error)
@@ -118,16 +131,18 @@ def test_an_unreachable_database_is_named_with_its_password_masked(tmp_path: Pat
 def test_a_data_directory_that_is_a_file_or_a_damaged_database_is_named(tmp_path: Path) -> None:
     a_file = tmp_path / "not-a-folder"
     a_file.write_text("x")
-    error = refused(run("programs", "--format", "json", "--data-dir", str(a_file),
-                        tmp_path=tmp_path))  # fmt: skip
+    error = refused(
+        run("programs", "--format", "json", "--data-dir", str(a_file), tmp_path=tmp_path)
+    )
     assert (error["code"], error["path"]) == ("bad_data_dir", str(a_file))
 
     damaged = tmp_path / "damaged"
     damaged.mkdir()
     (damaged / "roster.db").write_bytes(os.urandom(8192))
     for args in (["programs"], ["admin", "create-org", "Acme"]):
-        error = refused(run(*args, "--format", "json", "--data-dir", str(damaged),
-                            tmp_path=tmp_path))  # fmt: skip
+        error = refused(
+            run(*args, "--format", "json", "--data-dir", str(damaged), tmp_path=tmp_path)
+        )
         assert error["code"] == "bad_database"
         assert str(damaged / "roster.db") in error["message"]
 
@@ -136,12 +151,22 @@ def test_unreachable_service_and_refused_token_are_json_with_their_exit_codes(
     tmp_path: Path, served: tuple[str, str, Path], smtp_server: SmtpServer
 ) -> None:
     base, _, _ = served
-    nobody = run("programs", "--format", "json", tmp_path=tmp_path,
-                 env={"ROSTER_API_URL": "http://127.0.0.1:9", "ROSTER_TOKEN": "rst_x"})  # fmt: skip
+    nobody = run(
+        "programs",
+        "--format",
+        "json",
+        tmp_path=tmp_path,
+        env={"ROSTER_API_URL": "http://127.0.0.1:9", "ROSTER_TOKEN": "rst_x"},
+    )
     error = refused(nobody, exit_code=4)
     assert (error["code"], error["url"]) == ("service_unreachable", "http://127.0.0.1:9")
-    wrong = run("programs", "--format", "json", tmp_path=tmp_path,
-                env={"ROSTER_API_URL": base, "ROSTER_TOKEN": "rst_wrong"})  # fmt: skip
+    wrong = run(
+        "programs",
+        "--format",
+        "json",
+        tmp_path=tmp_path,
+        env={"ROSTER_API_URL": base, "ROSTER_TOKEN": "rst_wrong"},
+    )
     error = refused(wrong, exit_code=3)
     assert (error["code"], error["status"]) == ("unauthorized", 401)
 
@@ -171,23 +196,34 @@ def test_login_reads_the_token_from_stdin_keeps_it_private_and_logout_forgets_it
 @pytest.mark.parametrize(
     "args",
     [
-        ["programs"], ["programs", "--format", "json"],
+        ["programs"],
+        ["programs", "--format", "json"],
         ["contracts", "--program", "Inclusive Hiring"],
-        ["invitations", "--program", "Cybersecurity Awareness 2026"], ["config"],
-        ["template", "-"], ["check", "learners.csv", "--format", "json"],
+        ["invitations", "--program", "Cybersecurity Awareness 2026"],
+        ["config"],
+        ["template", "-"],
+        ["check", "learners.csv", "--format", "json"],
     ],
-)  # fmt: skip
+)
 def test_a_closed_pipe_ends_quietly(tmp_path: Path, args: list[str]) -> None:
     (tmp_path / "learners.csv").write_text("Full Name,Email,External ID\nAnn,ann@example.com,\n")
     args = [str(tmp_path / arg) if arg == "learners.csv" else arg for arg in args]
     read_end, write_end = os.pipe()
     os.close(read_end)  # the reader is gone before the first byte, as with `| head -c 0`
-    environment = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config"),
-                   "ROSTER_DATA_DIR": str(tmp_path / "data")}  # fmt: skip
+    environment = {
+        **os.environ,
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "ROSTER_DATA_DIR": str(tmp_path / "data"),
+    }
     process = subprocess.run(
-        [sys.executable, "-m", "tui", *args], stdout=write_end, stderr=subprocess.PIPE,
-        text=True, timeout=120, check=False, env=environment,
-    )  # fmt: skip
+        [sys.executable, "-m", "tui", *args],
+        stdout=write_end,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        check=False,
+        env=environment,
+    )
     os.close(write_end)
     assert "Traceback" not in process.stderr
     assert "BrokenPipeError" not in process.stderr
@@ -200,19 +236,40 @@ def test_operator_input_is_checked_before_it_reaches_the_database(tmp_path: Path
 
     assert admin("create-org", "Acme").returncode == 0
     assert admin("create-program", "--org", "Acme", "Leadership").returncode == 0
-    negative = admin("create-contract", "--org", "Acme", "--program", "Leadership", "C",
-                     "--seats", "-5")  # fmt: skip
+    negative = admin(
+        "create-contract", "--org", "Acme", "--program", "Leadership", "C", "--seats", "-5"
+    )
     assert negative.returncode == 2 and "at least 1 seat" in negative.stderr
-    backwards = admin("create-contract", "--org", "Acme", "--program", "Leadership", "C",
-                      "--starts", "2030-01-01", "--ends", "2020-01-01")  # fmt: skip
+    backwards = admin(
+        "create-contract",
+        "--org",
+        "Acme",
+        "--program",
+        "Leadership",
+        "C",
+        "--starts",
+        "2030-01-01",
+        "--ends",
+        "2020-01-01",
+    )
     assert refused(backwards)["code"] == "invalid_input"
     for name in ("", "Two\r\nLines", "x" * 201):
         assert refused(admin("create-program", "--org", "Acme", name))["code"] == "invalid_input"
-    elsewhere = run("admin", "create-org", "Globex", "--api-url", "https://roster.example",
-                    tmp_path=tmp_path)  # fmt: skip
+    elsewhere = run(
+        "admin", "create-org", "Globex", "--api-url", "https://roster.example", tmp_path=tmp_path
+    )
     assert elsewhere.returncode == 2 and "--api-url" in elsewhere.stderr
-    assert run("--api-url", "https://roster.example", "admin", "create-org", "Globex",
-               tmp_path=tmp_path).returncode == 2  # fmt: skip
+    assert (
+        run(
+            "--api-url",
+            "https://roster.example",
+            "admin",
+            "create-org",
+            "Globex",
+            tmp_path=tmp_path,
+        ).returncode
+        == 2
+    )
     assert "--api-url" not in run("admin", "create-org", "--help", tmp_path=tmp_path).stdout
 
 
@@ -228,16 +285,36 @@ def test_an_import_reports_the_file_s_error_before_a_program_it_cannot_find(
     # The program is looked up while the file is read; a broken file still speaks first.
     broken = tmp_path / "broken.csv"
     broken.write_text("Name,Mail\nAda,ada@example.com\n")
-    result = run("import", str(broken), "--program", "Nope", "--contract", "x", "--yes",
-                 "--format", "json", tmp_path=tmp_path)  # fmt: skip
+    result = run(
+        "import",
+        str(broken),
+        "--program",
+        "Nope",
+        "--contract",
+        "x",
+        "--yes",
+        "--format",
+        "json",
+        tmp_path=tmp_path,
+    )
     assert result.returncode == 2
     document = json.loads(result.stdout)
     assert (document["status"], document["error"]["code"]) == ("not_started", "missing_header")
 
     fine = tmp_path / "fine.csv"
     fine.write_text("Full Name,Email,External ID\nAda,ada@example.com,\n")
-    result = run("import", str(fine), "--program", "Nope", "--contract", "x", "--yes",
-                 "--format", "json", tmp_path=tmp_path)  # fmt: skip
+    result = run(
+        "import",
+        str(fine),
+        "--program",
+        "Nope",
+        "--contract",
+        "x",
+        "--yes",
+        "--format",
+        "json",
+        tmp_path=tmp_path,
+    )
     assert result.returncode == 2
     assert json.loads(result.stdout)["error"]["code"] == "program_not_found"
 
@@ -250,8 +327,18 @@ def test_an_import_the_service_refuses_is_one_json_document_with_the_seats_left(
         "Full Name,Email,External ID\n"
         + "".join(f"Learner {n},learner{n}@example.com,\n" for n in range(5))
     )
-    result = run("import", str(learners), "--program", "Leadership Essentials", "--contract",
-                 "Pilot - 30 seats", "--yes", "--format", "json", tmp_path=tmp_path)  # fmt: skip
+    result = run(
+        "import",
+        str(learners),
+        "--program",
+        "Leadership Essentials",
+        "--contract",
+        "Pilot - 30 seats",
+        "--yes",
+        "--format",
+        "json",
+        tmp_path=tmp_path,
+    )
     assert result.returncode == 3
     document = json.loads(result.stdout)
     assert (document["status"], document["invited"]) == ("not_started", 0)

@@ -5,6 +5,9 @@ from tui.text import noun, plural
 
 def test_one_is_singular_and_every_other_count_plural() -> None:
     assert [plural(count, "row") for count in (0, 1, 2, 1_000_000)] == [
-        "0 rows", "1 row", "2 rows", "1,000,000 rows",
-    ]  # fmt: skip
+        "0 rows",
+        "1 row",
+        "2 rows",
+        "1,000,000 rows",
+    ]
     assert noun(1, "was", "were") == "was" and noun(3, "was", "were") == "were"

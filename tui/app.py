@@ -18,7 +18,6 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
-from tui.api import models as wire
 from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
 from tui.screens.home import AdminHome
 from tui.screens.imports import ImportsScreen
@@ -27,6 +26,7 @@ from tui.screens.programs import ProgramsScreen
 from tui.screens.users import UsersScreen
 from tui.screens.worker_errors import WorkerFailed
 from tui.settings import Settings
+from tui.wire import models as wire
 
 if TYPE_CHECKING:
     from tui.service.runtime import EmbeddedService
@@ -39,19 +39,31 @@ class RosterCommands(Provider):
         app = self.app
         assert isinstance(app, RosterApp)
         return [
-            ("Invite learners in bulk", "Choose a program and contract, upload a file",
-             app.start_bulk_flow),
+            (
+                "Invite learners in bulk",
+                "Choose a program and contract, upload a file",
+                app.start_bulk_flow,
+            ),
             ("Invite one learner", "The Invite Learner form", app.start_single_invite),
-            ("Save the CSV template", "Full Name, Email, External ID",
-             lambda: app.save_template(Path.cwd())),
+            (
+                "Save the CSV template",
+                "Full Name, Email, External ID",
+                lambda: app.save_template(Path.cwd()),
+            ),
             ("Admin home", "Usage overview", lambda: app.switch_mode("home")),
             ("Users", "Learners and their invitations", lambda: app.switch_mode("users")),
-            ("Learning programs", "Programs and their learners",
-             lambda: app.switch_mode("programs")),
-            ("Invitations", "Every invitation: resend, remind, revoke",
-             lambda: app.switch_mode("invitations")),
+            (
+                "Learning programs",
+                "Programs and their learners",
+                lambda: app.switch_mode("programs"),
+            ),
+            (
+                "Invitations",
+                "Every invitation: resend, remind, revoke",
+                lambda: app.switch_mode("invitations"),
+            ),
             ("Imports", "The history of imports", lambda: app.switch_mode("imports")),
-        ]  # fmt: skip
+        ]
 
     async def discover(self) -> Hits:
         for name, help_, callback in self._commands():
@@ -135,11 +147,12 @@ class RosterApp(App[None]):
             if self.settings.api_url and not (self.settings.token or "").strip():
                 # As the commands say it (commands.connect): no request goes out without one.
                 self._connection_failed(
-                    "No admin token", where,
+                    "No admin token",
+                    where,
                     f"Log in with: roster login --api-url {self.settings.api_url} (or set "
                     "ROSTER_TOKEN; roster admin create-admin prints one).",
                     Exit.USAGE,
-                )  # fmt: skip
+                )
                 return
             if self.settings.api_url:
                 self._client = RosterClient(self.settings.api_url, self.settings.token or "")
@@ -154,8 +167,9 @@ class RosterApp(App[None]):
             assert self._client is not None
             self.me = await self._client.me()
         except ServiceUnreachableError as error:
-            self._connection_failed("Cannot reach the Roster service", where, str(error),
-                                    Exit.UNREACHABLE)  # fmt: skip
+            self._connection_failed(
+                "Cannot reach the Roster service", where, str(error), Exit.UNREACHABLE
+            )
             return
         except ApiError as error:
             title = (

@@ -108,14 +108,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="send invitation emails (default) or only create invitations",
     )
     do_import.add_argument(
-        "--message", help="your own words in each invitation email (plain text, at most 1000 "
-        "characters)",
-    )  # fmt: skip
+        "--message",
+        help="your own words in each invitation email (plain text, at most 1000 characters)",
+    )
     do_import.add_argument(
-        "--update-learners", action="store_true",
+        "--update-learners",
+        action="store_true",
         help="give stored learners the file's Full Name and External ID where they differ "
         "(learner_differs); by default the stored values stay",
-    )  # fmt: skip
+    )
     do_import.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     output(do_import)
 
@@ -136,14 +137,20 @@ def build_parser() -> argparse.ArgumentParser:
     invitations.add_argument("ids", nargs="*", type=int, metavar="ID")
     invitations.add_argument("--program", help="program id or exact name")
     invitations.add_argument(
-        "--import", dest="import_id", type=int, metavar="ID",
+        "--import",
+        dest="import_id",
+        type=int,
+        metavar="ID",
         help="only the invitations of this import (roster imports lists them)",
-    )  # fmt: skip
+    )
     invitations.add_argument("--yes", action="store_true", help="act without asking")
     invitations.add_argument(
-        "--days", type=int, default=7, metavar="N",
+        "--days",
+        type=int,
+        default=7,
+        metavar="N",
         help="remind: pending invitations emailed N days ago or more (default 7)",
-    )  # fmt: skip
+    )
     invitations.add_argument("--status", choices=("pending", "accepted", "revoked", "expired"))
     invitations.add_argument(
         "--email-status",
@@ -155,9 +162,11 @@ def build_parser() -> argparse.ArgumentParser:
     imports.add_argument("show", nargs="?", choices=("show",), help=argparse.SUPPRESS)
     imports.add_argument("import_id", nargs="?", type=int, metavar="ID")
     imports.add_argument(
-        "--left-out", type=Path, metavar="FILE",
+        "--left-out",
+        type=Path,
+        metavar="FILE",
         help="with show: save the rows the import did not invite, template layout plus Error",
-    )  # fmt: skip
+    )
     output(imports)
 
     serve = command("serve", "run the service for a shared deployment", parents=(local,))
@@ -188,10 +197,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--mail-url", help="smtp://, smtps:// or maildir:// (ROSTER_MAIL_URL)")
     worker.add_argument(
-        "--lease", type=_seconds, default=30.0, metavar="SECONDS",
+        "--lease",
+        type=_seconds,
+        default=30.0,
+        metavar="SECONDS",
         help="how long emails claimed by a worker that died wait before another sends them "
         "(default 30; renewed while the worker lives)",
-    )  # fmt: skip
+    )
 
     migrate = command(
         "migrate",
@@ -319,8 +331,10 @@ def _main(argv: Sequence[str] | None) -> int:
             "it takes no --api-url or --token"
         )
     if args.command == "login" and "token" in vars(args):
-        parser.error("login asks for the token (or reads it from standard input); --token would "
-                     "show it to every user in the process list")  # fmt: skip
+        parser.error(
+            "login asks for the token (or reads it from standard input); --token would "
+            "show it to every user in the process list"
+        )
     try:
         if args.command == "template":
             return run_template(args.path, force=args.force)
@@ -406,44 +420,69 @@ def run_service_command(args: argparse.Namespace) -> int:
         job = commands.list_contracts(settings, args.program, output)
     elif args.command == "invitations" and args.action:
         if not args.ids and not args.program and args.import_id is None:
-            raise Failure("usage", f"Name the invitations to {args.action}: their ids, or "
-                          "--program P or --import ID with --status / --email-status.")  # fmt: skip
+            raise Failure(
+                "usage",
+                f"Name the invitations to {args.action}: their ids, or "
+                "--program P or --import ID with --status / --email-status.",
+            )
         job = commands.act_on_invitations(
-            settings, args.action, args.ids, args.program, args.status, args.email_status,
-            import_id=args.import_id, yes=args.yes, output=output,
+            settings,
+            args.action,
+            args.ids,
+            args.program,
+            args.status,
+            args.email_status,
+            import_id=args.import_id,
+            yes=args.yes,
+            output=output,
             pending_for_days=args.days if args.action == "remind" else None,
-        )  # fmt: skip
+        )
     elif args.command == "invitations":
         if (not args.program and args.import_id is None) or args.ids:
-            raise Failure("usage", "List invitations with --program P or --import ID (ids go "
-                          "with an action: roster invitations resend|revoke IDS).")  # fmt: skip
+            raise Failure(
+                "usage",
+                "List invitations with --program P or --import ID (ids go "
+                "with an action: roster invitations resend|revoke IDS).",
+            )
         job = commands.list_invitations(
-            settings, args.program, args.status, output, email_status=args.email_status,
+            settings,
+            args.program,
+            args.status,
+            output,
+            email_status=args.email_status,
             import_id=args.import_id,
-        )  # fmt: skip
+        )
     elif args.command == "imports":
         if (args.show is None) != (args.import_id is None) or (
             args.left_out and args.import_id is None
         ):
-            raise Failure("usage", "Show one import with: roster imports show ID "
-                          "[--left-out FILE]")  # fmt: skip
+            raise Failure("usage", "Show one import with: roster imports show ID [--left-out FILE]")
         job = commands.list_imports(settings, args.import_id, output, left_out=args.left_out)
     elif args.command == "check":
         job = commands.check_with_service(settings, args.file, args.program, args.contract, output)
     else:
         from tui.api.importer import Choices
-        from tui.api.models import MAX_MESSAGE
+        from tui.wire.models import MAX_MESSAGE
 
         message = (args.message or "").strip() or None
         if message and len(message) > MAX_MESSAGE:
-            raise Failure("usage", f"--message has {len(message):,} characters; shorten it to "
-                          f"{MAX_MESSAGE:,} or fewer.")  # fmt: skip
-        choices = Choices(send_emails=args.send, message=message,
-                          update_learners=args.update_learners)  # fmt: skip
+            raise Failure(
+                "usage",
+                f"--message has {len(message):,} characters; shorten it to "
+                f"{MAX_MESSAGE:,} or fewer.",
+            )
+        choices = Choices(
+            send_emails=args.send, message=message, update_learners=args.update_learners
+        )
         job = commands.import_file(
-            settings, args.file, args.program, args.contract,
-            choices=choices, yes=args.yes, output=output,
-        )  # fmt: skip
+            settings,
+            args.file,
+            args.program,
+            args.contract,
+            choices=choices,
+            yes=args.yes,
+            output=output,
+        )
     return commands.run(job, output)
 
 

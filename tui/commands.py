@@ -13,12 +13,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from tui.api import models as wire
 from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
 from tui.config_file import SettingsProblem
 from tui.outcome import Exit, Failure, report_failure
 from tui.settings import Settings, mask_url
 from tui.text import noun, plural
+from tui.wire import models as wire
 
 T = TypeVar("T")
 
@@ -85,9 +85,10 @@ def check_data_dir(path: Path) -> None:
     where = "Choose another with --data-dir or ROSTER_DATA_DIR."
     if path.exists() and not path.is_dir():
         raise Failure(
-            "bad_data_dir", f"The data directory {path} is a file, not a directory. {where}",
+            "bad_data_dir",
+            f"The data directory {path} is a file, not a directory. {where}",
             path=str(path),
-        )  # fmt: skip
+        )
     existing = next((parent for parent in (path, *path.parents) if parent.exists()), None)
     if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
         raise Failure(
@@ -113,9 +114,10 @@ def start_embedded(service: Any) -> Any:
         reason = str(error.orig or error).splitlines()[0]
         if not database.startswith("sqlite:///"):
             raise Failure(
-                "bad_database", f"Cannot use the database {mask_url(database)}: {reason}.",
+                "bad_database",
+                f"Cannot use the database {mask_url(database)}: {reason}.",
                 database=mask_url(database),
-            ) from None  # fmt: skip
+            ) from None
         path = database.removeprefix("sqlite:///")
         raise Failure(
             "bad_database",
@@ -232,9 +234,11 @@ async def list_invitations(
     async with connect(settings) as client:
         program = await find_program(client, program_ref) if program_ref else None
         chunks = client.every_invitation(
-            program.id if program else None, status, email_status=email_status,
+            program.id if program else None,
+            status,
+            email_status=email_status,
             import_id=import_id,
-        )  # fmt: skip
+        )
         if output == "json":
             sys.stdout.flush()
             out.write(b'{"items": [')
@@ -283,14 +287,26 @@ async def act_on_invitations(
     async with connect(settings) as client:
         program = await find_program(client, program_ref) if program_ref else None
         selection = wire.InvitationSelection.model_validate(
-            {"ids": ids or None, "program_id": program.id if program else None,
-             "status": status, "email_status": email_status, "import_id": import_id,
-             "pending_for_days": pending_for_days}
-        )  # fmt: skip
+            {
+                "ids": ids or None,
+                "program_id": program.id if program else None,
+                "status": status,
+                "email_status": email_status,
+                "import_id": import_id,
+                "pending_for_days": pending_for_days,
+            }
+        )
         if not ids:
-            count = (await client.invitations(program.id if program else None, status, limit=1,
-                                              email_status=email_status, import_id=import_id,
-                                              pending_for_days=pending_for_days)).total  # fmt: skip
+            count = (
+                await client.invitations(
+                    program.id if program else None,
+                    status,
+                    limit=1,
+                    email_status=email_status,
+                    import_id=import_id,
+                    pending_for_days=pending_for_days,
+                )
+            ).total
         else:
             count = len(ids)
         what = {
@@ -298,8 +314,10 @@ async def act_on_invitations(
             "remind": f"a reminder (emailed {pending_for_days} days ago or more) to",
             "revoke": "revoke",
         }[action]
-        print(f"{action.capitalize()}: {what} {plural(count, 'invitation')} (pending ones only).",
-              file=sys.stderr)  # fmt: skip
+        print(
+            f"{action.capitalize()}: {what} {plural(count, 'invitation')} (pending ones only).",
+            file=sys.stderr,
+        )
         if not yes:
             if not sys.stdin.isatty():
                 raise CommandError(f"add --yes to {action} without asking.")
@@ -311,9 +329,11 @@ async def act_on_invitations(
         print_json(result.model_dump(exclude_none=True))  # last_id: only for batches
     else:
         left = ", ".join(f"{n:,} {code.replace('_', ' ')}" for code, n in result.left.items())
-        print(f"{result.changed:,} of {result.matched:,} {noun(result.matched, 'invitation')} "
-              f"{ {'resend': 'resent', 'remind': 'reminded', 'revoke': 'revoked'}[action]}"
-              + (f"; left as they were: {left}." if left else "."))  # fmt: skip
+        print(
+            f"{result.changed:,} of {result.matched:,} {noun(result.matched, 'invitation')} "
+            f"{ {'resend': 'resent', 'remind': 'reminded', 'revoke': 'revoked'}[action] }"
+            + (f"; left as they were: {left}." if left else ".")
+        )
     return Exit.OK
 
 
@@ -339,19 +359,41 @@ async def list_imports(
             if len(records) >= page.total or not page.items:
                 break
     if output == "json":
-        print_json({"items": [record.model_dump(mode="json") for record in records],
-                    "total": len(records)})  # fmt: skip
+        print_json(
+            {"items": [record.model_dump(mode="json") for record in records], "total": len(records)}
+        )
         return Exit.OK
     print_table(
-        ["ID", "WHEN", "FILE", "STATUS", "ROWS", "INVITED", "SKIPPED", "ERRORS", "EMAILS SENT",
-         "FAILED", "QUEUED"],
         [
-            [r.id, f"{r.created_at.astimezone():%Y-%m-%d %H:%M}", r.file_name or "-", r.status,
-             r.rows, r.invited, sum(r.skipped.values()), r.errors, r.emails_sent,
-             r.emails_failed, r.emails_queued - r.emails_sent - r.emails_failed]
+            "ID",
+            "WHEN",
+            "FILE",
+            "STATUS",
+            "ROWS",
+            "INVITED",
+            "SKIPPED",
+            "ERRORS",
+            "EMAILS SENT",
+            "FAILED",
+            "QUEUED",
+        ],
+        [
+            [
+                r.id,
+                f"{r.created_at.astimezone():%Y-%m-%d %H:%M}",
+                r.file_name or "-",
+                r.status,
+                r.rows,
+                r.invited,
+                sum(r.skipped.values()),
+                r.errors,
+                r.emails_sent,
+                r.emails_failed,
+                r.emails_queued - r.emails_sent - r.emails_failed,
+            ]
             for r in records
         ],
-    )  # fmt: skip
+    )
     return Exit.OK
 
 
@@ -364,22 +406,32 @@ async def _save_left_out(client: RosterClient, import_id: int, path: Path) -> No
     try:
         write_rows_with_errors(pl.DataFrame(rows.model_dump()), path)
     except FileExistsError:
-        raise Failure("file_exists", f"{path} is there already; Roster does not write over a "
-                      "file. Name another one.", path=str(path)) from None  # fmt: skip
+        raise Failure(
+            "file_exists",
+            f"{path} is there already; Roster does not write over a file. Name another one.",
+            path=str(path),
+        ) from None
     except OSError as error:
-        raise Failure("cannot_write", f"Cannot write {path}: {error.strerror}.",
-                      path=str(path)) from None  # fmt: skip
+        raise Failure(
+            "cannot_write", f"Cannot write {path}: {error.strerror}.", path=str(path)
+        ) from None
     print(f"{plural(len(rows), 'row')} left out saved to {path}", file=sys.stderr)
 
 
 def _print_import(record: wire.ImportStatus) -> None:
-    print(f"Import {record.id}: {record.status}, {record.file_name or 'no file name'}, "
-          f"started {record.created_at.astimezone():%Y-%m-%d %H:%M}")  # fmt: skip
+    print(
+        f"Import {record.id}: {record.status}, {record.file_name or 'no file name'}, "
+        f"started {record.created_at.astimezone():%Y-%m-%d %H:%M}"
+    )
     skipped = ", ".join(f"{count:,} {code}" for code, count in record.skipped.items()) or "none"
-    print(f"  rows {record.rows:,} · invited {record.invited:,} · skipped {skipped} · "
-          f"rows with errors {record.errors:,}")  # fmt: skip
-    print(f"  emails: {record.emails_sent:,} sent, {record.emails_failed:,} failed, "
-          f"{record.emails_retrying:,} retrying of {record.emails_queued:,}")  # fmt: skip
+    print(
+        f"  rows {record.rows:,} · invited {record.invited:,} · skipped {skipped} · "
+        f"rows with errors {record.errors:,}"
+    )
+    print(
+        f"  emails: {record.emails_sent:,} sent, {record.emails_failed:,} failed, "
+        f"{record.emails_retrying:,} retrying of {record.emails_queued:,}"
+    )
     if record.email_problem:
         print(f"  mail server's last answer: {record.email_problem}")
     for issue in record.issues:
@@ -484,9 +536,12 @@ async def import_file(
             summary += (
                 f" {plural(differ, 'stored learner')} {'has' if differ == 1 else 'have'} another "
                 "Full Name or External ID in the file: "
-                + ("they take the file's." if choices.update_learners
-                   else "the stored values stay (--update-learners gives them the file's).")
-            )  # fmt: skip
+                + (
+                    "they take the file's."
+                    if choices.update_learners
+                    else "the stored values stay (--update-learners gives them the file's)."
+                )
+            )
         print(summary, file=sys.stderr)
         if not yes:
             if not sys.stdin.isatty():
@@ -508,8 +563,10 @@ async def import_file(
             try:  # kept for `roster imports show ID --left-out FILE`; the import stands anyway
                 await keep_left_out(client, learner_file, status)
             except ApiError as error:
-                print(f"roster: the rows left out were not kept with the import: {error}",
-                      file=sys.stderr)  # fmt: skip
+                print(
+                    f"roster: the rows left out were not kept with the import: {error}",
+                    file=sys.stderr,
+                )
             if status.emails_queued:
                 mail = progress.add_task("Sending emails", total=status.emails_queued)
                 status = await wait_for_emails(
@@ -571,8 +628,14 @@ def _not_started(checked: Any, output: str, style: Any, exit_code: Exit, **detai
 
 
 def _counts(report: Any) -> dict[str, int]:
-    return {"rows": report.rows, "invited": 0, "skipped": report.skipped, "errors": report.errors,
-            "emails_sent": 0, "emails_failed": 0}  # fmt: skip
+    return {
+        "rows": report.rows,
+        "invited": 0,
+        "skipped": report.skipped,
+        "errors": report.errors,
+        "emails_sent": 0,
+        "emails_failed": 0,
+    }
 
 
 def _progress() -> Any:
@@ -627,8 +690,12 @@ def database_failures(url: str) -> Iterator[None]:
             "bad_database", f"Cannot use the database {database}: {reason}.", database=database
         ) from None
     except ArgumentError as error:
-        raise Failure("bad_setting", f"The database URL {database} is not usable: {error}.",
-                      setting="database_url", value=database) from None  # fmt: skip
+        raise Failure(
+            "bad_setting",
+            f"The database URL {database} is not usable: {error}.",
+            setting="database_url",
+            value=database,
+        ) from None
 
 
 def serve(settings: Settings, host: str, port: int, *, with_sender: bool = True) -> int:
@@ -683,8 +750,11 @@ def worker(settings: Settings, lease: float) -> int:
     except SettingsProblem as problem:  # no usable secret key
         sessions.kw["bind"].dispose()
         raise Failure("bad_setting", problem.message, **problem.details) from None
-    print(f"Roster mail worker {sender.holder} (database {mask_url(url)}, mail "
-          f"{mask_url(settings.resolved_mail_url())})", flush=True)  # fmt: skip
+    print(
+        f"Roster mail worker {sender.holder} (database {mask_url(url)}, mail "
+        f"{mask_url(settings.resolved_mail_url())})",
+        flush=True,
+    )
     try:
         asyncio.run(run_worker(sender))
     finally:
@@ -715,15 +785,20 @@ def migrate(settings: Settings, output: str) -> int:
             engine.dispose()
     database = mask_url(url)
     if output == "json":
-        print_json({"database": database, "from": done.before, "to": done.after,
-                    "applied": [{"id": r.id, "title": r.title} for r in done.applied]})  # fmt: skip
+        print_json(
+            {
+                "database": database,
+                "from": done.before,
+                "to": done.after,
+                "applied": [{"id": r.id, "title": r.title} for r in done.applied],
+            }
+        )
         return Exit.OK
     if not done.applied:
         print(f"The database {database} is at the newest schema ({done.after}): nothing to do.")
         return Exit.OK
     start = f"from schema {done.before}" if done.before else "from an empty database"
-    print(f"Migrated {database} {start} to {done.after}, "
-          f"{plural(len(done.applied), 'migration')}:")  # fmt: skip
+    print(f"Migrated {database} {start} to {done.after}, {plural(len(done.applied), 'migration')}:")
     for revision in done.applied:
         print(f"  {revision.id}  {revision.title}")
     return Exit.OK
@@ -776,24 +851,39 @@ def _admin_action(session: Any, operator: Any, action: str, options: Any) -> dic
     organization = operator.find_organization(session, options.org)
     if action == "set-sender-name":
         operator.set_sender_name(organization, options.name)
-        return {"id": organization.id, "name": organization.name,
-                "sender_name": organization.sender_name}  # fmt: skip
+        return {
+            "id": organization.id,
+            "name": organization.name,
+            "sender_name": organization.sender_name,
+        }
     if action == "create-admin":
         admin_, token = operator.create_admin(session, organization, options.email)
-        return {"id": admin_.id, "email": admin_.email, "token": token,
-                "organization_id": organization.id}  # fmt: skip
+        return {
+            "id": admin_.id,
+            "email": admin_.email,
+            "token": token,
+            "organization_id": organization.id,
+        }
     if action == "create-program":
         program = operator.create_program(session, organization, options.name)
         return {"id": program.id, "name": program.name}
     program = operator.find_program(session, organization.id, options.program)
     contract = operator.create_contract(
-        session, organization, options.name, [program], seats=options.seats,
-        starts_on=options.starts, ends_on=options.ends,
-    )  # fmt: skip
+        session,
+        organization,
+        options.name,
+        [program],
+        seats=options.seats,
+        starts_on=options.starts,
+        ends_on=options.ends,
+    )
     return {
-        "id": contract.id, "name": contract.name, "seats_total": contract.seats,
-        "starts_on": contract.starts_on, "ends_on": contract.ends_on,
-    }  # fmt: skip
+        "id": contract.id,
+        "name": contract.name,
+        "seats_total": contract.seats,
+        "starts_on": contract.starts_on,
+        "ends_on": contract.ends_on,
+    }
 
 
 async def login(settings: Settings, api_url: str) -> int:
@@ -812,8 +902,11 @@ async def login(settings: Settings, api_url: str) -> int:
     async with RosterClient(api_url, token) as client:
         me = await client.me()
     update_config_file({"api_url": api_url, "token": token})
-    print(f"Logged in to {api_url} as {me.admin_email} ({me.organization.name}); kept in "
-          f"{CONFIG_FILE}.", file=sys.stderr)  # fmt: skip
+    print(
+        f"Logged in to {api_url} as {me.admin_email} ({me.organization.name}); kept in "
+        f"{CONFIG_FILE}.",
+        file=sys.stderr,
+    )
     return Exit.OK
 
 
@@ -833,10 +926,13 @@ def show_config(settings: Settings, options: Any, output: str) -> int:
 
     flags = {name for name in ("api_url", "token", "data_dir") if name in vars(options)}
     rows = [
-        {"setting": name, "value": shown(name, getattr(settings, name)),
-         "source": source_of(name, dict.fromkeys(flags))}
+        {
+            "setting": name,
+            "value": shown(name, getattr(settings, name)),
+            "source": source_of(name, dict.fromkeys(flags)),
+        }
         for name in type(settings).model_fields
-    ]  # fmt: skip
+    ]
     if output == "json":
         print_json({"items": rows})
     else:

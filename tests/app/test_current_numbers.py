@@ -6,10 +6,10 @@ import pytest
 from textual.widgets import Label
 
 from tests.app.conftest import on_screen, until
-from tui.api import models as wire
 from tui.app import RosterApp
 from tui.screens.home import AdminHome
 from tui.screens.programs import ProgramsScreen
+from tui.wire import models as wire
 
 pytestmark = pytest.mark.anyio
 
@@ -25,9 +25,10 @@ async def invite_one(app: RosterApp, email: str) -> None:
     contract = next(c for c in (await client.contracts(program.id)).items if c.available)
     await client.invite(
         program.id,
-        wire.InviteLearner(full_name="New Person", email=email, contract_id=contract.id,
-                           send_email=False),
-    )  # fmt: skip
+        wire.InviteLearner(
+            full_name="New Person", email=email, contract_id=contract.id, send_email=False
+        ),
+    )
 
 
 async def test_r_and_coming_back_reload_the_numbers(app: RosterApp) -> None:

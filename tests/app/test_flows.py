@@ -44,8 +44,13 @@ ROWS = (
 
 
 async def choose(pilot: Pilot[None], screen: type, search: str) -> None:
-    await until(pilot, lambda: isinstance(pilot.app.screen, screen)
-                and bool(getattr(pilot.app.screen, "choices", None)))  # fmt: skip
+    await until(
+        pilot,
+        lambda: (
+            isinstance(pilot.app.screen, screen)
+            and bool(getattr(pilot.app.screen, "choices", None))
+        ),
+    )
     await type_text(pilot, search)
     await pilot.press("enter")
 
@@ -143,13 +148,15 @@ async def test_users_bulk_with_the_box_unticked_creates_without_emails(
 async def test_program_invite_skips_the_program_step_and_returns_to_programs(
     app: RosterApp, data_dir: Path, tmp_path: Path
 ) -> None:
-    path = learner_file(tmp_path, "Ann Lee,ann.lee@example.org,",
-                        "Amara Okafor,amara.okafor@example.com,")  # fmt: skip
+    path = learner_file(
+        tmp_path, "Ann Lee,ann.lee@example.org,", "Amara Okafor,amara.okafor@example.com,"
+    )
     async with app.run_test(size=(120, 40)) as pilot:
         await until(pilot, lambda: app.me is not None)
         await pilot.press("p")
-        await until(pilot, lambda: isinstance(app.screen, ProgramsScreen)
-                    and bool(app.screen.programs))  # fmt: skip
+        await until(
+            pilot, lambda: isinstance(app.screen, ProgramsScreen) and bool(app.screen.programs)
+        )
         assert isinstance(app.screen, ProgramsScreen)
         programs = [program.name for program in app.screen.programs]
         await pilot.press(*["down"] * programs.index("Leadership Essentials"), "i")
@@ -369,14 +376,16 @@ async def test_the_file_browser_goes_up_and_finds_a_name_by_typing(
         await pilot.press("backspace")  # up from exports/ to the test's folder
         await until(pilot, lambda: Path(tree.path) == tmp_path and tree.last_line > 0)
         await pilot.press("e", "x")  # finds exports/
-        await until(pilot, lambda: tree.cursor_node is not None
-                    and str(tree.cursor_node.label) == "exports")  # fmt: skip
+        await until(
+            pilot, lambda: tree.cursor_node is not None and str(tree.cursor_node.label) == "exports"
+        )
         await pilot.press("enter")  # opens it
         await until(pilot, lambda: tree.last_line > 1)
         await pilot.pause(BrowseFiles.FIND_PAUSE)
         await pilot.press("z")  # finds zeta-learners.csv
-        await until(pilot, lambda: tree.cursor_node is not None
-                    and str(tree.cursor_node.label) == path.name)  # fmt: skip
+        await until(
+            pilot, lambda: tree.cursor_node is not None and str(tree.cursor_node.label) == path.name
+        )
         await pilot.press("enter")
         await on_screen(pilot, PreviewScreen)
 
@@ -395,13 +404,27 @@ async def test_the_users_list_reaches_every_learner(app: RosterApp) -> None:
         )
         count = 250
         rows = pl.DataFrame(
-            {"row": range(2, count + 2), "full_name": [f"Zed Learner {n:03}" for n in range(count)],
-             "email": [f"zed{n}@example.org" for n in range(count)], "external_id": [None] * count},
-            schema={"row": pl.UInt32, "full_name": pl.String, "email": pl.String,
-                    "external_id": pl.String},
-        )  # fmt: skip
-        await run_import(client, rows, program_id=program.id, contract_id=contract.id,
-                         choices=Choices(send_emails=False), file_name="zeds.csv")  # fmt: skip
+            {
+                "row": range(2, count + 2),
+                "full_name": [f"Zed Learner {n:03}" for n in range(count)],
+                "email": [f"zed{n}@example.org" for n in range(count)],
+                "external_id": [None] * count,
+            },
+            schema={
+                "row": pl.UInt32,
+                "full_name": pl.String,
+                "email": pl.String,
+                "external_id": pl.String,
+            },
+        )
+        await run_import(
+            client,
+            rows,
+            program_id=program.id,
+            contract_id=contract.id,
+            choices=Choices(send_emails=False),
+            file_name="zeds.csv",
+        )
         await pilot.press("u")
         await on_screen(pilot, UsersScreen)
         table = app.screen.query_one(DataTable)

@@ -44,8 +44,12 @@ def test_the_view_never_ends_inside_a_column(room: int) -> None:
     assert all(width >= column.width for width, column in zip(widths, COLUMNS, strict=True))
     if room <= 80:  # at 80 columns: who, the invitation's status, its email's, its expiry
         assert [column.title for column in COLUMNS[: len(shown)]] == [
-            "Learner", "Email", "Status", "Delivery", "Expires",
-        ]  # fmt: skip
+            "Learner",
+            "Email",
+            "Status",
+            "Delivery",
+            "Expires",
+        ]
 
 
 async def test_filter_search_mark_and_act_on_invitations(app: RosterApp, data_dir: Path) -> None:
@@ -78,8 +82,10 @@ async def test_filter_search_mark_and_act_on_invitations(app: RosterApp, data_di
         await on_screen(pilot, ConfirmAction)
         choices = [str(button.label) for button in app.screen.query(Button)]
         assert choices[:-1] == [
-            f"This one ({table.current.email})", "The 2 marked", f"All {pending} in this filter",
-        ]  # fmt: skip
+            f"This one ({table.current.email})",
+            "The 2 marked",
+            f"All {pending} in this filter",
+        ]
         await pilot.click("#scope-1")
         await on_screen(pilot, BulkProgress)  # two at once: the progress, then the count
         await until(pilot, lambda: "2 of 2 invitations revoked." in text_of(pilot, "#bulk-counts"))
@@ -107,9 +113,11 @@ async def test_remind_names_the_invitations_emailed_a_week_ago(
         quiet = stored(data_dir, "SELECT id FROM invitations WHERE status = 'pending' LIMIT 3")
         ids = ",".join(str(row[0]) for row in quiet)
         with sqlite3.connect(data_dir / "roster.db") as db:
-            db.execute(f"UPDATE invitations SET created_at = datetime('now', '-10 days'), "
-                       f"email_sent_at = datetime('now', '-10 days') "
-                       f"WHERE id IN ({ids})")  # fmt: skip
+            db.execute(
+                f"UPDATE invitations SET created_at = datetime('now', '-10 days'), "
+                f"email_sent_at = datetime('now', '-10 days') "
+                f"WHERE id IN ({ids})"
+            )
         await pilot.press("v")
         await on_screen(pilot, InvitationsScreen)
         screen = app.screen
@@ -140,9 +148,17 @@ async def test_the_import_history_opens_an_import_s_invitations(
         cells = [str(cell) for cell in table.get_row_at(0)]
         # The 3 ready rows went to the service; the 2 with errors never left the app.
         assert cells[1:] == [
-            "learners.csv", "3", "0", "0", "3 sent", "Inclusive Hiring", ENTERPRISE, "committed",
-            "3", "admin@demo.roster.invalid",
-        ]  # fmt: skip
+            "learners.csv",
+            "3",
+            "0",
+            "0",
+            "3 sent",
+            "Inclusive Hiring",
+            ENTERPRISE,
+            "committed",
+            "3",
+            "admin@demo.roster.invalid",
+        ]
         assert text_of(pilot, "#import-detail").splitlines() == [
             f"Inclusive Hiring · {ENTERPRISE} · by admin@demo.roster.invalid",
             "Committed: 3 rows sent, 3 invited, 0 with errors; none skipped",

@@ -73,8 +73,9 @@ async def test_a_worker_that_fails_leaves_a_message_and_the_app_running(app: Ros
         app._service.stop()  # the service goes away mid-session
         await pilot.press("p")
         await on_screen(pilot, ProgramsScreen)
-        await until(pilot, lambda: any("Cannot reach" in n.message for n in app._notifications),
-                    timeout=60)  # fmt: skip
+        await until(
+            pilot, lambda: any("Cannot reach" in n.message for n in app._notifications), timeout=60
+        )
         assert app.is_running
         assert isinstance(app.screen, ProgramsScreen)
 

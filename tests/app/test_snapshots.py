@@ -142,8 +142,10 @@ def test_contract_picker_filtered(snap_compare: Compare, roster: RosterApp) -> N
     async def filtered(pilot: Pilot[None]) -> None:
         await pilot.press("i")
         await choose(pilot, ChooseProgram, "leadership")
-        await until(pilot, lambda: isinstance(pilot.app.screen, ChooseContract)
-                    and bool(pilot.app.screen.choices))  # fmt: skip
+        await until(
+            pilot,
+            lambda: isinstance(pilot.app.screen, ChooseContract) and bool(pilot.app.screen.choices),
+        )
         await pilot.press(*"exp")
         listed = pilot.app.screen.query_one(SearchableList)
         options = listed.query_one(OptionList)
@@ -170,14 +172,12 @@ def test_preview_with_issues(snap_compare: Compare, roster: RosterApp, tmp_path:
 
 def test_preview_issues_only(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> None:
     path = learner_file(tmp_path, *ROWS)
-    assert snap_compare(roster, terminal_size=SIZE,
-                        run_before=steps(to_preview(path), keys("f")))  # fmt: skip
+    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(to_preview(path), keys("f")))
 
 
 def test_preview_box_unticked(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> None:
     path = learner_file(tmp_path, *CLEAN)
-    assert snap_compare(roster, terminal_size=SIZE,
-                        run_before=steps(to_preview(path), keys("m")))  # fmt: skip
+    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(to_preview(path), keys("m")))
 
 
 def test_preview_at_80_by_24(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> None:
@@ -260,22 +260,26 @@ def test_contract_picker_at_80_by_24(snap_compare: Compare, roster: RosterApp) -
     async def open_picker(pilot: Pilot[None]) -> None:
         await pilot.press("i")
         await choose(pilot, ChooseProgram, "leadership")
-        await until(pilot, lambda: isinstance(pilot.app.screen, ChooseContract)
-                    and bool(pilot.app.screen.choices))  # fmt: skip
+        await until(
+            pilot,
+            lambda: isinstance(pilot.app.screen, ChooseContract) and bool(pilot.app.screen.choices),
+        )
 
     assert snap_compare(roster, terminal_size=SMALL, run_before=steps(open_picker))
 
 
 def test_edit_row_at_80_by_24(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> None:
     path = learner_file(tmp_path, *ROWS)
-    assert snap_compare(roster, terminal_size=SMALL,
-                        run_before=steps(to_preview(path), keys("n", "e")))  # fmt: skip
+    assert snap_compare(
+        roster, terminal_size=SMALL, run_before=steps(to_preview(path), keys("n", "e"))
+    )
 
 
 def test_help_at_80_by_24(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> None:
     path = learner_file(tmp_path, *ROWS)
-    assert snap_compare(roster, terminal_size=SMALL,
-                        run_before=steps(to_preview(path), keys("n", "question_mark")))  # fmt: skip
+    assert snap_compare(
+        roster, terminal_size=SMALL, run_before=steps(to_preview(path), keys("n", "question_mark"))
+    )
 
 
 # The pages after the send show dates: the service's clock is pinned to these moments (UTC, and
@@ -316,8 +320,9 @@ def mail_server() -> Iterator[MailServer]:
     """Accepts every address but those at bounce.example.org, which it refuses for good."""
     refuse = lambda address: (  # noqa: E731
         "550 5.1.1 <{}>: mailbox unavailable".format(address.strip("<>"))
-        if "@bounce." in address else None
-    )  # fmt: skip
+        if "@bounce." in address
+        else None
+    )
     server = MailServer(Recorder(refuse=refuse)).start()
     yield server
     server.stop()
@@ -355,8 +360,9 @@ def two_imports(folder: Path, mail: MailServer) -> Callable[[Pilot[None]], Await
 
         pin_clock(ANN_ACCEPTS)
         client = await pilot.app.client()  # type: ignore[attr-defined]
-        (email,) = [m.parsed() for m in mail.handler.received
-                    if "ann.lee@example.org" in m.recipients]  # fmt: skip
+        (email,) = [
+            m.parsed() for m in mail.handler.received if "ann.lee@example.org" in m.recipients
+        ]
         body = email.get_body(preferencelist=("plain",))
         assert body is not None
         token = re.search(r"/invitations/(\S+)", body.get_content())  # a line of its own
@@ -402,19 +408,25 @@ async def imports_page(pilot: Pilot[None]) -> None:
 
 @pytest.mark.parametrize("size", [SIZE, SMALL], ids=["120x40", "80x24"])
 def test_invitations_after_the_send(
-    snap_compare: Compare, after_the_send: RosterApp, mail_server: MailServer, tmp_path: Path,
+    snap_compare: Compare,
+    after_the_send: RosterApp,
+    mail_server: MailServer,
+    tmp_path: Path,
     size: tuple[int, int],
-) -> None:  # fmt: skip
+) -> None:
     seeded = two_imports(tmp_path, mail_server)
-    assert snap_compare(after_the_send, terminal_size=size,
-                        run_before=steps(seeded, python_invitations))  # fmt: skip
+    assert snap_compare(
+        after_the_send, terminal_size=size, run_before=steps(seeded, python_invitations)
+    )
 
 
 @pytest.mark.parametrize("size", [SIZE, SMALL], ids=["120x40", "80x24"])
 def test_imports_after_the_send(
-    snap_compare: Compare, after_the_send: RosterApp, mail_server: MailServer, tmp_path: Path,
+    snap_compare: Compare,
+    after_the_send: RosterApp,
+    mail_server: MailServer,
+    tmp_path: Path,
     size: tuple[int, int],
-) -> None:  # fmt: skip
+) -> None:
     seeded = two_imports(tmp_path, mail_server)
-    assert snap_compare(after_the_send, terminal_size=size,
-                        run_before=steps(seeded, imports_page))  # fmt: skip
+    assert snap_compare(after_the_send, terminal_size=size, run_before=steps(seeded, imports_page))

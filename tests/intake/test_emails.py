@@ -23,9 +23,28 @@ ATEXT = "abcXYZ019!#$%&'*+-/=?^_`{|}~"
 TRICKY_LOCAL_CHARS = ATEXT + '.."@ \\()<>[],;:\u00e9\u00df\u0301\u200b\u00a0\u4e2d\U0001f600'
 TRICKY_DOMAIN_CHARS = "abcXYZ019-._\u00e9\u00fc\u0441\u4e2d\u3002\uff0e\u2488 "
 TLDS = [
-    "com", "COM", "org", "io", "c0m", "123", "test", "local", "localhost", "invalid", "onion",
-    "arpa", "example", "xn--p1ai", "xn--zz", "co.uk", "рф", "ab--cd", "-bad", "bad-", "",
-]  # fmt: skip
+    "com",
+    "COM",
+    "org",
+    "io",
+    "c0m",
+    "123",
+    "test",
+    "local",
+    "localhost",
+    "invalid",
+    "onion",
+    "arpa",
+    "example",
+    "xn--p1ai",
+    "xn--zz",
+    "co.uk",
+    "рф",
+    "ab--cd",
+    "-bad",
+    "bad-",
+    "",
+]
 
 local_parts = st.one_of(
     st.text(alphabet=ATEXT + ".", min_size=1, max_size=12),

@@ -27,10 +27,15 @@ LINES = [
 def test_each_row_gets_its_worst_status_and_every_message(write_file: WriteFile) -> None:
     learner_file = read_learner_file(write_file(LINES))
     skipped = pl.DataFrame(
-        {"row": [5], "column": ["Email"], "severity": ["warning"], "code": ["already_invited"],
-         "message": ["Already invited on 2026-11-02; no second invitation."]},
+        {
+            "row": [5],
+            "column": ["Email"],
+            "severity": ["warning"],
+            "code": ["already_invited"],
+            "message": ["Already invited on 2026-11-02; no second invitation."],
+        },
         schema=learner_file.issues.schema,
-    )  # fmt: skip
+    )
     checked = replace(learner_file, issues=pl.concat([learner_file.issues, skipped]))
     frame = preview_frame(checked)
     statuses = dict(zip(frame["row"], frame["status"], strict=True))

@@ -257,11 +257,35 @@ def test_closed_multiline_quote_is_not_unterminated(tmp_path: Path) -> None:
 
 CSV_PIECES = st.sampled_from(
     [
-        "Full Name", "Email", "External ID", "ann@example.com", "Ann", ",", ";", "\t", "|", '"',
-        "'", "\r", "\n", "\r\n", " ", "\u00a0", "\ufeff", "\ue000", "\ue001", "=", "-1", "é",
-        "1E+11", ",,,,,,,,", "\x00", "\x85", "\u2028",
+        "Full Name",
+        "Email",
+        "External ID",
+        "ann@example.com",
+        "Ann",
+        ",",
+        ";",
+        "\t",
+        "|",
+        '"',
+        "'",
+        "\r",
+        "\n",
+        "\r\n",
+        " ",
+        "\u00a0",
+        "\ufeff",
+        "\ue000",
+        "\ue001",
+        "=",
+        "-1",
+        "é",
+        "1E+11",
+        ",,,,,,,,",
+        "\x00",
+        "\x85",
+        "\u2028",
     ]
-)  # fmt: skip
+)
 
 
 @settings(
@@ -287,15 +311,47 @@ def test_fuzzed_text_files_always_get_a_report(data: bytes) -> None:
 
 XML_PIECES = st.sampled_from(
     [
-        b"<row>", b"</row>", b'<row r="2">', b'<row r="1048577">', b"<c>", b"</c>",
-        b'<c r="A2">', b'<c r="XFD2">', b'<c r="B2" t="s">', b'<c t="inlineStr">', b"<v>",
-        b"</v>", b"0", b"1", b"99999", b"<is><t>", b"</t></is>", b"<f>", b"</f>", b"<c/>",
-        b"<sheetData>", b"</sheetData>", b"&amp;", b"&#0;", b"\x00", b"\xff", b"<si><t>",
-        b"</t></si>", b'<dimension ref="A1:C3"/>', b'<dimension ref="A1:XFD1"/>', b"<",
+        b"<row>",
+        b"</row>",
+        b'<row r="2">',
+        b'<row r="1048577">',
+        b"<c>",
+        b"</c>",
+        b'<c r="A2">',
+        b'<c r="XFD2">',
+        b'<c r="B2" t="s">',
+        b'<c t="inlineStr">',
+        b"<v>",
+        b"</v>",
+        b"0",
+        b"1",
+        b"99999",
+        b"<is><t>",
+        b"</t></is>",
+        b"<f>",
+        b"</f>",
+        b"<c/>",
+        b"<sheetData>",
+        b"</sheetData>",
+        b"&amp;",
+        b"&#0;",
+        b"\x00",
+        b"\xff",
+        b"<si><t>",
+        b"</t></si>",
+        b'<dimension ref="A1:C3"/>',
+        b'<dimension ref="A1:XFD1"/>',
+        b"<",
     ]
-)  # fmt: skip
-MEMBERS = ["xl/worksheets/sheet1.xml", "xl/sharedStrings.xml", "xl/workbook.xml",
-           "xl/_rels/workbook.xml.rels", "[Content_Types].xml", "xl/styles.xml"]  # fmt: skip
+)
+MEMBERS = [
+    "xl/worksheets/sheet1.xml",
+    "xl/sharedStrings.xml",
+    "xl/workbook.xml",
+    "xl/_rels/workbook.xml.rels",
+    "[Content_Types].xml",
+    "xl/styles.xml",
+]
 
 
 @st.composite

@@ -108,10 +108,13 @@ def test_written_tables_read_back_with_the_same_cells_and_row_numbers(
     learners = result.learners
     got = list(
         zip(
-            learners["row"], learners["full_name"], learners["email"], learners["external_id"],
+            learners["row"],
+            learners["full_name"],
+            learners["email"],
+            learners["external_id"],
             strict=True,
         )
-    )  # fmt: skip
+    )
     assert got == expected
     assert result.report.blank_rows_skipped == len(canonical) - len(expected)
     # `roster check --format json` writes the issues from the frame: the same text as pydantic's.

@@ -23,8 +23,11 @@ def only(found: list[Issue]) -> Issue:
 def test_missing_full_name(write_file: WriteFile) -> None:
     issue = only(issues(write_file, "Ann Lee,ann@example.com,", '"  ",bob@example.com,'))
     assert (issue.row, issue.column, issue.severity, issue.code) == (
-        3, "Full Name", "error", "missing_full_name"
-    )  # fmt: skip
+        3,
+        "Full Name",
+        "error",
+        "missing_full_name",
+    )
     assert "enter the learner's full name" in issue.message
 
 

@@ -23,9 +23,13 @@ def invite(service: Service, org: Org, email: str, contract: str = "Unlimited") 
     response = service.http.post(
         f"/api/v1/programs/{org.programs['Leadership']}/invitations",
         headers=service.as_(org),
-        json={"full_name": "Ann Lee", "email": email, "contract_id": org.contracts[contract],
-              "send_email": True},
-    )  # fmt: skip
+        json={
+            "full_name": "Ann Lee",
+            "email": email,
+            "contract_id": org.contracts[contract],
+            "send_email": True,
+        },
+    )
     return response
 
 
@@ -129,10 +133,14 @@ def test_every_resource_of_another_organization_is_404(service: Service) -> None
     acme, globex = service.acme, service.globex
     invitation = invite(service, acme, "ann@example.com").json()
     started = service.http.post(
-        "/api/v1/imports", headers={**service.as_(acme), "Idempotency-Key": "k1"},
-        json={"program_id": acme.programs["Leadership"], "contract_id": acme.contracts["Unlimited"],
-              "send_emails": False},
-    ).json()  # fmt: skip
+        "/api/v1/imports",
+        headers={**service.as_(acme), "Idempotency-Key": "k1"},
+        json={
+            "program_id": acme.programs["Leadership"],
+            "contract_id": acme.contracts["Unlimited"],
+            "send_emails": False,
+        },
+    ).json()
     program, contract = acme.programs["Leadership"], acme.contracts["Unlimited"]
     globex_contract = globex.contracts["Unlimited"]
     as_globex = service.as_(globex)
@@ -140,20 +148,32 @@ def test_every_resource_of_another_organization_is_404(service: Service) -> None
         ("GET", f"/api/v1/programs/{program}/contracts", None),
         ("GET", f"/api/v1/learners?program_id={program}", None),
         ("GET", f"/api/v1/invitations?program_id={program}", None),
-        ("POST", f"/api/v1/programs/{program}/invitations",
-         {"full_name": "X", "email": "x@example.com", "contract_id": globex_contract}),
-        ("POST", f"/api/v1/programs/{globex.programs['Leadership']}/invitations",
-         {"full_name": "X", "email": "x@example.com", "contract_id": contract}),
-        ("POST", f"/api/v1/programs/{program}/invitations/check",
-         {"contract_id": contract, "rows": ROWS}),
+        (
+            "POST",
+            f"/api/v1/programs/{program}/invitations",
+            {"full_name": "X", "email": "x@example.com", "contract_id": globex_contract},
+        ),
+        (
+            "POST",
+            f"/api/v1/programs/{globex.programs['Leadership']}/invitations",
+            {"full_name": "X", "email": "x@example.com", "contract_id": contract},
+        ),
+        (
+            "POST",
+            f"/api/v1/programs/{program}/invitations/check",
+            {"contract_id": contract, "rows": ROWS},
+        ),
         ("PUT", f"/api/v1/imports/{started['id']}/chunks/0", ROWS),
         ("POST", f"/api/v1/imports/{started['id']}/commit", {"rows": 1}),
         ("GET", f"/api/v1/imports/{started['id']}", None),
         ("POST", f"/api/v1/invitations/{invitation['id']}/resend", None),
         ("DELETE", f"/api/v1/invitations/{invitation['id']}", None),
-        ("POST", "/api/v1/imports",
-         {"program_id": program, "contract_id": contract, "send_emails": False}),
-    ]  # fmt: skip
+        (
+            "POST",
+            "/api/v1/imports",
+            {"program_id": program, "contract_id": contract, "send_emails": False},
+        ),
+    ]
     for method, path, body in requests:
         headers = {**as_globex, "Idempotency-Key": "globex-1"}
         response = service.http.request(method, path, headers=headers, json=body)
@@ -176,10 +196,14 @@ def test_the_learner_search_ignores_accents_and_case(service: Service) -> None:
     response = service.http.post(
         f"/api/v1/programs/{acme.programs['Leadership']}/invitations",
         headers=service.as_(acme),
-        json={"full_name": "Élodie Brûlé", "email": "e.brule@example.com",
-              "external_id": "ÉMP-7", "contract_id": acme.contracts["Unlimited"],
-              "send_email": False},
-    )  # fmt: skip
+        json={
+            "full_name": "Élodie Brûlé",
+            "email": "e.brule@example.com",
+            "external_id": "ÉMP-7",
+            "contract_id": acme.contracts["Unlimited"],
+            "send_email": False,
+        },
+    )
     assert response.status_code == 201, response.text
     for query in ("elodie", "BRULE", "brûlé", "E.Brule@", "emp-7"):
         found = get(service, acme, "/api/v1/learners", q=query)
@@ -200,15 +224,19 @@ def test_learners_from_before_the_search_key_are_found_after_the_upgrade(tmp_pat
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "0002")
-        connection.execute(text(
-            "INSERT INTO organizations (id, name, is_demo, created_at) "
-            "VALUES (1, 'Acme', 0, '2026-01-01')"
-        ))  # fmt: skip
-        connection.execute(text(
-            "INSERT INTO learners (organization_id, email, email_key, full_name, external_id, "
-            "created_at) VALUES (1, 'jose@example.com', 'jose@example.com', 'José Núñez', NULL, "
-            "'2026-01-01')"
-        ))  # fmt: skip
+        connection.execute(
+            text(
+                "INSERT INTO organizations (id, name, is_demo, created_at) "
+                "VALUES (1, 'Acme', 0, '2026-01-01')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO learners (organization_id, email, email_key, full_name, "
+                "external_id, created_at) VALUES (1, 'jose@example.com', 'jose@example.com', "
+                "'José Núñez', NULL, '2026-01-01')"
+            )
+        )
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

@@ -60,9 +60,12 @@ def test_concurrent_imports_never_take_more_seats_than_the_contract_has(
             started = http.post(
                 "/imports",
                 headers={**live.headers(), "Idempotency-Key": str(uuid.uuid4())},
-                json={"program_id": live.acme.programs["Leadership"], "contract_id": contract_id,
-                      "send_emails": False},
-            ).json()  # fmt: skip
+                json={
+                    "program_id": live.acme.programs["Leadership"],
+                    "contract_id": contract_id,
+                    "send_emails": False,
+                },
+            ).json()
             chunk = http.put(
                 f"/imports/{started['id']}/chunks/0",
                 headers=live.headers(),
@@ -100,8 +103,8 @@ def test_concurrent_single_invitations_fill_a_contract_exactly(live_service: Liv
     the same moment into 5 seats."""
     import asyncio
 
-    from tui.api import models as wire
     from tui.api.client import ApiError, RosterClient
+    from tui.wire import models as wire
 
     live = live_service
     contract_id = add_contract(live, "5 seats", 5)
@@ -111,9 +114,13 @@ def test_concurrent_single_invitations_fill_a_contract_exactly(live_service: Liv
         try:
             await client.invite(
                 program,
-                wire.InviteLearner(full_name=f"Solo {number}", email=f"solo{number}@example.com",
-                                   contract_id=contract_id, send_email=False),
-            )  # fmt: skip
+                wire.InviteLearner(
+                    full_name=f"Solo {number}",
+                    email=f"solo{number}@example.com",
+                    contract_id=contract_id,
+                    send_email=False,
+                ),
+            )
         except ApiError as refused:
             return refused.problem.code, refused.problem.seats_left
         return 201
@@ -158,15 +165,21 @@ def test_a_lock_held_by_another_process_gives_quick_503s_and_reads_go_on(
         return httpx.post(
             f"{live.url}/api/v1/programs/{program}/invitations",
             headers=live.headers(),
-            json={"full_name": "Ada", "email": "ada@example.com",
-                  "contract_id": live.acme.contracts["Unlimited"], "send_email": False},
+            json={
+                "full_name": "Ada",
+                "email": "ada@example.com",
+                "contract_id": live.acme.contracts["Unlimited"],
+                "send_email": False,
+            },
             timeout=60,
-        )  # fmt: skip
+        )
 
     holder = subprocess.Popen(
         [sys.executable, "-c", HOLD_LOCK, database_url],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
         for read in ("/invitations", "/usage"):

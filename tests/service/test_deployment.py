@@ -31,9 +31,11 @@ def test_replicas_and_workers_invite_each_learner_once_and_a_killed_worker_loses
 ) -> None:
     run = run_deployment(database_url, tmp_path, mail_server, LEARNERS)
     twice = {row for row, times in run.received.items() if times > 1}
-    print(f"{LEARNERS:,} learners through 2 replicas and 3 workers, one killed: "
-          f"{run.seconds:.1f} s; the killed worker held {len(run.held_at_kill)} emails; "
-          f"{len(twice)} arrived twice")  # fmt: skip
+    print(
+        f"{LEARNERS:,} learners through 2 replicas and 3 workers, one killed: "
+        f"{run.seconds:.1f} s; the killed worker held {len(run.held_at_kill)} emails; "
+        f"{len(twice)} arrived twice"
+    )
 
     assert run.import_exits == [0, 0]
     assert sum(document["invited"] for document in run.imports) == LEARNERS

@@ -18,8 +18,9 @@ def check(service: Service, content: bytes, media_type: str, **params: Any) -> h
     response: httpx.Response = service.http.post(
         f"/api/v1/programs/{acme.programs['Leadership']}/invitations/check",
         headers={**service.as_(acme), "Content-Type": media_type},
-        content=content, params=params,
-    )  # fmt: skip
+        content=content,
+        params=params,
+    )
     return response
 
 
@@ -31,9 +32,11 @@ def test_json_and_csv_dry_runs_give_the_same_verdicts(service: Service) -> None:
     as_json = service.http.post(
         f"/api/v1/programs/{acme.programs['Leadership']}/invitations/check",
         headers=service.as_(acme),
-        json={"contract_id": contract, "rows": {key: rows[key] for key in
-                                                ("row", "email", "external_id")}},
-    )  # fmt: skip
+        json={
+            "contract_id": contract,
+            "rows": {key: rows[key] for key in ("row", "email", "external_id")},
+        },
+    )
     columns = zip(rows["row"], rows["email"], rows["external_id"], strict=True)
     lines = ["row,email,external_id", *(",".join(map(str, values)) for values in columns)]
     as_csv = check(service, "\n".join(lines).encode(), "text/csv", contract_id=contract)
@@ -53,30 +56,57 @@ def test_json_and_csv_dry_runs_give_the_same_verdicts(service: Service) -> None:
         (b"", "application/json", {}, "not a dry-run request"),
         (b"[1, 2]", "application/json", {}, "not a dry-run request"),
         (b'{"contract_id": "x", "rows": {}}', "application/json", {}, "not a dry-run request"),
-        (b'{"rows": {"row": [], "email": [], "external_id": []}}', "application/json", {},
-         "contract_id must be a whole number"),
-        (b'{"contract_id": 1, "rows": {"row": [2], "email": ["a@b.c"]}}', "application/json",
-         {}, "rows.external_id is missing"),
-        (b'{"contract_id": 1, "rows": {"row": [2, 3], "email": ["a@b.c"], "external_id": [null]}}',
-         "application/json", {}, "the same length"),
-        (b'{"contract_id": 1, "rows": {"row": [0], "email": ["a@b.c"], "external_id": [null]}}',
-         "application/json", {}, "from 1 to"),
-        (b'{"contract_id": 1, "rows": {"row": [2], "email": [null], "external_id": [null]}}',
-         "application/json", {}, "must be an email address"),
+        (
+            b'{"rows": {"row": [], "email": [], "external_id": []}}',
+            "application/json",
+            {},
+            "contract_id must be a whole number",
+        ),
+        (
+            b'{"contract_id": 1, "rows": {"row": [2], "email": ["a@b.c"]}}',
+            "application/json",
+            {},
+            "rows.external_id is missing",
+        ),
+        (
+            b'{"contract_id": 1, "rows": '
+            b'{"row": [2, 3], "email": ["a@b.c"], "external_id": [null]}}',
+            "application/json",
+            {},
+            "the same length",
+        ),
+        (
+            b'{"contract_id": 1, "rows": {"row": [0], "email": ["a@b.c"], "external_id": [null]}}',
+            "application/json",
+            {},
+            "from 1 to",
+        ),
+        (
+            b'{"contract_id": 1, "rows": {"row": [2], "email": [null], "external_id": [null]}}',
+            "application/json",
+            {},
+            "must be an email address",
+        ),
         (b"[" * 100_000, "application/json", {}, "not a dry-run request"),
         (b"row,email,external_id\n2,a@b.c,\n", "text/csv", {}, "?contract_id=N"),
         (b"Full Name,Email\nAnn,a@b.c\n", "text/csv", {"contract_id": 1}, "header line"),
-        (b"row,email,external_id\nsecond,a@b.c,\n", "text/csv", {"contract_id": 1},
-         "cannot be read"),
-        (b"row,email,external_id\n2,a@b.c,x,y\n", "text/csv", {"contract_id": 1},
-         "cannot be read"),
-        (b"row,email,external_id\n2,\xff\xfe,\n", "text/csv", {"contract_id": 1},
-         "cannot be read"),
-        (b"row,email,external_id\n2,,E1\n", "text/csv", {"contract_id": 1},
-         "must be an email address"),
+        (
+            b"row,email,external_id\nsecond,a@b.c,\n",
+            "text/csv",
+            {"contract_id": 1},
+            "cannot be read",
+        ),
+        (b"row,email,external_id\n2,a@b.c,x,y\n", "text/csv", {"contract_id": 1}, "cannot be read"),
+        (b"row,email,external_id\n2,\xff\xfe,\n", "text/csv", {"contract_id": 1}, "cannot be read"),
+        (
+            b"row,email,external_id\n2,,E1\n",
+            "text/csv",
+            {"contract_id": 1},
+            "must be an email address",
+        ),
         (b'row,email,external_id\n2,"a@b.c,\n', "text/csv", {"contract_id": 1}, "cannot be read"),
     ],
-)  # fmt: skip
+)
 def test_a_body_the_dry_run_cannot_read_is_a_422_that_says_what_to_send(
     service: Service, content: bytes, media_type: str, params: dict[str, Any], says: str
 ) -> None:
@@ -109,8 +139,9 @@ def test_a_dry_run_of_no_rows_says_nothing_is_ready(service: Service) -> None:
     empty = {"contract_id": contract, "rows": {"row": [], "email": [], "external_id": []}}
     as_json = service.http.post(
         f"/api/v1/programs/{acme.programs['Leadership']}/invitations/check",
-        headers=service.as_(acme), json=empty,
-    )  # fmt: skip
+        headers=service.as_(acme),
+        json=empty,
+    )
     as_csv = check(service, b"row,email,external_id\n", "text/csv", contract_id=contract)
     assert as_json.status_code == as_csv.status_code == 200
     assert as_json.json() == as_csv.json()
@@ -125,13 +156,16 @@ def test_stored_learners_come_back_exactly_whatever_their_text_holds(service: Se
     rows["full_name"] = ['Lee, "Ann"', "Ray\u00a0O'Brien", "Zoë Ng"]
     rows["external_id"] = ['A,"1"', None, ""]
     assert upload_and_commit(service, acme, "k", rows).status_code == 200
-    lines = ["row,email,external_id", *(f"{row},{email}," for row, email in
-                                        zip(rows["row"], rows["email"], strict=True))]  # fmt: skip
+    lines = [
+        "row,email,external_id",
+        *(f"{row},{email}," for row, email in zip(rows["row"], rows["email"], strict=True)),
+    ]
     response = service.http.post(
         f"/api/v1/programs/{acme.programs['Data Literacy']}/invitations/check",
         headers={**service.as_(acme), "Content-Type": "text/csv"},
-        content="\n".join(lines).encode(), params={"contract_id": acme.contracts["Unlimited"]},
-    )  # fmt: skip
+        content="\n".join(lines).encode(),
+        params={"contract_id": acme.contracts["Unlimited"]},
+    )
     assert response.status_code == 200, response.text
     verdict = response.json()
     assert (verdict["ready"], verdict["skipped"]) == (3, 0)

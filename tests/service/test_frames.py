@@ -25,8 +25,12 @@ def read_back(
 ) -> list[tuple[Any, ...]]:
     """`rows` stored in a table of `schema`'s columns, then read with read_frame in order."""
     kinds = {pl.String(): String, pl.Int64(): Integer}
-    table = Table("stored", MetaData(), Column("id", Integer, primary_key=True),
-                  *(Column(name, kinds[dtype]) for name, dtype in schema.items()))  # fmt: skip
+    table = Table(
+        "stored",
+        MetaData(),
+        Column("id", Integer, primary_key=True),
+        *(Column(name, kinds[dtype]) for name, dtype in schema.items()),
+    )
     sessions = open_database(database_url)
     try:
         table.create(sessions.kw["bind"])

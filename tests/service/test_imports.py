@@ -29,9 +29,13 @@ def start(
     return service.http.post(
         "/api/v1/imports",
         headers={**service.as_(org), "Idempotency-Key": key},
-        json={"program_id": org.programs["Leadership"], "contract_id": org.contracts[contract],
-              "send_emails": send, "file_name": "learners.csv"},
-    )  # fmt: skip
+        json={
+            "program_id": org.programs["Leadership"],
+            "contract_id": org.contracts[contract],
+            "send_emails": send,
+            "file_name": "learners.csv",
+        },
+    )
 
 
 def upload_and_commit(
@@ -63,9 +67,10 @@ def test_the_same_idempotency_key_returns_the_same_import(service: Service) -> N
     assert first.json()["id"] == again.json()["id"]
     assert start(service, service.acme, "k-2").json()["id"] != first.json()["id"]
     missing = service.http.post(
-        "/api/v1/imports", headers=service.as_(service.acme),
+        "/api/v1/imports",
+        headers=service.as_(service.acme),
         json={"program_id": 1, "contract_id": 1, "send_emails": True},
-    )  # fmt: skip
+    )
     assert missing.json()["code"] == "idempotency_key_required"
 
 
@@ -91,11 +96,15 @@ def test_a_chunk_as_csv_is_the_same_chunk_as_its_json(service: Service) -> None:
         '3,Bob,bob@example.com,"B,1"\n'
     )
     assert service.http.put(path, headers=as_csv, content=sent.encode()).json() == {
-        "seq": 0, "rows": 2,
-    }  # fmt: skip
-    rows = {"row": [2, 3], "full_name": ['Zoë "Z", Ö', "Bob"],
-            "email": ["zoe@example.com", "bob@example.com"],
-            "external_id": [None, "B,1"]}  # fmt: skip
+        "seq": 0,
+        "rows": 2,
+    }
+    rows = {
+        "row": [2, 3],
+        "full_name": ['Zoë "Z", Ö', "Bob"],
+        "email": ["zoe@example.com", "bob@example.com"],
+        "external_id": [None, "B,1"],
+    }
     assert service.http.put(path, headers=service.as_(acme), json=rows).status_code == 200
     other = service.http.put(path, headers=as_csv, content=sent.replace("Bob", "Rob").encode())
     assert (other.status_code, other.json()["code"]) == (409, "chunk_conflict")
@@ -145,16 +154,22 @@ def test_a_rerun_of_the_same_file_invites_nobody_twice(service: Service) -> None
 def test_the_commit_checks_again_what_changed_since_the_upload(service: Service) -> None:
     acme = service.acme
     import_id = start(service, acme, "k").json()["id"]
-    service.http.put(f"/api/v1/imports/{import_id}/chunks/0", headers=service.as_(acme),
-                     json=batch(10))  # fmt: skip
+    service.http.put(
+        f"/api/v1/imports/{import_id}/chunks/0", headers=service.as_(acme), json=batch(10)
+    )
     single = service.http.post(
-        f"/api/v1/programs/{acme.programs['Leadership']}/invitations", headers=service.as_(acme),
-        json={"full_name": "Learner 3", "email": "LEARNER3@example.com",
-              "contract_id": acme.contracts["Unlimited"]},
-    )  # fmt: skip
+        f"/api/v1/programs/{acme.programs['Leadership']}/invitations",
+        headers=service.as_(acme),
+        json={
+            "full_name": "Learner 3",
+            "email": "LEARNER3@example.com",
+            "contract_id": acme.contracts["Unlimited"],
+        },
+    )
     assert single.status_code == 201
-    body = service.http.post(f"/api/v1/imports/{import_id}/commit", headers=service.as_(acme),
-                             json={"rows": 10}).json()  # fmt: skip
+    body = service.http.post(
+        f"/api/v1/imports/{import_id}/commit", headers=service.as_(acme), json={"rows": 10}
+    ).json()
     assert (body["invited"], body["skipped"]) == (9, {"already_invited": 1})
     assert count(service, Invitation) == 10
 
@@ -174,10 +189,12 @@ def test_a_commit_over_capacity_writes_nothing(service: Service) -> None:
 def test_an_incomplete_upload_cannot_commit(service: Service) -> None:
     acme = service.acme
     import_id = start(service, acme, "k").json()["id"]
-    service.http.put(f"/api/v1/imports/{import_id}/chunks/0", headers=service.as_(acme),
-                     json=batch(10))  # fmt: skip
-    response = service.http.post(f"/api/v1/imports/{import_id}/commit",
-                                 headers=service.as_(acme), json={"rows": 25})  # fmt: skip
+    service.http.put(
+        f"/api/v1/imports/{import_id}/chunks/0", headers=service.as_(acme), json=batch(10)
+    )
+    response = service.http.post(
+        f"/api/v1/imports/{import_id}/commit", headers=service.as_(acme), json={"rows": 25}
+    )
     assert (response.status_code, response.json()["code"]) == (409, "incomplete_import")
     assert "received 10 of the 25 rows" in response.json()["detail"]
     assert count(service, Invitation) == 0
@@ -188,8 +205,9 @@ def test_unavailable_contracts_are_a_file_error(service: Service, contract: str)
     acme = service.acme
     checked = service.http.post(
         f"/api/v1/programs/{acme.programs['Leadership']}/invitations/check",
-        headers=service.as_(acme), json={"contract_id": acme.contracts[contract], "rows": batch(3)},
-    ).json()  # fmt: skip
+        headers=service.as_(acme),
+        json={"contract_id": acme.contracts[contract], "rows": batch(3)},
+    ).json()
     assert [error["code"] for error in checked["file_errors"]] == ["contract_unavailable"]
     response = upload_and_commit(service, acme, "k", batch(3), contract=contract)
     assert response.json()["code"] == "contract_unavailable"
@@ -216,10 +234,14 @@ def test_the_database_allows_one_pending_invitation_per_program_and_learner(
     with service.sessions() as session:
         first = session.scalars(select(Invitation)).one()
         twin = Invitation(
-            organization_id=first.organization_id, program_id=first.program_id,
-            contract_id=first.contract_id, learner_id=first.learner_id, status="pending",
-            token_key="another", expires_at=utcnow() + timedelta(days=1),
-        )  # fmt: skip
+            organization_id=first.organization_id,
+            program_id=first.program_id,
+            contract_id=first.contract_id,
+            learner_id=first.learner_id,
+            status="pending",
+            token_key="another",
+            expires_at=utcnow() + timedelta(days=1),
+        )
         session.add(twin)
         with pytest.raises(IntegrityError):
             session.commit()

@@ -160,9 +160,11 @@ def test_out_of_range_ids_offsets_and_rows_are_404_or_422_never_500(service: Ser
     check = service.http.post(
         f"/api/v1/programs/{acme.programs['Leadership']}/invitations/check",
         headers=service.as_(acme),
-        json={"contract_id": acme.contracts["Unlimited"],
-              "rows": {"row": [2, 3], "email": ["a@example.com"], "external_id": [None]}},
-    )  # fmt: skip
+        json={
+            "contract_id": acme.contracts["Unlimited"],
+            "rows": {"row": [2, 3], "email": ["a@example.com"], "external_id": [None]},
+        },
+    )
     assert check.status_code == 422
 
 
@@ -190,8 +192,10 @@ def test_bulk_revoke_and_resend_act_on_ids_or_a_filter_and_say_what_they_left(
     service: Service,
 ) -> None:
     acme = service.acme
-    ids = [invite(service, acme, f"l{n}@example.com", contract="Ten seats").json()["id"]
-           for n in range(5)]  # fmt: skip
+    ids = [
+        invite(service, acme, f"l{n}@example.com", contract="Ten seats").json()["id"]
+        for n in range(5)
+    ]
     other = invite(service, service.globex, "g@example.com").json()["id"]
 
     def bulk(action: str, **selection: Any) -> Any:
@@ -204,8 +208,10 @@ def test_bulk_revoke_and_resend_act_on_ids_or_a_filter_and_say_what_they_left(
     expire(service, ids[2])
     resent = bulk("resend", program_id=acme.programs["Leadership"])
     assert resent.json() == {"matched": 5, "changed": 2, "left": {"not_pending": 3}}
-    statuses = {item["id"]: (item["status"], item["email_status"])
-                for item in get(service, acme, "/api/v1/invitations")["items"]}  # fmt: skip
+    statuses = {
+        item["id"]: (item["status"], item["email_status"])
+        for item in get(service, acme, "/api/v1/invitations")["items"]
+    }
     assert statuses[ids[0]] == ("revoked", "failed")
     assert statuses[ids[2]] == ("expired", "queued")
     assert statuses[ids[3]] == statuses[ids[4]] == ("pending", "queued")
@@ -220,8 +226,10 @@ def test_a_bulk_action_goes_batch_by_batch_through_a_filter_its_batches_leave(
     """Revoking the pending ones two at a time: each batch leaves the filter, and the next still
     starts where the last ended (by id, not by offset), until none are left."""
     acme = service.acme
-    ids = [invite(service, acme, f"l{n}@example.com", contract="Ten seats").json()["id"]
-           for n in range(5)]  # fmt: skip
+    ids = [
+        invite(service, acme, f"l{n}@example.com", contract="Ten seats").json()["id"]
+        for n in range(5)
+    ]
     pending = {"program_id": acme.programs["Leadership"], "status": "pending", "limit": 2}
     results, after = [], None
     while True:
@@ -255,20 +263,27 @@ def test_remind_emails_the_quiet_pending_ones_again_and_keeps_their_expiry(
     ten_days_ago = utcnow() - timedelta(days=10)
     with service.sessions.begin() as session:  # l0, l1 and l2 were emailed ten days ago
         session.execute(
-            update(Invitation).where(Invitation.id.in_(ids[:3]))
+            update(Invitation)
+            .where(Invitation.id.in_(ids[:3]))
             .values(created_at=ten_days_ago, email_sent_at=ten_days_ago, email_status="sent")
-        )  # fmt: skip
+        )
     service.http.delete(f"/api/v1/invitations/{ids[2]}", headers=service.as_(acme))
     with service.sessions() as session:
         expiry = session.get_one(Invitation, ids[0]).expires_at
 
-    quiet = get(service, acme, "/api/v1/invitations", pending_for_days=7,
-                program_id=acme.programs["Leadership"])  # fmt: skip
+    quiet = get(
+        service,
+        acme,
+        "/api/v1/invitations",
+        pending_for_days=7,
+        program_id=acme.programs["Leadership"],
+    )
     assert sorted(item["id"] for item in quiet["items"]) == ids[:2]  # l2 is revoked
     reminded = service.http.post(
-        "/api/v1/invitations/remind", headers=service.as_(acme),
+        "/api/v1/invitations/remind",
+        headers=service.as_(acme),
         json={"program_id": acme.programs["Leadership"], "pending_for_days": 7},
-    )  # fmt: skip
+    )
 
     assert reminded.json() == {"matched": 2, "changed": 2, "left": {}}
     with service.sessions() as session:

@@ -38,9 +38,10 @@ def test_the_streamed_listing_is_the_pages_item_for_item(
     assert lines[0]["created_at"].endswith("Z")
 
     only_second = service.http.get(
-        "/api/v1/invitations", headers={**headers, "Accept": "application/x-ndjson"},
+        "/api/v1/invitations",
+        headers={**headers, "Accept": "application/x-ndjson"},
         params={"email_status": "created"},
-    )  # fmt: skip
+    )
     assert [json.loads(line)["email"] for line in only_second.text.splitlines()] == [
         f"learner{n}@example.com" for n in range(30, 35)
     ]

@@ -43,9 +43,13 @@ class RunningSender:
 
     def __init__(self, sessions: sessionmaker[Session], mail_url: str, **options: Any) -> None:
         self.sender = OutboxSender(
-            sessions, open_transport(mail_url), public_url="https://roster.example.org",
-            sender=SENDER, secret=SECRET, **options,
-        )  # fmt: skip
+            sessions,
+            open_transport(mail_url),
+            public_url="https://roster.example.org",
+            sender=SENDER,
+            secret=SECRET,
+            **options,
+        )
         self.loop = asyncio.new_event_loop()
         self.running = self.loop.create_task(self.sender.run())
         self.thread = threading.Thread(target=self.loop.run_forever)
@@ -135,13 +139,17 @@ def test_each_email_reaches_the_server_once_and_is_recorded_sent(
 def test_a_550_fails_that_invitation_at_once_with_the_reason(
     sessions: sessionmaker[Session], start_sender: Any
 ) -> None:
-    refusing = Recorder(refuse=lambda address: "550 5.1.1 mailbox unavailable"
-                        if address.startswith("nobody") else None)  # fmt: skip
+    refusing = Recorder(
+        refuse=lambda address: (
+            "550 5.1.1 mailbox unavailable" if address.startswith("nobody") else None
+        )
+    )
     server = MailServer(refusing).start()
     try:
         queue_invitations(sessions, learners(7))
-        ids = queue_invitations(sessions, [(f"Nobody {n}", f"nobody{n}@example.org")
-                                           for n in range(3)])  # fmt: skip
+        ids = queue_invitations(
+            sessions, [(f"Nobody {n}", f"nobody{n}@example.org") for n in range(3)]
+        )
         running = start_sender(sessions, server.url)
         wait_until(lambda: all_done(sessions))
         running.stop()
@@ -186,8 +194,9 @@ def test_server_down_longer_than_the_old_give_up_then_back_delivers_each_email_o
 ) -> None:
     server = MailServer()  # not started: connections are refused
     queue_invitations(sessions, learners(20))
-    running = start_sender(sessions, server.url, base_delay=0.02, max_delay=0.1,
-                           retry_window=timedelta(minutes=10))  # fmt: skip
+    running = start_sender(
+        sessions, server.url, base_delay=0.02, max_delay=0.1, retry_window=timedelta(minutes=10)
+    )
     # The old sender gave up after 8 attempts (two minutes): well past that, nothing failed.
     wait_until(lambda: min(row.attempts for row in outbox(sessions)) >= 10)
     assert outbox_states(sessions) == {"queued": 20}
@@ -213,8 +222,9 @@ def test_after_the_retry_window_an_email_fails_with_the_last_error(
 ) -> None:
     window = timedelta(seconds=1)
     queue_invitations(sessions, learners(4))
-    running = start_sender(sessions, MailServer().url, base_delay=0.05, max_delay=0.2,
-                           retry_window=window)  # fmt: skip
+    running = start_sender(
+        sessions, MailServer().url, base_delay=0.05, max_delay=0.2, retry_window=window
+    )
     wait_until(lambda: all_done(sessions))
     running.stop()
     assert email_statuses(sessions) == {"failed": 4}
@@ -244,9 +254,11 @@ def test_international_addresses_reach_a_server_with_smtputf8(
     assert email_statuses(sessions) == {"sent": 4}
     envelopes = {message.recipients[0]: message for message in mail_server.handler.received}
     assert set(envelopes) == {
-        "zoë@xn--bcher-kva.example", "anna@xn--bcher-kva.example", "王伟@xn--fsqu00a.xn--fiqs8s",
+        "zoë@xn--bcher-kva.example",
+        "anna@xn--bcher-kva.example",
+        "王伟@xn--fsqu00a.xn--fiqs8s",
         "plain@example.org",
-    }  # fmt: skip
+    }
     assert "SMTPUTF8" in envelopes["zoë@xn--bcher-kva.example"].mail_options
     assert "SMTPUTF8" not in envelopes["anna@xn--bcher-kva.example"].mail_options
     assert envelopes["anna@xn--bcher-kva.example"].parsed()["To"] == (
@@ -273,8 +285,9 @@ def test_without_smtputf8_a_non_ascii_local_part_fails_at_once_and_the_rest_go_o
     assert statuses[1].email_attempts == 1
     assert "SMTPUTF8" in (statuses[1].email_error or "")
     assert sorted(message.recipients[0] for message in server.handler.received) == [
-        "anna@xn--bcher-kva.example", "plain@example.org",
-    ]  # fmt: skip
+        "anna@xn--bcher-kva.example",
+        "plain@example.org",
+    ]
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -295,8 +308,11 @@ def test_maildir_takes_every_address_one_file_per_email(
 
     # The same email again (its row due once more, as after a crash): the same file, no copy.
     with write_session(sessions) as session, session.begin():
-        session.execute(update(OutboxMessage).where(OutboxMessage.id == 1)
-                        .values(status="queued", next_attempt_at=utcnow()))  # fmt: skip
+        session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == 1)
+            .values(status="queued", next_attempt_at=utcnow())
+        )
     running = start_sender(sessions, f"maildir://{maildir}")
     wait_until(lambda: all_done(sessions))
     running.stop()
@@ -342,8 +358,11 @@ def test_claims_of_a_dead_process_on_this_host_are_taken_back_at_start(
     }
     with write_session(sessions) as session, session.begin():
         for row_id, holder in holders.items():
-            session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id)
-                            .values(claimed_by=holder, next_attempt_at=lease_end))  # fmt: skip
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row_id)
+                .values(claimed_by=holder, next_attempt_at=lease_end)
+            )
     running = start_sender(sessions, mail_server.url)
     wait_until(lambda: sum(row.status == "sent" for row in outbox(sessions)) == 4)
     running.stop()
@@ -427,8 +446,9 @@ def test_the_email_of_an_invitation_no_longer_pending_is_not_sent(
     by_id = {invitation.id: invitation for invitation in invitations(sessions)}
     assert by_id[live].email_status == "sent"
     assert (by_id[expired].email_status, by_id[expired].email_error) == (
-        "failed", "Not sent: the invitation is expired.",
-    )  # fmt: skip
+        "failed",
+        "Not sent: the invitation is expired.",
+    )
     assert by_id[revoked].email_error == "Not sent: the invitation is revoked."
 
 
@@ -443,8 +463,15 @@ def test_an_older_emails_outcome_does_not_overwrite_the_invitations_latest_email
     [old], _ = claim_due(sessions, "host:1:a", 10, timedelta(seconds=30), utcnow())
     with write_session(sessions) as session, session.begin():
         now = utcnow()
-        session.add(OutboxMessage(invitation_id=invitation_id, status="queued", attempts=0,
-                                  queued_at=now, next_attempt_at=now))  # fmt: skip
+        session.add(
+            OutboxMessage(
+                invitation_id=invitation_id,
+                status="queued",
+                attempts=0,
+                queued_at=now,
+                next_attempt_at=now,
+            )
+        )
     record_outcomes(sessions, [Outcome(old, "failed", "550 5.1.1 no such user")], utcnow())
     [row] = invitations(sessions)
     assert (row.email_status, row.email_error) == ("queued", None)
@@ -465,8 +492,11 @@ def test_claims_take_the_longest_due_emails_first_and_no_more_than_asked(
     now = utcnow()
     with write_session(sessions) as session, session.begin():
         for row_id in range(1, 31):  # row 30 has waited longest, row 1 least
-            session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id)
-                            .values(next_attempt_at=now - timedelta(seconds=row_id)))  # fmt: skip
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == row_id)
+                .values(next_attempt_at=now - timedelta(seconds=row_id))
+            )
     claims, next_due = claim_due(sessions, "host:1:a", 10, timedelta(seconds=30), now)
     assert [claim.outgoing.outbox_id for claim in claims] == list(range(30, 20, -1))
     assert next_due is None  # as many as asked: there may be more

@@ -27,9 +27,15 @@ SENDER = "Acme Learning <learning@acme.example>"
 KEY = b"mail-render-tests-secret-key-0123456789"
 LINK = link_token(KEY, "tok")
 HEADERS = {
-    "From", "To", "Subject", "Date", "Message-ID", "X-Roster-Invitation", "MIME-Version",
+    "From",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "X-Roster-Invitation",
+    "MIME-Version",
     "Content-Type",
-}  # fmt: skip
+}
 
 
 def parse(data: bytes) -> EmailMessage:
@@ -58,14 +64,25 @@ def display_name(data: bytes) -> str:
     return str(make_header(decode_header(phrase)))
 
 
-def invitation(email_address: str, full_name: str = "Zoë Müller", program: str = "Leadership",
-               organization: str = "Acme", message: str | None = None,
-               sender_name: str | None = None) -> Outgoing:  # fmt: skip
+def invitation(
+    email_address: str,
+    full_name: str = "Zoë Müller",
+    program: str = "Leadership",
+    organization: str = "Acme",
+    message: str | None = None,
+    sender_name: str | None = None,
+) -> Outgoing:
     return Outgoing(
-        outbox_id=7, invitation_id=42, email=email_address, full_name=full_name,
-        program=program, organization=organization, token_key="tok", message=message,
+        outbox_id=7,
+        invitation_id=42,
+        email=email_address,
+        full_name=full_name,
+        program=program,
+        organization=organization,
+        token_key="tok",
+        message=message,
         sender_name=sender_name,
-    )  # fmt: skip
+    )
 
 
 # Text as people type it into a spreadsheet, and worse: any code point but lone surrogates
@@ -80,8 +97,9 @@ LABEL = "abcdefghijklmnopqrstuvwxyz0123456789éüñöçжяλ日本"
 def addresses(draw: st.DrawFn) -> str:
     """Addresses email-validator accepts, in its normalized form: Unicode local parts and IDN
     domains among them."""
-    local = ".".join(draw(st.lists(st.text(LOCAL, min_size=1, max_size=12), min_size=1,
-                                   max_size=3)))  # fmt: skip
+    local = ".".join(
+        draw(st.lists(st.text(LOCAL, min_size=1, max_size=12), min_size=1, max_size=3))
+    )
     labels = draw(st.lists(st.text(LABEL, min_size=1, max_size=15), min_size=1, max_size=3))
     tld = draw(st.sampled_from(["com", "org", "de", "example", "рф", "中国"]))
     try:
@@ -94,17 +112,27 @@ def addresses(draw: st.DrawFn) -> str:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.filter_too_much])
 @given(
-    address=addresses(), full_name=names, program=names, organization=names,
-    words=st.none() | st.text(characters, max_size=1000), sender_name=st.none() | names,
-)  # fmt: skip
+    address=addresses(),
+    full_name=names,
+    program=names,
+    organization=names,
+    words=st.none() | st.text(characters, max_size=1000),
+    sender_name=st.none() | names,
+)
 def test_every_invitation_email_parses_without_defects(
-    address: str, full_name: str, program: str, organization: str, words: str | None,
+    address: str,
+    full_name: str,
+    program: str,
+    organization: str,
+    words: str | None,
     sender_name: str | None,
-) -> None:  # fmt: skip
+) -> None:
     rendered = render_invitation(
         invitation(address, full_name, program, organization, words, sender_name),
-        PUBLIC_URL, SENDER, secret=KEY,
-    )  # fmt: skip
+        PUBLIC_URL,
+        SENDER,
+        secret=KEY,
+    )
     assert all(len(line) <= 998 for line in rendered.data.split(b"\r\n"))
     message = parse(rendered.data)
     assert defects(message) == []
@@ -146,8 +174,10 @@ def test_the_admins_message_is_text_in_both_parts_and_the_sender_name_the_organi
     words = 'Welcome!\n<script>alert(1)</script> & "quotes"\r\nBcc: all@example.org\x00'
     rendered = render_invitation(
         invitation("ann@example.org", message=words, sender_name="Acme Academy\r\nBcc: x@y.z"),
-        PUBLIC_URL, SENDER, secret=KEY,
-    )  # fmt: skip
+        PUBLIC_URL,
+        SENDER,
+        secret=KEY,
+    )
     message = parse(rendered.data)
     assert defects(message) == [] and set(message.keys()) == HEADERS
     assert message["From"] == '"Acme Academy Bcc: x@y.z" <learning@acme.example>'
@@ -191,10 +221,16 @@ def test_a_non_ascii_local_part_needs_smtputf8() -> None:
 
 def test_a_name_with_a_line_break_cannot_add_a_header() -> None:
     rendered = render_invitation(
-        invitation("ann@example.org", "Ann\r\nBcc: everyone@example.org",
-                   "Leadership\nX-Evil: 1", "Acme\r\n\r\nbody"),
-        PUBLIC_URL, SENDER, secret=KEY,
-    )  # fmt: skip
+        invitation(
+            "ann@example.org",
+            "Ann\r\nBcc: everyone@example.org",
+            "Leadership\nX-Evil: 1",
+            "Acme\r\n\r\nbody",
+        ),
+        PUBLIC_URL,
+        SENDER,
+        secret=KEY,
+    )
     message = parse(rendered.data)
     assert set(message.keys()) == HEADERS
     assert message["To"] == '"Ann Bcc: everyone@example.org" <ann@example.org>'
@@ -227,8 +263,9 @@ def test_international_names_and_sender_are_encoded_and_read_back() -> None:
 
 
 def test_a_long_name_is_folded_within_the_line_limit() -> None:
-    rendered = render_invitation(invitation("ann@example.org", "Ä" * 250, "P" * 200), PUBLIC_URL,
-                                 SENDER, secret=KEY)  # fmt: skip
+    rendered = render_invitation(
+        invitation("ann@example.org", "Ä" * 250, "P" * 200), PUBLIC_URL, SENDER, secret=KEY
+    )
     lines = rendered.data.split(b"\r\n\r\n", 1)[0].split(b"\r\n")
     assert max(len(line) for line in lines) <= 78
     message = parse(rendered.data)

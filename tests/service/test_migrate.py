@@ -31,10 +31,13 @@ HEAD = newest_revision()
 
 def roster(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "tui", *args], capture_output=True, text=True, timeout=60,
-        env={**os.environ, "ROSTER_SECRET_KEY": SECRET_KEY,
-             **(env or {}), "NO_COLOR": "1"}, check=False,
-    )  # fmt: skip
+        [sys.executable, "-m", "tui", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "ROSTER_SECRET_KEY": SECRET_KEY, **(env or {}), "NO_COLOR": "1"},
+        check=False,
+    )
 
 
 def with_password(url: str) -> str:
@@ -85,11 +88,22 @@ def test_serve_refuses_an_unmigrated_postgresql_until_roster_migrate(database_ur
 
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "tui", "serve", "--port", str(port), "--database-url", url,
-         "--no-sender"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tui",
+            "serve",
+            "--port",
+            str(port),
+            "--database-url",
+            url,
+            "--no-sender",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "ROSTER_SECRET_KEY": SECRET_KEY},
-    )  # fmt: skip
+    )
     try:
 
         def answers() -> bool:

@@ -27,18 +27,33 @@ def test_serve_masks_the_database_password_and_invitation_tokens(postgres_server
     url = f"postgresql://roster:s3cret-pass@{address}/{name}"
     migrated = subprocess.run(
         [sys.executable, "-m", "tui", "migrate", "--database-url", url],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert f"Migrated postgresql://roster:***@{address}/{name}" in migrated.stdout
     assert "s3cret-pass" not in migrated.stdout + migrated.stderr
     port = free_port()
     # Without a secret key a PostgreSQL deployment is refused, with how to make one.
     refused = subprocess.run(
-        [sys.executable, "-m", "tui", "serve", "--port", str(port), "--database-url", url,
-         "--format", "json"],
-        check=False, capture_output=True, text=True, timeout=60,
+        [
+            sys.executable,
+            "-m",
+            "tui",
+            "serve",
+            "--port",
+            str(port),
+            "--database-url",
+            url,
+            "--format",
+            "json",
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
         env={name: value for name, value in os.environ.items() if name != "ROSTER_SECRET_KEY"},
-    )  # fmt: skip
+    )
     assert refused.returncode == 2, refused.stderr
     failure = json.loads(refused.stdout)
     assert failure["error"]["code"] == "bad_setting"
@@ -46,11 +61,23 @@ def test_serve_masks_the_database_password_and_invitation_tokens(postgres_server
     assert "s3cret-pass" not in refused.stdout + refused.stderr
     key = "serve-secrets-test-key-0123456789abcdef"
     server = subprocess.Popen(
-        [sys.executable, "-m", "tui", "serve", "--port", str(port), "--database-url", url,
-         "--mail-url", "maildir:///tmp/roster-serve-secrets"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "tui",
+            "serve",
+            "--port",
+            str(port),
+            "--database-url",
+            url,
+            "--mail-url",
+            "maildir:///tmp/roster-serve-secrets",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1", "ROSTER_SECRET_KEY": key},
-    )  # fmt: skip
+    )
     try:
         assert server.stdout is not None
         first = server.stdout.readline()

@@ -127,9 +127,13 @@ def invitation_token(live: LiveService) -> str:
     created = httpx.post(
         f"{live.url}/api/v1/programs/{live.acme.programs['Leadership']}/invitations",
         headers=live.headers(),
-        json={"full_name": "Ann Lee", "email": "ann@example.com",
-              "contract_id": live.acme.contracts["Unlimited"], "send_email": False},
-    )  # fmt: skip
+        json={
+            "full_name": "Ann Lee",
+            "email": "ann@example.com",
+            "contract_id": live.acme.contracts["Unlimited"],
+            "send_email": False,
+        },
+    )
     assert created.status_code == 201, created.text
     from tui.service.db import Invitation
 

@@ -1,1 +1,1 @@
-"""The client side of the API: wire models and the httpx client."""
+"""The client side of the API: the httpx client and what the app and CLI build on it."""

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import AsyncGenerator
 
-from tui.api import models as wire
 from tui.api.client import RosterClient
+from tui.wire import models as wire
 
 # Each batch is one request and one transaction on the service: a few tens of milliseconds of
 # the database's write lock, so the mail sender and other admins get their turn in between, and

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel
 
-from tui.api import models as wire
+from tui.wire import models as wire
 
 M = TypeVar("M", bound=BaseModel)
 RETRIES = 5
@@ -109,9 +109,11 @@ class RosterClient:
         self, q: str = "", offset: int = 0, limit: int = 500
     ) -> wire.Page[wire.Program]:
         return await self._request(
-            "GET", "/programs", wire.Page[wire.Program],
+            "GET",
+            "/programs",
+            wire.Page[wire.Program],
             params={"q": q, "offset": offset, "limit": limit},
-        )  # fmt: skip
+        )
 
     async def contracts(self, program_id: int, q: str = "") -> wire.Page[wire.Contract]:
         return await self._request(
@@ -122,9 +124,11 @@ class RosterClient:
         self, q: str = "", program_id: int | None = None, offset: int = 0, limit: int = 100
     ) -> wire.Page[wire.Learner]:
         return await self._request(
-            "GET", "/learners", wire.Page[wire.Learner],
+            "GET",
+            "/learners",
+            wire.Page[wire.Learner],
             params={"q": q, "program_id": program_id, "offset": offset, "limit": limit},
-        )  # fmt: skip
+        )
 
     async def invitations(
         self,
@@ -140,11 +144,21 @@ class RosterClient:
         pending_for_days: int | None = None,
     ) -> wire.InvitationPage:
         return await self._request(
-            "GET", "/invitations", wire.InvitationPage,
-            params={"program_id": program_id, "status": status, "email_status": email_status,
-                    "import_id": import_id, "contract_id": contract_id, "q": q,
-                    "pending_for_days": pending_for_days, "offset": offset, "limit": limit},
-        )  # fmt: skip
+            "GET",
+            "/invitations",
+            wire.InvitationPage,
+            params={
+                "program_id": program_id,
+                "status": status,
+                "email_status": email_status,
+                "import_id": import_id,
+                "contract_id": contract_id,
+                "q": q,
+                "pending_for_days": pending_for_days,
+                "offset": offset,
+                "limit": limit,
+            },
+        )
 
     async def every_invitation(
         self,
@@ -156,13 +170,19 @@ class RosterClient:
     ) -> AsyncGenerator[bytes, None]:
         """Every invitation of the filter as JSON lines (a wire.Invitation each, ending in a
         newline), streamed by the service in one response and handed on as it arrives."""
-        params = {"program_id": program_id, "status": status, "email_status": email_status,
-                  "import_id": import_id}  # fmt: skip
+        params = {
+            "program_id": program_id,
+            "status": status,
+            "email_status": email_status,
+            "import_id": import_id,
+        }
         try:
             async with self._http.stream(
-                "GET", "/invitations", headers={"Accept": NDJSON},
+                "GET",
+                "/invitations",
+                headers={"Accept": NDJSON},
                 params={key: value for key, value in params.items() if value is not None},
-            ) as response:  # fmt: skip
+            ) as response:
                 if response.status_code >= 400:
                     await response.aread()
                     raise ApiError(_problem(response))
@@ -181,42 +201,59 @@ class RosterClient:
     async def bulk(self, action: str, selection: wire.InvitationSelection) -> wire.BulkResult:
         """Resend, remind or revoke (`action`) the invitations `selection` names."""
         return await self._request(
-            "POST", f"/invitations/{action}", wire.BulkResult,
-            json=selection.model_dump(exclude_none=True), retry=False,
-        )  # fmt: skip
+            "POST",
+            f"/invitations/{action}",
+            wire.BulkResult,
+            json=selection.model_dump(exclude_none=True),
+            retry=False,
+        )
 
     async def imports(self, offset: int = 0, limit: int = 100) -> wire.Page[wire.ImportStatus]:
         return await self._request(
-            "GET", "/imports", wire.Page[wire.ImportStatus],
+            "GET",
+            "/imports",
+            wire.Page[wire.ImportStatus],
             params={"offset": offset, "limit": limit},
-        )  # fmt: skip
+        )
 
     async def invite(self, program_id: int, body: wire.InviteLearner) -> wire.Invitation:
         return await self._request(
-            "POST", f"/programs/{program_id}/invitations", wire.Invitation,
-            json=body.model_dump(), retry=False,
-        )  # fmt: skip
+            "POST",
+            f"/programs/{program_id}/invitations",
+            wire.Invitation,
+            json=body.model_dump(),
+            retry=False,
+        )
 
     async def check(self, program_id: int, contract_id: int, rows: bytes) -> wire.CheckResult:
         """The dry run; `rows` as CSV (see importer.check_request_csv)."""
         return await self._request(
-            "POST", f"/programs/{program_id}/invitations/check", wire.CheckResult,
-            content=rows, params={"contract_id": contract_id},
+            "POST",
+            f"/programs/{program_id}/invitations/check",
+            wire.CheckResult,
+            content=rows,
+            params={"contract_id": contract_id},
             headers={"Content-Type": "text/csv; charset=utf-8"},
-        )  # fmt: skip
+        )
 
     async def start_import(self, body: wire.ImportCreate, key: str) -> wire.ImportStatus:
         return await self._request(
-            "POST", "/imports", wire.ImportStatus,
-            json=body.model_dump(), headers={"Idempotency-Key": key},
-        )  # fmt: skip
+            "POST",
+            "/imports",
+            wire.ImportStatus,
+            json=body.model_dump(),
+            headers={"Idempotency-Key": key},
+        )
 
     async def put_chunk(self, import_id: int, seq: int, rows: bytes) -> None:
         """Chunk `seq` of the import: its rows as CSV (importer.chunk_csv)."""
         await self._request(
-            "PUT", f"/imports/{import_id}/chunks/{seq}", _Ack,
-            content=rows, headers={"Content-Type": "text/csv; charset=utf-8"},
-        )  # fmt: skip
+            "PUT",
+            f"/imports/{import_id}/chunks/{seq}",
+            _Ack,
+            content=rows,
+            headers={"Content-Type": "text/csv; charset=utf-8"},
+        )
 
     async def commit_import(self, import_id: int, rows: int) -> wire.ImportStatus:
         return await self._request(
@@ -225,9 +262,11 @@ class RosterClient:
 
     async def keep_left_out(self, import_id: int, rows: wire.LeftOutRows) -> None:
         await self._request(
-            "PUT", f"/imports/{import_id}/left-out", _Ack,
+            "PUT",
+            f"/imports/{import_id}/left-out",
+            _Ack,
             content=rows.model_dump_json().encode(),
-        )  # fmt: skip
+        )
 
     async def left_out(self, import_id: int) -> wire.LeftOutRows:
         return await self._request("GET", f"/imports/{import_id}/left-out", wire.LeftOutRows)

@@ -15,12 +15,12 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
-from tui.api import models as wire
 from tui.api.client import RosterClient
 from tui.intake.learner_file import LearnerFile
 from tui.intake.report import SKIP_CODES
 from tui.intake.rules import ISSUE_SCHEMA, learner_differences, skip_issues
 from tui.text import plural
+from tui.wire import models as wire
 
 CHUNK_ROWS = 50_000
 UPLOADS_AT_ONCE = 2
@@ -87,10 +87,11 @@ def with_service_check(
             ),
             program,
         ),
-        pl.DataFrame([issue.model_dump() for issue in result.issues], schema=ISSUE_SCHEMA,
-                     orient="row"),
+        pl.DataFrame(
+            [issue.model_dump() for issue in result.issues], schema=ISSUE_SCHEMA, orient="row"
+        ),
         differs,
-    ]  # fmt: skip
+    ]
     issues = pl.concat([learner_file.issues, *found]).sort("row", maintain_order=True)
     summary = learner_file.summary.model_copy(
         update={
@@ -112,10 +113,9 @@ def differing(known: wire.KnownLearners, learners: pl.DataFrame) -> pl.DataFrame
     ready rows whose learner it knows, and the file's names are here (the dry run does not
     send them)."""
     stored = pl.DataFrame(
-        {"row": known.row, "stored_name": known.full_name,
-         "stored_external_id": known.external_id},
+        {"row": known.row, "stored_name": known.full_name, "stored_external_id": known.external_id},
         schema={"row": pl.UInt32, "stored_name": pl.String, "stored_external_id": pl.String},
-    )  # fmt: skip
+    )
     rows = stored.join(learners.select("row", "full_name", "external_id"), on="row", how="inner")
     return learner_differences(rows)
 
@@ -283,10 +283,14 @@ def left_out_rows(learner_file: LearnerFile, status: wire.ImportStatus) -> wire.
     """The file's rows the import did not invite: those with errors, and those the service
     skipped or refused, each with every reason in `error`."""
     service = pl.DataFrame(
-        [(issue.row, issue.message) for issue in status.issues
-         if issue.severity == "error" or issue.code in SKIP_CODES],
-        schema={"row": pl.UInt32, "message": pl.String}, orient="row",
-    )  # fmt: skip
+        [
+            (issue.row, issue.message)
+            for issue in status.issues
+            if issue.severity == "error" or issue.code in SKIP_CODES
+        ],
+        schema={"row": pl.UInt32, "message": pl.String},
+        orient="row",
+    )
     failed = learner_file.issues.filter(pl.col("severity") == "error").select("row")
     left = pl.concat([failed.select("row"), service.select("row")]).unique()
     reasons = (

@@ -29,9 +29,22 @@ _SLOW_SUFFIXES = (".arpa", ".invalid", ".local", ".localhost", ".onion", ".test"
 EMAIL_MAX_LENGTH = 254
 # RFC 2142 mailbox names, which the library lowercases.
 ROLE_MAILBOXES = [
-    "info", "marketing", "sales", "support", "abuse", "noc", "security", "postmaster",
-    "hostmaster", "usenet", "news", "webmaster", "www", "uucp", "ftp",
-]  # fmt: skip
+    "info",
+    "marketing",
+    "sales",
+    "support",
+    "abuse",
+    "noc",
+    "security",
+    "postmaster",
+    "hostmaster",
+    "usenet",
+    "news",
+    "webmaster",
+    "www",
+    "uucp",
+    "ftp",
+]
 
 
 # What makes two addresses the same learner: their normalized forms, lowercased. Hashed with this
@@ -234,16 +247,49 @@ def validate_with_library(emails: list[str]) -> list[tuple[str | None, str | Non
 
 # Mail domains people mistype most; an address at a near miss gets a warning.
 COMMON_DOMAINS = (
-    "gmail.com", "googlemail.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "hotmail.com",
-    "hotmail.co.uk", "hotmail.fr", "outlook.com", "live.com", "icloud.com", "aol.com",
-    "msn.com", "protonmail.com", "proton.me", "gmx.com", "gmx.de", "gmx.net", "web.de",
-    "comcast.net", "verizon.net", "orange.fr", "yandex.ru", "mail.ru", "qq.com",
-)  # fmt: skip
+    "gmail.com",
+    "googlemail.com",
+    "yahoo.com",
+    "yahoo.co.uk",
+    "yahoo.fr",
+    "hotmail.com",
+    "hotmail.co.uk",
+    "hotmail.fr",
+    "outlook.com",
+    "live.com",
+    "icloud.com",
+    "aol.com",
+    "msn.com",
+    "protonmail.com",
+    "proton.me",
+    "gmx.com",
+    "gmx.de",
+    "gmx.net",
+    "web.de",
+    "comcast.net",
+    "verizon.net",
+    "orange.fr",
+    "yandex.ru",
+    "mail.ru",
+    "qq.com",
+)
 # Real domains close to a common one, never flagged.
 _KNOWN_DOMAINS = frozenset(COMMON_DOMAINS) | {
-    "mail.com", "gmx.at", "gmx.ch", "live.co.uk", "live.fr", "me.com", "mac.com", "ymail.com",
-    "rocketmail.com", "outlook.fr", "outlook.de", "hotmail.de", "yahoo.de", "yahoo.es",
-}  # fmt: skip
+    "mail.com",
+    "gmx.at",
+    "gmx.ch",
+    "live.co.uk",
+    "live.fr",
+    "me.com",
+    "mac.com",
+    "ymail.com",
+    "rocketmail.com",
+    "outlook.fr",
+    "outlook.de",
+    "hotmail.de",
+    "yahoo.de",
+    "yahoo.es",
+}
 
 
 def suggest_domain(domain: str) -> str | None:

@@ -22,10 +22,12 @@ def preview_frame(checked: LearnerFile) -> pl.DataFrame:
     (importer.dry_run), or as read when the service was not asked."""
     issues = checked.issues
     rank = (
-        pl.when(pl.col("severity") == "error").then(0)
-        .when(pl.col("code").is_in(SKIP_CODES)).then(1)
+        pl.when(pl.col("severity") == "error")
+        .then(0)
+        .when(pl.col("code").is_in(SKIP_CODES))
+        .then(1)
         .otherwise(2)
-    )  # fmt: skip
+    )
     per_row = (
         issues.with_columns(rank.alias("rank"))
         .sort("row", "rank")
@@ -37,11 +39,14 @@ def preview_frame(checked: LearnerFile) -> pl.DataFrame:
         )
     )
     status = (
-        pl.when(pl.col("rank") == 0).then(pl.lit("error"))
-        .when(pl.col("rank") == 1).then(pl.lit("skipped"))
-        .when(pl.col("rank") == 2).then(pl.lit("warning"))
+        pl.when(pl.col("rank") == 0)
+        .then(pl.lit("error"))
+        .when(pl.col("rank") == 1)
+        .then(pl.lit("skipped"))
+        .when(pl.col("rank") == 2)
+        .then(pl.lit("warning"))
         .otherwise(pl.lit("ready"))
-    )  # fmt: skip
+    )
 
     # Added beside the learners' own columns, which are shared rather than copied as a join would.
     def lookup(column: str, dtype: pl.DataType) -> pl.Expr:

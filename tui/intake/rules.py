@@ -119,10 +119,14 @@ def check_learners(learners: pl.DataFrame, width: int) -> tuple[pl.DataFrame, pl
         # The cell rules run while the library judges the addresses the fast path left to it.
         issues: list[pl.LazyFrame] = [
             pl.concat(
-                [learners.lazy().filter(condition).select(columns)
-                 for condition, columns in _cell_rules(width)]
-            ).collect().lazy()
-        ]  # fmt: skip
+                [
+                    learners.lazy().filter(condition).select(columns)
+                    for condition, columns in _cell_rules(width)
+                ]
+            )
+            .collect()
+            .lazy()
+        ]
         verdicts = judging.result()
     judged = verdicts.judged
     learners = learners.with_columns(
@@ -178,38 +182,89 @@ def _cell_rules(width: int) -> list[tuple[pl.Expr, list[pl.Expr]]]:
     full_name = pl.col("full_name")
     external_id = pl.col("external_id")
     return [
-        _issue(full_name == "", "Full Name", "error", "missing_full_name",
-               pl.lit("Full Name is empty; enter the learner's full name.")),
-        _issue(full_name.str.len_chars() > MAX_TEXT_LENGTH, "Full Name", "error",
-               "full_name_too_long", _too_long("Full Name", full_name)),
-        _issue(full_name.str.contains(_CONTROL), "Full Name", "error", "invalid_full_name",
-               pl.format("Full Name contains {}; retype it on one line.",
-                         _control_kind(full_name))),
-        _issue(pl.col("email") == "", "Email", "error", "missing_email",
-               pl.lit("Email is empty; enter the learner's email address.")),
-        _issue(external_id.str.len_chars() > MAX_TEXT_LENGTH, "External ID", "error",
-               "external_id_too_long", _too_long("External ID", external_id)),
+        _issue(
+            full_name == "",
+            "Full Name",
+            "error",
+            "missing_full_name",
+            pl.lit("Full Name is empty; enter the learner's full name."),
+        ),
+        _issue(
+            full_name.str.len_chars() > MAX_TEXT_LENGTH,
+            "Full Name",
+            "error",
+            "full_name_too_long",
+            _too_long("Full Name", full_name),
+        ),
+        _issue(
+            full_name.str.contains(_CONTROL),
+            "Full Name",
+            "error",
+            "invalid_full_name",
+            pl.format("Full Name contains {}; retype it on one line.", _control_kind(full_name)),
+        ),
+        _issue(
+            pl.col("email") == "",
+            "Email",
+            "error",
+            "missing_email",
+            pl.lit("Email is empty; enter the learner's email address."),
+        ),
+        _issue(
+            external_id.str.len_chars() > MAX_TEXT_LENGTH,
+            "External ID",
+            "error",
+            "external_id_too_long",
+            _too_long("External ID", external_id),
+        ),
         # A line break or NUL in an identifier is always damage, and no database stores NUL.
-        _issue(external_id.str.contains(_CONTROL), "External ID", "error",
-               "invalid_external_id",
-               pl.format("External ID contains {}; retype it on one line.",
-                         _control_kind(external_id))),
-        _issue(pl.col("overflow").is_not_null(), None, "error", "too_many_fields",
-               pl.format(
-                   "The row has a value in column {}, beyond the header's {} columns; "
-                   "a value that holds the delimiter needs quotes.",
-                   pl.col("overflow"), pl.lit(width),
-               )),
-        _issue(full_name.str.contains(_FORMULA), "Full Name", "warning",
-               "formula_like", _formula_message("Full Name", full_name)),
-        _issue(external_id.str.contains(_FORMULA), "External ID", "warning",
-               "formula_like", _formula_message("External ID", external_id)),
-        _issue(external_id.str.contains(_SCIENTIFIC), "External ID", "warning",
-               "external_id_scientific",
-               pl.format("External ID {} looks like a number Excel turned into scientific "
-                         "notation; format the column as Text and re-enter the IDs.",
-                         _quoted(external_id))),
-    ]  # fmt: skip
+        _issue(
+            external_id.str.contains(_CONTROL),
+            "External ID",
+            "error",
+            "invalid_external_id",
+            pl.format(
+                "External ID contains {}; retype it on one line.", _control_kind(external_id)
+            ),
+        ),
+        _issue(
+            pl.col("overflow").is_not_null(),
+            None,
+            "error",
+            "too_many_fields",
+            pl.format(
+                "The row has a value in column {}, beyond the header's {} columns; "
+                "a value that holds the delimiter needs quotes.",
+                pl.col("overflow"),
+                pl.lit(width),
+            ),
+        ),
+        _issue(
+            full_name.str.contains(_FORMULA),
+            "Full Name",
+            "warning",
+            "formula_like",
+            _formula_message("Full Name", full_name),
+        ),
+        _issue(
+            external_id.str.contains(_FORMULA),
+            "External ID",
+            "warning",
+            "formula_like",
+            _formula_message("External ID", external_id),
+        ),
+        _issue(
+            external_id.str.contains(_SCIENTIFIC),
+            "External ID",
+            "warning",
+            "external_id_scientific",
+            pl.format(
+                "External ID {} looks like a number Excel turned into scientific "
+                "notation; format the column as Text and re-enter the IDs.",
+                _quoted(external_id),
+            ),
+        ),
+    ]
 
 
 def _issue(
@@ -332,11 +387,21 @@ def check_one_learner(
     (`check_learners`' learners) and (severity, message) of each issue, errors first. Rules
     between rows (duplicates) have nothing to compare."""
     learner = pl.DataFrame(
-        {"row": [1], "full_name": [full_name], "email": [email], "external_id": [external_id],
-         "overflow": [None]},
-        schema={"row": pl.UInt32, "full_name": pl.String, "email": pl.String,
-                "external_id": pl.String, "overflow": pl.Int32},
-    )  # fmt: skip
+        {
+            "row": [1],
+            "full_name": [full_name],
+            "email": [email],
+            "external_id": [external_id],
+            "overflow": [None],
+        },
+        schema={
+            "row": pl.UInt32,
+            "full_name": pl.String,
+            "email": pl.String,
+            "external_id": pl.String,
+            "overflow": pl.Int32,
+        },
+    )
     learners, issues = check_learners(learner, width=3)
     ordered = issues.sort(pl.col("severity") != "error")
     return learners, list(
@@ -360,11 +425,13 @@ def learner_differences(rows: pl.DataFrame) -> pl.DataFrame:
 
     def described(name: pl.Expr, external_id: pl.Expr) -> pl.Expr:
         return pl.concat_str(
-            pl.lit('"'), _quoted(name), pl.lit('"'),
+            pl.lit('"'),
+            _quoted(name),
+            pl.lit('"'),
             pl.when(external_id != "")
             .then(pl.lit(", External ID ") + _quoted(external_id))
             .otherwise(pl.lit("")),
-        )  # fmt: skip
+        )
 
     return (
         rows.filter(name_differs | id_differs)
@@ -397,9 +464,13 @@ def skip_issues(rows: pl.DataFrame, program: str) -> pl.DataFrame:
         pl.lit("warning").alias("severity"),
         "code",
         pl.when(pl.col("code") == "already_member")
-        .then(pl.format("{} is already a member of {}; the row is skipped.", "email",
-                        pl.lit(program)))
-        .otherwise(pl.format("{} already has a pending invitation; skipped, no second "
-                             "invitation.", "email"))
+        .then(
+            pl.format("{} is already a member of {}; the row is skipped.", "email", pl.lit(program))
+        )
+        .otherwise(
+            pl.format(
+                "{} already has a pending invitation; skipped, no second invitation.", "email"
+            )
+        )
         .alias("message"),
-    ).cast(ISSUE_SCHEMA)  # type: ignore[arg-type]  # fmt: skip
+    ).cast(ISSUE_SCHEMA)  # type: ignore[arg-type]

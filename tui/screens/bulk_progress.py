@@ -16,12 +16,12 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, ProgressBar, Static
 
-from tui.api import models as wire
 from tui.api.bulk import BATCH, act_in_batches
 from tui.api.client import ApiError, ServiceUnreachableError
 from tui.screens.roster_app import roster_app
 from tui.screens.worker_errors import ForwardsWorkerErrors
 from tui.text import plural
+from tui.wire import models as wire
 
 
 def result_text(result: wire.BulkResult, done: str) -> str:
@@ -42,9 +42,14 @@ class BulkProgress(ForwardsWorkerErrors, ModalScreen[wire.BulkResult | None]):
     done_so_far: reactive[wire.BulkResult | None] = reactive(None, init=False)
 
     def __init__(
-        self, action: str, title: str, done: str, label: str, count: int,
+        self,
+        action: str,
+        title: str,
+        done: str,
+        label: str,
+        count: int,
         selection: wire.InvitationSelection,
-    ) -> None:  # fmt: skip
+    ) -> None:
         super().__init__()
         self.action_name = action
         self.title_text = title
@@ -81,8 +86,10 @@ class BulkProgress(ForwardsWorkerErrors, ModalScreen[wire.BulkResult | None]):
             return
         except ServiceUnreachableError as error:
             # No answer: the batch in flight may or may not have been applied.
-            self._finish(f"Stopped: {error}. The batch being sent may or may not have been "
-                         "applied: reload the page to see.")  # fmt: skip
+            self._finish(
+                f"Stopped: {error}. The batch being sent may or may not have been "
+                "applied: reload the page to see."
+            )
             return
         finally:
             await batches.aclose()  # stopped between batches: none is in flight

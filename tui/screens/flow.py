@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tui.api import models as wire
+from tui.wire import models as wire
 
 if TYPE_CHECKING:
     import polars as pl

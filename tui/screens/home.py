@@ -10,10 +10,10 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Label, LoadingIndicator, Static
 
-from tui.api import models as wire
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.roster_app import roster_app
 from tui.screens.worker_errors import ForwardsWorkerErrors
+from tui.wire import models as wire
 
 BAR_WIDTH = 20
 
@@ -48,8 +48,12 @@ class AdminHome(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
             yield Label("Usage overview", classes="title")
             yield LoadingIndicator()
             with Horizontal(id="stats"):
-                for key, label in (("learners", "Learners"), ("pending", "Pending invitations"),
-                                   ("accepted", "Accepted"), ("programs", "Programs")):  # fmt: skip
+                for key, label in (
+                    ("learners", "Learners"),
+                    ("pending", "Pending invitations"),
+                    ("accepted", "Accepted"),
+                    ("programs", "Programs"),
+                ):
                     with Vertical(classes="stat"):
                         yield Label("–", id=f"stat-{key}", classes="stat-value")
                         yield Label(label, classes="stat-label")
@@ -66,9 +70,12 @@ class AdminHome(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
         client = await roster_app(self).client()
         usage = await client.usage()
         self.query_one(LoadingIndicator).display = False
-        for key, value in (("learners", usage.learners), ("pending", usage.pending_invitations),
-                           ("accepted", usage.accepted_invitations),
-                           ("programs", usage.programs)):  # fmt: skip
+        for key, value in (
+            ("learners", usage.learners),
+            ("pending", usage.pending_invitations),
+            ("accepted", usage.accepted_invitations),
+            ("programs", usage.programs),
+        ):
             self.query_one(f"#stat-{key}", Label).update(f"{value:,}")
         contracts = self.query_one("#contracts", Vertical)
         names = [str(label.content) for label in contracts.query(".contract-name").results(Label)]

@@ -16,20 +16,26 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
-from tui.api import models as wire
 from tui.screens.invitations import InvitationsScreen
 from tui.screens.paging import LoadsAsYouGo
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.roster_app import roster_app
 from tui.screens.worker_errors import ForwardsWorkerErrors
 from tui.text import plural
+from tui.wire import models as wire
 
 SKIPPED = {"already_invited": "already invited", "already_member": "already members"}
 
 
 def skipped_text(record: wire.ImportStatus) -> str:
-    return ", ".join(f"{count:,} {SKIPPED.get(code, code)}" for code, count in
-                     record.skipped.items() if count) or "0"  # fmt: skip
+    return (
+        ", ".join(
+            f"{count:,} {SKIPPED.get(code, code)}"
+            for code, count in record.skipped.items()
+            if count
+        )
+        or "0"
+    )
 
 
 def emails_text(record: wire.ImportStatus) -> str:
@@ -79,9 +85,18 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
         # The counts first, so that they fit at 80 columns; the rest is to the right and in
         # the highlighted import's detail.
         self.query_one(DataTable).add_columns(
-            "When", "File", "Invited", "Skipped", "Errors", "Emails", "Program", "Contract",
-            "Status", "Rows sent", "By",
-        )  # fmt: skip
+            "When",
+            "File",
+            "Invited",
+            "Skipped",
+            "Errors",
+            "Emails",
+            "Program",
+            "Contract",
+            "Status",
+            "Rows sent",
+            "By",
+        )
         self.reload()
 
     @work(exclusive=True, group="imports", exit_on_error=False)
@@ -103,11 +118,19 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
             when = (record.committed_at or record.created_at).astimezone()
             self.records[record.id] = record
             table.add_row(
-                f"{when:%Y-%m-%d %H:%M}", record.file_name, f"{record.invited:,}",
-                f"{sum(record.skipped.values()):,}", f"{record.errors:,}", emails_text(record),
-                record.program_name, record.contract_name, record.status, f"{record.rows:,}",
-                record.admin_email, key=str(record.id),
-            )  # fmt: skip
+                f"{when:%Y-%m-%d %H:%M}",
+                record.file_name,
+                f"{record.invited:,}",
+                f"{sum(record.skipped.values()):,}",
+                f"{record.errors:,}",
+                emails_text(record),
+                record.program_name,
+                record.contract_name,
+                record.status,
+                f"{record.rows:,}",
+                record.admin_email,
+                key=str(record.id),
+            )
         self.total = page.total
         self.query_one("#imports-total", Label).update(
             f"{plural(page.total, 'import')} · enter shows an import's invitations"

@@ -19,7 +19,6 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
-from tui.api import models as wire
 from tui.api.client import ApiError
 from tui.screens.bulk_progress import BulkProgress, result_text
 from tui.screens.reloading import ReloadsWhenShown
@@ -27,6 +26,7 @@ from tui.screens.roster_app import roster_app
 from tui.screens.worker_errors import ForwardsWorkerErrors
 from tui.text import plural
 from tui.widgets.invitation_table import InvitationTable
+from tui.wire import models as wire
 
 SEARCH_DELAY = 0.3
 REMIND_AFTER_DAYS = 7
@@ -104,10 +104,10 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
             yield Input(placeholder="Search names, emails, External IDs  (/)", id="search")
             yield Select[int]([], prompt="Program", id="program")
             yield Select[int]([], prompt="Contract", id="contract")
-            yield Select([(status, status) for status in STATUSES], prompt="Status",
-                         id="status")  # fmt: skip
-            yield Select([(status, status) for status in EMAIL_STATUSES], prompt="Email",
-                         id="email-status")  # fmt: skip
+            yield Select([(status, status) for status in STATUSES], prompt="Status", id="status")
+            yield Select(
+                [(status, status) for status in EMAIL_STATUSES], prompt="Email", id="email-status"
+            )
         yield InvitationTable(id="invitations")
         yield Static(id="invitation-detail")
         yield Label(id="invitation-total")
@@ -142,10 +142,13 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
             return None if select.is_blank() else select.value
 
         return {
-            "program_id": chosen("#program"), "contract_id": chosen("#contract"),
-            "status": chosen("#status"), "email_status": chosen("#email-status"),
-            "import_id": self.import_id, "q": self.query_one("#search", Input).value.strip(),
-        }  # fmt: skip
+            "program_id": chosen("#program"),
+            "contract_id": chosen("#contract"),
+            "status": chosen("#status"),
+            "email_status": chosen("#email-status"),
+            "import_id": self.import_id,
+            "q": self.query_one("#search", Input).value.strip(),
+        }
 
     @work(exclusive=True, group="reload", exit_on_error=False)
     async def reload(self, delay: float = 0.0, keep_cursor: bool = True) -> None:
@@ -158,10 +161,15 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
 
         async def page(offset: int, limit: int) -> wire.InvitationPage:
             return await client.invitations(
-                chosen["program_id"], chosen["status"], chosen["q"], offset, limit,
-                email_status=chosen["email_status"], import_id=chosen["import_id"],
+                chosen["program_id"],
+                chosen["status"],
+                chosen["q"],
+                offset,
+                limit,
+                email_status=chosen["email_status"],
+                import_id=chosen["import_id"],
                 contract_id=chosen["contract_id"],
-            )  # fmt: skip
+            )
 
         table = self.query_one(InvitationTable)
         await table.show(page, keep_cursor=keep_cursor)
@@ -208,8 +216,11 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
         invitation = self.query_one(InvitationTable).current
         detail = self.query_one("#invitation-detail", Static)
         if invitation is None:
-            detail.update("No invitations in this filter." if not self.query_one(
-                InvitationTable).total else "")  # fmt: skip
+            detail.update(
+                "No invitations in this filter."
+                if not self.query_one(InvitationTable).total
+                else ""
+            )
             return
         status: str = invitation.status
         expires = f"{invitation.expires_at.astimezone():%Y-%m-%d}"
@@ -224,10 +235,12 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
             email += f": {invitation.email_error}"
         # Two lines, each cut to the width: the second keeps the mail server's whole reply in
         # view at 80 columns.
-        detail.update(escape(
-            f"{invitation.full_name} <{invitation.email}> · {status} · "
-            f"{invitation.program_name} · {invitation.contract_name}\n{email}"
-        ))  # fmt: skip
+        detail.update(
+            escape(
+                f"{invitation.full_name} <{invitation.email}> · {status} · "
+                f"{invitation.program_name} · {invitation.contract_name}\n{email}"
+            )
+        )
 
     def action_act(self, action: str) -> None:
         self.ask(action)
@@ -239,22 +252,34 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
         filters = {key: value for key, value in self.filters().items() if value}
         scopes = []
         if table.current is not None:
-            scopes.append(Scope(f"This one ({table.current.email})", 1,
-                                {"ids": [table.current.id]}))  # fmt: skip
+            scopes.append(
+                Scope(f"This one ({table.current.email})", 1, {"ids": [table.current.id]})
+            )
         if table.marked:
-            scopes.append(Scope(f"The {len(table.marked):,} marked", len(table.marked),
-                                {"ids": sorted(table.marked)}))  # fmt: skip
+            scopes.append(
+                Scope(
+                    f"The {len(table.marked):,} marked",
+                    len(table.marked),
+                    {"ids": sorted(table.marked)},
+                )
+            )
         if filters and table.total:
             count = table.total
             if action == "remind":
                 filters["pending_for_days"] = REMIND_AFTER_DAYS
                 client = await roster_app(self).client()
-                count = (await client.invitations(
-                    filters.get("program_id"), filters.get("status"), filters.get("q", ""),
-                    limit=1, email_status=filters.get("email_status"),
-                    import_id=filters.get("import_id"), contract_id=filters.get("contract_id"),
-                    pending_for_days=REMIND_AFTER_DAYS,
-                )).total  # fmt: skip
+                count = (
+                    await client.invitations(
+                        filters.get("program_id"),
+                        filters.get("status"),
+                        filters.get("q", ""),
+                        limit=1,
+                        email_status=filters.get("email_status"),
+                        import_id=filters.get("import_id"),
+                        contract_id=filters.get("contract_id"),
+                        pending_for_days=REMIND_AFTER_DAYS,
+                    )
+                ).total
             what = f"emailed {REMIND_AFTER_DAYS}+ days ago " if action == "remind" else ""
             if count:
                 scopes.append(Scope(f"All {count:,} {what}in this filter", count, filters))

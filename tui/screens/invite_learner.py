@@ -13,19 +13,22 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
 
-from tui.api import models as wire
 from tui.api.client import ApiError
-from tui.api.models import MAX_MESSAGE
 from tui.intake.report import Report
 from tui.screens.pickers import contract_detail
 from tui.screens.roster_app import roster_app
 from tui.screens.worker_errors import ForwardsWorkerErrors
+from tui.wire import models as wire
+from tui.wire.models import MAX_MESSAGE
 
 FIELD_OF_CODE = {
-    "missing_full_name": "full_name", "invalid_full_name": "full_name",
-    "full_name_too_long": "full_name", "external_id_conflict": "external_id",
-    "external_id_too_long": "external_id", "invalid_external_id": "external_id",
-}  # fmt: skip
+    "missing_full_name": "full_name",
+    "invalid_full_name": "full_name",
+    "full_name_too_long": "full_name",
+    "external_id_conflict": "external_id",
+    "external_id_too_long": "external_id",
+    "invalid_external_id": "external_id",
+}
 
 
 class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[None]):
@@ -118,8 +121,10 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[None]):
         if not isinstance(program, int) or not isinstance(contract, int):
             error.update("Choose a program and a contract.")
             return
-        typed = tuple(self.query_one(f"#{key}", Input).value.strip()
-                      for key in ("full_name", "email", "external_id"))  # fmt: skip
+        typed = tuple(
+            self.query_one(f"#{key}", Input).value.strip()
+            for key in ("full_name", "email", "external_id")
+        )
         learner, issues = check_one_learner(*typed)
         errors = [message for severity, message in issues if severity == "error"]
         warnings = [message for severity, message in issues if severity != "error"]
@@ -166,11 +171,14 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[None]):
             invitation = await client.invite(
                 program_id,
                 wire.InviteLearner(
-                    full_name=value["full_name"], email=value["email"],
-                    external_id=value["external_id"] or None, contract_id=contract_id,
-                    send_email=send, message=self.query_one("#message", Input).value or None,
+                    full_name=value["full_name"],
+                    email=value["email"],
+                    external_id=value["external_id"] or None,
+                    contract_id=contract_id,
+                    send_email=send,
+                    message=self.query_one("#message", Input).value or None,
                 ),
-            )  # fmt: skip
+            )
         except ApiError as failure:
             self.query_one("#form-error", Static).update(f"✗ {failure.problem.detail}")
             field = FIELD_OF_CODE.get(failure.code or "", "email")
@@ -179,13 +187,23 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[None]):
         if send:
             invitation = await self._wait_for_email(invitation)
         status = wire.ImportStatus(
-            id=0, status="committed", program_id=program_id, contract_id=contract_id,
-            send_emails=send, file_name="", rows=1, chunks=0, invited=1, skipped={}, errors=0,
+            id=0,
+            status="committed",
+            program_id=program_id,
+            contract_id=contract_id,
+            send_emails=send,
+            file_name="",
+            rows=1,
+            chunks=0,
+            invited=1,
+            skipped={},
+            errors=0,
             emails_queued=1 if send else 0,
             emails_sent=int(invitation.email_status == "sent"),
             emails_failed=int(invitation.email_status == "failed"),
-            created_at=datetime.now(UTC), committed_at=datetime.now(UTC),
-        )  # fmt: skip
+            created_at=datetime.now(UTC),
+            committed_at=datetime.now(UTC),
+        )
         origin = self.origin
         failed = [invitation] if invitation.email_status == "failed" else []
         report = Report(file="", rows=1, ready=1)
@@ -200,7 +218,8 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[None]):
             if invitation.email_status in ("sent", "failed"):
                 break
             await asyncio.sleep(0.1)
-            page = await client.invitations(program_id=invitation.program_id,
-                                            q=invitation.email, limit=5)  # fmt: skip
+            page = await client.invitations(
+                program_id=invitation.program_id, q=invitation.email, limit=5
+            )
             invitation = next((i for i in page.items if i.id == invitation.id), invitation)
         return invitation

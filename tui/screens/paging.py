@@ -9,7 +9,7 @@ from textual import on, work
 from textual.screen import Screen
 from textual.widgets import DataTable
 
-from tui.api import models as wire
+from tui.wire import models as wire
 
 
 class LoadsAsYouGo(Screen[Any]):

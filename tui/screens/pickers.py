@@ -11,10 +11,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, Static
 
-from tui.api import models as wire
 from tui.screens.roster_app import roster_app
 from tui.screens.worker_errors import ForwardsWorkerErrors
 from tui.widgets.searchable_list import Item, SearchableList
+from tui.wire import models as wire
 
 
 class Picker(ForwardsWorkerErrors, ModalScreen[Any]):
@@ -77,9 +77,15 @@ class ChooseProgram(Picker):
         programs = (await client.programs()).items
         self.choices = {program.id: program for program in programs}
         self.query_one(SearchableList).set_items(
-            [Item(program.id, program.name, f"{program.learners:,} learners, "
-                  f"{program.pending:,} pending invitations") for program in programs]
-        )  # fmt: skip
+            [
+                Item(
+                    program.id,
+                    program.name,
+                    f"{program.learners:,} learners, {program.pending:,} pending invitations",
+                )
+                for program in programs
+            ]
+        )
 
 
 def contract_detail(contract: wire.Contract) -> str:
@@ -113,7 +119,13 @@ class ChooseContract(Picker):
         contracts = (await client.contracts(self.program.id)).items
         self.choices = {contract.id: contract for contract in contracts}
         self.query_one(SearchableList).set_items(
-            [Item(contract.id, contract.name, contract_detail(contract),
-                  None if contract.available else contract.unavailable_reason)
-             for contract in contracts]
-        )  # fmt: skip
+            [
+                Item(
+                    contract.id,
+                    contract.name,
+                    contract_detail(contract),
+                    None if contract.available else contract.unavailable_reason,
+                )
+                for contract in contracts
+            ]
+        )

@@ -18,7 +18,6 @@ from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Stat
 
 from tui.api.client import ApiError, ServiceUnreachableError
 from tui.api.importer import Choices
-from tui.api.models import MAX_MESSAGE
 from tui.intake.export import errors_file_for, export_issues, preview_frame
 from tui.intake.learner_file import LearnerFile
 from tui.intake.render import describe_source
@@ -28,6 +27,7 @@ from tui.screens.roster_app import roster_app
 from tui.screens.worker_errors import ForwardsWorkerErrors
 from tui.text import noun, plural
 from tui.widgets.preview_table import PreviewTable
+from tui.wire.models import MAX_MESSAGE
 
 if TYPE_CHECKING:
     from tui.screens.flow import BulkFlow
@@ -223,8 +223,7 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
                 yield Static(id="message")
                 yield Checkbox(id="update")
                 with Horizontal(id="commit-bar"):
-                    yield Checkbox("Send invitations to new members after import", True,
-                                   id="send")  # fmt: skip
+                    yield Checkbox("Send invitations to new members after import", True, id="send")
                     yield Button("", id="commit", variant="primary")
         yield Footer()
 
@@ -242,9 +241,12 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
             f"[b]{report.rows:,}[/b] {noun(report.rows, 'row')} uploaded · "
             f"[green]{report.ready:,} ready[/green] · "
             f"[red]{report.errors:,} with errors[/red] · {report.skipped:,} skipped"
-            + (f" · {plural(report.blank_rows_skipped, 'blank row')} skipped"
-               if report.blank_rows_skipped else "")
-        )  # fmt: skip
+            + (
+                f" · {plural(report.blank_rows_skipped, 'blank row')} skipped"
+                if report.blank_rows_skipped
+                else ""
+            )
+        )
         self.query_one("#summary", Static).update(
             f"Program: [b]{self.flow.program.name}[/b]    "
             f"Contract: [b]{self.flow.contract.name}[/b]\n"
@@ -439,8 +441,7 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         try:
             learner_file = await asyncio.to_thread(self.learner_file.recheck, learners)
             client = await roster_app(self).client()
-            checked = await dry_run(client, learner_file, self.flow.program,
-                                    self.flow.contract.id)  # fmt: skip
+            checked = await dry_run(client, learner_file, self.flow.program, self.flow.contract.id)
         except (ApiError, ServiceUnreachableError) as error:
             detail = error.problem.detail if isinstance(error, ApiError) else str(error)
             self.notify(detail, severity="error")

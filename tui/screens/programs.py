@@ -8,10 +8,10 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Label
 
-from tui.api import models as wire
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.roster_app import roster_app
 from tui.screens.worker_errors import ForwardsWorkerErrors
+from tui.wire import models as wire
 
 
 class ProgramsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
@@ -43,8 +43,13 @@ class ProgramsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
         cursor = table.cursor_row
         table.clear()
         for program in self.programs:
-            table.add_row(program.name, f"{program.learners:,}", f"{program.pending:,}",
-                          program.description, key=str(program.id))  # fmt: skip
+            table.add_row(
+                program.name,
+                f"{program.learners:,}",
+                f"{program.pending:,}",
+                program.description,
+                key=str(program.id),
+            )
         table.move_cursor(row=min(cursor, max(len(self.programs) - 1, 0)))
         table.focus()
 

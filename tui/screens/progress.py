@@ -16,7 +16,6 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, ProgressBar, Static
 
-from tui.api import models as wire
 from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
 from tui.api.importer import (
     Choices,
@@ -33,6 +32,7 @@ from tui.intake.report import Report
 from tui.screens.roster_app import roster_app
 from tui.screens.worker_errors import ForwardsWorkerErrors
 from tui.text import noun, plural
+from tui.wire import models as wire
 
 if TYPE_CHECKING:
     from tui.screens.flow import BulkFlow
@@ -135,8 +135,9 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
         try:
             await keep_left_out(client, self.learner_file, status)
         except (ApiError, ServiceUnreachableError) as error:
-            self.notify(f"The rows left out were not kept with the import: {error}",
-                        severity="warning")  # fmt: skip
+            self.notify(
+                f"The rows left out were not kept with the import: {error}", severity="warning"
+            )
 
     @on(Button.Pressed, "#close")
     def action_close(self) -> None:
@@ -182,9 +183,10 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
         lines = [f"[b]{status.invited:,}[/b] {noun(status.invited, 'invitation')} created."]
         if status.send_emails:
             sent = status.emails_sent
-            lines.append(f"[b]{sent:,}[/b] invitation {noun(sent, 'email')} sent."
-                         + (f" [red]{status.emails_failed:,} failed.[/red]"
-                            if status.emails_failed else ""))  # fmt: skip
+            lines.append(
+                f"[b]{sent:,}[/b] invitation {noun(sent, 'email')} sent."
+                + (f" [red]{status.emails_failed:,} failed.[/red]" if status.emails_failed else "")
+            )
             waiting = status.emails_queued - status.emails_sent - status.emails_failed
             if waiting:
                 why = (
@@ -192,21 +194,28 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
                     if status.email_problem
                     else ""
                 )
-                lines.append(f"{plural(waiting, 'email')} still queued{why}: Roster keeps "
-                             "sending them while it runs.")  # fmt: skip
+                lines.append(
+                    f"{plural(waiting, 'email')} still queued{why}: Roster keeps "
+                    "sending them while it runs."
+                )
         else:
             lines.append("No emails were sent: the invitations were created without them.")
         differ = sum(1 for issue in status.issues if issue.code == "learner_differs")
         if differ:
             lines.append(
                 f"{plural(differ, 'stored learner')} "
-                + ("took the file's Full Name and External ID." if status.update_learners
-                   else "kept the stored Full Name and External ID (the file's differ).")
-            )  # fmt: skip
+                + (
+                    "took the file's Full Name and External ID."
+                    if status.update_learners
+                    else "kept the stored Full Name and External ID (the file's differ)."
+                )
+            )
         skipped = sum(status.skipped.values())
         if skipped:
-            why = ", ".join(plural(count, *SKIP_NAMES.get(code, (code, code)))
-                            for code, count in status.skipped.items())  # fmt: skip
+            why = ", ".join(
+                plural(count, *SKIP_NAMES.get(code, (code, code)))
+                for code, count in status.skipped.items()
+            )
             lines.append(f"{plural(skipped, 'row')} skipped ({why}): no second invitation.")
         errors = self.report.errors
         if errors:
@@ -235,8 +244,9 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
             client = await roster_app(self).client()
             failed = await failed_emails(client, self.status)
         lines = failures_text(self.status, failed)
-        self._add_line("[red]Emails that failed:[/red]\n" + "\n".join(
-            escape(line) for line in lines))  # fmt: skip
+        self._add_line(
+            "[red]Emails that failed:[/red]\n" + "\n".join(escape(line) for line in lines)
+        )
 
     @work(thread=True, exit_on_error=False)
     def write_error_file(self, source: Path) -> None:

@@ -128,8 +128,10 @@ class OpenInEditor(ModalScreen[bool]):
         editor = os.environ.get("EDITOR") or os.environ.get("VISUAL") or "your editor"
         with Vertical(classes="dialog"):
             yield Label("Template saved", classes="title")
-            yield Static(f"Saved {self.path}. Open it in {editor} now? Roster comes back when "
-                         "you close the editor.")  # fmt: skip
+            yield Static(
+                f"Saved {self.path}. Open it in {editor} now? Roster comes back when "
+                "you close the editor."
+            )
             with Horizontal(classes="buttons"):
                 yield Button("Not now", id="no")
                 yield Button("Open in editor", id="yes", variant="primary")
@@ -162,8 +164,9 @@ class UploadScreen(ForwardsWorkerErrors, Screen[None]):
             yield Label("Upload the learner file", classes="title")
             yield Static(
                 f"Program: [b]{self.flow.program.name}[/b]    "
-                f"Contract: [b]{self.flow.contract.name}[/b]", classes="context",
-            )  # fmt: skip
+                f"Contract: [b]{self.flow.contract.name}[/b]",
+                classes="context",
+            )
             yield Static(
                 "1. [b]Download the .csv template[/b] (ctrl+t) and add one row per learner. "
                 "All 3 headers are required: Full Name and Email in every row; External ID is "
@@ -172,8 +175,9 @@ class UploadScreen(ForwardsWorkerErrors, Screen[None]):
                 "3. Press [b]Upload[/b] (enter).",
                 classes="hint",
             )
-            yield Input(placeholder="Path to the learner file (.csv, .tsv, .txt or .xlsx)",
-                        id="path")  # fmt: skip
+            yield Input(
+                placeholder="Path to the learner file (.csv, .tsv, .txt or .xlsx)", id="path"
+            )
             yield Static("", id="path-error")
             with Horizontal(classes="buttons"):
                 yield Button("Download the .csv template", id="template")
@@ -252,8 +256,9 @@ class UploadScreen(ForwardsWorkerErrors, Screen[None]):
             self.query_one("#path-error", Static).update("Checking with the service…")
             client = await roster_app(self).client()
             try:
-                checked = await dry_run(client, learner_file, self.flow.program,
-                                        self.flow.contract.id)  # fmt: skip
+                checked = await dry_run(
+                    client, learner_file, self.flow.program, self.flow.contract.id
+                )
             except (ApiError, ServiceUnreachableError) as error:
                 # Said where "Checking with the service…" stood, not left standing under it.
                 detail = error.problem.detail if isinstance(error, ApiError) else str(error)

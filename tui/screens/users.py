@@ -11,12 +11,12 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label
 
-from tui.api import models as wire
 from tui.screens.paging import LoadsAsYouGo
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.roster_app import roster_app
 from tui.screens.worker_errors import ForwardsWorkerErrors
 from tui.text import plural
+from tui.wire import models as wire
 
 SEARCH_DELAY = 0.25
 
@@ -60,8 +60,9 @@ class UsersScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen[N
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="users-bar"):
-            yield Input(placeholder="Search learners by name, email or External ID  (/)",
-                        id="search")  # fmt: skip
+            yield Input(
+                placeholder="Search learners by name, email or External ID  (/)", id="search"
+            )
             yield Button("+ Invite Learners", id="invite", variant="primary")
         yield DataTable(id="learners", cursor_type="row", zebra_stripes=True)
         yield Label("", id="total")
@@ -109,8 +110,13 @@ class UsersScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen[N
         table = self.query_one(DataTable)
         for learner in page.items:
             invitations = ", ".join(f"{p.program_name} ({p.status})" for p in learner.programs)
-            table.add_row(learner.full_name, learner.email, learner.external_id or "",
-                          invitations, key=str(learner.id))  # fmt: skip
+            table.add_row(
+                learner.full_name,
+                learner.email,
+                learner.external_id or "",
+                invitations,
+                key=str(learner.id),
+            )
         self.total = page.total
         loaded = table.row_count
         self.query_one("#total", Label).update(

@@ -9,7 +9,6 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tui.api.models import RowBatch
 from tui.service.checks import check_rows, rows_frame
 from tui.service.db import (
     Admin,
@@ -22,6 +21,7 @@ from tui.service.db import (
     utcnow,
 )
 from tui.service.invitations import create_invitations
+from tui.wire.models import RowBatch
 
 DEMO_ORGANIZATION = "Demo Organization (sample data)"
 DEMO_ADMIN = "admin@demo.roster.invalid"
@@ -160,14 +160,43 @@ DEMO_PROGRAMS = [
     ("Inclusive Hiring", "Structured interviews and fair decisions."),
 ]
 DEMO_PEOPLE = [
-    "Amara Okafor", "Björn Lindqvist", "Chloé Dubois", "Diego Hernández", "Emma Thompson",
-    "Farid Haddad", "Grace Liu", "Hannah Becker", "Ivan Petrov", "Julia Rossi", "Kenji Sato",
-    "Lena Fischer", "Mateo García", "Nadia Rahman", "Oliver Smith", "Priya Patel",
-    "Quentin Moreau", "Rosa Álvarez", "Sofia Novak", "Tomás Silva", "Uma Krishnan",
-    "Victor Dupont", "Wen Zhang", "Ximena Torres", "Yusuf Demir", "Zoe Walker",
-    "Aiden Murphy", "Beatriz Costa", "Carlos Mendes", "Dana Cohen", "Elif Yılmaz",
-    "Felix Wagner", "Gabriela Santos", "Hugo Martin", "Ines Ferreira", "Jonas Berg",
-]  # fmt: skip
+    "Amara Okafor",
+    "Björn Lindqvist",
+    "Chloé Dubois",
+    "Diego Hernández",
+    "Emma Thompson",
+    "Farid Haddad",
+    "Grace Liu",
+    "Hannah Becker",
+    "Ivan Petrov",
+    "Julia Rossi",
+    "Kenji Sato",
+    "Lena Fischer",
+    "Mateo García",
+    "Nadia Rahman",
+    "Oliver Smith",
+    "Priya Patel",
+    "Quentin Moreau",
+    "Rosa Álvarez",
+    "Sofia Novak",
+    "Tomás Silva",
+    "Uma Krishnan",
+    "Victor Dupont",
+    "Wen Zhang",
+    "Ximena Torres",
+    "Yusuf Demir",
+    "Zoe Walker",
+    "Aiden Murphy",
+    "Beatriz Costa",
+    "Carlos Mendes",
+    "Dana Cohen",
+    "Elif Yılmaz",
+    "Felix Wagner",
+    "Gabriela Santos",
+    "Hugo Martin",
+    "Ines Ferreira",
+    "Jonas Berg",
+]
 
 
 def seed_demo(session: Session, today: date | None = None) -> str:
@@ -182,21 +211,40 @@ def seed_demo(session: Session, today: date | None = None) -> str:
     programs = [create_program(session, organization, *program) for program in DEMO_PROGRAMS]
     # Fixed dates keep the demo (and the app's snapshots) the same from day to day.
     unlimited = create_contract(
-        session, organization, "Enterprise Agreement 2026 (unlimited)", programs,
-        starts_on=date(2026, 1, 1), ends_on=date(2030, 12, 31),
-    )  # fmt: skip
+        session,
+        organization,
+        "Enterprise Agreement 2026 (unlimited)",
+        programs,
+        starts_on=date(2026, 1, 1),
+        ends_on=date(2030, 12, 31),
+    )
     pilot = create_contract(
-        session, organization, "Pilot - 30 seats", programs[:3], seats=30,
-        starts_on=date(2026, 1, 1), ends_on=date(2030, 12, 31),
-    )  # fmt: skip
+        session,
+        organization,
+        "Pilot - 30 seats",
+        programs[:3],
+        seats=30,
+        starts_on=date(2026, 1, 1),
+        ends_on=date(2030, 12, 31),
+    )
     create_contract(
-        session, organization, "Spring Cohort 2025 (expired)", programs[:4], seats=200,
-        starts_on=date(2025, 3, 1), ends_on=date(2025, 6, 30),
-    )  # fmt: skip
+        session,
+        organization,
+        "Spring Cohort 2025 (expired)",
+        programs[:4],
+        seats=200,
+        starts_on=date(2025, 3, 1),
+        ends_on=date(2025, 6, 30),
+    )
     create_contract(
-        session, organization, "Expansion 2031 (not started)", programs, seats=500,
-        starts_on=date(2031, 1, 1), ends_on=date(2031, 12, 31),
-    )  # fmt: skip
+        session,
+        organization,
+        "Expansion 2031 (not started)",
+        programs,
+        seats=500,
+        starts_on=date(2031, 1, 1),
+        ends_on=date(2031, 12, 31),
+    )
 
     def invite(program: Program, contract: Contract, people: list[str], *, accept: bool) -> None:
         rows = RowBatch(

@@ -10,11 +10,11 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from sqlalchemy.orm import Session, sessionmaker
 
-from tui.api import models as wire
 from tui.service.errors import install_error_handlers
 from tui.service.mail import OutboxSender
 from tui.service.routes import imports, invitations, learner_pages, learners, me, programs
 from tui.service.throttle import Throttles
+from tui.wire import models as wire
 
 API = "/api/v1"
 # What any /api/v1 route may answer besides its result (all application/problem+json).

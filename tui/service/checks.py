@@ -16,11 +16,11 @@ from pydantic import TypeAdapter
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from tui.api.models import RowBatch
 from tui.intake.report import SKIP_CODES, Issue, Problem
 from tui.intake.rules import ISSUE_SCHEMA, check_learners, learner_differences, skip_issues
 from tui.service.db import Contract, ContractProgram, Invitation, Learner, Program, utcnow
 from tui.service.frames import read_frame
+from tui.wire.models import RowBatch
 
 # Below this many learners in the organization, loading them all beats querying by email.
 _LOAD_ALL_BELOW = 200_000
@@ -263,8 +263,10 @@ def check_rows(
     # Names only for the stored learners about to be invited (a re-run has none).
     ready = ready.join(
         _names(session, program.organization_id, ready["learner_id"].drop_nulls()),
-        on="learner_id", how="left", maintain_order="left",
-    )  # fmt: skip
+        on="learner_id",
+        how="left",
+        maintain_order="left",
+    )
     owed_ids = joined.filter(pl.col("verdict") == "already_invited").select(
         pl.col("owed").drop_nulls().unique().alias("invitation_id")
     )
@@ -312,10 +314,13 @@ def check_rows(
             pl.lit("External ID").alias("column"),
             pl.lit("error").alias("severity"),
             pl.lit("external_id_conflict").alias("code"),
-            pl.format("External ID {} belongs to another learner of the organization; "
-                      "correct the External ID or the email.", "external_id").alias("message"),
+            pl.format(
+                "External ID {} belongs to another learner of the organization; "
+                "correct the External ID or the email.",
+                "external_id",
+            ).alias("message"),
         )
-    )  # fmt: skip
+    )
 
     wanted = checked.ready.height
     if checked.seats_left is not None and wanted > checked.seats_left:
@@ -376,17 +381,21 @@ def _existing(
         parts = [
             read_frame(session, query.where(column.in_(values)), _LEARNER_SCHEMA)
             for values_of, column in wanted
-            for values in (values_of.slice(start, _IN_BATCH).to_list()
-                           for start in range(0, len(values_of), _IN_BATCH))
-        ]  # fmt: skip
+            for values in (
+                values_of.slice(start, _IN_BATCH).to_list()
+                for start in range(0, len(values_of), _IN_BATCH)
+            )
+        ]
         # A learner found by email and by External ID comes twice.
         found = pl.concat([pl.DataFrame(schema=_LEARNER_SCHEMA), *parts]).unique("learner_id")
     return found
 
 
 _LEARNER_SCHEMA: dict[str, pl.DataType] = {
-    "key": pl.String(), "learner_id": pl.Int64(), "learner_external_id": pl.String(),
-}  # fmt: skip
+    "key": pl.String(),
+    "learner_id": pl.Int64(),
+    "learner_external_id": pl.String(),
+}
 _NAME_SCHEMA: dict[str, pl.DataType] = {"learner_id": pl.Int64(), "learner_name": pl.String()}
 # Up to this many learners, their names are read by id; more, the organization's all at once.
 _NAMES_BY_ID = 20_000
@@ -396,21 +405,28 @@ def _names(session: Session, organization_id: int, learner_ids: pl.Series) -> pl
     """`learner_id`, `learner_name` of these learners of the organization."""
     query = select(Learner.id, Learner.full_name)
     if len(learner_ids) > _NAMES_BY_ID:
-        return read_frame(session, query.where(Learner.organization_id == organization_id),
-                          _NAME_SCHEMA)  # fmt: skip
+        return read_frame(
+            session, query.where(Learner.organization_id == organization_id), _NAME_SCHEMA
+        )
     ids = learner_ids.unique()
     parts = [
-        read_frame(session, query.where(Learner.id.in_(ids.slice(start, _IN_BATCH).to_list())),
-                   _NAME_SCHEMA)
+        read_frame(
+            session,
+            query.where(Learner.id.in_(ids.slice(start, _IN_BATCH).to_list())),
+            _NAME_SCHEMA,
+        )
         for start in range(0, len(ids), _IN_BATCH)
-    ]  # fmt: skip
+    ]
     return pl.concat([pl.DataFrame(schema=_NAME_SCHEMA), *parts])
 
 
 _STATUS_SCHEMA: dict[str, pl.DataType] = {
-    "learner_id": pl.Int64(), "status": pl.String(), "invitation_id": pl.Int64(),
-    "email_status": pl.String(), "email_sent_at": pl.Datetime("us"),
-}  # fmt: skip
+    "learner_id": pl.Int64(),
+    "status": pl.String(),
+    "invitation_id": pl.Int64(),
+    "email_status": pl.String(),
+    "email_sent_at": pl.Datetime("us"),
+}
 
 
 def _program_statuses(
@@ -424,13 +440,19 @@ def _program_statuses(
     read of both."""
     read_as: dict[str, InstrumentedAttribute[Any]] = {"learner_id": Invitation.learner_id}
     if emails:
-        read_as |= {"invitation_id": Invitation.id, "email_status": Invitation.email_status,
-                    "email_sent_at": Invitation.email_sent_at}  # fmt: skip
+        read_as |= {
+            "invitation_id": Invitation.id,
+            "email_status": Invitation.email_status,
+            "email_sent_at": Invitation.email_sent_at,
+        }
     query = select(*read_as.values()).where(Invitation.program_id == program_id)
     schema = {name: _STATUS_SCHEMA[name] for name in read_as}
 
-    unread = {name: pl.lit(None, dtype) for name, dtype in _STATUS_SCHEMA.items()
-              if name not in schema and name != "status"}  # fmt: skip
+    unread = {
+        name: pl.lit(None, dtype)
+        for name, dtype in _STATUS_SCHEMA.items()
+        if name not in schema and name != "status"
+    }
 
     def read(status: str, condition: ColumnElement[bool]) -> pl.DataFrame:
         frame = read_frame(session, query.where(condition), schema)

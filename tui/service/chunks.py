@@ -19,14 +19,17 @@ import polars as pl
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
-from tui.api.models import CHUNK_CSV_COLUMNS, RowBatch
 from tui.service.errors import MAX_ROW, ApiProblem, body_too_large, first_line, unreadable_body
+from tui.wire.models import CHUNK_CSV_COLUMNS, RowBatch
 
 # A chunk of a million rows of the longest names and emails: far more than a client sends.
 MAX_BODY = 256 * 2**20
 SCHEMA: dict[str, pl.DataType] = {
-    "row": pl.Int64(), "full_name": pl.String(), "email": pl.String(), "external_id": pl.String(),
-}  # fmt: skip
+    "row": pl.Int64(),
+    "full_name": pl.String(),
+    "email": pl.String(),
+    "external_id": pl.String(),
+}
 _SHAPES = (
     f"send CSV with the header {','.join(CHUNK_CSV_COLUMNS)} as text/csv, or "
     '{"row": [...], "full_name": [...], "email": [...], "external_id": [...]} as application/json'
@@ -53,9 +56,13 @@ def read_csv(body: bytes) -> pl.DataFrame:
         raise invalid("The CSV must begin with its header line")
     try:
         rows = pl.read_csv(
-            io.BytesIO(body), schema=SCHEMA, has_header=True, encoding="utf8", quote_char='"',
+            io.BytesIO(body),
+            schema=SCHEMA,
+            has_header=True,
+            encoding="utf8",
+            quote_char='"',
             raise_if_empty=False,
-        )  # fmt: skip
+        )
     except pl.exceptions.PolarsError as error:
         raise invalid(f"The CSV cannot be read ({first_line(error)})") from None
     numbered = rows.select(pl.col("row").is_between(1, MAX_ROW).all()).item()
@@ -111,9 +118,12 @@ def read_stored(payloads: Iterable[bytes | str]) -> pl.DataFrame:
 def _read_kept(buffer: io.BytesIO) -> pl.DataFrame:
     buffer.seek(0)
     rows = pl.read_csv(
-        buffer, has_header=False, new_columns=list(SCHEMA), schema=SCHEMA,
+        buffer,
+        has_header=False,
+        new_columns=list(SCHEMA),
+        schema=SCHEMA,
         raise_if_empty=False,
-    )  # fmt: skip
+    )
     return _canonical(rows)
 
 

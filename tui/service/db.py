@@ -35,7 +35,7 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 
-from tui.api.models import EmailStatus, ImportState, InvitationStatus
+from tui.wire.models import EmailStatus, ImportState, InvitationStatus
 
 OutboxState = Literal["queued", "sent", "failed"]
 
@@ -341,8 +341,10 @@ def database_busy(error: BaseException) -> bool:
     if isinstance(error, PoolTimeoutError | OperationalError):
         return True
     return isinstance(error, DBAPIError) and type(error.orig).__name__ in (
-        "LockNotAvailable", "QueryCanceled", "DeadlockDetected",
-    )  # fmt: skip
+        "LockNotAvailable",
+        "QueryCanceled",
+        "DeadlockDetected",
+    )
 
 
 def write_session(sessions: sessionmaker[Session]) -> Session:

@@ -16,8 +16,8 @@ from typing import Any
 
 import polars as pl
 
-from tui.api.models import CHECK_CSV_COLUMNS, CheckRequest
 from tui.service.errors import MAX_ROW, ApiProblem, body_too_large, first_line, unreadable_body
+from tui.wire.models import CHECK_CSV_COLUMNS, CheckRequest
 
 # Six times a million rows of the longest emails: no file Roster reads makes a larger request.
 MAX_BODY = 256 * 2**20
@@ -28,8 +28,10 @@ _JSON_SCHEMA: dict[str, pl.DataType] = {
     ),
 }
 _CSV_SCHEMA: dict[str, pl.DataType] = {
-    "row": pl.Int64(), "email": pl.String(), "external_id": pl.String(),
-}  # fmt: skip
+    "row": pl.Int64(),
+    "email": pl.String(),
+    "external_id": pl.String(),
+}
 _SHAPES = (
     'send {"contract_id": N, "rows": {"row": [...], "email": [...], "external_id": [...]}} as '
     f"application/json, or CSV with the header {','.join(CHECK_CSV_COLUMNS)} as text/csv "
@@ -79,9 +81,13 @@ def read_csv(body: io.BytesIO) -> pl.DataFrame:
         raise invalid("The CSV must begin with its header line")
     try:
         rows = pl.read_csv(
-            body, schema=_CSV_SCHEMA, has_header=True, encoding="utf8",
-            quote_char='"', raise_if_empty=False,
-        )  # fmt: skip
+            body,
+            schema=_CSV_SCHEMA,
+            has_header=True,
+            encoding="utf8",
+            quote_char='"',
+            raise_if_empty=False,
+        )
     except pl.exceptions.PolarsError as error:
         raise invalid(f"The CSV cannot be read ({first_line(error)})") from None
     return _checked(rows, "row", "email")

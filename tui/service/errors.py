@@ -12,21 +12,33 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from tui.api import models as wire
 from tui.intake.report import Problem
 from tui.service.db import database_busy
+from tui.wire import models as wire
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger("roster.service")
 _TITLES = {
-    400: "Bad request", 401: "Unauthorized", 404: "Not found", 405: "Method not allowed",
-    409: "Conflict", 413: "Request too large", 415: "Unsupported media type",
-    422: "Invalid request", 429: "Too many attempts", 503: "Service unavailable",
-}  # fmt: skip
+    400: "Bad request",
+    401: "Unauthorized",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request too large",
+    415: "Unsupported media type",
+    422: "Invalid request",
+    429: "Too many attempts",
+    503: "Service unavailable",
+}
 _CODES = {
-    400: "bad_request", 401: "unauthorized", 404: "not_found", 405: "method_not_allowed",
-    413: "too_large", 415: "unsupported_media_type", 429: "too_many_attempts",
-}  # fmt: skip
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "too_many_attempts",
+}
 
 
 class ApiProblem(Exception):

@@ -126,9 +126,16 @@ def commit_import(session: Session, record: Import, expected_rows: int, today: d
         first = checked.file_errors[0]
         raise ImportConflict(first.code, first.message, checked)
     invited = create_invitations(
-        session, program, contract, frame, checked, record.send_emails, import_id=record.id,
-        message_id=record.message_id, update_learners=record.update_learners,
-    )  # fmt: skip
+        session,
+        program,
+        contract,
+        frame,
+        checked,
+        record.send_emails,
+        import_id=record.id,
+        message_id=record.message_id,
+        update_learners=record.update_learners,
+    )
     if checked.owed:
         session.execute(
             insert(ImportFollowup),
@@ -184,12 +191,18 @@ def create_invitations(
     connection = session.connection()
     # What every invitation of this call shares.
     shared: Shared = {
-        "organization_id": program.organization_id, "program_id": program.id,
-        "contract_id": contract.id, "import_id": import_id, "message_id": message_id,
-        "status": "pending", "email_status": "queued" if send_emails else "created",
-        "created_at": now, "expires_at": now + INVITATION_LIFETIME, "email_attempts": 0,
+        "organization_id": program.organization_id,
+        "program_id": program.id,
+        "contract_id": contract.id,
+        "import_id": import_id,
+        "message_id": message_id,
+        "status": "pending",
+        "email_status": "queued" if send_emails else "created",
+        "created_at": now,
+        "expires_at": now + INVITATION_LIFETIME,
+        "email_attempts": 0,
         "email_next_attempt_at": now if send_emails else None,
-    }  # fmt: skip
+    }
     # The key finds the link's invitation; the link's proof is what makes it secret
     # (tui.service.links), so keys need only be unique: a random prefix for this call, then
     # the row's position. Keys in order go into the unique index at its end: random ones
@@ -229,20 +242,34 @@ def _insert_invitations(
     staged = _stage(connection, ready, postgres=False)
     now = cast(datetime, shared["created_at"])
     new_learners = select(
-        literal(shared["organization_id"]), staged.c.email, staged.c.email_key,
-        staged.c.full_name, staged.c.external_id, staged.c.search_key, literal(now, DateTime),
-    ).where(staged.c.learner_id.is_(None))  # fmt: skip
+        literal(shared["organization_id"]),
+        staged.c.email,
+        staged.c.email_key,
+        staged.c.full_name,
+        staged.c.external_id,
+        staged.c.search_key,
+        literal(now, DateTime),
+    ).where(staged.c.learner_id.is_(None))
     connection.execute(
         insert(Learner).from_select(
-            ["organization_id", "email", "email_key", "full_name", "external_id",
-             "search_key", "created_at"],
+            [
+                "organization_id",
+                "email",
+                "email_key",
+                "full_name",
+                "external_id",
+                "search_key",
+                "created_at",
+            ],
             new_learners,
         )
-    )  # fmt: skip
+    )
     _update_stored_learners(connection, staged, update_learners)
     key = literal(prefix) + func.lower(func.printf("%08x", staged.c.position))
-    values = {name: literal(value, DateTime if isinstance(value, datetime) else None)
-              for name, value in shared.items()}  # fmt: skip
+    values = {
+        name: literal(value, DateTime if isinstance(value, datetime) else None)
+        for name, value in shared.items()
+    }
     # One invitation per ready row: each is one learner (ready emails are unique), and the
     # unique pending index would refuse a second.
     connection.execute(
@@ -250,11 +277,16 @@ def _insert_invitations(
             [*values, "learner_id", "token_key"],
             select(*values.values(), Learner.id, key)
             .select_from(staged)
-            .join(Learner, and_(Learner.organization_id == shared["organization_id"],
-                                Learner.email_key == staged.c.email_key))
+            .join(
+                Learner,
+                and_(
+                    Learner.organization_id == shared["organization_id"],
+                    Learner.email_key == staged.c.email_key,
+                ),
+            )
             .order_by(staged.c.position),  # the file's order: the rowid's, no sort
         )
-    )  # fmt: skip
+    )
     # Dropped now, not at the commit: a transaction may create invitations more than once.
     connection.exec_driver_sql("DROP TABLE roster_ready")
 
@@ -279,9 +311,13 @@ def _copy_invitations(
     if fresh.len():
         learners = ready[fresh].select(
             pl.lit(shared["organization_id"]).alias("organization_id"),
-            "email", "email_key", "full_name", "external_id", "search_key",
+            "email",
+            "email_key",
+            "full_name",
+            "external_id",
+            "search_key",
             pl.lit(shared["created_at"]).alias("created_at"),
-        )  # fmt: skip
+        )
         before = connection.scalar(select(func.max(Learner.id))) or 0
         _copy(connection, "learners", learners)
         # Their ids, by email: the sequence gave them ids above any id there was before.
@@ -311,12 +347,16 @@ def _update_stored_learners(connection: Connection, staged: Table, update_learne
     if update_learners:
         differs = or_(
             Learner.full_name != staged.c.full_name,
-            and_(staged.c.external_id.is_not(None),
-                 or_(Learner.external_id.is_(None), Learner.external_id != staged.c.external_id)),
-        )  # fmt: skip
-        changes = {"full_name": staged.c.full_name,
-                   "external_id": func.coalesce(staged.c.external_id, Learner.external_id),
-                   "search_key": staged.c.search_key}  # fmt: skip
+            and_(
+                staged.c.external_id.is_not(None),
+                or_(Learner.external_id.is_(None), Learner.external_id != staged.c.external_id),
+            ),
+        )
+        changes = {
+            "full_name": staged.c.full_name,
+            "external_id": func.coalesce(staged.c.external_id, Learner.external_id),
+            "search_key": staged.c.search_key,
+        }
         connection.execute(update(Learner).where(stored, differs).values(changes))
     else:
         connection.execute(
@@ -391,7 +431,12 @@ def _ready_rows(rows: pl.DataFrame, checked: Checked) -> pl.DataFrame:
         external_id.alias("external_id"),
     )
     return frame.select(
-        "position", "learner_id", "email", "email_key", "full_name", "external_id",
+        "position",
+        "learner_id",
+        "email",
+        "email_key",
+        "full_name",
+        "external_id",
         search_keys(
             frame.select(
                 pl.col("full_name"),
@@ -399,7 +444,7 @@ def _ready_rows(rows: pl.DataFrame, checked: Checked) -> pl.DataFrame:
                 pl.coalesce("external_id", "learner_external_id"),
             )
         ).alias("search_key"),
-    )  # fmt: skip
+    )
 
 
 def search_keys(values: pl.DataFrame) -> pl.Series:
@@ -462,10 +507,13 @@ def queue_email(session: Session, invitation: Invitation, now: datetime) -> None
     """Queue a new email for the invitation (a resend): a new outbox row, a new retry window."""
     session.add(
         OutboxMessage(
-            invitation_id=invitation.id, status="queued", attempts=0, queued_at=now,
+            invitation_id=invitation.id,
+            status="queued",
+            attempts=0,
+            queued_at=now,
             next_attempt_at=now,
         )
-    )  # fmt: skip
+    )
     invitation.email_status = "queued"
     invitation.email_attempts = 0
     invitation.email_error = None
@@ -598,17 +646,27 @@ def resend_many(
             update(Invitation)
             .where(Invitation.id.in_(batch))
             .values(
-                email_status="queued", email_attempts=0, email_error=None,
+                email_status="queued",
+                email_attempts=0,
+                email_error=None,
                 email_next_attempt_at=now,
                 **({"expires_at": now + INVITATION_LIFETIME} if renew else {}),
             )
             .execution_options(synchronize_session=False)
-        )  # fmt: skip
+        )
         session.execute(
             insert(table(OutboxMessage)),
-            [{"invitation_id": id_, "status": "queued", "attempts": 0, "queued_at": now,
-              "next_attempt_at": now} for id_ in batch],
-        )  # fmt: skip
+            [
+                {
+                    "invitation_id": id_,
+                    "status": "queued",
+                    "attempts": 0,
+                    "queued_at": now,
+                    "next_attempt_at": now,
+                }
+                for id_ in batch
+            ],
+        )
     return matched, len(ids)
 
 
@@ -616,8 +674,9 @@ def revoke_many(session: Session, selected: Select[int], now: datetime) -> tuple
     """Revoke every live pending invitation in `selected`: their seats are free, and their
     queued emails are not sent. Returns (matched, changed)."""
     matched = session.scalar(select(func.count()).where(Invitation.id.in_(selected))) or 0
-    ids = list(session.scalars(select(Invitation.id).where(Invitation.id.in_(selected),
-                                                           is_pending(now))))  # fmt: skip
+    ids = list(
+        session.scalars(select(Invitation.id).where(Invitation.id.in_(selected), is_pending(now)))
+    )
     reason = "Not sent: the invitation was revoked."
     for start in range(0, len(ids), 5_000):
         batch = ids[start : start + 5_000]

@@ -11,7 +11,6 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, sessionmaker
 
-from tui.api import models as wire
 from tui.service.checks import contract_program_ids, live_status, seats_used, unavailable_reason
 from tui.service.db import (
     Admin,
@@ -24,6 +23,7 @@ from tui.service.db import (
     Program,
 )
 from tui.service.invitations import commit_issues
+from tui.wire import models as wire
 
 InvitationRows = Select[Invitation, str, Learner, str, str]
 
@@ -159,16 +159,25 @@ def invitation_json(now: datetime, dialect: str) -> Select[Any]:
         return func.replace(text, ".000000", "").op("||")("Z")
 
     fields: dict[str, Any] = {
-        "id": Invitation.id, "program_id": Invitation.program_id, "program_name": Program.name,
-        "contract_id": Invitation.contract_id, "contract_name": Contract.name,
-        "learner_id": Invitation.learner_id, "email": Learner.email,
-        "full_name": Learner.full_name, "external_id": Learner.external_id,
-        "status": live_status(now), "email_status": Invitation.email_status,
-        "email_attempts": Invitation.email_attempts, "email_error": Invitation.email_error,
+        "id": Invitation.id,
+        "program_id": Invitation.program_id,
+        "program_name": Program.name,
+        "contract_id": Invitation.contract_id,
+        "contract_name": Contract.name,
+        "learner_id": Invitation.learner_id,
+        "email": Learner.email,
+        "full_name": Learner.full_name,
+        "external_id": Learner.external_id,
+        "status": live_status(now),
+        "email_status": Invitation.email_status,
+        "email_attempts": Invitation.email_attempts,
+        "email_error": Invitation.email_error,
         "email_next_attempt_at": utc(Invitation.email_next_attempt_at),
-        "email_sent_at": utc(Invitation.email_sent_at), "import_id": Invitation.import_id,
-        "created_at": utc(Invitation.created_at), "expires_at": utc(Invitation.expires_at),
-    }  # fmt: skip
+        "email_sent_at": utc(Invitation.email_sent_at),
+        "import_id": Invitation.import_id,
+        "created_at": utc(Invitation.created_at),
+        "expires_at": utc(Invitation.expires_at),
+    }
     if list(fields) != list(wire.Invitation.model_fields):
         raise AssertionError("the streamed fields must be wire.Invitation's, in its order")
     pairs = [part for name, value in fields.items() for part in (literal(name), value)]

@@ -14,8 +14,8 @@ from textual.geometry import Size
 from textual.reactive import reactive
 from textual.strip import Strip
 
-from tui.api import models as wire
 from tui.widgets.line_table import LineTable, fit
+from tui.wire import models as wire
 
 PAGE = 200
 Loader = Callable[[int, int], Awaitable[wire.InvitationPage]]
@@ -74,9 +74,12 @@ class InvitationTable(LineTable):
     InvitationTable > .invitations--loading { color: $text-muted; }
     """
     COMPONENT_CLASSES = {
-        "invitations--header", "invitations--cursor", "invitations--marked",
-        "invitations--failed", "invitations--loading",
-    }  # fmt: skip
+        "invitations--header",
+        "invitations--cursor",
+        "invitations--marked",
+        "invitations--failed",
+        "invitations--loading",
+    }
     total: reactive[int] = reactive(0)
 
     def __init__(self, *, id: str | None = None) -> None:

@@ -41,9 +41,14 @@ class PreviewTable(LineTable):
     PreviewTable > .preview--bad-cell { background: $error 30%; text-style: bold; }
     """
     COMPONENT_CLASSES = {
-        "preview--header", "preview--cursor", "preview--error", "preview--warning",
-        "preview--skipped", "preview--ready", "preview--bad-cell",
-    }  # fmt: skip
+        "preview--header",
+        "preview--cursor",
+        "preview--error",
+        "preview--warning",
+        "preview--skipped",
+        "preview--ready",
+        "preview--bad-cell",
+    }
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)

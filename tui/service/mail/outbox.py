@@ -17,7 +17,6 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from tui.api.models import EmailStatus
 from tui.service.db import (
     Invitation,
     Learner,
@@ -29,6 +28,7 @@ from tui.service.db import (
     write_session,
 )
 from tui.service.mail.render import Outgoing
+from tui.wire.models import EmailStatus
 
 OUTBOX = cast(Table, OutboxMessage.__table__)
 INVITATIONS = cast(Table, Invitation.__table__)
@@ -107,10 +107,19 @@ def claim_due(
             due = due.with_for_update(skip_locked=True)
         query = (
             select(
-                OutboxMessage.id, OutboxMessage.invitation_id, Learner.email, Learner.full_name,
-                Program.name, Organization.name, Invitation.token_key, Message.text,
-                Organization.sender_name, OutboxMessage.attempts, OutboxMessage.queued_at,
-                Invitation.status, Invitation.expires_at,
+                OutboxMessage.id,
+                OutboxMessage.invitation_id,
+                Learner.email,
+                Learner.full_name,
+                Program.name,
+                Organization.name,
+                Invitation.token_key,
+                Message.text,
+                Organization.sender_name,
+                OutboxMessage.attempts,
+                OutboxMessage.queued_at,
+                Invitation.status,
+                Invitation.expires_at,
             )
             .join(Invitation, Invitation.id == OutboxMessage.invitation_id)
             .outerjoin(Message, Message.id == Invitation.message_id)
@@ -119,7 +128,7 @@ def claim_due(
             .join(Organization, Organization.id == Invitation.organization_id)
             .where(OutboxMessage.id.in_(due.scalar_subquery()))
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
-        )  # fmt: skip
+        )
         rows = list(session.execute(query))
         live = [row for row in rows if row[11] == "pending" and row[12] > now]
         claims = [Claim(Outgoing(*row[:9]), attempts=row[9], queued_at=row[10]) for row in live]
@@ -149,10 +158,14 @@ SET_OUTBOX = (
     update(OUTBOX)
     .where(OUTBOX.c.id == bindparam("row"), OUTBOX.c.status == "queued")
     .values(
-        status=bindparam("state"), attempts=bindparam("attempts"), last_error=bindparam("error"),
-        next_attempt_at=bindparam("due"), sent_at=bindparam("sent"), claimed_by=None,
+        status=bindparam("state"),
+        attempts=bindparam("attempts"),
+        last_error=bindparam("error"),
+        next_attempt_at=bindparam("due"),
+        sent_at=bindparam("sent"),
+        claimed_by=None,
     )
-)  # fmt: skip
+)
 SET_INVITATION = (
     update(INVITATIONS)
     .where(
@@ -168,11 +181,13 @@ SET_INVITATION = (
         .exists(),
     )
     .values(
-        email_status=bindparam("email_status"), email_attempts=bindparam("attempts"),
-        email_error=bindparam("error"), email_next_attempt_at=bindparam("retry"),
+        email_status=bindparam("email_status"),
+        email_attempts=bindparam("attempts"),
+        email_error=bindparam("error"),
+        email_next_attempt_at=bindparam("retry"),
         email_sent_at=bindparam("sent"),
     )
-)  # fmt: skip
+)
 
 
 def record_outcomes(

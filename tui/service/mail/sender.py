@@ -233,9 +233,12 @@ class OutboxSender:
                 continue
             try:
                 await self._database(
-                    outbox.renew_leases, self.sessions, self.holder, list(self._held),
+                    outbox.renew_leases,
+                    self.sessions,
+                    self.holder,
+                    list(self._held),
                     utcnow() + self.lease,
-                )  # fmt: skip
+                )
             except Exception as error:
                 _log_failure("could not renew the lease on claimed emails", error)
 

@@ -150,9 +150,11 @@ class SmtpTransport:
             # command with wait_for, a task per command on Python 3.11.
             async with asyncio.timeout(TRANSACTION_TIMEOUT):
                 reply = await client.execute_command(
-                    b"MAIL", b"FROM:<" + message.sender.encode("ascii") + b">", *options,
+                    b"MAIL",
+                    b"FROM:<" + message.sender.encode("ascii") + b">",
+                    *options,
                     timeout=None,
-                )  # fmt: skip
+                )
                 if reply.code != SMTP_OK:
                     raise aiosmtplib.SMTPSenderRefused(reply.code, reply.message, message.sender)
                 reply = await client.execute_command(

@@ -9,7 +9,6 @@ from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from tui.api import models as wire
 from tui.service import chunks
 from tui.service.db import Contract, Import, ImportChunk, Program, new_message
 from tui.service.deps import (
@@ -25,6 +24,7 @@ from tui.service.deps import (
 from tui.service.errors import ApiProblem
 from tui.service.invitations import ImportConflict, commit_import, reject_import
 from tui.service.serializers import import_out
+from tui.wire import models as wire
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 IdempotencyKey = Annotated[
@@ -48,11 +48,21 @@ def _find_by_key(session: SessionDep, me: CurrentAdmin, key: str) -> Import | No
 
 def _same_request(record: Import, body: wire.ImportCreate) -> bool:
     message = record.message.text if record.message else None
-    return (record.program_id, record.contract_id, record.send_emails, record.file_name,
-            message, record.update_learners) == (
-        body.program_id, body.contract_id, body.send_emails, body.file_name, body.message,
+    return (
+        record.program_id,
+        record.contract_id,
+        record.send_emails,
+        record.file_name,
+        message,
+        record.update_learners,
+    ) == (
+        body.program_id,
+        body.contract_id,
+        body.send_emails,
+        body.file_name,
+        body.message,
         body.update_learners,
-    )  # fmt: skip
+    )
 
 
 @router.post(
@@ -147,9 +157,11 @@ def put_chunk(
         return {"seq": seq, "rows": rows.height}
     if record.status != "open":
         raise ApiProblem(
-            409, "Import closed", f"The import is {record.status}; start a new one.",
+            409,
+            "Import closed",
+            f"The import is {record.status}; start a new one.",
             code=f"import_{record.status}",
-        )  # fmt: skip
+        )
     session.add(ImportChunk(import_id=import_id, seq=seq, rows=payload))
     try:
         session.commit()
@@ -177,9 +189,13 @@ def commit(
             session.commit()
         errors = conflict.checked.file_errors if conflict.checked else []
         raise ApiProblem(
-            409, "Import not committed", conflict.message, conflict.code, errors,
+            409,
+            "Import not committed",
+            conflict.message,
+            conflict.code,
+            errors,
             seats_left=conflict.seats_left,
-        ) from None  # fmt: skip
+        ) from None
     except IntegrityError:
         # Only possible if a learner was invited outside Roster's locks (the database's unique
         # index caught it): nothing was written, and a retry skips that learner.
@@ -220,10 +236,11 @@ def keep_left_out(
     record = owned(session, Import, import_id, me, "import")
     if record.status != "committed":
         raise ApiProblem(
-            409, "Import not committed",
+            409,
+            "Import not committed",
             f"The import is {record.status}; its left-out rows are kept once it is committed.",
             code="import_not_committed",
-        )  # fmt: skip
+        )
     record.left_out = body.model_dump()
     session.commit()
     return {"rows": len(body)}
@@ -234,6 +251,10 @@ def left_out(import_id: Id, session: SessionDep, me: CurrentAdmin) -> wire.LeftO
     """The rows of the file the import did not invite, with why; none kept reads as none."""
     record = owned(session, Import, import_id, me, "import")
     empty: dict[str, list[object]] = {
-        "row": [], "full_name": [], "email": [], "external_id": [], "error": [],
-    }  # fmt: skip
+        "row": [],
+        "full_name": [],
+        "email": [],
+        "external_id": [],
+        "error": [],
+    }
     return wire.LeftOutRows.model_validate(record.left_out or empty)

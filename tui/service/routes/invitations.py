@@ -13,7 +13,6 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from tui.api import models as wire
 from tui.intake.report import SKIP_CODES, Problem
 from tui.service import dry_run
 from tui.service.checks import check_rows, is_pending, rows_frame, with_status
@@ -49,6 +48,7 @@ from tui.service.serializers import (
     select_invitations,
 )
 from tui.text import fold
+from tui.wire import models as wire
 
 router = APIRouter(tags=["invitations"])
 
@@ -91,9 +91,15 @@ def list_invitations(
     if program_id is not None:
         owned(session, Program, program_id, me, "program")
     chosen = wire.InvitationSelection.model_construct(
-        ids=None, program_id=program_id, contract_id=contract_id, status=status,
-        email_status=email_status, import_id=import_id, q=q, pending_for_days=pending_for_days,
-    )  # fmt: skip
+        ids=None,
+        program_id=program_id,
+        contract_id=contract_id,
+        status=status,
+        email_status=email_status,
+        import_id=import_id,
+        q=q,
+        pending_for_days=pending_for_days,
+    )
     where = _filters(me, now, chosen)
     if NDJSON in request.headers.get("accept", ""):
         dialect = session.get_bind().dialect.name
@@ -158,10 +164,13 @@ def check_invitations(
     checked = check_rows(session, program, contract, rows, date.today(), validate=False)
     del rows
     head = wire.CheckResult(
-        file_errors=checked.file_errors, issues=[], seats_left=checked.seats_left,
-        ready=checked.ready.height, skipped=sum(checked.skipped.values()),
+        file_errors=checked.file_errors,
+        issues=[],
+        seats_left=checked.seats_left,
+        ready=checked.ready.height,
+        skipped=sum(checked.skipped.values()),
         errors=checked.errors,
-    ).model_dump_json(exclude={"issues", "known", "skipped_rows"})  # fmt: skip
+    ).model_dump_json(exclude={"issues", "known", "skipped_rows"})
     known = checked.known.rename({"stored_name": "full_name", "stored_external_id": "external_id"})
     issues = checked.issue_frame.write_json() if checked.issue_frame.height else "[]"
     skipped = ",".join(
@@ -205,9 +214,13 @@ def invite_learner(
     if checked.file_errors:
         problem = checked.file_errors[0]
         raise ApiProblem(
-            409, "Cannot invite", problem.message, problem.code, checked.file_errors,
+            409,
+            "Cannot invite",
+            problem.message,
+            problem.code,
+            checked.file_errors,
             seats_left=checked.seats_left,
-        )  # fmt: skip
+        )
     errors = [issue for issue in checked.issues if issue.severity == "error"]
     skips = [issue for issue in checked.issues if issue.code in SKIP_CODES]
     if errors or skips:
@@ -224,9 +237,14 @@ def invite_learner(
         session.add(message)
         session.flush()
     create_invitations(
-        session, program, contract, frame, checked, body.send_email,
+        session,
+        program,
+        contract,
+        frame,
+        checked,
+        body.send_email,
         message_id=message.id if message else None,
-    )  # fmt: skip
+    )
     now = utcnow()
     invitation_id = session.scalars(
         select(Invitation.id)

@@ -9,12 +9,12 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
 
-from tui.api.models import ProblemDetail
 from tui.service.checks import live_status
 from tui.service.db import Invitation, Organization, Program, utcnow
 from tui.service.deps import Guesses, InvitationGuesses, SessionDep, WriteSessionDep
 from tui.service.errors import ApiProblem, not_found
 from tui.service.links import MAX_TOKEN, stored_key
+from tui.wire.models import ProblemDetail
 
 router = APIRouter(tags=["learners' side"])
 Token = Annotated[str, Path(max_length=MAX_TOKEN)]
@@ -79,11 +79,14 @@ def accept(
     if status not in ("pending", "accepted"):
         if browser:
             return HTMLResponse(
-                _page("Invitation not valid", f"This invitation is {status}",
-                      f"<p>Ask {html.escape(organization)} for a new invitation to "
-                      f"{html.escape(program)}.</p>"),
+                _page(
+                    "Invitation not valid",
+                    f"This invitation is {status}",
+                    f"<p>Ask {html.escape(organization)} for a new invitation to "
+                    f"{html.escape(program)}.</p>",
+                ),
                 status_code=410,
-            )  # fmt: skip
+            )
         raise ApiProblem(
             410, "Invitation not valid", f"The invitation is {status}.", code=f"invitation_{status}"
         )
@@ -93,8 +96,11 @@ def accept(
         session.commit()
     if browser:
         return HTMLResponse(
-            _page(f"Welcome to {program}", f"Welcome to {program}",
-                  f"<p>You accepted {html.escape(organization)}'s invitation. You are now a "
-                  f"member of {html.escape(program)}.</p>")
-        )  # fmt: skip
+            _page(
+                f"Welcome to {program}",
+                f"Welcome to {program}",
+                f"<p>You accepted {html.escape(organization)}'s invitation. You are now a "
+                f"member of {html.escape(program)}.</p>",
+            )
+        )
     return JSONResponse({"status": "accepted", "program": program})

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import func, select
 
-from tui.api import models as wire
 from tui.service.checks import live_status
 from tui.service.db import Contract, Invitation, Learner, Organization, Program, utcnow
 from tui.service.deps import CurrentAdmin, SessionDep
 from tui.service.serializers import contract_out
+from tui.wire import models as wire
 
 router = APIRouter(tags=["organization"])
 

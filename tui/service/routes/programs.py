@@ -9,10 +9,10 @@ from fastapi import APIRouter
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from tui.api import models as wire
 from tui.service.db import Contract, ContractProgram, Invitation, Program, utcnow
 from tui.service.deps import CurrentAdmin, Id, Limit, Offset, Search, SessionDep, owned
 from tui.service.serializers import contract_out, program_out
+from tui.wire import models as wire
 
 router = APIRouter(prefix="/programs", tags=["programs"])
 

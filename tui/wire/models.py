@@ -153,8 +153,15 @@ class InvitationSelection(BaseModel):
 
     @model_validator(mode="after")
     def _something_chosen(self) -> InvitationSelection:
-        filters = (self.program_id, self.contract_id, self.import_id, self.status,
-                   self.email_status, self.q, self.pending_for_days)  # fmt: skip
+        filters = (
+            self.program_id,
+            self.contract_id,
+            self.import_id,
+            self.status,
+            self.email_status,
+            self.q,
+            self.pending_for_days,
+        )
         if self.ids is None and all(value in (None, "") for value in filters):
             raise ValueError("name the invitations: ids, or at least one filter")
         return self
