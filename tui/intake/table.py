@@ -17,13 +17,14 @@ from datetime import date, datetime, time, timedelta
 
 import polars as pl
 
+from tui.intake.fields import FIELD_BY_HEADER, HEADERS
 from tui.intake.report import FORMULA_PREFIXES, Problem
 from tui.intake.xlsx import damaged
 
 DELIMITERS = (",", ";", "\t", "|")
 # The template's headers, in its order, and the field each one's values go to.
-LEARNER_FIELDS = {"Full Name": "full_name", "Email": "email", "External ID": "external_id"}
-REQUIRED_HEADERS = tuple(LEARNER_FIELDS)
+LEARNER_FIELDS = {header: field.name for header, field in FIELD_BY_HEADER.items()}
+REQUIRED_HEADERS = HEADERS
 # The column Roster's error file adds after them, ignored without a word when it comes back.
 ERROR_HEADER = "Error"
 

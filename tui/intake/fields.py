@@ -1,0 +1,96 @@
+"""The learner record: one table of its fields, from which everything that names them derives.
+
+The template, the header check, the row rules, the wire models, the service's staging and
+checks, the preview's columns and the Invite Learner form read this table; a new optional
+column is a row here and a migration (its `stored` column in `learners`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+# What a field's values are: the rules each kind gets beyond the length limit.
+# - "name": a person's name; control characters inside are an error, formula prefixes a warning.
+# - "email": judged by email-validator; the learner's identity (one learner per address).
+# - "identifier": an organization's own id; unique per organization, control characters an
+#   error, formula prefixes and Excel's scientific notation warnings.
+# - "text": free text; control characters an error, formula prefixes a warning.
+FieldKind = Literal["name", "email", "identifier", "text"]
+
+
+@dataclass(frozen=True)
+class LearnerField:
+    """One column of the learner record."""
+
+    # The name in code, on the wire (JSON keys, chunk CSV columns) and in the preview's frame.
+    name: str
+    # The template's header, as admins see it everywhere (messages, preview, form labels).
+    header: str
+    kind: FieldKind
+    # A value is required (its empty cell is an error); every header is required either way.
+    required: bool
+    # The most characters a value may have.
+    max_length: int
+    # The column of the service's `learners` table the value is stored in.
+    stored: str
+    # Other headers HR files use for the same field, matched like the header (case and spacing
+    # ignored).
+    aliases: tuple[str, ...] = ()
+    # A sample value, for the Invite Learner form's placeholder.
+    example: str = ""
+    # How wide the preview shows it, in cells.
+    width: int = 16
+
+    @property
+    def label(self) -> str:
+        """The header as a form labels it: optional fields say so."""
+        return self.header if self.required else f"{self.header} (optional)"
+
+
+LEARNER_FIELDS: tuple[LearnerField, ...] = (
+    LearnerField(
+        name="full_name",
+        header="Full Name",
+        kind="name",
+        required=True,
+        max_length=256,
+        stored="full_name",
+        example="Ann Lee",
+        width=24,
+    ),
+    LearnerField(
+        name="email",
+        header="Email",
+        kind="email",
+        required=True,
+        # RFC 5321's limit on a path; email-validator enforces it with its own message.
+        max_length=254,
+        stored="email",
+        example="ann.lee@example.com",
+        width=32,
+    ),
+    LearnerField(
+        name="external_id",
+        header="External ID",
+        kind="identifier",
+        required=False,
+        max_length=256,
+        stored="external_id",
+        width=14,
+    ),
+)
+
+FIELD_NAMES: tuple[str, ...] = tuple(field.name for field in LEARNER_FIELDS)
+# The template's header row, in its order; every one of them must be in a learner file.
+HEADERS: tuple[str, ...] = tuple(field.header for field in LEARNER_FIELDS)
+FIELD_BY_NAME: dict[str, LearnerField] = {field.name: field for field in LEARNER_FIELDS}
+FIELD_BY_HEADER: dict[str, LearnerField] = {field.header: field for field in LEARNER_FIELDS}
+# The fields that are neither the email nor required: stored as given, NULL when empty.
+OPTIONAL_FIELDS: tuple[LearnerField, ...] = tuple(f for f in LEARNER_FIELDS if not f.required)
+
+
+def headers_sentence() -> str:
+    """'Full Name, Email and External ID': the headers as a message names them."""
+    *first, last = HEADERS
+    return f"{', '.join(first)} and {last}"
