@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 
+from tui.intake.fields import HEADERS
 from tui.intake.report import Problem
 
 # Compound File Binary (OLE2): old .xls files, and the envelope Excel saves a password-protected
@@ -279,7 +280,7 @@ def _empty() -> Problem:
     return Problem(
         code="empty_file",
         message="The file is empty. Fill in the template: the header row "
-        "Full Name, Email, External ID, then one row per learner.",
+        f"{', '.join(HEADERS)}, then one row per learner.",
     )
 
 

@@ -10,9 +10,10 @@ from pathlib import Path
 
 import polars as pl
 
+from tui.intake.fields import FIELD_NAMES, HEADERS
 from tui.intake.learner_file import LearnerFile
 from tui.intake.report import FORMULA_PREFIXES, SKIP_CODES
-from tui.intake.table import ERROR_HEADER, LEARNER_FIELDS, REQUIRED_HEADERS
+from tui.intake.table import ERROR_HEADER
 
 
 def preview_frame(checked: LearnerFile) -> pl.DataFrame:
@@ -55,7 +56,7 @@ def preview_frame(checked: LearnerFile) -> pl.DataFrame:
         )
 
     return (
-        checked.learners.select("row", *LEARNER_FIELDS.values())
+        checked.learners.select("row", *FIELD_NAMES)
         .with_columns(
             lookup("rank", pl.Int32()).alias("rank"),
             lookup("issue", pl.String()).fill_null("").alias("issue"),
@@ -98,8 +99,8 @@ def write_rows_with_errors(rows: pl.DataFrame, target: Path, *, replace: bool = 
     file is replaced only when `replace` says the admin chose to (FileExistsError otherwise)."""
     with target.open("w" if replace else "x", newline="", encoding="utf-8-sig") as handle:
         writer = csv.writer(handle, lineterminator="\r\n")
-        writer.writerow([*REQUIRED_HEADERS, ERROR_HEADER])
+        writer.writerow([*HEADERS, ERROR_HEADER])
         for row in rows.iter_rows(named=True):
-            cells = [neutralize(row[field] or "") for field in LEARNER_FIELDS.values()]
+            cells = [neutralize(row[name] or "") for name in FIELD_NAMES]
             writer.writerow([*cells, f"Row {row['row']}: {row['error']}"])
     return target

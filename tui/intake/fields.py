@@ -41,11 +41,25 @@ class LearnerField:
     example: str = ""
     # How wide the preview shows it, in cells.
     width: int = 16
+    # What a value is, after "the learner's" (an empty required cell's message); the header in
+    # lower case when not given.
+    noun: str = ""
 
     @property
     def label(self) -> str:
         """The header as a form labels it: optional fields say so."""
         return self.header if self.required else f"{self.header} (optional)"
+
+    @property
+    def value_noun(self) -> str:
+        """'full name', 'email address': what the learner's value is called in a sentence."""
+        return self.noun or self.header.lower()
+
+    @property
+    def judged_as_text(self) -> bool:
+        """Its cells get the text rules (length limit, control characters, formula prefixes):
+        every kind but the email, which email-validator judges whole."""
+        return self.kind != "email"
 
 
 LEARNER_FIELDS: tuple[LearnerField, ...] = (
@@ -68,6 +82,7 @@ LEARNER_FIELDS: tuple[LearnerField, ...] = (
         max_length=254,
         stored="email",
         example="ann.lee@example.com",
+        noun="email address",
         width=32,
     ),
     LearnerField(
@@ -90,7 +105,34 @@ FIELD_BY_HEADER: dict[str, LearnerField] = {field.header: field for field in LEA
 OPTIONAL_FIELDS: tuple[LearnerField, ...] = tuple(f for f in LEARNER_FIELDS if not f.required)
 
 
+def _only(kind: FieldKind) -> LearnerField:
+    (field,) = (field for field in LEARNER_FIELDS if field.kind == kind)
+    return field
+
+
+# The fields whose kind has rules of its own: there is one of each.
+NAME_FIELD = _only("name")
+EMAIL_FIELD = _only("email")
+IDENTIFIER_FIELD = _only("identifier")
+
+
+def sentence(names: tuple[str, ...] | list[str]) -> str:
+    """'A', 'A and B', 'A, B and C': names as a message lists them."""
+    *first, last = names
+    return f"{', '.join(first)} and {last}" if first else last
+
+
 def headers_sentence() -> str:
     """'Full Name, Email and External ID': the headers as a message names them."""
-    *first, last = HEADERS
-    return f"{', '.join(first)} and {last}"
+    return sentence(HEADERS)
+
+
+def all_headers_required() -> str:
+    """The header check's rule: 'All 3 headers are required: Full Name, Email and External ID -
+    External ID even when it is empty.'"""
+    rule = f"All {len(HEADERS)} headers are required: {headers_sentence()}"
+    optional = [field.header for field in OPTIONAL_FIELDS]
+    if not optional:
+        return rule + "."
+    them = "it is" if len(optional) == 1 else "they are"
+    return f"{rule} - {sentence(optional)} even when {them} empty."

@@ -12,20 +12,22 @@ import polars as pl
 from pydantic import TypeAdapter
 
 from tui.intake.decode import TextFile, decode_learner_file, read_file_bytes
+from tui.intake.fields import HEADERS
 from tui.intake.limits import Limits
 from tui.intake.report import Issue, Problem, Report, quote
-from tui.intake.rules import ISSUE_SCHEMA, check_learners, learners_frame, map_header
+from tui.intake.rules import (
+    INPUT_SCHEMA,
+    ISSUE_SCHEMA,
+    check_learners,
+    learners_frame,
+    map_header,
+)
 from tui.intake.table import NotUtf8, Table, TableError, read_csv_table, read_xlsx_table
 from tui.intake.xlsx import SheetFacts, check_workbook
 
-LEARNER_SCHEMA = {
-    "row": pl.UInt32,
-    "full_name": pl.String,
-    "email": pl.String,
-    "external_id": pl.String,
-    "overflow": pl.Int32,
-    "email_normalized": pl.String,
-}
+# The checked learners: `check_learners`' input (a column per learner field) and the address
+# as email-validator normalizes it.
+LEARNER_SCHEMA: dict[str, pl.DataType] = {**INPUT_SCHEMA, "email_normalized": pl.String()}
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,7 @@ class LearnerFile:
     summary: Report
     learners: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=LEARNER_SCHEMA))
     issues: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ISSUE_SCHEMA))
-    width: int = 3  # columns in the header row
+    width: int = len(HEADERS)  # columns in the header row
     path: Path | None = None
 
     @cached_property
@@ -151,7 +153,7 @@ def _read(path: Path, limits: Limits) -> LearnerFile:
             Problem(
                 code="empty_file",
                 message="The file has no header and no rows. Fill in the template: the header "
-                "row Full Name, Email, External ID, then one row per learner.",
+                f"row {', '.join(HEADERS)}, then one row per learner.",
             ),
         )
     report.delimiter = table.delimiter
@@ -220,7 +222,7 @@ def _read_table(path: Path, limits: Limits, report: Report) -> Table | Problem |
         return error.problem
 
 
-_INPUT_COLUMNS = ("row", "full_name", "email", "external_id", "overflow")
+_INPUT_COLUMNS = tuple(INPUT_SCHEMA)
 
 
 def _checked(report: Report, learners: pl.DataFrame, width: int) -> LearnerFile:

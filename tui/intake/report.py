@@ -6,6 +6,7 @@ from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
+from tui.intake.fields import LEARNER_FIELDS, FieldKind, LearnerField
 from tui.outcome import Exit
 
 Severity = Literal["error", "warning"]
@@ -80,6 +81,52 @@ class Rule(NamedTuple):
     fix: str | None = None
 
 
+def missing_code(field: LearnerField) -> str:
+    """The code of a required field's empty cell: missing_full_name."""
+    return f"missing_{field.name}"
+
+
+def too_long_code(field: LearnerField) -> str:
+    """The code of a cell over the field's length limit: full_name_too_long."""
+    return f"{field.name}_too_long"
+
+
+def control_code(field: LearnerField) -> str:
+    """The code of a cell holding a line break or another control character: invalid_full_name."""
+    return f"invalid_{field.name}"
+
+
+# The errors a kind has of its own, listed after the field's empty cell and before its text rules.
+_KIND_ERRORS: dict[FieldKind, dict[str, Rule]] = {
+    "email": {
+        "invalid_email": Rule(title="Email is not valid", fix="Correct each address as described."),
+        "duplicate_email": Rule(
+            title="Same learner twice",
+            fix="Delete the later row, or correct its email if it is another learner.",
+        ),
+    },
+    "identifier": {
+        "duplicate_external_id": Rule(
+            title="External ID used twice", fix="Give each learner their own External ID."
+        ),
+    },
+}
+
+
+def _field_rules() -> dict[str, Rule]:
+    """Each learner field's errors, in the table's order: the empty cell (a required field), its
+    kind's own, then the text rules (too long, control characters)."""
+    rules: dict[str, Rule] = {}
+    for field in LEARNER_FIELDS:
+        if field.required:
+            rules[missing_code(field)] = Rule(title=f"{field.header} is empty")
+        rules.update(_KIND_ERRORS.get(field.kind, {}))
+        if field.judged_as_text:
+            rules[too_long_code(field)] = Rule(title=f"{field.header} too long")
+            rules[control_code(field)] = Rule(title=f"{field.header} has control characters")
+    return rules
+
+
 # Every code Roster reports, in the order of DESIGN §2, with the heading the table format groups
 # its issues under. `fix` is given where the messages themselves do not say how to fix it.
 RULES: dict[str, Rule] = {
@@ -100,20 +147,7 @@ RULES: dict[str, Rule] = {
         fix="Open the workbook in Excel and save it, or paste the values as values.",
     ),
     "legacy_encoding": Rule(title="Read as Windows-1252"),
-    "missing_full_name": Rule(title="Full Name is empty"),
-    "full_name_too_long": Rule(title="Full Name too long"),
-    "invalid_full_name": Rule(title="Full Name has control characters"),
-    "missing_email": Rule(title="Email is empty"),
-    "invalid_email": Rule(title="Email is not valid", fix="Correct each address as described."),
-    "duplicate_email": Rule(
-        title="Same learner twice",
-        fix="Delete the later row, or correct its email if it is another learner.",
-    ),
-    "duplicate_external_id": Rule(
-        title="External ID used twice", fix="Give each learner their own External ID."
-    ),
-    "external_id_too_long": Rule(title="External ID too long"),
-    "invalid_external_id": Rule(title="External ID has control characters"),
+    **_field_rules(),
     "too_many_fields": Rule(title="Values outside the columns"),
     "formula_like": Rule(title="Looks like a spreadsheet formula"),
     "external_id_scientific": Rule(title="External ID in scientific notation"),

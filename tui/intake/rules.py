@@ -3,22 +3,39 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 
 import polars as pl
 
 from tui.intake.emails import EmailJudging, library_thread, same_learner_key, suggest_domain
-from tui.intake.report import FORMULA_PREFIXES, QUOTE_LIMIT, Problem, quote
-from tui.intake.table import (
-    ERROR_HEADER,
+from tui.intake.fields import (
+    EMAIL_FIELD,
+    HEADERS,
+    IDENTIFIER_FIELD,
     LEARNER_FIELDS,
-    MAX_CELL_CHARS,
-    REQUIRED_HEADERS,
-    Table,
-    header_key,
+    NAME_FIELD,
+    LearnerField,
+    all_headers_required,
 )
+from tui.intake.report import (
+    FORMULA_PREFIXES,
+    QUOTE_LIMIT,
+    Problem,
+    control_code,
+    missing_code,
+    quote,
+    too_long_code,
+)
+from tui.intake.table import ERROR_HEADER, HEADER_KEYS, MAX_CELL_CHARS, Table, header_key
 
-MAX_TEXT_LENGTH = 256
+# The frame `check_learners` takes: the spreadsheet row, a text column per learner field, and
+# the column of a value beyond the header (null for none).
+INPUT_SCHEMA: dict[str, pl.DataType] = {
+    "row": pl.UInt32(),
+    **{field.name: pl.String() for field in LEARNER_FIELDS},
+    "overflow": pl.Int32(),
+}
 _FORMULA = "^[" + "".join(re.escape(prefix) for prefix in FORMULA_PREFIXES) + "]"
 ISSUE_SCHEMA = {
     "row": pl.UInt32,
@@ -27,7 +44,7 @@ ISSUE_SCHEMA = {
     "code": pl.String,
     "message": pl.String,
 }
-_COLUMN_ORDER = {name: index for index, name in enumerate(REQUIRED_HEADERS)}
+_COLUMN_ORDER = {name: index for index, name in enumerate(HEADERS)}
 _CONTROL = r"[\x00-\x1f\x7f-\x9f\u2028\u2029]"
 _LINE_BREAK = r"[\n\r\u2028\u2029\x85]"
 _SCIENTIFIC = r"^[+-]?[0-9](?:[.,][0-9]+)?[Ee]\+?[0-9]+$"
@@ -45,19 +62,19 @@ def column_letter(index: int) -> str:
 
 @dataclass
 class HeaderMap:
-    """Which column holds each required header, and what the header row is wrong about."""
+    """Which column holds each header (by its name in the template), and what the header row is
+    wrong about."""
 
-    columns: dict[str, int] = field(default_factory=dict)
-    errors: list[Problem] = field(default_factory=list)
-    warnings: list[Problem] = field(default_factory=list)
+    columns: dict[str, int] = dataclass_field(default_factory=dict)
+    errors: list[Problem] = dataclass_field(default_factory=list)
+    warnings: list[Problem] = dataclass_field(default_factory=list)
 
 
 def map_header(table: Table) -> HeaderMap:
     result = HeaderMap()
-    keys = {header_key(name): name for name in REQUIRED_HEADERS}
     for index, cell in enumerate(table.header):
         where = f"column {column_letter(index)}"
-        name = keys.get(header_key(cell))
+        name = HEADER_KEYS.get(header_key(cell))
         if name is not None:
             if name in result.columns:
                 first = column_letter(result.columns[name])
@@ -88,15 +105,14 @@ def map_header(table: Table) -> HeaderMap:
                     "it is ignored.",
                 )
             )
-    missing = [name for name in REQUIRED_HEADERS if name not in result.columns]
+    missing = [name for name in HEADERS if name not in result.columns]
     if missing:
         found = quote(", ".join(f'"{cell}"' for cell in table.header if cell)) or "nothing"
         result.errors.append(
             Problem(
                 code="missing_header",
                 message=f"The header row (row {table.header_row}) has no {_join(missing)} "
-                f"column. All 3 headers are required: Full Name, Email and External ID - "
-                f"External ID even when it is empty. The header row reads: {found}. "
+                f"column. {all_headers_required()} The header row reads: {found}. "
                 "Start from the template (roster template).",
             )
         )
@@ -104,10 +120,11 @@ def map_header(table: Table) -> HeaderMap:
 
 
 def learners_frame(table: Table, columns: dict[str, int]) -> pl.DataFrame:
-    """`row`, `full_name`, `email`, `external_id`, `overflow` for each non-blank record."""
+    """`row`, a column per learner field and `overflow` (INPUT_SCHEMA) for each non-blank
+    record."""
     return table.cells.select(
         "row",
-        *(pl.col(f"c{columns[name]}").alias(key) for name, key in LEARNER_FIELDS.items()),
+        *(pl.col(f"c{columns[field.header]}").alias(field.name) for field in LEARNER_FIELDS),
         "overflow",
     )
 
@@ -115,7 +132,7 @@ def learners_frame(table: Table, columns: dict[str, int]) -> pl.DataFrame:
 def check_learners(learners: pl.DataFrame, width: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Apply every row rule. Returns the learners with `email_normalized`, and the issues."""
     with library_thread() as library:
-        judging = EmailJudging(learners["email"], library)
+        judging = EmailJudging(learners[EMAIL_FIELD.name], library)
         # The cell rules run while the library judges the addresses the fast path left to it.
         issues: list[pl.LazyFrame] = [
             pl.concat(
@@ -134,13 +151,17 @@ def check_learners(learners: pl.DataFrame, width: int) -> tuple[pl.DataFrame, pl
         judged["domain"].alias("email_domain"),
         judged["key_hash"].alias("email_key_hash"),
     )
-    external_id = pl.col("external_id")
+    external_id = pl.col(IDENTIFIER_FIELD.name)
     # The validator's reason lists the characters it refuses: two lines' worth at most.
     refused = verdicts.refused.select(
         learners["row"].gather(verdicts.refused["index"]).alias("row"), "reason"
     )
     _, columns = _issue(
-        pl.lit(True), "Email", "error", "invalid_email", _quoted(pl.col("reason"), 2 * QUOTE_LIMIT)
+        pl.lit(True),
+        EMAIL_FIELD.header,
+        "error",
+        "invalid_email",
+        _quoted(pl.col("reason"), 2 * QUOTE_LIMIT),
     )
     issues.append(refused.lazy().select(columns))
     duplicate_emails = _duplicates(
@@ -149,7 +170,7 @@ def check_learners(learners: pl.DataFrame, width: int) -> tuple[pl.DataFrame, pl
     issues.append(
         duplicate_emails.select(
             "row",
-            pl.lit("Email").alias("column"),
+            pl.lit(EMAIL_FIELD.header).alias("column"),
             pl.lit("error").alias("severity"),
             pl.lit("duplicate_email").alias("code"),
             pl.format("Same learner as row {}", pl.col("first_row")).alias("message"),
@@ -162,10 +183,12 @@ def check_learners(learners: pl.DataFrame, width: int) -> tuple[pl.DataFrame, pl
         _duplicates(identified, external_id, external_id.hash(seed=0))
         .select(
             "row",
-            pl.lit("External ID").alias("column"),
+            pl.lit(IDENTIFIER_FIELD.header).alias("column"),
             pl.lit("error").alias("severity"),
             pl.lit("duplicate_external_id").alias("code"),
-            pl.format("Same External ID as row {}", pl.col("first_row")).alias("message"),
+            pl.format(f"Same {IDENTIFIER_FIELD.header} as row {{}}", pl.col("first_row")).alias(
+                "message"
+            ),
         )
         .lazy()
     )
@@ -178,93 +201,79 @@ def check_learners(learners: pl.DataFrame, width: int) -> tuple[pl.DataFrame, pl
 
 
 def _cell_rules(width: int) -> list[tuple[pl.Expr, list[pl.Expr]]]:
-    """The rules on the cells as they are (the emails' verdicts come from the library)."""
-    full_name = pl.col("full_name")
-    external_id = pl.col("external_id")
-    return [
-        _issue(
-            full_name == "",
-            "Full Name",
-            "error",
-            "missing_full_name",
-            pl.lit("Full Name is empty; enter the learner's full name."),
+    """The rules on the cells as they are (the emails' verdicts come from the library): each
+    field's errors in the table's order, the row's, then the warnings."""
+    errors: list[tuple[pl.Expr, list[pl.Expr]]] = []
+    warnings: list[tuple[pl.Expr, list[pl.Expr]]] = []
+    for field in LEARNER_FIELDS:
+        value = pl.col(field.name)
+        if field.required:
+            errors.append(
+                _issue(
+                    value == "",
+                    field.header,
+                    "error",
+                    missing_code(field),
+                    pl.lit(f"{field.header} is empty; enter the learner's {field.value_noun}."),
+                )
+            )
+        if not field.judged_as_text:
+            continue
+        errors.append(
+            _issue(
+                value.str.len_chars() > field.max_length,
+                field.header,
+                "error",
+                too_long_code(field),
+                _too_long(field, value),
+            )
+        )
+        # A line break or NUL in a learner's value is always damage, and no database stores NUL.
+        errors.append(
+            _issue(
+                value.str.contains(_CONTROL),
+                field.header,
+                "error",
+                control_code(field),
+                pl.format(
+                    f"{field.header} contains {{}}; retype it on one line.", _control_kind(value)
+                ),
+            )
+        )
+        warnings.append(
+            _issue(
+                value.str.contains(_FORMULA),
+                field.header,
+                "warning",
+                "formula_like",
+                _formula_message(field.header, value),
+            )
+        )
+    external_id = pl.col(IDENTIFIER_FIELD.name)
+    overflow = _issue(
+        pl.col("overflow").is_not_null(),
+        None,
+        "error",
+        "too_many_fields",
+        pl.format(
+            "The row has a value in column {}, beyond the header's {} columns; "
+            "a value that holds the delimiter needs quotes.",
+            pl.col("overflow"),
+            pl.lit(width),
         ),
-        _issue(
-            full_name.str.len_chars() > MAX_TEXT_LENGTH,
-            "Full Name",
-            "error",
-            "full_name_too_long",
-            _too_long("Full Name", full_name),
+    )
+    scientific = _issue(
+        external_id.str.contains(_SCIENTIFIC),
+        IDENTIFIER_FIELD.header,
+        "warning",
+        "external_id_scientific",
+        pl.format(
+            f"{IDENTIFIER_FIELD.header} {{}} looks like a number Excel turned into scientific "
+            "notation; format the column as Text and re-enter the IDs.",
+            _quoted(external_id),
         ),
-        _issue(
-            full_name.str.contains(_CONTROL),
-            "Full Name",
-            "error",
-            "invalid_full_name",
-            pl.format("Full Name contains {}; retype it on one line.", _control_kind(full_name)),
-        ),
-        _issue(
-            pl.col("email") == "",
-            "Email",
-            "error",
-            "missing_email",
-            pl.lit("Email is empty; enter the learner's email address."),
-        ),
-        _issue(
-            external_id.str.len_chars() > MAX_TEXT_LENGTH,
-            "External ID",
-            "error",
-            "external_id_too_long",
-            _too_long("External ID", external_id),
-        ),
-        # A line break or NUL in an identifier is always damage, and no database stores NUL.
-        _issue(
-            external_id.str.contains(_CONTROL),
-            "External ID",
-            "error",
-            "invalid_external_id",
-            pl.format(
-                "External ID contains {}; retype it on one line.", _control_kind(external_id)
-            ),
-        ),
-        _issue(
-            pl.col("overflow").is_not_null(),
-            None,
-            "error",
-            "too_many_fields",
-            pl.format(
-                "The row has a value in column {}, beyond the header's {} columns; "
-                "a value that holds the delimiter needs quotes.",
-                pl.col("overflow"),
-                pl.lit(width),
-            ),
-        ),
-        _issue(
-            full_name.str.contains(_FORMULA),
-            "Full Name",
-            "warning",
-            "formula_like",
-            _formula_message("Full Name", full_name),
-        ),
-        _issue(
-            external_id.str.contains(_FORMULA),
-            "External ID",
-            "warning",
-            "formula_like",
-            _formula_message("External ID", external_id),
-        ),
-        _issue(
-            external_id.str.contains(_SCIENTIFIC),
-            "External ID",
-            "warning",
-            "external_id_scientific",
-            pl.format(
-                "External ID {} looks like a number Excel turned into scientific "
-                "notation; format the column as Text and re-enter the IDs.",
-                _quoted(external_id),
-            ),
-        ),
-    ]
+    )
+    return [*errors, overflow, *warnings, scientific]
 
 
 def _issue(
@@ -279,10 +288,10 @@ def _issue(
     ]
 
 
-def _too_long(name: str, value: pl.Expr) -> pl.Expr:
+def _too_long(field: LearnerField, value: pl.Expr) -> pl.Expr:
     length = value.str.len_chars()
     return pl.format(
-        f"{name} has {{}} characters; shorten it to {MAX_TEXT_LENGTH} or fewer.",
+        f"{field.header} has {{}} characters; shorten it to {field.max_length} or fewer.",
         pl.when(length > MAX_CELL_CHARS)
         .then(pl.lit(f"over {MAX_CELL_CHARS:,}"))
         .otherwise(length.cast(pl.String)),
@@ -360,7 +369,7 @@ def _domain_typos(learners: pl.DataFrame) -> pl.DataFrame:
         .filter(pl.col("email_domain").is_in(list(suggestions)))
         .select(
             "row",
-            pl.lit("Email").alias("column"),
+            pl.lit(EMAIL_FIELD.header).alias("column"),
             pl.lit("warning").alias("severity"),
             pl.lit("email_domain_typo").alias("code"),
             pl.format(
@@ -380,29 +389,16 @@ def _join(names: list[str]) -> str:
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
-def check_one_learner(
-    full_name: str, email: str, external_id: str
-) -> tuple[pl.DataFrame, list[tuple[str, str]]]:
-    """The row rules on one learner typed in a form, as on a file's row 1: the checked learner
-    (`check_learners`' learners) and (severity, message) of each issue, errors first. Rules
-    between rows (duplicates) have nothing to compare."""
+def check_one_learner(*values: str) -> tuple[pl.DataFrame, list[tuple[str, str]]]:
+    """The row rules on one learner typed in a form (`values` in the order of LEARNER_FIELDS), as
+    on a file's row 1: the checked learner (`check_learners`' learners) and (severity, message)
+    of each issue, errors first. Rules between rows (duplicates) have nothing to compare."""
+    cells = dict(zip((field.name for field in LEARNER_FIELDS), values, strict=True))
     learner = pl.DataFrame(
-        {
-            "row": [1],
-            "full_name": [full_name],
-            "email": [email],
-            "external_id": [external_id],
-            "overflow": [None],
-        },
-        schema={
-            "row": pl.UInt32,
-            "full_name": pl.String,
-            "email": pl.String,
-            "external_id": pl.String,
-            "overflow": pl.Int32,
-        },
+        {"row": [1], **{name: [value] for name, value in cells.items()}, "overflow": [None]},
+        schema=INPUT_SCHEMA,
     )
-    learners, issues = check_learners(learner, width=3)
+    learners, issues = check_learners(learner, width=len(LEARNER_FIELDS))
     ordered = issues.sort(pl.col("severity") != "error")
     return learners, list(
         zip(ordered["severity"].to_list(), ordered["message"].to_list(), strict=True)
@@ -429,7 +425,7 @@ def learner_differences(rows: pl.DataFrame) -> pl.DataFrame:
             _quoted(name),
             pl.lit('"'),
             pl.when(external_id != "")
-            .then(pl.lit(", External ID ") + _quoted(external_id))
+            .then(pl.lit(f", {IDENTIFIER_FIELD.header} ") + _quoted(external_id))
             .otherwise(pl.lit("")),
         )
 
@@ -438,8 +434,8 @@ def learner_differences(rows: pl.DataFrame) -> pl.DataFrame:
         .select(
             pl.col("row").cast(pl.UInt32),
             pl.when(name_differs)
-            .then(pl.lit("Full Name"))
-            .otherwise(pl.lit("External ID"))
+            .then(pl.lit(NAME_FIELD.header))
+            .otherwise(pl.lit(IDENTIFIER_FIELD.header))
             .alias("column"),
             pl.lit("warning").alias("severity"),
             pl.lit("learner_differs").alias("code"),
@@ -460,7 +456,7 @@ def skip_issues(rows: pl.DataFrame, program: str) -> pl.DataFrame:
     service sends only the row numbers) and the commit's report (the service)."""
     return rows.select(
         pl.col("row").cast(pl.UInt32),
-        pl.lit("Email").alias("column"),
+        pl.lit(EMAIL_FIELD.header).alias("column"),
         pl.lit("warning").alias("severity"),
         "code",
         pl.when(pl.col("code") == "already_member")

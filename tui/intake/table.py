@@ -17,14 +17,14 @@ from datetime import date, datetime, time, timedelta
 
 import polars as pl
 
-from tui.intake.fields import FIELD_BY_HEADER, HEADERS
+from tui.intake import fields
 from tui.intake.report import FORMULA_PREFIXES, Problem
 from tui.intake.xlsx import damaged
 
 DELIMITERS = (",", ";", "\t", "|")
 # The template's headers, in its order, and the field each one's values go to.
-LEARNER_FIELDS = {header: field.name for header, field in FIELD_BY_HEADER.items()}
-REQUIRED_HEADERS = HEADERS
+LEARNER_FIELDS = {column.header: column.name for column in fields.LEARNER_FIELDS}
+REQUIRED_HEADERS = fields.HEADERS
 # The column Roster's error file adds after them, ignored without a word when it comes back.
 ERROR_HEADER = "Error"
 
@@ -94,7 +94,12 @@ def header_key(name: str) -> str:
     return name.strip(TRIM_CHARS).casefold()
 
 
-_REQUIRED_KEYS = {header_key(name) for name in REQUIRED_HEADERS}
+# What a header cell may say for each field: its header or an alias, case and spacing ignored.
+HEADER_KEYS = {
+    header_key(name): column.header
+    for column in fields.LEARNER_FIELDS
+    for name in (column.header, *column.aliases)
+}
 
 
 def read_csv_table(data: bytes, start: int = 0) -> Table | None:
@@ -159,8 +164,8 @@ def _kept_header(header: list[str], header_row: int) -> list[str]:
                 code="too_large",
                 message=f"The header row (row {header_row}) has over {MAX_HEADER_COLUMNS:,} "
                 "columns; Roster reads "
-                f"at most {MAX_HEADER_COLUMNS:,}. Keep the columns Full Name, Email and "
-                "External ID and delete the others.",
+                f"at most {MAX_HEADER_COLUMNS:,}. Keep the columns {fields.headers_sentence()} "
+                "and delete the others.",
             )
         )
     return header[: max(named, min(len(header), KEPT_EMPTY_COLUMNS))]
@@ -314,7 +319,9 @@ def _split_header(line: str) -> tuple[str, list[str]]:
     line = _one_line_end(line)  # a stray CR or LF (say before the header) ends a record
     for delimiter in DELIMITERS:
         cells = [cell[: MAX_CELL_CHARS + 1] for cell in _first_record(line, delimiter)]
-        found = len(_REQUIRED_KEYS & {header_key(cell) for cell in cells})
+        found = len(
+            {HEADER_KEYS[key] for cell in cells if (key := header_key(cell)) in HEADER_KEYS}
+        )
         candidate = (found, len(cells), delimiter, cells)
         if best is None or candidate[:2] > best[:2]:
             best = candidate

@@ -1,13 +1,14 @@
-"""The CSV template admins fill in: the three required headers, CRLF as Excel writes it."""
+"""The CSV template admins fill in: the learner fields' headers (all required), CRLF as Excel
+writes it."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tui.intake.table import REQUIRED_HEADERS
+from tui.intake.fields import HEADERS
 
 TEMPLATE_NAME = "learners.csv"
-TEMPLATE = ",".join(REQUIRED_HEADERS) + "\r\n"
+TEMPLATE = ",".join(HEADERS) + "\r\n"
 
 
 class TemplateExistsError(FileExistsError):
