@@ -16,6 +16,13 @@ from dataclasses import dataclass, replace
 import polars as pl
 
 from tui.api.client import RosterClient
+from tui.intake.fields import (
+    EMAIL_FIELD,
+    FIELD_NAMES,
+    LEARNER_FIELDS,
+    OPTIONAL_FIELDS,
+    LearnerField,
+)
 from tui.intake.learner_file import LearnerFile
 from tui.intake.report import SKIP_CODES
 from tui.intake.rules import ISSUE_SCHEMA, learner_differences, skip_issues
@@ -43,19 +50,31 @@ def _ready(learner_file: LearnerFile, *columns: str) -> pl.DataFrame:
     return learners.filter(~pl.col("row").is_in(failed.implode()))
 
 
+def _chunk_column(field: LearnerField) -> pl.Expr:
+    """A learner field's chunk column, from the checked learners: the email as email-validator
+    normalized it, an optional field's empty value null."""
+    if field is EMAIL_FIELD:
+        return pl.col("email_normalized").alias(field.name)
+    value = pl.col(field.name)
+    return value if field.required else pl.when(value != "").then(value).alias(field.name)
+
+
+# The checked learners' columns a chunk is made of, and the chunk's columns made of them.
+_CHUNK_SOURCES = (
+    "row",
+    *("email_normalized" if field is EMAIL_FIELD else field.name for field in LEARNER_FIELDS),
+)
+_CHUNK_COLUMNS = (pl.col("row"), *(_chunk_column(field) for field in LEARNER_FIELDS))
+
+
 def ready_rows(learner_file: LearnerFile) -> pl.DataFrame:
     """The rows without errors, as the service takes them (`wire.CHUNK_CSV_COLUMNS`: normalized
-    emails, no External ID as null). A frame: a million rows as Python lists cost 250 MB; a
-    file with no errors is not even copied."""
-    columns = ("row", "full_name", "email_normalized", "external_id")
+    emails, an optional field's empty value null). A frame: a million rows as Python lists cost
+    250 MB; a file with no errors is not even copied."""
     errors = learner_file.issues.filter(pl.col("severity") == "error").height
-    ready = _ready(learner_file, *columns) if errors else learner_file.learners.select(columns)
-    return ready.select(
-        "row",
-        "full_name",
-        pl.col("email_normalized").alias("email"),
-        pl.when(pl.col("external_id") != "").then(pl.col("external_id")).alias("external_id"),
-    )
+    learners = learner_file.learners
+    ready = _ready(learner_file, *_CHUNK_SOURCES) if errors else learners.select(_CHUNK_SOURCES)
+    return ready.select(_CHUNK_COLUMNS)
 
 
 def chunk_csv(rows: pl.DataFrame) -> bytes:
@@ -300,10 +319,10 @@ def left_out_rows(learner_file: LearnerFile, status: wire.ImportStatus) -> wire.
         .agg(pl.col("message").str.join("; ").alias("error"))
     )
     rows = (
-        learner_file.learners.select("row", "full_name", "email", "external_id")
+        learner_file.learners.select("row", *FIELD_NAMES)
         .join(reasons, on="row")
         .sort("row")
-        .with_columns(pl.col("external_id").fill_null(""))
+        .with_columns(pl.col(field.name).fill_null("") for field in OPTIONAL_FIELDS)
     )
     return wire.LeftOutRows.model_validate(rows.to_dict(as_series=False))
 

@@ -1,4 +1,15 @@
-"""Wire models of the /api/v1 JSON API, shared by the service and the httpx client."""
+"""Wire models of the /api/v1 JSON API, shared by the service and the httpx client.
+
+The models that carry learner rows (InviteLearner, RowBatch, LeftOutRows) name a field per
+column of the learner record (tui.intake.fields.LEARNER_FIELDS), written out: their JSON
+schema is the API's contract and mypy checks every use of them, which a model made by
+`create_model` would hide. tests/intake/test_fields.py holds them to the table, in its order
+and with a required field's type (`str`) or an optional one's (`str | None`). A new optional
+column is a field in each of them; in LeftOutRows with a default (`Field(default_factory=
+list)`), so that the rows an import kept before the column was added still read (an absent
+column is all empty). Everything else about those columns (their names in order, the CSV
+columns, the length checks and their messages) is derived from the table here.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +18,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field, model_validator
 
+from tui.intake.fields import EMAIL_FIELD, FIELD_NAMES, IDENTIFIER_FIELD, sentence
 from tui.intake.report import Issue, Problem
 
 T = TypeVar("T")
@@ -190,6 +202,23 @@ class InviteLearner(BaseModel):
     send_email: bool = True
     message: Message = None
 
+    def as_rows(self) -> RowBatch:
+        """The learner as a batch of one row, row 1: the service checks and stores it as it
+        does a file's rows."""
+        return RowBatch.model_validate(
+            {"row": [1], **{name: [getattr(self, name)] for name in FIELD_NAMES}}
+        )
+
+
+def _check_lengths(model: BaseModel, columns: tuple[str, ...], message: str) -> None:
+    """A model of rows column by column: every column as long as the others."""
+    if len({len(getattr(model, name)) for name in columns}) != 1:
+        raise ValueError(message)
+
+
+# The columns of learner rows on the wire: the spreadsheet row, then a column per learner field.
+ROW_COLUMNS = ("row", *FIELD_NAMES)
+
 
 class RowBatch(BaseModel):
     """Learner rows, column by column: cheaper than one object per row at a million rows.
@@ -198,6 +227,7 @@ class RowBatch(BaseModel):
     `email` holds email-validator's normalized form.
     """
 
+    # The columns are ROW_COLUMNS; an optional field's empty value is null.
     row: list[RowNumber]
     full_name: list[str]
     email: list[str]
@@ -205,35 +235,36 @@ class RowBatch(BaseModel):
 
     @model_validator(mode="after")
     def _same_lengths(self) -> RowBatch:
-        lengths = {len(self.row), len(self.full_name), len(self.email), len(self.external_id)}
-        if len(lengths) != 1:
-            raise ValueError("row, full_name, email and external_id must have the same length")
+        _check_lengths(self, ROW_COLUMNS, f"{sentence(ROW_COLUMNS)} must have the same length")
         return self
 
     def __len__(self) -> int:
         return len(self.row)
 
 
+# The columns of a dry run (CheckRows; as CSV, text/csv with the contract in the query, what
+# Roster's client sends, as it is the cheapest form for the service to read): what the service
+# checks a row against, the learner's email and External ID. No names, and no other field.
+CHECK_CSV_COLUMNS = ("row", EMAIL_FIELD.name, IDENTIFIER_FIELD.name)
+# The columns of an import's chunk sent as CSV (text/csv): a RowBatch, a line per row, as
+# Roster's client sends it (polars writes and the service reads it with no object per row).
+CHUNK_CSV_COLUMNS = ROW_COLUMNS
+
+
 class CheckRows(BaseModel):
     """What the dry run needs of each row: no names, so a million rows stay a small request."""
 
+    # The columns are CHECK_CSV_COLUMNS.
     row: list[RowNumber]
     email: list[str]
     external_id: list[str | None]
 
     @model_validator(mode="after")
     def _same_lengths(self) -> CheckRows:
-        if not len(self.row) == len(self.email) == len(self.external_id):
-            raise ValueError("row, email and external_id must have the same length")
+        _check_lengths(
+            self, CHECK_CSV_COLUMNS, f"{sentence(CHECK_CSV_COLUMNS)} must have the same length"
+        )
         return self
-
-
-# The columns of a dry run sent as CSV (text/csv, the contract in the query): what Roster's
-# client sends, as it is the cheapest form for the service to read.
-CHECK_CSV_COLUMNS = ("row", "email", "external_id")
-# The columns of an import's chunk sent as CSV (text/csv): a RowBatch, a line per row, as
-# Roster's client sends it (polars writes and the service reads it with no object per row).
-CHUNK_CSV_COLUMNS = ("row", "full_name", "email", "external_id")
 
 
 class CheckRequest(BaseModel):
@@ -286,21 +317,37 @@ class ImportCreate(BaseModel):
     )
 
 
+# The columns of LeftOutRows: the learner rows' columns, and why each row was left out.
+LEFT_OUT_COLUMNS = (*ROW_COLUMNS, "error")
+
+
 class LeftOutRows(BaseModel):
     """The rows of a file an import did not invite (errors, skipped), column by column, with
     why in `error`: kept by the service so the admin can save them again later."""
 
+    # The columns are LEFT_OUT_COLUMNS; an optional field's empty value is "", as in the file.
     row: list[RowNumber] = Field(max_length=MAX_LEFT_OUT)
     full_name: list[str] = Field(max_length=MAX_LEFT_OUT)
     email: list[str] = Field(max_length=MAX_LEFT_OUT)
     external_id: list[str] = Field(max_length=MAX_LEFT_OUT)
     error: list[str] = Field(max_length=MAX_LEFT_OUT)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _absent_as_empty(cls, data: Any) -> Any:
+        """A column with a default that the rows lack (kept before it was added) is all empty."""
+        if not isinstance(data, dict) or not isinstance(data.get("row"), list):
+            return data
+        absent = [
+            name
+            for name, info in cls.model_fields.items()
+            if name not in data and not info.is_required()
+        ]
+        return {**data, **{name: [""] * len(data["row"]) for name in absent}} if absent else data
+
     @model_validator(mode="after")
     def _same_lengths(self) -> LeftOutRows:
-        columns = (self.row, self.full_name, self.email, self.external_id, self.error)
-        if len({len(column) for column in columns}) != 1:
-            raise ValueError("row, full_name, email, external_id and error must be as long")
+        _check_lengths(self, LEFT_OUT_COLUMNS, f"{sentence(LEFT_OUT_COLUMNS)} must be as long")
         return self
 
     def __len__(self) -> int:
