@@ -19,20 +19,33 @@ import polars as pl
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
+from tui.intake.fields import LEARNER_FIELDS, OPTIONAL_FIELDS, sentence
 from tui.service.errors import MAX_ROW, ApiProblem, body_too_large, first_line, unreadable_body
 from tui.wire.models import CHUNK_CSV_COLUMNS, RowBatch
 
 # A chunk of a million rows of the longest names and emails: far more than a client sends.
 MAX_BODY = 256 * 2**20
+# A chunk's columns (CHUNK_CSV_COLUMNS): the spreadsheet row, then a text per learner field.
 SCHEMA: dict[str, pl.DataType] = {
     "row": pl.Int64(),
-    "full_name": pl.String(),
-    "email": pl.String(),
-    "external_id": pl.String(),
+    **{field.name: pl.String() for field in LEARNER_FIELDS},
 }
 _SHAPES = (
     f"send CSV with the header {','.join(CHUNK_CSV_COLUMNS)} as text/csv, or "
-    '{"row": [...], "full_name": [...], "email": [...], "external_id": [...]} as application/json'
+    + "{"
+    + ", ".join(f'"{name}": [...]' for name in CHUNK_CSV_COLUMNS)
+    + "} as application/json"
+)
+# One form for the same rows: an optional field's empty value is none (null), a required
+# field's missing value is empty (the commit's row rules report it).
+_CANONICAL = (
+    pl.col("row").cast(pl.UInt32),
+    *(
+        pl.col(field.name).fill_null("")
+        if field.required
+        else pl.when(pl.col(field.name) != "").then(pl.col(field.name)).alias(field.name)
+        for field in LEARNER_FIELDS
+    ),
 )
 
 
@@ -48,8 +61,8 @@ def too_large() -> ApiProblem:
 
 def read_csv(body: bytes) -> pl.DataFrame:
     """The rows of a CSV chunk: the header `CHUNK_CSV_COLUMNS`, then one line per row. An
-    empty External ID is none; an empty name or email stays empty (the commit's row rules
-    report it)."""
+    optional field's empty value (External ID) is none; an empty name or email stays empty (the
+    commit's row rules report it)."""
     header = ",".join(CHUNK_CSV_COLUMNS).encode()
     first = body[: body.find(b"\n")] if b"\n" in body else body
     if first.rstrip(b"\r") != header:
@@ -84,12 +97,7 @@ def read_json(body: bytes) -> pl.DataFrame:
 
 def _canonical(rows: pl.DataFrame) -> pl.DataFrame:
     """One form for the same rows: no empty External ID (it is none), no missing name or email."""
-    return rows.select(
-        pl.col("row").cast(pl.UInt32),
-        pl.col("full_name").fill_null(""),
-        pl.col("email").fill_null(""),
-        pl.when(pl.col("external_id") != "").then(pl.col("external_id")).alias("external_id"),
-    )
+    return rows.select(_CANONICAL)
 
 
 def stored(rows: pl.DataFrame) -> bytes:
@@ -100,8 +108,8 @@ def stored(rows: pl.DataFrame) -> bytes:
 
 
 def read_stored(payloads: Iterable[bytes | str]) -> pl.DataFrame:
-    """Every kept chunk of an import, in order, as one frame: `row` (UInt32), `full_name`,
-    `email`, `external_id` (the frame `checks.check_rows` takes)."""
+    """Every kept chunk of an import, in order, as one frame: `row` (UInt32) and a column per
+    learner field, `full_name`, `email`, `external_id` (the frame `checks.check_rows` takes)."""
     parts: list[pl.DataFrame] = []
     buffer = io.BytesIO()
     for payload in payloads:
@@ -127,6 +135,9 @@ def _read_kept(buffer: io.BytesIO) -> pl.DataFrame:
     return _canonical(rows)
 
 
+_OPTIONAL = sentence([field.name for field in OPTIONAL_FIELDS])
+
+
 def openapi_body() -> dict[str, Any]:
     """`openapi_extra` of the chunk upload, which reads its body itself: CSV, or the RowBatch
     JSON (its schema written in place: no other route has it in the components)."""
@@ -135,7 +146,7 @@ def openapi_body() -> dict[str, Any]:
     csv = {
         "type": "string",
         "description": f"A header line {','.join(CHUNK_CSV_COLUMNS)}, then one line per row "
-        "(an empty external_id is none). What Roster's client sends: the cheapest to read.",
+        f"(an empty {_OPTIONAL} is none). What Roster's client sends: the cheapest to read.",
     }
     return {
         "requestBody": {

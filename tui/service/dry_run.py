@@ -16,27 +16,28 @@ from typing import Any
 
 import polars as pl
 
+from tui.intake.fields import sentence
 from tui.service.errors import MAX_ROW, ApiProblem, body_too_large, first_line, unreadable_body
 from tui.wire.models import CHECK_CSV_COLUMNS, CheckRequest
 
 # Six times a million rows of the longest emails: no file Roster reads makes a larger request.
 MAX_BODY = 256 * 2**20
+# The rows' columns (CHECK_CSV_COLUMNS): the spreadsheet row, the email and the External ID.
+_CSV_SCHEMA: dict[str, pl.DataType] = {
+    name: pl.Int64() if name == "row" else pl.String() for name in CHECK_CSV_COLUMNS
+}
 _JSON_SCHEMA: dict[str, pl.DataType] = {
     "contract_id": pl.Int64(),
-    "rows": pl.Struct(
-        {"row": pl.List(pl.Int64), "email": pl.List(pl.String), "external_id": pl.List(pl.String)}
-    ),
-}
-_CSV_SCHEMA: dict[str, pl.DataType] = {
-    "row": pl.Int64(),
-    "email": pl.String(),
-    "external_id": pl.String(),
+    "rows": pl.Struct({name: pl.List(dtype) for name, dtype in _CSV_SCHEMA.items()}),
 }
 _SHAPES = (
-    'send {"contract_id": N, "rows": {"row": [...], "email": [...], "external_id": [...]}} as '
+    'send {"contract_id": N, "rows": {'
+    + ", ".join(f'"{name}": [...]' for name in CHECK_CSV_COLUMNS)
+    + "}} as "
     f"application/json, or CSV with the header {','.join(CHECK_CSV_COLUMNS)} as text/csv "
     "with ?contract_id=N"
 )
+_ROWS_COLUMNS = sentence([f"rows.{name}" for name in CHECK_CSV_COLUMNS])
 
 
 def invalid(detail: str) -> ApiProblem:
@@ -66,7 +67,7 @@ def read_json(body: io.BytesIO) -> tuple[int, pl.DataFrame]:
     if missing:
         raise invalid(f"rows.{missing[0]} is missing")
     if len(set(lengths.row(0))) != 1:
-        raise invalid("rows.row, rows.email and rows.external_id must have the same length")
+        raise invalid(f"{_ROWS_COLUMNS} must have the same length")
     rows = columns.explode(columns.columns)
     if not lengths.item(0, 0):  # an empty list explodes to one null: no rows, their types
         rows = rows.clear()

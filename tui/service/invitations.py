@@ -11,12 +11,13 @@ import io
 import json
 import sqlite3
 from datetime import date, datetime, timedelta
-from typing import cast
+from typing import Any, cast
 
 import polars as pl
 from pydantic import TypeAdapter
 from sqlalchemy import (
     Column,
+    ColumnElement,
     Connection,
     DateTime,
     Integer,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    case,
     delete,
     func,
     insert,
@@ -36,6 +38,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from tui.intake.fields import (
+    EMAIL_FIELD,
+    IDENTIFIER_FIELD,
+    LEARNER_FIELDS,
+    NAME_FIELD,
+    OPTIONAL_FIELDS,
+    LearnerField,
+)
 from tui.intake.report import Issue
 from tui.service import chunks
 from tui.service.checks import (
@@ -243,25 +253,12 @@ def _insert_invitations(
     now = cast(datetime, shared["created_at"])
     new_learners = select(
         literal(shared["organization_id"]),
-        staged.c.email,
-        staged.c.email_key,
-        staged.c.full_name,
-        staged.c.external_id,
-        staged.c.search_key,
+        *(staged.c[name] for name in _LEARNER_COLUMNS),
         literal(now, DateTime),
     ).where(staged.c.learner_id.is_(None))
     connection.execute(
         insert(Learner).from_select(
-            [
-                "organization_id",
-                "email",
-                "email_key",
-                "full_name",
-                "external_id",
-                "search_key",
-                "created_at",
-            ],
-            new_learners,
+            ["organization_id", *_LEARNER_COLUMNS, "created_at"], new_learners
         )
     )
     _update_stored_learners(connection, staged, update_learners)
@@ -311,11 +308,7 @@ def _copy_invitations(
     if fresh.len():
         learners = ready[fresh].select(
             pl.lit(shared["organization_id"]).alias("organization_id"),
-            "email",
-            "email_key",
-            "full_name",
-            "external_id",
-            "search_key",
+            *_LEARNER_COLUMNS,
             pl.lit(shared["created_at"]).alias("created_at"),
         )
         before = connection.scalar(select(func.max(Learner.id))) or 0
@@ -341,29 +334,57 @@ def _copy_invitations(
 
 
 def _update_stored_learners(connection: Connection, staged: Table, update_learners: bool) -> None:
-    """Stored learners among the staged rows take the file's values (`update_learners`), or
-    at least an External ID where they have none (never overwriting one silently)."""
+    """Stored learners among the staged rows take the file's values (`update_learners`: its
+    Full Name, and each optional field it gives), or at least an optional field's value where
+    they have none (an External ID: never overwriting one silently)."""
     stored = Learner.id == staged.c.learner_id
+    learner = table(Learner).c
     if update_learners:
-        differs = or_(
-            Learner.full_name != staged.c.full_name,
-            and_(
-                staged.c.external_id.is_not(None),
-                or_(Learner.external_id.is_(None), Learner.external_id != staged.c.external_id),
-            ),
-        )
+        differs = [
+            _differs(field, learner[field.stored], staged.c[field.stored]) for field in _AS_GIVEN
+        ]
         changes = {
-            "full_name": staged.c.full_name,
-            "external_id": func.coalesce(staged.c.external_id, Learner.external_id),
-            "search_key": staged.c.search_key,
+            field.stored: _taken(field, learner[field.stored], staged.c[field.stored])
+            for field in _AS_GIVEN
         }
-        connection.execute(update(Learner).where(stored, differs).values(changes))
-    else:
         connection.execute(
             update(Learner)
-            .where(stored, Learner.external_id.is_(None), staged.c.external_id.is_not(None))
-            .values(external_id=staged.c.external_id, search_key=staged.c.search_key)
+            .where(stored, or_(*differs))
+            .values({**changes, "search_key": staged.c.search_key})
         )
+        return
+    filled = {
+        field.stored: and_(learner[field.stored].is_(None), staged.c[field.stored].is_not(None))
+        for field in OPTIONAL_FIELDS
+    }
+    # The search key holds the External ID: it changes when the External ID is filled in.
+    search_key = case(
+        (filled[IDENTIFIER_FIELD.stored], staged.c.search_key), else_=learner.search_key
+    )
+    changes = {name: func.coalesce(learner[name], staged.c[name]) for name in filled}
+    connection.execute(
+        update(Learner)
+        .where(stored, or_(*filled.values()))
+        .values({**changes, "search_key": search_key})
+    )
+
+
+def _differs(
+    field: LearnerField, stored: ColumnElement[Any], given: ColumnElement[Any]
+) -> ColumnElement[bool]:
+    """The file's value of `field` is not the stored learner's (an optional field's none is
+    no difference: it keeps the stored value)."""
+    if field.required:
+        return stored != given
+    return and_(given.is_not(None), or_(stored.is_(None), stored != given))
+
+
+def _taken(
+    field: LearnerField, stored: ColumnElement[Any], given: ColumnElement[Any]
+) -> ColumnElement[Any]:
+    """What a stored learner's `field` becomes with `update_learners`: the file's value, or
+    the stored one where an optional field gives none."""
+    return given if field.required else func.coalesce(given, stored)
 
 
 _COPY_ROWS = 100_000  # rows written to CSV at a time: a million invitations are 110 MB
@@ -396,52 +417,67 @@ def _copied_out(
     )
 
 
+# The learner fields stored as the file gives them: all but the email, which is stored as
+# email-validator normalizes it, with its key.
+_AS_GIVEN = tuple(field for field in LEARNER_FIELDS if field is not EMAIL_FIELD)
+# The columns of `learners` an import writes from a file's row, in the order they are staged.
+_LEARNER_COLUMNS = (
+    EMAIL_FIELD.stored,
+    "email_key",
+    *(field.stored for field in _AS_GIVEN),
+    "search_key",
+)
 _STAGED = Table(
     "roster_ready",
     MetaData(),
     Column("position", Integer),
     Column("learner_id", Integer),
-    Column("email", String),
-    Column("email_key", String),
-    Column("full_name", String),
-    Column("external_id", String),
-    Column("search_key", Text),
+    *(Column(name, Text if name == "search_key" else String) for name in _LEARNER_COLUMNS),
+)
+# The staging table's columns as each database's CREATE TEMPORARY TABLE gives them.
+_STAGED_PG = ", ".join(
+    ["position integer", "learner_id integer", *(f"{name} text" for name in _LEARNER_COLUMNS)]
+)
+_STAGED_SQLITE = ", ".join(
+    [
+        "position INTEGER PRIMARY KEY",
+        "learner_id INTEGER",
+        *(f"{name} TEXT" for name in _LEARNER_COLUMNS),
+    ]
 )
 
 
 def _ready_rows(rows: pl.DataFrame, checked: Checked) -> pl.DataFrame:
-    """The ready rows as `_STAGED` holds them. A stored learner's `search_key` is the one it
-    will have: the file's values with `update_learners`, else its own with an External ID
-    filled in (the statements use it only where they change the learner)."""
+    """The ready rows as `_STAGED` holds them: an optional field's empty value is null. A
+    stored learner's `search_key` is the one it will have: the file's values with
+    `update_learners`, else its own with an External ID filled in (the statements use it only
+    where they change the learner)."""
     ready = checked.ready
     file = rows[ready["index"]]
-    external_id = pl.when(pl.col("file_id") != "").then(pl.col("file_id"))
     frame = pl.DataFrame(
         {
             "position": ready["index"],
             "learner_id": ready["learner_id"],
-            "email": ready["normalized"],
-            "full_name": file["full_name"],
-            "file_id": file["external_id"].fill_null(""),
-            "learner_name": ready["learner_name"],
+            EMAIL_FIELD.stored: ready["normalized"],
+            **{field.stored: file[field.name] for field in _AS_GIVEN},
             "learner_external_id": ready["learner_external_id"],
         }
     ).with_columns(
-        pl.col("email").str.to_lowercase().alias("email_key"),
-        external_id.alias("external_id"),
+        pl.col(EMAIL_FIELD.stored).str.to_lowercase().alias("email_key"),
+        *(
+            pl.when(pl.col(field.stored) != "").then(pl.col(field.stored)).alias(field.stored)
+            for field in OPTIONAL_FIELDS
+        ),
     )
     return frame.select(
         "position",
         "learner_id",
-        "email",
-        "email_key",
-        "full_name",
-        "external_id",
+        *_LEARNER_COLUMNS[:-1],
         search_keys(
             frame.select(
-                pl.col("full_name"),
-                pl.col("email"),
-                pl.coalesce("external_id", "learner_external_id"),
+                pl.col(NAME_FIELD.stored),
+                pl.col(EMAIL_FIELD.stored),
+                pl.coalesce(IDENTIFIER_FIELD.stored, "learner_external_id"),
             )
         ).alias("search_key"),
     )
@@ -465,9 +501,7 @@ def _stage(connection: Connection, ready: pl.DataFrame, postgres: bool) -> Table
     names = ", ".join(_STAGED.columns.keys())
     if postgres:
         connection.exec_driver_sql(
-            "CREATE TEMPORARY TABLE roster_ready (position integer, learner_id integer, "
-            "email text, email_key text, full_name text, external_id text, search_key text) "
-            "ON COMMIT DROP"
+            f"CREATE TEMPORARY TABLE roster_ready ({_STAGED_PG}) ON COMMIT DROP"
         )
         buffer = io.BytesIO()
         ready.write_csv(buffer, include_header=False)  # null: unquoted empty; "" quoted
@@ -478,11 +512,7 @@ def _stage(connection: Connection, ready: pl.DataFrame, postgres: bool) -> Table
     else:
         # The position is the rowid: the rows go in in its order, and the invitations come
         # out of it in that order with no sort.
-        connection.exec_driver_sql(
-            "CREATE TEMPORARY TABLE roster_ready (position INTEGER PRIMARY KEY, "
-            "learner_id INTEGER, email TEXT, email_key TEXT, full_name TEXT, external_id TEXT, "
-            "search_key TEXT)"
-        )
+        connection.exec_driver_sql(f"CREATE TEMPORARY TABLE roster_ready ({_STAGED_SQLITE})")
         # No None is bound: sqlite3 looks for an adapter for each one, and a million new
         # learners' null learner_id took 0.5 s. In a column with nulls, a null goes in as 0 or
         # '' (no id or text Roster stores is either) and NULLIF makes it NULL again.
