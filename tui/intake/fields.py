@@ -1,8 +1,28 @@
 """The learner record: one table of its fields, from which everything that names them derives.
 
-The template, the header check, the row rules, the wire models, the service's staging and
-checks, the preview's columns and the Invite Learner form read this table; a new optional
-column is a row here and a migration (its `stored` column in `learners`).
+The template, the header check and its messages, the row rules and their titles, the checked
+learners' frame, the error file, the client's chunks, the service's reading of them and its
+staging and insert of learners, the preview's columns and the Invite Learner form read this
+table.
+
+Adding an optional text column, say Department, touches exactly:
+
+1. this table: `LearnerField(name="department", header="Department", kind="text",
+   required=False, max_length=..., stored="department")`, after External ID;
+2. a migration adding `learners.department` (tui/service/migrations/versions/);
+3. tui/service/db.py: the `Learner.department` column the migration adds (a test holds every
+   field to a column of `learners` long enough for it);
+4. tui/wire/models.py: a `department` field in InviteLearner (`str | None = None`), RowBatch
+   (`list[str | None]`) and LeftOutRows (`list[str]`), written out for the API's schema and
+   for mypy (tests/intake/test_fields.py says which one lacks it).
+
+The rest follows: the template's header row, "All 4 headers are required: ... - External ID
+and Department even when they are empty", the rules department_too_long, invalid_department
+and formula_like, the preview's and the error file's columns, the chunks' CSV columns, and
+the stored learners (filled in where a stored learner has none, taken with update_learners).
+A text column is not searched (the Users search is name, email and External ID), not listed
+with learners and invitations, and not compared with a stored learner's (learner_differs is
+the name's and the External ID's).
 """
 
 from __future__ import annotations
