@@ -84,19 +84,34 @@ def test_an_invited_learner_is_a_batch_of_one_row_of_its_fields() -> None:
     }
 
 
-def test_left_out_rows_kept_before_a_column_was_added_read_it_as_empty() -> None:
-    class WithDepartment(wire.LeftOutRows):
+def test_rows_without_a_newer_optional_column_read_it_as_empty() -> None:
+    """Clients and code that do not name a new optional column yet, and the left-out rows an
+    import kept before it was added, still validate: the column is all empty."""
+
+    class BatchWithDepartment(wire.RowBatch):
+        department: list[str | None] = Field(default_factory=list)
+
+    class LeftOutWithDepartment(wire.LeftOutRows):
         department: list[str] = Field(default_factory=list)
 
-    kept = {"row": [2, 3], "full_name": ["A", "B"], "email": ["a@x.org", "b@x.org"]}
-    kept |= {"external_id": ["", "E-3"], "error": ["Row 2: …", "Row 3: …"]}
-    assert WithDepartment.model_validate(kept).department == ["", ""]
+    rows: dict[str, list[object]] = {
+        "row": [2, 3],
+        "full_name": ["A", "B"],
+        "email": ["a@x.org", "b@x.org"],
+    }
+    batch = BatchWithDepartment.model_validate({**rows, "external_id": [None, "E-3"]})
+    assert batch.department == [None, None]
+    kept = {**rows, "external_id": ["", "E-3"], "error": ["Row 2: …", "Row 3: …"]}
+    assert LeftOutWithDepartment.model_validate(kept).department == ["", ""]
     empty: dict[str, list[object]] = {name: [] for name in wire.LEFT_OUT_COLUMNS}
-    assert len(WithDepartment.model_validate(empty)) == 0
+    assert len(LeftOutWithDepartment.model_validate(empty)) == 0
     # A column without a default is required, absent or not: External ID's.
-    without_id = {name: column for name, column in kept.items() if name != "external_id"}
     with pytest.raises(ValidationError, match="external_id"):
-        WithDepartment.model_validate(without_id)
+        BatchWithDepartment.model_validate(rows)
+    with pytest.raises(ValidationError, match="department must have the same length"):
+        BatchWithDepartment.model_validate(
+            {**rows, "external_id": [None, None], "department": ["Sales"]}
+        )
 
 
 def test_a_chunk_carries_a_column_per_field_and_the_service_reads_them_back(

@@ -13,8 +13,10 @@ Adding an optional text column, say Department, touches exactly:
 3. tui/service/db.py: the `Learner.department` column the migration adds (a test holds every
    field to a column of `learners` long enough for it);
 4. tui/wire/models.py: a `department` field in InviteLearner (`str | None = None`), RowBatch
-   (`list[str | None]`) and LeftOutRows (`list[str]`), written out for the API's schema and
-   for mypy (tests/intake/test_fields.py says which one lacks it).
+   (`list[str | None] = Field(default_factory=list)`) and LeftOutRows (`list[str] =
+   Field(default_factory=list, max_length=MAX_LEFT_OUT)`), written out for the API's schema
+   and for mypy (tests/intake/test_fields.py says which one lacks it); with the default, a
+   batch or kept rows without the column read it as empty.
 
 The rest follows: the template's header row, "All 4 headers are required: ... - External ID
 and Department even when they are empty", the rules department_too_long, invalid_department

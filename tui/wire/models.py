@@ -5,10 +5,11 @@ column of the learner record (tui.intake.fields.LEARNER_FIELDS), written out: th
 schema is the API's contract and mypy checks every use of them, which a model made by
 `create_model` would hide. tests/intake/test_fields.py holds them to the table, in its order
 and with a required field's type (`str`) or an optional one's (`str | None`). A new optional
-column is a field in each of them; in LeftOutRows with a default (`Field(default_factory=
-list)`), so that the rows an import kept before the column was added still read (an absent
-column is all empty). Everything else about those columns (their names in order, the CSV
-columns, the length checks and their messages) is derived from the table here.
+column is a field in each of them, with a default (`None`; `Field(default_factory=list)` in
+the rows' models), so that clients and code that do not name it yet, and the rows an import
+kept before it was added, still validate: an absent column is all empty. Everything else
+about those columns (their names in order, the CSV columns, the length checks and their
+messages) is derived from the table here.
 """
 
 from __future__ import annotations
@@ -210,10 +211,16 @@ class InviteLearner(BaseModel):
         )
 
 
-def _check_lengths(model: BaseModel, columns: tuple[str, ...], message: str) -> None:
-    """A model of rows column by column: every column as long as the others."""
-    if len({len(getattr(model, name)) for name in columns}) != 1:
-        raise ValueError(message)
+def _check_columns(model: BaseModel, rows: int, must: str, empty: str | None) -> None:
+    """A model of `rows` rows column by column: a column with a default that was not given (an
+    optional field newer than the client, or than the kept rows) is all `empty`; every column
+    is `rows` long, or "row, ... and ... {must}"."""
+    columns = type(model).model_fields
+    for name, info in columns.items():
+        if name not in model.model_fields_set and not info.is_required():
+            setattr(model, name, [empty] * rows)
+    if any(len(getattr(model, name)) != rows for name in columns):
+        raise ValueError(f"{sentence(list(columns))} {must}")
 
 
 # The columns of learner rows on the wire: the spreadsheet row, then a column per learner field.
@@ -235,7 +242,7 @@ class RowBatch(BaseModel):
 
     @model_validator(mode="after")
     def _same_lengths(self) -> RowBatch:
-        _check_lengths(self, ROW_COLUMNS, f"{sentence(ROW_COLUMNS)} must have the same length")
+        _check_columns(self, len(self.row), "must have the same length", None)
         return self
 
     def __len__(self) -> int:
@@ -261,9 +268,7 @@ class CheckRows(BaseModel):
 
     @model_validator(mode="after")
     def _same_lengths(self) -> CheckRows:
-        _check_lengths(
-            self, CHECK_CSV_COLUMNS, f"{sentence(CHECK_CSV_COLUMNS)} must have the same length"
-        )
+        _check_columns(self, len(self.row), "must have the same length", None)
         return self
 
 
@@ -332,22 +337,9 @@ class LeftOutRows(BaseModel):
     external_id: list[str] = Field(max_length=MAX_LEFT_OUT)
     error: list[str] = Field(max_length=MAX_LEFT_OUT)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _absent_as_empty(cls, data: Any) -> Any:
-        """A column with a default that the rows lack (kept before it was added) is all empty."""
-        if not isinstance(data, dict) or not isinstance(data.get("row"), list):
-            return data
-        absent = [
-            name
-            for name, info in cls.model_fields.items()
-            if name not in data and not info.is_required()
-        ]
-        return {**data, **{name: [""] * len(data["row"]) for name in absent}} if absent else data
-
     @model_validator(mode="after")
     def _same_lengths(self) -> LeftOutRows:
-        _check_lengths(self, LEFT_OUT_COLUMNS, f"{sentence(LEFT_OUT_COLUMNS)} must be as long")
+        _check_columns(self, len(self.row), "must be as long", "")
         return self
 
     def __len__(self) -> int:
