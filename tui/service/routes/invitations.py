@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from tui.intake.report import SKIP_CODES, Problem
 from tui.service import dry_run
-from tui.service.checks import check_rows, is_pending, rows_frame, with_status
+from tui.service.checks import check_dry_run, check_rows, is_pending, rows_frame, with_status
 from tui.service.db import Admin, Contract, Invitation, Learner, Program, new_message, utcnow
 from tui.service.deps import (
     MAX_ID,
@@ -161,7 +161,7 @@ def check_invitations(
     body.close()  # the rows are in the frame: the request's 42 MB go before the check runs
     program = owned(session, Program, program_id, me, "program")
     contract = owned(session, Contract, contract_id, me, "contract")
-    checked = check_rows(session, program, contract, rows, date.today(), validate=False)
+    checked = check_dry_run(session, program, contract, rows, date.today())
     del rows
     head = wire.CheckResult(
         file_errors=checked.file_errors,
