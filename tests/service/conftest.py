@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.deployment import PostgresCluster, postgres_bin
@@ -107,6 +107,83 @@ def service(database_url: str) -> Iterator[Service]:
     with TestClient(create_app(sessions, secret=SECRET)) as http:
         yield Service(sessions, acme, globex, http)
     sessions.kw["bind"].dispose()
+
+
+# The steps the service tests share: requests through the API as an organization's admin.
+
+
+def get(service: Service, org: Org, path: str, **params: Any) -> Any:
+    """The JSON of a GET that must answer 200."""
+    response = service.http.get(path, headers=service.as_(org), params=params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def invite(service: Service, org: Org, email: str, contract: str = "Unlimited") -> Any:
+    """Invite one learner (Ann Lee) to Leadership, with an email; the response."""
+    response = service.http.post(
+        f"/api/v1/programs/{org.programs['Leadership']}/invitations",
+        headers=service.as_(org),
+        json={
+            "full_name": "Ann Lee",
+            "email": email,
+            "contract_id": org.contracts[contract],
+            "send_email": True,
+        },
+    )
+    return response
+
+
+def batch(count: int, start: int = 0, domain: str = "example.com") -> dict[str, list[Any]]:
+    """`count` valid rows as a chunk's columns: Learner n, learner<n>@domain, E<n>."""
+    numbers = range(start, start + count)
+    return {
+        "row": [n + 2 for n in numbers],
+        "full_name": [f"Learner {n}" for n in numbers],
+        "email": [f"learner{n}@{domain}" for n in numbers],
+        "external_id": [f"E{n}" for n in numbers],
+    }
+
+
+def start(
+    service: Service, org: Org, key: str, contract: str = "Unlimited", send: bool = True
+) -> Any:
+    """Start an import to Leadership under the Idempotency-Key `key`; the response."""
+    return service.http.post(
+        "/api/v1/imports",
+        headers={**service.as_(org), "Idempotency-Key": key},
+        json={
+            "program_id": org.programs["Leadership"],
+            "contract_id": org.contracts[contract],
+            "send_emails": send,
+            "file_name": "learners.csv",
+        },
+    )
+
+
+def upload_and_commit(
+    service: Service, org: Org, key: str, rows: dict[str, list[Any]], **options: Any
+) -> Any:
+    """Start an import, send its rows in chunks of 50 and commit it; the commit's response."""
+    import_id = start(service, org, key, **options).json()["id"]
+    chunk = 50
+    for seq, first in enumerate(range(0, len(rows["row"]), chunk)):
+        part = {column: values[first : first + chunk] for column, values in rows.items()}
+        response = service.http.put(
+            f"/api/v1/imports/{import_id}/chunks/{seq}", headers=service.as_(org), json=part
+        )
+        assert response.status_code == 200, response.text
+    return service.http.post(
+        f"/api/v1/imports/{import_id}/commit",
+        headers=service.as_(org),
+        json={"rows": len(rows["row"])},
+    )
+
+
+def count(service: Service, model: type, *where: Any) -> int:
+    """How many stored rows of `model` match `where`."""
+    with service.sessions() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 @dataclass

@@ -3,34 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.service.conftest import SECRET, Org, Service
+from tests.service.conftest import SECRET, Service, get, invite
 from tui.service.links import link_token
 
 ROWS = {"row": [2], "full_name": ["Ann Lee"], "email": ["ann@example.com"], "external_id": ["A1"]}
-
-
-def get(service: Service, org: Org, path: str, **params: Any) -> Any:
-    response = service.http.get(path, headers=service.as_(org), params=params)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def invite(service: Service, org: Org, email: str, contract: str = "Unlimited") -> Any:
-    response = service.http.post(
-        f"/api/v1/programs/{org.programs['Leadership']}/invitations",
-        headers=service.as_(org),
-        json={
-            "full_name": "Ann Lee",
-            "email": email,
-            "contract_id": org.contracts[contract],
-            "send_email": True,
-        },
-    )
-    return response
 
 
 def test_no_token_or_a_wrong_one_is_401_problem_json(service: Service) -> None:

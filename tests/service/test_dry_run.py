@@ -8,8 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.service.conftest import Service
-from tests.service.test_imports import batch, upload_and_commit
+from tests.service.conftest import Service, batch, upload_and_commit
 from tui.service import dry_run
 
 

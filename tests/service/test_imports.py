@@ -6,59 +6,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from tests.service.conftest import Org, Service
+from tests.service.conftest import Service, batch, count, start, upload_and_commit
 from tui.service.db import Invitation, Learner, OutboxMessage, utcnow
-
-
-def batch(count: int, start: int = 0, domain: str = "example.com") -> dict[str, list[Any]]:
-    numbers = range(start, start + count)
-    return {
-        "row": [n + 2 for n in numbers],
-        "full_name": [f"Learner {n}" for n in numbers],
-        "email": [f"learner{n}@{domain}" for n in numbers],
-        "external_id": [f"E{n}" for n in numbers],
-    }
-
-
-def start(
-    service: Service, org: Org, key: str, contract: str = "Unlimited", send: bool = True
-) -> Any:
-    return service.http.post(
-        "/api/v1/imports",
-        headers={**service.as_(org), "Idempotency-Key": key},
-        json={
-            "program_id": org.programs["Leadership"],
-            "contract_id": org.contracts[contract],
-            "send_emails": send,
-            "file_name": "learners.csv",
-        },
-    )
-
-
-def upload_and_commit(
-    service: Service, org: Org, key: str, rows: dict[str, list[Any]], **options: Any
-) -> Any:
-    import_id = start(service, org, key, **options).json()["id"]
-    chunk = 50
-    for seq, first in enumerate(range(0, len(rows["row"]), chunk)):
-        part = {column: values[first : first + chunk] for column, values in rows.items()}
-        response = service.http.put(
-            f"/api/v1/imports/{import_id}/chunks/{seq}", headers=service.as_(org), json=part
-        )
-        assert response.status_code == 200, response.text
-    return service.http.post(
-        f"/api/v1/imports/{import_id}/commit",
-        headers=service.as_(org),
-        json={"rows": len(rows["row"])},
-    )
-
-
-def count(service: Service, model: type, *where: Any) -> int:
-    with service.sessions() as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
 
 
 def test_the_same_idempotency_key_returns_the_same_import(service: Service) -> None:

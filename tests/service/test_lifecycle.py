@@ -8,9 +8,16 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from tests.service.conftest import SECRET, Service
-from tests.service.test_api import get, invite
-from tests.service.test_imports import batch, count, start, upload_and_commit
+from tests.service.conftest import (
+    SECRET,
+    Service,
+    batch,
+    count,
+    get,
+    invite,
+    start,
+    upload_and_commit,
+)
 from tui.service.db import ImportChunk, Invitation, OutboxMessage, utcnow
 from tui.service.links import link_token
 

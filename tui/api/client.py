@@ -274,9 +274,6 @@ class RosterClient:
     async def get_import(self, import_id: int) -> wire.ImportStatus:
         return await self._request("GET", f"/imports/{import_id}", wire.ImportStatus)
 
-    async def resend(self, invitation_id: int) -> wire.Invitation:
-        return await self._request("POST", f"/invitations/{invitation_id}/resend", wire.Invitation)
-
     async def revoke(self, invitation_id: int) -> wire.Invitation:
         return await self._request("DELETE", f"/invitations/{invitation_id}", wire.Invitation)
 

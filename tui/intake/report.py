@@ -57,10 +57,6 @@ class Report(BaseModel):
     issues: list[Issue] = Field(default_factory=list)
 
     @property
-    def has_file_error(self) -> bool:
-        return bool(self.file_errors)
-
-    @property
     def exit_code(self) -> Exit:
         """The exit code of `roster check`: a file error, row errors, or OK."""
         if self.file_errors:
@@ -70,8 +66,6 @@ class Report(BaseModel):
 
 # The service's verdicts on a row that skip it: the learner needs no new invitation.
 SKIP_CODES = ("already_member", "already_invited")
-# The service's verdicts on single rows (the others are on the file as a whole).
-SERVICE_ROW_CODES = (*SKIP_CODES, "external_id_conflict", "learner_differs")
 
 
 class Rule(NamedTuple):

@@ -262,12 +262,9 @@ def _scan_sheet(
                     problem = _check_dimension(found.group(1), name, max_rows)
                     if problem is not None:
                         return problem
-            if (wide := _WIDE_REF.search(block)) is not None:
-                column = re.sub(rb"[^A-Za-z]", b"", wide.group(0)[2:]).decode().upper()
-                if _column_number(column) > MAX_COLUMNS:
-                    return _too_wide(name, column)
-            if long_number.search(block) is not None and tall.search(block) is not None:
-                return _too_tall(name, max_rows)
+            problem = _reference_beyond_limits(block, name, max_rows, tall, long_number)
+            if problem is not None:
+                return problem
             rows += _row_count(block)
             if rows > max_rows + 1:
                 return _too_tall(name, max_rows)
@@ -290,6 +287,19 @@ def _scan_sheet(
             _note_cells(block, facts, padded)
             if not chunk:
                 return None
+
+
+def _reference_beyond_limits(
+    block: bytes, name: str, max_rows: int, tall: re.Pattern[bytes], long_number: re.Pattern[bytes]
+) -> Problem | None:
+    """The error for a cell reference of the block past the last column or the row limit."""
+    if (wide := _WIDE_REF.search(block)) is not None:
+        column = re.sub(rb"[^A-Za-z]", b"", wide.group(0)[2:]).decode().upper()
+        if _column_number(column) > MAX_COLUMNS:
+            return _too_wide(name, column)
+    if long_number.search(block) is not None and tall.search(block) is not None:
+        return _too_tall(name, max_rows)
+    return None
 
 
 def _row_count(block: bytes) -> int:

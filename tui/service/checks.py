@@ -164,98 +164,72 @@ def check_rows(
     rows: pl.DataFrame,
     today: date,
     *,
-    validate: bool = True,
     owed_since: datetime | None = None,
 ) -> Checked:
-    """The service checks of DESIGN §2 on a batch (`rows_frame`), after the file's row rules
-    unless `validate` is False (the dry run: the client sent only rows that passed them, and
-    no names; a commit re-runs them)."""
-    checked = Checked()
-    now = utcnow()
-    # A contract without a seat limit is never full: its seats are not counted (0.12 s at a
-    # million invitations).
-    used = 0 if contract.seats is None else seats_used(session, contract.id, now)
-    checked.seats_left = None if contract.seats is None else max(contract.seats - used, 0)
-    reason = unavailable_reason(
-        contract, contract_program_ids(session, contract.id), used, program.id, today
-    )
-    if reason and not reason.startswith("full"):
-        checked.file_errors.append(
-            Problem(
-                code="contract_unavailable",
-                message=f'The contract "{contract.name}" {reason}. '
-                "Choose a contract that is active for this program.",
-            )
-        )
+    """The checks of DESIGN §2 before invitations are made, on a batch (`rows_frame`): the
+    file's row rules again, for the service trusts no client, then the verdict.
 
-    frame = rows.with_columns(pl.col("external_id").fill_null("")).with_row_index("index")
-    if validate:
-        learners, row_issues = check_learners(
-            frame.select("row", "full_name", "email", "external_id").with_columns(
-                pl.lit(None, dtype=pl.Int32).alias("overflow")
-            ),
-            width=3,
-        )
-        normalized = learners["email_normalized"]
-        failed = row_issues.filter(pl.col("severity") == "error")["row"].unique()
-        issues = [row_issues]
-    else:
-        normalized, failed, issues = frame["email"], pl.Series([], dtype=pl.UInt32), []
-    frame = frame.with_columns(
+    The pending invitations of skipped rows whose email is still owed become the import's
+    (`owed`): queued or retrying, or sent since `owed_since` (the import's start: a re-run's own
+    sender may deliver them before the commit).
+    """
+    batch = _numbered(rows)
+    learners, row_issues = check_learners(
+        batch.select("row", "full_name", "email", "external_id").with_columns(
+            pl.lit(None, dtype=pl.Int32).alias("overflow")
+        ),
+        width=3,
+    )
+    normalized = learners["email_normalized"]
+    failed = row_issues.filter(pl.col("severity") == "error")["row"].unique()
+    batch = batch.with_columns(
         normalized.alias("normalized"),
         (pl.col("row").is_in(failed.implode()) | normalized.is_null()).alias("failed"),
     )
-
-    existing = _existing(
-        session, program.organization_id, frame["normalized"], frame["external_id"]
-    )
-    # The dry run (not `validate`) has no use for the emails still owed: it reads less.
-    statuses = _program_statuses(session, program.id, now, emails=validate)
-    owners = existing.filter(pl.col("learner_external_id").is_not_null()).select(
-        pl.col("learner_external_id").alias("external_id"), pl.col("learner_id").alias("owner")
-    )
-    conflict = (
-        ~pl.col("failed")
-        & pl.col("owner").is_not_null()
-        & (pl.col("learner_id").is_null() | (pl.col("owner") != pl.col("learner_id")))
-    )
-    # Emails still owed to skipped learners, and those sent since `owed_since` (the import's
-    # start: a re-run's own sender may deliver them before the commit) are the import's too.
     owed = pl.col("email_status").is_in(("queued", "retrying"))
-    if not validate:
-        owed = pl.lit(value=False)
-    elif owed_since is not None:
+    if owed_since is not None:
         owed |= (pl.col("email_status") == "sent") & (pl.col("email_sent_at") >= owed_since)
-    verdict = (
-        pl.when(pl.col("failed") | conflict)
-        .then(pl.lit("error"))
-        .when(pl.col("status") == "accepted")
-        .then(pl.lit("already_member"))
-        .when(pl.col("status") == "pending")
-        .then(pl.lit("already_invited"))
-        .otherwise(pl.lit("ready"))
-        .cast(_VERDICT)
+    return _verdict(session, program, contract, batch, today, row_issues=row_issues, owed=owed)
+
+
+def check_dry_run(
+    session: Session, program: Program, contract: Contract, rows: pl.DataFrame, today: date
+) -> Checked:
+    """The dry run's checks of DESIGN §2 on rows (`row`, `email`, `external_id`) that passed the
+    file's row rules at the client. It sends their emails normalized and no names: the client
+    compares the stored learners' (`known`) itself. A dry run owes no email."""
+    batch = _numbered(rows).with_columns(
+        pl.col("email").alias("normalized"), pl.col("email").is_null().alias("failed")
     )
-    # The joins carry only the keys and the row index, never the emails, into one narrow
-    # frame, a byte per verdict: the answers below are cheap filters of it.
-    joined = (
-        frame.lazy()
-        .select(
-            "index", pl.col("normalized").str.to_lowercase().alias("key"), "external_id", "failed"
-        )
-        .join(existing.lazy(), on="key", how="left", maintain_order="left")
-        .join(owners.lazy(), on="external_id", how="left", maintain_order="left")
-        .join(statuses.lazy(), on="learner_id", how="left", maintain_order="left")
-        .select(
-            "index",
-            verdict.alias("verdict"),
-            conflict.alias("conflict"),
-            "learner_id",
-            "learner_external_id",
-            pl.when(owed).then("invitation_id").alias("owed"),
-        )
-        .collect(engine="streaming")
+    return _verdict(session, program, contract, batch, today, row_issues=_NO_ISSUES, owed=None)
+
+
+def _numbered(rows: pl.DataFrame) -> pl.DataFrame:
+    """The rows with their `index` in the batch, and '' for a missing External ID."""
+    return rows.with_columns(pl.col("external_id").fill_null("")).with_row_index("index")
+
+
+def _verdict(
+    session: Session,
+    program: Program,
+    contract: Contract,
+    batch: pl.DataFrame,
+    today: date,
+    *,
+    row_issues: pl.DataFrame,
+    owed: pl.Expr | None,
+) -> Checked:
+    """The verdict on a `_numbered` batch with its `normalized` emails and the rows the row
+    rules `failed` (`row_issues`): the contract's state and seats, who is already a member or
+    invited, External IDs of other learners, and (when the batch has names) stored learners
+    the file would change. `owed` picks the skipped rows' invitations whose email is owed;
+    None reads no email statuses."""
+    now = utcnow()
+    checked = Checked(emails=batch["normalized"], program_name=program.name)
+    checked.seats_left, checked.file_errors = _contract_state(
+        session, program, contract, today, now
     )
+    joined = _judged(session, program, batch, now, owed)
     verdicts = joined["verdict"].cast(pl.String).value_counts()
     ready = joined.filter(pl.col("verdict") == "ready").select(
         "index", "learner_id", "learner_external_id"
@@ -279,67 +253,148 @@ def check_rows(
     checked.skipped.update({code: counts[code] for code in SKIP_CODES if code in counts})
     checked.ready = ready.select(
         "index",
-        frame["normalized"].gather(ready["index"]).alias("normalized"),
+        batch["normalized"].gather(ready["index"]).alias("normalized"),
         "learner_id",
         "learner_external_id",
         "learner_name",
     )
     stored = ready.filter(pl.col("learner_id").is_not_null())
     checked.known = stored.select(
-        frame["row"].gather(stored["index"]).alias("row"),
+        batch["row"].gather(stored["index"]).alias("row"),
         pl.col("learner_name").alias("stored_name"),
         pl.col("learner_external_id").alias("stored_external_id"),
     )
-    if validate:  # the commit has the names: the same rule as the dry run's client
+    issues = [row_issues]
+    if "full_name" in batch.columns:  # the same rule as the dry run's client
         issues.append(
             learner_differences(
                 checked.known.with_columns(
-                    frame["full_name"].gather(stored["index"]).alias("full_name"),
-                    frame["external_id"].gather(stored["index"]).alias("external_id"),
+                    batch["full_name"].gather(stored["index"]).alias("full_name"),
+                    batch["external_id"].gather(stored["index"]).alias("external_id"),
                 )
             )
         )
     checked.owed = owed_ids["invitation_id"].to_list()
-
     skips = flagged.filter(~pl.col("conflict"))
     checked.skip_rows = skips.select(
-        frame["row"].gather(skips["index"]).alias("row"), "index", pl.col("verdict").alias("code")
+        batch["row"].gather(skips["index"]).alias("row"), "index", pl.col("verdict").alias("code")
     )
-    checked.emails, checked.program_name = frame["normalized"], program.name
-    conflicts = flagged.filter("conflict")
-    conflicts = conflicts.hstack(frame.select("row", "external_id")[conflicts["index"]])
-    issues.append(
-        conflicts.select(
-            "row",
-            pl.lit("External ID").alias("column"),
-            pl.lit("error").alias("severity"),
-            pl.lit("external_id_conflict").alias("code"),
-            pl.format(
-                "External ID {} belongs to another learner of the organization; "
-                "correct the External ID or the email.",
-                "external_id",
-            ).alias("message"),
-        )
-    )
-
-    wanted = checked.ready.height
-    if checked.seats_left is not None and wanted > checked.seats_left:
-        checked.file_errors.append(
-            Problem(
-                code="contract_capacity",
-                message=f'The contract "{contract.name}" has {checked.seats_left:,} seats left; '
-                f"the {wanted:,} ready rows need {wanted:,}. Choose a "
-                f"contract with more seats, or invite at most {checked.seats_left:,} learners.",
-            )
-        )
+    issues.append(_conflict_issues(flagged.filter("conflict"), batch))
+    capacity = _capacity_problem(contract, checked.seats_left, checked.ready.height)
+    if capacity is not None:
+        checked.file_errors.append(capacity)
     checked.issue_frame = pl.concat(
         [part.select(list(ISSUE_SCHEMA)).cast(ISSUE_SCHEMA) for part in issues]  # type: ignore[arg-type]
-        or [pl.DataFrame(schema=ISSUE_SCHEMA)]
     ).sort("row", maintain_order=True)
     return checked
 
 
+def _contract_state(
+    session: Session, program: Program, contract: Contract, today: date, now: datetime
+) -> tuple[int | None, list[Problem]]:
+    """The contract's seats left (None: it has no limit) and, if it cannot take invitations
+    for the program, the file error saying why. A full contract is no error here: whether the
+    seats left are enough depends on the ready rows (`_capacity_problem`)."""
+    # A contract without a seat limit is never full: its seats are not counted (0.12 s at a
+    # million invitations).
+    used = 0 if contract.seats is None else seats_used(session, contract.id, now)
+    seats_left = None if contract.seats is None else max(contract.seats - used, 0)
+    reason = unavailable_reason(
+        contract, contract_program_ids(session, contract.id), used, program.id, today
+    )
+    if not reason or reason.startswith("full"):
+        return seats_left, []
+    return seats_left, [
+        Problem(
+            code="contract_unavailable",
+            message=f'The contract "{contract.name}" {reason}. '
+            "Choose a contract that is active for this program.",
+        )
+    ]
+
+
+def _judged(
+    session: Session, program: Program, batch: pl.DataFrame, now: datetime, owed: pl.Expr | None
+) -> pl.DataFrame:
+    """A row per row of the batch: its `index`, `verdict` (ready, error or a skip code),
+    whether its External ID is another learner's (`conflict`), the stored `learner_id` and
+    `learner_external_id` of its email, and the invitation whose email it is `owed`."""
+    existing = _existing(
+        session, program.organization_id, batch["normalized"], batch["external_id"]
+    )
+    # Without `owed` (the dry run) the emails' statuses are not needed: it reads less.
+    statuses = _program_statuses(session, program.id, now, emails=owed is not None)
+    owners = existing.filter(pl.col("learner_external_id").is_not_null()).select(
+        pl.col("learner_external_id").alias("external_id"), pl.col("learner_id").alias("owner")
+    )
+    conflict = (
+        ~pl.col("failed")
+        & pl.col("owner").is_not_null()
+        & (pl.col("learner_id").is_null() | (pl.col("owner") != pl.col("learner_id")))
+    )
+    verdict = (
+        pl.when(pl.col("failed") | conflict)
+        .then(pl.lit("error"))
+        .when(pl.col("status") == "accepted")
+        .then(pl.lit("already_member"))
+        .when(pl.col("status") == "pending")
+        .then(pl.lit("already_invited"))
+        .otherwise(pl.lit("ready"))
+        .cast(_VERDICT)
+    )
+    # The joins carry only the keys and the row index, never the emails, into one narrow
+    # frame, a byte per verdict: the answers are cheap filters of it.
+    return (
+        batch.lazy()
+        .select(
+            "index", pl.col("normalized").str.to_lowercase().alias("key"), "external_id", "failed"
+        )
+        .join(existing.lazy(), on="key", how="left", maintain_order="left")
+        .join(owners.lazy(), on="external_id", how="left", maintain_order="left")
+        .join(statuses.lazy(), on="learner_id", how="left", maintain_order="left")
+        .select(
+            "index",
+            verdict.alias("verdict"),
+            conflict.alias("conflict"),
+            "learner_id",
+            "learner_external_id",
+            pl.when(pl.lit(value=False) if owed is None else owed)
+            .then("invitation_id")
+            .alias("owed"),
+        )
+        .collect(engine="streaming")
+    )
+
+
+def _conflict_issues(conflicts: pl.DataFrame, batch: pl.DataFrame) -> pl.DataFrame:
+    """An `external_id_conflict` error (ISSUE_SCHEMA) for each row of `conflicts` (`index`)."""
+    return conflicts.hstack(batch.select("row", "external_id")[conflicts["index"]]).select(
+        "row",
+        pl.lit("External ID").alias("column"),
+        pl.lit("error").alias("severity"),
+        pl.lit("external_id_conflict").alias("code"),
+        pl.format(
+            "External ID {} belongs to another learner of the organization; "
+            "correct the External ID or the email.",
+            "external_id",
+        ).alias("message"),
+    )
+
+
+def _capacity_problem(contract: Contract, seats_left: int | None, wanted: int) -> Problem | None:
+    """The file error when the `wanted` ready rows need more seats than are left."""
+    if seats_left is None or wanted <= seats_left:
+        return None
+    return Problem(
+        code="contract_capacity",
+        message=f'The contract "{contract.name}" has {seats_left:,} seats left; '
+        f"the {wanted:,} ready rows need {wanted:,}. Choose a "
+        f"contract with more seats, or invite at most {seats_left:,} learners.",
+    )
+
+
 _VERDICT = pl.Enum(["ready", "error", *SKIP_CODES])
+_NO_ISSUES = pl.DataFrame(schema=ISSUE_SCHEMA)
 _ISSUES = TypeAdapter(list[Issue])
 
 

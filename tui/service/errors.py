@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tui.intake.report import Problem
 from tui.service.db import database_busy
+from tui.service.refusals import InviteRefused
 from tui.wire import models as wire
 
 PROBLEM = "application/problem+json"
@@ -102,6 +103,19 @@ def too_many_attempts(what: str, retry_after: int) -> ApiProblem:
     )
 
 
+def cannot_invite(refused: InviteRefused) -> wire.ProblemDetail:
+    """One learner refused: 422 when their own data breaks a row rule, else 409 (the contract
+    cannot take them, or the program already has them)."""
+    return wire.ProblemDetail(
+        title="Cannot invite",
+        status=422 if refused.why == "row_error" else 409,
+        detail=refused.message,
+        code=refused.code,
+        errors=refused.errors,
+        seats_left=refused.seats_left,
+    )
+
+
 def problem_response(
     body: wire.ProblemDetail, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
@@ -126,6 +140,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiProblem)
     async def _api_problem(_request: Request, error: ApiProblem) -> JSONResponse:
         return problem_response(error.body, error.headers)
+
+    @app.exception_handler(InviteRefused)
+    async def _invite_refused(_request: Request, refused: InviteRefused) -> JSONResponse:
+        return problem_response(cannot_invite(refused))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:

@@ -15,7 +15,6 @@ import asyncio
 import contextlib
 import logging
 import signal
-from datetime import timedelta
 
 from tui.service.mail import OutboxSender
 
@@ -23,7 +22,6 @@ log = logging.getLogger("roster.worker")
 
 # How long queued mail may wait for an idle worker to look.
 POLL_INTERVAL = 0.5
-DEFAULT_LEASE = timedelta(seconds=30)
 
 
 async def run_worker(sender: OutboxSender) -> None:

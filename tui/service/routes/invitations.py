@@ -13,10 +13,9 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from tui.intake.report import SKIP_CODES, Problem
 from tui.service import dry_run
-from tui.service.checks import check_rows, is_pending, rows_frame, with_status
-from tui.service.db import Admin, Contract, Invitation, Learner, Program, new_message, utcnow
+from tui.service.checks import check_dry_run, is_pending, with_status
+from tui.service.db import Admin, Contract, Invitation, Learner, Program, utcnow
 from tui.service.deps import (
     MAX_ID,
     CurrentAdmin,
@@ -33,13 +32,12 @@ from tui.service.deps import (
 from tui.service.errors import ApiProblem
 from tui.service.invitations import (
     InvitationConflict,
-    create_invitations,
-    lock_for_invitations,
     resend_invitation,
     resend_many,
     revoke_invitation,
     revoke_many,
 )
+from tui.service.invite_one import invite_one_learner
 from tui.service.serializers import (
     invitation_json,
     invitation_lines,
@@ -161,7 +159,7 @@ def check_invitations(
     body.close()  # the rows are in the frame: the request's 42 MB go before the check runs
     program = owned(session, Program, program_id, me, "program")
     contract = owned(session, Contract, contract_id, me, "contract")
-    checked = check_rows(session, program, contract, rows, date.today(), validate=False)
+    checked = check_dry_run(session, program, contract, rows, date.today())
     del rows
     head = wire.CheckResult(
         file_errors=checked.file_errors,
@@ -205,61 +203,11 @@ def invite_learner(
 ) -> wire.Invitation:
     owned(session, Program, program_id, me, "program")
     owned(session, Contract, body.contract_id, me, "contract")
-    program, contract = lock_for_invitations(session, program_id, body.contract_id)
-    rows = wire.RowBatch(
-        row=[1], full_name=[body.full_name], email=[body.email], external_id=[body.external_id]
-    )
-    frame = rows_frame(rows)
-    checked = check_rows(session, program, contract, frame, date.today())
-    if checked.file_errors:
-        problem = checked.file_errors[0]
-        raise ApiProblem(
-            409,
-            "Cannot invite",
-            problem.message,
-            problem.code,
-            checked.file_errors,
-            seats_left=checked.seats_left,
-        )
-    errors = [issue for issue in checked.issues if issue.severity == "error"]
-    skips = [issue for issue in checked.issues if issue.code in SKIP_CODES]
-    if errors or skips:
-        first = (errors or skips)[0]
-        raise ApiProblem(
-            422 if errors else 409,
-            "Cannot invite",
-            first.message,
-            first.code,
-            [Problem(code=issue.code, message=issue.message) for issue in errors or skips],
-        )
-    message = new_message(program.organization_id, body.message)
-    if message is not None:
-        session.add(message)
-        session.flush()
-    create_invitations(
-        session,
-        program,
-        contract,
-        frame,
-        checked,
-        body.send_email,
-        message_id=message.id if message else None,
-    )
-    now = utcnow()
-    invitation_id = session.scalars(
-        select(Invitation.id)
-        .join(Learner, Learner.id == Invitation.learner_id)
-        .where(
-            Invitation.program_id == program.id,
-            Learner.organization_id == program.organization_id,
-            Learner.email_key == checked.ready["normalized"][0].lower(),
-            is_pending(now),
-        )
-    ).one()
+    invitation_id = invite_one_learner(session, program_id, body, date.today())
     session.commit()
     if body.send_email:
         notify_sender(request)
-    return invitation_out(session, invitation_id, now)
+    return invitation_out(session, invitation_id, utcnow())
 
 
 @router.post(
