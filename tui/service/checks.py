@@ -16,6 +16,7 @@ from pydantic import TypeAdapter
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from tui.intake.fields import FIELD_NAMES
 from tui.intake.report import SKIP_CODES, Issue, Problem
 from tui.intake.rules import ISSUE_SCHEMA, check_learners, learner_differences, skip_issues
 from tui.service.db import Contract, ContractProgram, Invitation, Learner, Program, utcnow
@@ -146,13 +147,11 @@ def unavailable_reason(
 
 
 def rows_frame(rows: RowBatch) -> pl.DataFrame:
-    """A batch as the frame `check_rows` takes: `row`, `full_name`, `email`, `external_id`."""
+    """A batch as the frame `check_rows` takes: `row`, then the learner fields in table order."""
     return pl.DataFrame(
         {
             "row": pl.Series(rows.row, dtype=pl.UInt32),
-            "full_name": pl.Series(rows.full_name, dtype=pl.String),
-            "email": pl.Series(rows.email, dtype=pl.String),
-            "external_id": pl.Series(rows.external_id, dtype=pl.String),
+            **{name: pl.Series(getattr(rows, name), dtype=pl.String) for name in FIELD_NAMES},
         }
     )
 
@@ -175,10 +174,10 @@ def check_rows(
     """
     batch = _numbered(rows)
     learners, row_issues = check_learners(
-        batch.select("row", "full_name", "email", "external_id").with_columns(
+        batch.select("row", *FIELD_NAMES).with_columns(
             pl.lit(None, dtype=pl.Int32).alias("overflow")
         ),
-        width=3,
+        width=len(FIELD_NAMES),
     )
     normalized = learners["email_normalized"]
     failed = row_issues.filter(pl.col("severity") == "error")["row"].unique()

@@ -23,14 +23,7 @@ def invite_one_learner(
     the email queued if `send_email`; the new invitation's id. Raises InviteRefused before
     any learner, invitation, message or email is written. The caller commits."""
     program, contract = lock_for_invitations(session, program_id, learner.contract_id)
-    frame = rows_frame(
-        wire.RowBatch(
-            row=[1],
-            full_name=[learner.full_name],
-            email=[learner.email],
-            external_id=[learner.external_id],
-        )
-    )
+    frame = rows_frame(learner.as_rows())
     checked = check_rows(session, program, contract, frame, today)
     _refuse_unless_ready(checked)
     message = new_message(program.organization_id, learner.message)
