@@ -17,14 +17,15 @@ from datetime import date, datetime, time, timedelta
 
 import polars as pl
 
-from tui.intake import fields
+from tui.intake.fields import HEADERS, headers_sentence
+from tui.intake.fields import LEARNER_FIELDS as FIELDS
 from tui.intake.report import FORMULA_PREFIXES, Problem
 from tui.intake.xlsx import damaged
 
 DELIMITERS = (",", ";", "\t", "|")
 # The template's headers, in its order, and the field each one's values go to.
-LEARNER_FIELDS = {column.header: column.name for column in fields.LEARNER_FIELDS}
-REQUIRED_HEADERS = fields.HEADERS
+LEARNER_FIELDS = {column.header: column.name for column in FIELDS}
+REQUIRED_HEADERS = HEADERS
 # The column Roster's error file adds after them, ignored without a word when it comes back.
 ERROR_HEADER = "Error"
 
@@ -97,7 +98,7 @@ def header_key(name: str) -> str:
 # What a header cell may say for each field: its header or an alias, case and spacing ignored.
 HEADER_KEYS = {
     header_key(name): column.header
-    for column in fields.LEARNER_FIELDS
+    for column in FIELDS
     for name in (column.header, *column.aliases)
 }
 
@@ -164,7 +165,7 @@ def _kept_header(header: list[str], header_row: int) -> list[str]:
                 code="too_large",
                 message=f"The header row (row {header_row}) has over {MAX_HEADER_COLUMNS:,} "
                 "columns; Roster reads "
-                f"at most {MAX_HEADER_COLUMNS:,}. Keep the columns {fields.headers_sentence()} "
+                f"at most {MAX_HEADER_COLUMNS:,}. Keep the columns {headers_sentence()} "
                 "and delete the others.",
             )
         )

@@ -32,8 +32,15 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from tui.service.db import database_busy, utcnow
-from tui.service.mail import outbox
-from tui.service.mail.outbox import Claim, Outcome
+from tui.service.mail.outbox import (
+    Claim,
+    Outcome,
+    claim_due,
+    dead_holders,
+    record_outcomes,
+    release,
+    renew_leases,
+)
 from tui.service.mail.render import UndeliverableAddress, check_sender, render_invitation
 from tui.service.mail.transports import (
     DeliveryError,
@@ -172,9 +179,7 @@ class OutboxSender:
         try:
             released = 0
             if self._held:  # nothing claimed, nothing to hand back (and no write lock needed)
-                released = await self._database(
-                    outbox.release, self.sessions, [self.holder], utcnow()
-                )
+                released = await self._database(release, self.sessions, [self.holder], utcnow())
             log.info("outbox: stopped; %d emails handed back", released)
         except Exception as error:
             _log_failure("could not hand back claimed emails; their lease will run out", error)
@@ -184,8 +189,8 @@ class OutboxSender:
 
     async def _release_dead_holders(self) -> None:
         try:
-            dead = await self._database(outbox.dead_holders, self.sessions, self.host)
-            released = await self._database(outbox.release, self.sessions, dead, utcnow())
+            dead = await self._database(dead_holders, self.sessions, self.host)
+            released = await self._database(release, self.sessions, dead, utcnow())
         except Exception as error:
             _log_failure("could not check for emails held by dead processes", error)
             return
@@ -212,7 +217,7 @@ class OutboxSender:
         now = utcnow()
         try:
             claims, next_due = await self._database(
-                outbox.claim_due, self.sessions, self.holder, self.claim_batch, self.lease, now
+                claim_due, self.sessions, self.holder, self.claim_batch, self.lease, now
             )
         except Exception as error:
             _log_failure("could not claim emails; trying again", error)
@@ -233,7 +238,7 @@ class OutboxSender:
                 continue
             try:
                 await self._database(
-                    outbox.renew_leases,
+                    renew_leases,
                     self.sessions,
                     self.holder,
                     list(self._held),
@@ -337,7 +342,7 @@ class OutboxSender:
         delay = 0.05
         while True:
             try:
-                await self._database(outbox.record_outcomes, self.sessions, outcomes, utcnow())
+                await self._database(record_outcomes, self.sessions, outcomes, utcnow())
                 return
             except Exception as error:
                 _log_failure(f"could not record {len(outcomes)} outcomes; trying again", error)
