@@ -13,23 +13,35 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
 from tui.service.errors import MAX_ROW, ApiProblem, body_too_large, first_line, unreadable_body
 from tui.wire.models import CHUNK_CSV_COLUMNS, RowBatch
 
+# polars is imported where rows are read: the service starts without it, and a command that
+# only lists (roster programs) never loads it.
+if TYPE_CHECKING:
+    import polars as pl
+
 # A chunk of a million rows of the longest names and emails: far more than a client sends.
 MAX_BODY = 256 * 2**20
-SCHEMA: dict[str, pl.DataType] = {
-    "row": pl.Int64(),
-    "full_name": pl.String(),
-    "email": pl.String(),
-    "external_id": pl.String(),
-}
+
+
+def _schema() -> dict[str, pl.DataType]:
+    """A chunk's columns."""
+    import polars as pl
+
+    return {
+        "row": pl.Int64(),
+        "full_name": pl.String(),
+        "email": pl.String(),
+        "external_id": pl.String(),
+    }
+
+
 _SHAPES = (
     f"send CSV with the header {','.join(CHUNK_CSV_COLUMNS)} as text/csv, or "
     '{"row": [...], "full_name": [...], "email": [...], "external_id": [...]} as application/json'
@@ -50,6 +62,8 @@ def read_csv(body: bytes) -> pl.DataFrame:
     """The rows of a CSV chunk: the header `CHUNK_CSV_COLUMNS`, then one line per row. An
     empty External ID is none; an empty name or email stays empty (the commit's row rules
     report it)."""
+    import polars as pl
+
     header = ",".join(CHUNK_CSV_COLUMNS).encode()
     first = body[: body.find(b"\n")] if b"\n" in body else body
     if first.rstrip(b"\r") != header:
@@ -57,7 +71,7 @@ def read_csv(body: bytes) -> pl.DataFrame:
     try:
         rows = pl.read_csv(
             io.BytesIO(body),
-            schema=SCHEMA,
+            schema=_schema(),
             has_header=True,
             encoding="utf8",
             quote_char='"',
@@ -73,17 +87,21 @@ def read_csv(body: bytes) -> pl.DataFrame:
 
 def read_json(body: bytes) -> pl.DataFrame:
     """The rows of a RowBatch JSON chunk, validated as the documented model."""
+    import polars as pl
+
     try:
         batch = RowBatch.model_validate_json(body)
     except ValidationError as error:
         raise RequestValidationError(
             [{**item, "loc": ("body", *item["loc"])} for item in error.errors()]
         ) from None
-    return _canonical(pl.DataFrame(batch.model_dump(), schema=SCHEMA))
+    return _canonical(pl.DataFrame(batch.model_dump(), schema=_schema()))
 
 
 def _canonical(rows: pl.DataFrame) -> pl.DataFrame:
     """One form for the same rows: no empty External ID (it is none), no missing name or email."""
+    import polars as pl
+
     return rows.select(
         pl.col("row").cast(pl.UInt32),
         pl.col("full_name").fill_null(""),
@@ -102,6 +120,8 @@ def stored(rows: pl.DataFrame) -> bytes:
 def read_stored(payloads: Iterable[bytes | str]) -> pl.DataFrame:
     """Every kept chunk of an import, in order, as one frame: `row` (UInt32), `full_name`,
     `email`, `external_id` (the frame `checks.check_rows` takes)."""
+    import polars as pl
+
     parts: list[pl.DataFrame] = []
     buffer = io.BytesIO()
     for payload in payloads:
@@ -116,12 +136,15 @@ def read_stored(payloads: Iterable[bytes | str]) -> pl.DataFrame:
 
 
 def _read_kept(buffer: io.BytesIO) -> pl.DataFrame:
+    import polars as pl
+
     buffer.seek(0)
+    schema = _schema()
     rows = pl.read_csv(
         buffer,
         has_header=False,
-        new_columns=list(SCHEMA),
-        schema=SCHEMA,
+        new_columns=list(schema),
+        schema=schema,
         raise_if_empty=False,
     )
     return _canonical(rows)

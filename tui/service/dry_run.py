@@ -12,26 +12,18 @@ is harmless here: a dry run writes nothing, and a commit checks every row again.
 from __future__ import annotations
 
 import io
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from tui.service.errors import MAX_ROW, ApiProblem, body_too_large, first_line, unreadable_body
 from tui.wire.models import CHECK_CSV_COLUMNS, CheckRequest
 
+# polars is imported where rows are read: the service starts without it, and a command that
+# only lists (roster programs) never loads it.
+if TYPE_CHECKING:
+    import polars as pl
+
 # Six times a million rows of the longest emails: no file Roster reads makes a larger request.
 MAX_BODY = 256 * 2**20
-_JSON_SCHEMA: dict[str, pl.DataType] = {
-    "contract_id": pl.Int64(),
-    "rows": pl.Struct(
-        {"row": pl.List(pl.Int64), "email": pl.List(pl.String), "external_id": pl.List(pl.String)}
-    ),
-}
-_CSV_SCHEMA: dict[str, pl.DataType] = {
-    "row": pl.Int64(),
-    "email": pl.String(),
-    "external_id": pl.String(),
-}
 _SHAPES = (
     'send {"contract_id": N, "rows": {"row": [...], "email": [...], "external_id": [...]}} as '
     f"application/json, or CSV with the header {','.join(CHECK_CSV_COLUMNS)} as text/csv "
@@ -51,8 +43,20 @@ def too_large() -> ApiProblem:
 
 def read_json(body: io.BytesIO) -> tuple[int, pl.DataFrame]:
     """The contract id and the rows (`row`, `email`, `external_id`) of a CheckRequest."""
+    import polars as pl
+
+    schema = {
+        "contract_id": pl.Int64(),
+        "rows": pl.Struct(
+            {
+                "row": pl.List(pl.Int64),
+                "email": pl.List(pl.String),
+                "external_id": pl.List(pl.String),
+            }
+        ),
+    }
     try:
-        parsed = pl.read_json(body, schema=_JSON_SCHEMA)
+        parsed = pl.read_json(body, schema=schema)
     except pl.exceptions.PolarsError as error:
         raise invalid(f"The body is not a dry-run request ({first_line(error)})") from None
     if parsed.height != 1:
@@ -75,6 +79,8 @@ def read_json(body: io.BytesIO) -> tuple[int, pl.DataFrame]:
 
 def read_csv(body: io.BytesIO) -> pl.DataFrame:
     """The rows of a CSV dry run: the header `CHECK_CSV_COLUMNS`, then one line per row."""
+    import polars as pl
+
     header = body.readline(len(CHECK_CSV_COLUMNS) * 20)
     body.seek(0)
     if header.rstrip(b"\r\n") != ",".join(CHECK_CSV_COLUMNS).encode():
@@ -82,7 +88,7 @@ def read_csv(body: io.BytesIO) -> pl.DataFrame:
     try:
         rows = pl.read_csv(
             body,
-            schema=_CSV_SCHEMA,
+            schema={"row": pl.Int64(), "email": pl.String(), "external_id": pl.String()},
             has_header=True,
             encoding="utf8",
             quote_char='"',
@@ -94,6 +100,8 @@ def read_csv(body: io.BytesIO) -> pl.DataFrame:
 
 
 def _checked(rows: pl.DataFrame, row: str, email: str) -> pl.DataFrame:
+    import polars as pl
+
     if rows["row"].null_count():
         raise invalid(f"Every {row} must be a spreadsheet row number")
     if rows["email"].null_count():

@@ -11,7 +11,6 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, sessionmaker
 
-from tui.service.checks import contract_program_ids, live_status, seats_used, unavailable_reason
 from tui.service.db import (
     Admin,
     Contract,
@@ -22,15 +21,18 @@ from tui.service.db import (
     Learner,
     Program,
 )
-from tui.service.invitations import commit_issues
 from tui.wire import models as wire
 
 InvitationRows = Select[Invitation, str, Learner, str, str]
+# checks and invitations bring polars: they are imported where they are used, so that the
+# routes that only read (roster programs) run without it.
 
 
 def contract_out(
     session: Session, contract: Contract, program_id: int | None, now: datetime
 ) -> wire.Contract:
+    from tui.service.checks import contract_program_ids, seats_used, unavailable_reason
+
     used = seats_used(session, contract.id, now)
     program_ids = contract_program_ids(session, contract.id)
     reason = unavailable_reason(contract, program_ids, used, program_id, date.today())
@@ -50,6 +52,8 @@ def contract_out(
 
 def import_out(session: Session, record: Import, *, with_issues: bool = True) -> wire.ImportStatus:
     """The import and its emails: its own invitations' and those it found still owed."""
+    from tui.service.invitations import commit_issues
+
     mine = or_(
         Invitation.import_id == record.id,
         Invitation.id.in_(
@@ -106,6 +110,8 @@ def import_out(session: Session, record: Import, *, with_issues: bool = True) ->
 
 
 def select_invitations(now: datetime) -> InvitationRows:
+    from tui.service.checks import live_status
+
     return (
         select(Invitation, live_status(now), Learner, Program.name, Contract.name)
         .join(Learner, Learner.id == Invitation.learner_id)
@@ -148,6 +154,8 @@ def invitation_json(now: datetime, dialect: str) -> Select[Any]:
     (json_object, json_build_object): a million rows stream in seconds, with no Python object
     per field. Datetimes read as pydantic writes them: `2026-11-30T18:31:00Z`, microseconds
     when there are any."""
+    from tui.service.checks import live_status
+
     postgres = dialect == "postgresql"
 
     def utc(column: Any) -> ColumnElement[Any]:

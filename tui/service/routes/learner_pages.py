@@ -9,7 +9,6 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
 
-from tui.service.checks import live_status
 from tui.service.db import Invitation, Organization, Program, utcnow
 from tui.service.deps import Guesses, InvitationGuesses, SessionDep, WriteSessionDep
 from tui.service.errors import ApiProblem, not_found
@@ -25,6 +24,8 @@ def _find(
 ) -> tuple[Invitation, str, str, str]:
     """The invitation, its status as of now, its program's and its organization's names; a
     token matching none counts against the client."""
+    from tui.service.checks import live_status
+
     key = stored_key(request.app.state.secret, token)
     found = (
         None

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import func, select
 
-from tui.service.checks import live_status
 from tui.service.db import Invitation, Learner, Program, utcnow
 from tui.service.deps import CurrentAdmin, Limit, Offset, OptionalId, Search, SessionDep, owned
 from tui.service.serializers import learner_out
@@ -24,6 +23,8 @@ def list_learners(
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> wire.Page[wire.Learner]:
+    from tui.service.checks import live_status
+
     query = select(Learner).where(Learner.organization_id == me.organization_id)
     if q:  # accents and case aside: "elodie" finds Élodie
         query = query.where(Learner.search_key.contains(fold(q), autoescape=True))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import func, select
 
-from tui.service.checks import live_status
 from tui.service.db import Contract, Invitation, Learner, Organization, Program, utcnow
 from tui.service.deps import CurrentAdmin, SessionDep
 from tui.service.serializers import contract_out
@@ -30,6 +29,8 @@ def get_me(session: SessionDep, me: CurrentAdmin) -> wire.Me:
 
 @router.get("/usage")
 def get_usage(session: SessionDep, me: CurrentAdmin) -> wire.Usage:
+    from tui.service.checks import live_status
+
     org, now = me.organization_id, utcnow()
     status = live_status(now)
     statuses: dict[str, int] = dict(
