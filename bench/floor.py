@@ -23,7 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-CLIENT = "import tui.commands, tui.api.importer, tui.intake.learner_file"
+CLIENT = (
+    "import tui.cli.files, tui.cli.client, tui.api.client, tui.api.importer, "
+    "tui.intake.learner_file"
+)
 SERVICE = "import tui.service.runtime"
 
 

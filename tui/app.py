@@ -157,8 +157,8 @@ class RosterApp(App[None]):
             if self.settings.api_url:
                 self._client = RosterClient(self.settings.api_url, self.settings.token or "")
             elif self._client is None:
-                from tui.commands import check_data_dir, start_embedded
                 from tui.service.runtime import EmbeddedService
+                from tui.service.startup import check_data_dir, start_embedded
 
                 check_data_dir(self.settings.data_dir)
                 service = await asyncio.to_thread(start_embedded, EmbeddedService(self.settings))

@@ -1,10 +1,9 @@
-"""How a command ends: the exit codes (the one table the README lists) and the failure a
-command reports, as a line on stderr or, with --format json, one JSON document on stdout."""
+"""How a command ends: the exit codes (the one table the README lists) and the Failure that
+stops it. The app, the commands and the service's start share them; the commands tell a Failure
+the way their output asks (tui.cli.output)."""
 
 from __future__ import annotations
 
-import json
-import sys
 from enum import IntEnum
 from typing import Any
 
@@ -31,12 +30,3 @@ class Failure(Exception):
 
     def document(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message, **self.details}}
-
-
-def report_failure(failure: Failure, output: str) -> int:
-    """Tell the failure the way the command's output asks, and return its exit code."""
-    if output == "json":
-        sys.stdout.write(json.dumps(failure.document(), default=str) + "\n")
-    else:
-        print(f"roster: {failure.message}", file=sys.stderr)
-    return int(failure.exit_code)

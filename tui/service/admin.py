@@ -9,7 +9,6 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tui.service.checks import check_rows, rows_frame
 from tui.service.db import (
     Admin,
     Contract,
@@ -20,7 +19,6 @@ from tui.service.db import (
     hash_token,
     utcnow,
 )
-from tui.service.invitations import create_invitations
 from tui.wire.models import RowBatch
 
 DEMO_ORGANIZATION = "Demo Organization (sample data)"
@@ -205,6 +203,10 @@ def seed_demo(session: Session, today: date | None = None) -> str:
     Returns the admin token. Contracts: one unlimited, one nearly full, one expired, one not
     started yet, so every state of the contract picker can be seen.
     """
+    # These bring polars, which only the seed needs here.
+    from tui.service.checks import check_rows, rows_frame
+    from tui.service.invitations import create_invitations
+
     today = today or date.today()
     organization = create_organization(session, DEMO_ORGANIZATION, is_demo=True)
     _, token = create_admin(session, organization, DEMO_ADMIN)

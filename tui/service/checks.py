@@ -13,14 +13,15 @@ from typing import Any
 
 import polars as pl
 from pydantic import TypeAdapter
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from tui.intake.fields import FIELD_NAMES
 from tui.intake.report import SKIP_CODES, Issue, Problem
 from tui.intake.rules import ISSUE_SCHEMA, check_learners, learner_differences, skip_issues
-from tui.service.db import Contract, ContractProgram, Invitation, Learner, Program, utcnow
+from tui.service.db import Contract, Invitation, Learner, Program, utcnow
 from tui.service.frames import read_frame
+from tui.service.seats import contract_program_ids, is_pending, seats_used, unavailable_reason
 from tui.wire.models import RowBatch
 
 # Below this many learners in the organization, loading them all beats querying by email.
@@ -78,72 +79,6 @@ class Checked:
     @property
     def issues(self) -> list[Issue]:
         return _issues(self.all_issues)
-
-
-# Expiry is a condition of every query, never a write a reader has to do first: a pending
-# invitation past its expires_at is expired, holds no seat and does not make a learner
-# "already invited", whether or not its stored status has caught up.
-def is_pending(now: datetime) -> ColumnElement[bool]:
-    return and_(Invitation.status == "pending", Invitation.expires_at > now)
-
-
-def holds_seat(now: datetime) -> ColumnElement[bool]:
-    return or_(Invitation.status == "accepted", is_pending(now))
-
-
-def live_status(now: datetime) -> ColumnElement[Any]:
-    """The invitation's status as of `now`: a stale pending one reads as expired."""
-    return case(
-        (and_(Invitation.status == "pending", Invitation.expires_at <= now), literal("expired")),
-        else_=Invitation.status,
-    )
-
-
-def with_status(status: str, now: datetime) -> ColumnElement[bool]:
-    """Invitations whose status as of `now` is `status`."""
-    if status == "pending":
-        return is_pending(now)
-    if status == "expired":
-        return or_(
-            Invitation.status == "expired",
-            and_(Invitation.status == "pending", Invitation.expires_at <= now),
-        )
-    return Invitation.status == status
-
-
-def seats_used(session: Session, contract_id: int, now: datetime | None = None) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(Invitation)
-            .where(Invitation.contract_id == contract_id)
-            .where(holds_seat(now or utcnow()))
-        )
-        or 0
-    )
-
-
-def contract_program_ids(session: Session, contract_id: int) -> list[int]:
-    return list(
-        session.scalars(
-            select(ContractProgram.program_id).where(ContractProgram.contract_id == contract_id)
-        )
-    )
-
-
-def unavailable_reason(
-    contract: Contract, program_ids: list[int], used: int, program_id: int | None, today: date
-) -> str | None:
-    """Why the contract cannot take new invitations (for the program), or None."""
-    if program_id is not None and program_id not in program_ids:
-        return "does not cover this program"
-    if contract.ends_on is not None and contract.ends_on < today:
-        return f"expired on {contract.ends_on.isoformat()}"
-    if contract.starts_on is not None and contract.starts_on > today:
-        return f"starts on {contract.starts_on.isoformat()}"
-    if contract.seats is not None and used >= contract.seats:
-        return f"full: all {contract.seats:,} seats are taken"
-    return None
 
 
 def rows_frame(rows: RowBatch) -> pl.DataFrame:

@@ -11,11 +11,11 @@ the stored chunks twice the room.
 
 from __future__ import annotations
 
+import functools
 import io
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
 from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 
@@ -23,30 +23,28 @@ from tui.intake.fields import LEARNER_FIELDS, OPTIONAL_FIELDS, sentence
 from tui.service.errors import MAX_ROW, ApiProblem, body_too_large, first_line, unreadable_body
 from tui.wire.models import CHUNK_CSV_COLUMNS, RowBatch
 
+# polars is imported where rows are read: the service starts without it, and a command that
+# only lists (roster programs) never loads it.
+if TYPE_CHECKING:
+    import polars as pl
+
 # A chunk of a million rows of the longest names and emails: far more than a client sends.
 MAX_BODY = 256 * 2**20
-# A chunk's columns (CHUNK_CSV_COLUMNS): the spreadsheet row, then a text per learner field.
-SCHEMA: dict[str, pl.DataType] = {
-    "row": pl.Int64(),
-    **{field.name: pl.String() for field in LEARNER_FIELDS},
-}
 _SHAPES = (
     f"send CSV with the header {','.join(CHUNK_CSV_COLUMNS)} as text/csv, or "
     + "{"
     + ", ".join(f'"{name}": [...]' for name in CHUNK_CSV_COLUMNS)
     + "} as application/json"
 )
-# One form for the same rows: an optional field's empty value is none (null), a required
-# field's missing value is empty (the commit's row rules report it).
-_CANONICAL = (
-    pl.col("row").cast(pl.UInt32),
-    *(
-        pl.col(field.name).fill_null("")
-        if field.required
-        else pl.when(pl.col(field.name) != "").then(pl.col(field.name)).alias(field.name)
-        for field in LEARNER_FIELDS
-    ),
-)
+
+
+@functools.cache
+def schema() -> dict[str, pl.DataType]:
+    """A chunk's columns (CHUNK_CSV_COLUMNS): the spreadsheet row, then a text per learner
+    field."""
+    import polars as pl
+
+    return {"row": pl.Int64(), **{field.name: pl.String() for field in LEARNER_FIELDS}}
 
 
 def invalid(detail: str) -> ApiProblem:
@@ -63,6 +61,8 @@ def read_csv(body: bytes) -> pl.DataFrame:
     """The rows of a CSV chunk: the header `CHUNK_CSV_COLUMNS`, then one line per row. An
     optional field's empty value (External ID) is none; an empty name or email stays empty (the
     commit's row rules report it)."""
+    import polars as pl
+
     header = ",".join(CHUNK_CSV_COLUMNS).encode()
     first = body[: body.find(b"\n")] if b"\n" in body else body
     if first.rstrip(b"\r") != header:
@@ -70,7 +70,7 @@ def read_csv(body: bytes) -> pl.DataFrame:
     try:
         rows = pl.read_csv(
             io.BytesIO(body),
-            schema=SCHEMA,
+            schema=schema(),
             has_header=True,
             encoding="utf8",
             quote_char='"',
@@ -86,18 +86,31 @@ def read_csv(body: bytes) -> pl.DataFrame:
 
 def read_json(body: bytes) -> pl.DataFrame:
     """The rows of a RowBatch JSON chunk, validated as the documented model."""
+    import polars as pl
+
     try:
         batch = RowBatch.model_validate_json(body)
     except ValidationError as error:
         raise RequestValidationError(
             [{**item, "loc": ("body", *item["loc"])} for item in error.errors()]
         ) from None
-    return _canonical(pl.DataFrame(batch.model_dump(), schema=SCHEMA))
+    return _canonical(pl.DataFrame(batch.model_dump(), schema=schema()))
 
 
 def _canonical(rows: pl.DataFrame) -> pl.DataFrame:
-    """One form for the same rows: no empty External ID (it is none), no missing name or email."""
-    return rows.select(_CANONICAL)
+    """One form for the same rows: an optional field's empty value is none (null), a required
+    field's missing value is empty (the commit's row rules report it)."""
+    import polars as pl
+
+    return rows.select(
+        pl.col("row").cast(pl.UInt32),
+        *(
+            pl.col(field.name).fill_null("")
+            if field.required
+            else pl.when(pl.col(field.name) != "").then(pl.col(field.name)).alias(field.name)
+            for field in LEARNER_FIELDS
+        ),
+    )
 
 
 def stored(rows: pl.DataFrame) -> bytes:
@@ -110,6 +123,8 @@ def stored(rows: pl.DataFrame) -> bytes:
 def read_stored(payloads: Iterable[bytes | str]) -> pl.DataFrame:
     """Every kept chunk of an import, in order, as one frame: `row` (UInt32) and a column per
     learner field, `full_name`, `email`, `external_id` (the frame `checks.check_rows` takes)."""
+    import polars as pl
+
     parts: list[pl.DataFrame] = []
     buffer = io.BytesIO()
     for payload in payloads:
@@ -124,12 +139,14 @@ def read_stored(payloads: Iterable[bytes | str]) -> pl.DataFrame:
 
 
 def _read_kept(buffer: io.BytesIO) -> pl.DataFrame:
+    import polars as pl
+
     buffer.seek(0)
     rows = pl.read_csv(
         buffer,
         has_header=False,
-        new_columns=list(SCHEMA),
-        schema=SCHEMA,
+        new_columns=list(schema()),
+        schema=schema(),
         raise_if_empty=False,
     )
     return _canonical(rows)

@@ -11,25 +11,21 @@ is harmless here: a dry run writes nothing, and a commit checks every row again.
 
 from __future__ import annotations
 
+import functools
 import io
-from typing import Any
-
-import polars as pl
+from typing import TYPE_CHECKING, Any
 
 from tui.intake.fields import sentence
 from tui.service.errors import MAX_ROW, ApiProblem, body_too_large, first_line, unreadable_body
 from tui.wire.models import CHECK_CSV_COLUMNS, CheckRequest
 
+# polars is imported where rows are read: the service starts without it, and a command that
+# only lists (roster programs) never loads it.
+if TYPE_CHECKING:
+    import polars as pl
+
 # Six times a million rows of the longest emails: no file Roster reads makes a larger request.
 MAX_BODY = 256 * 2**20
-# The rows' columns (CHECK_CSV_COLUMNS): the spreadsheet row, the email and the External ID.
-_CSV_SCHEMA: dict[str, pl.DataType] = {
-    name: pl.Int64() if name == "row" else pl.String() for name in CHECK_CSV_COLUMNS
-}
-_JSON_SCHEMA: dict[str, pl.DataType] = {
-    "contract_id": pl.Int64(),
-    "rows": pl.Struct({name: pl.List(dtype) for name, dtype in _CSV_SCHEMA.items()}),
-}
 _SHAPES = (
     'send {"contract_id": N, "rows": {'
     + ", ".join(f'"{name}": [...]' for name in CHECK_CSV_COLUMNS)
@@ -52,8 +48,10 @@ def too_large() -> ApiProblem:
 
 def read_json(body: io.BytesIO) -> tuple[int, pl.DataFrame]:
     """The contract id and the rows (`row`, `email`, `external_id`) of a CheckRequest."""
+    import polars as pl
+
     try:
-        parsed = pl.read_json(body, schema=_JSON_SCHEMA)
+        parsed = pl.read_json(body, schema=_json_schema())
     except pl.exceptions.PolarsError as error:
         raise invalid(f"The body is not a dry-run request ({first_line(error)})") from None
     if parsed.height != 1:
@@ -76,6 +74,8 @@ def read_json(body: io.BytesIO) -> tuple[int, pl.DataFrame]:
 
 def read_csv(body: io.BytesIO) -> pl.DataFrame:
     """The rows of a CSV dry run: the header `CHECK_CSV_COLUMNS`, then one line per row."""
+    import polars as pl
+
     header = body.readline(len(CHECK_CSV_COLUMNS) * 20)
     body.seek(0)
     if header.rstrip(b"\r\n") != ",".join(CHECK_CSV_COLUMNS).encode():
@@ -83,7 +83,7 @@ def read_csv(body: io.BytesIO) -> pl.DataFrame:
     try:
         rows = pl.read_csv(
             body,
-            schema=_CSV_SCHEMA,
+            schema=_csv_schema(),
             has_header=True,
             encoding="utf8",
             quote_char='"',
@@ -95,6 +95,8 @@ def read_csv(body: io.BytesIO) -> pl.DataFrame:
 
 
 def _checked(rows: pl.DataFrame, row: str, email: str) -> pl.DataFrame:
+    import polars as pl
+
     if rows["row"].null_count():
         raise invalid(f"Every {row} must be a spreadsheet row number")
     if rows["email"].null_count():
@@ -132,4 +134,23 @@ def openapi_body() -> dict[str, Any]:
                 "text/csv": {"schema": csv},
             },
         }
+    }
+
+
+@functools.cache
+def _csv_schema() -> dict[str, pl.DataType]:
+    """The rows' columns (CHECK_CSV_COLUMNS): the spreadsheet row, the email and the External
+    ID."""
+    import polars as pl
+
+    return {name: pl.Int64() if name == "row" else pl.String() for name in CHECK_CSV_COLUMNS}
+
+
+@functools.cache
+def _json_schema() -> dict[str, pl.DataType]:
+    import polars as pl
+
+    return {
+        "contract_id": pl.Int64(),
+        "rows": pl.Struct({name: pl.List(dtype) for name, dtype in _csv_schema().items()}),
     }

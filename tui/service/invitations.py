@@ -48,14 +48,7 @@ from tui.intake.fields import (
 )
 from tui.intake.report import Issue
 from tui.service import chunks
-from tui.service.checks import (
-    Checked,
-    check_rows,
-    is_pending,
-    seats_used,
-    unavailable_reason,
-)
-from tui.service.checks import contract_program_ids as covered_programs
+from tui.service.checks import Checked, check_rows
 from tui.service.db import (
     Base,
     Contract,
@@ -69,6 +62,8 @@ from tui.service.db import (
     utcnow,
 )
 from tui.service.links import new_key
+from tui.service.seats import contract_program_ids as covered_programs
+from tui.service.seats import is_pending, seats_used, unavailable_reason
 from tui.text import fold
 
 INVITATION_LIFETIME = timedelta(days=30)

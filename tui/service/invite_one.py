@@ -9,10 +9,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tui.intake.report import SKIP_CODES, Issue, Problem
-from tui.service.checks import Checked, check_rows, is_pending, rows_frame
+from tui.service.checks import Checked, check_rows, rows_frame
 from tui.service.db import Invitation, Learner, new_message, utcnow
 from tui.service.invitations import create_invitations, lock_for_invitations
 from tui.service.refusals import InviteRefused
+from tui.service.seats import is_pending
 from tui.wire import models as wire
 
 

@@ -11,7 +11,6 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, sessionmaker
 
-from tui.service.checks import contract_program_ids, live_status, seats_used, unavailable_reason
 from tui.service.db import (
     Admin,
     Contract,
@@ -22,10 +21,12 @@ from tui.service.db import (
     Learner,
     Program,
 )
-from tui.service.invitations import commit_issues
+from tui.service.seats import contract_program_ids, live_status, seats_used, unavailable_reason
 from tui.wire import models as wire
 
 InvitationRows = Select[Invitation, str, Learner, str, str]
+# checks and invitations bring polars: they are imported where they are used, so that the
+# routes that only read (roster programs) run without it.
 
 
 def contract_out(
@@ -50,6 +51,8 @@ def contract_out(
 
 def import_out(session: Session, record: Import, *, with_issues: bool = True) -> wire.ImportStatus:
     """The import and its emails: its own invitations' and those it found still owed."""
+    from tui.service.invitations import commit_issues
+
     mine = or_(
         Invitation.import_id == record.id,
         Invitation.id.in_(

@@ -22,7 +22,6 @@ from tui.service.deps import (
     owned,
 )
 from tui.service.errors import ApiProblem
-from tui.service.invitations import ImportConflict, commit_import, reject_import
 from tui.service.serializers import import_out
 from tui.wire import models as wire
 
@@ -178,6 +177,8 @@ def commit(
     me: CurrentAdmin,
     request: Request,
 ) -> wire.ImportStatus:
+    from tui.service.invitations import ImportConflict, commit_import, reject_import
+
     record = owned(session, Import, import_id, me, "import")
     try:
         commit_import(session, record, body.rows, date.today())

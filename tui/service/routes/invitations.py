@@ -5,16 +5,14 @@ from __future__ import annotations
 import io
 import json
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import polars as pl
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from tui.service import dry_run
-from tui.service.checks import check_dry_run, is_pending, with_status
 from tui.service.db import Admin, Contract, Invitation, Learner, Program, utcnow
 from tui.service.deps import (
     MAX_ID,
@@ -30,14 +28,7 @@ from tui.service.deps import (
     owned,
 )
 from tui.service.errors import ApiProblem
-from tui.service.invitations import (
-    InvitationConflict,
-    resend_invitation,
-    resend_many,
-    revoke_invitation,
-    revoke_many,
-)
-from tui.service.invite_one import invite_one_learner
+from tui.service.seats import is_pending, with_status
 from tui.service.serializers import (
     invitation_json,
     invitation_lines,
@@ -47,6 +38,11 @@ from tui.service.serializers import (
 )
 from tui.text import fold
 from tui.wire import models as wire
+
+# polars and the row checks load with the first request that needs them: the service starts
+# without them, and a command that only lists (roster programs) never loads them.
+if TYPE_CHECKING:
+    import polars as pl
 
 router = APIRouter(tags=["invitations"])
 
@@ -149,6 +145,10 @@ def check_invitations(
     The answer (a CheckResult) is written from the checks' frames by polars: a file checked
     again against its own invitations has a row issue per row, a million of them.
     """
+    import polars as pl
+
+    from tui.service.checks import check_dry_run
+
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type == "text/csv":
         if contract_id is None:
@@ -185,6 +185,8 @@ def check_invitations(
 def _json_numbers(numbers: pl.Series) -> str:
     """A JSON array of the numbers, joined by polars: a million as Python ints took twice as
     long."""
+    import polars as pl
+
     joined: str = numbers.cast(pl.String).str.join(",").item()
     return f"[{joined}]"
 
@@ -201,6 +203,8 @@ def invite_learner(
     me: CurrentAdmin,
     request: Request,
 ) -> wire.Invitation:
+    from tui.service.invite_one import invite_one_learner
+
     owned(session, Program, program_id, me, "program")
     owned(session, Contract, body.contract_id, me, "contract")
     invitation_id = invite_one_learner(session, program_id, body, date.today())
@@ -217,6 +221,8 @@ def invite_learner(
 def resend(
     invitation_id: Id, session: WriteSessionDep, me: CurrentAdmin, request: Request
 ) -> wire.Invitation:
+    from tui.service.invitations import InvitationConflict, resend_invitation
+
     invitation = owned(session, Invitation, invitation_id, me, "invitation")
     try:
         resend_invitation(session, invitation, date.today())
@@ -232,6 +238,8 @@ def resend(
 
 @router.delete("/invitations/{invitation_id}")
 def revoke(invitation_id: Id, session: WriteSessionDep, me: CurrentAdmin) -> wire.Invitation:
+    from tui.service.invitations import revoke_invitation
+
     invitation = owned(session, Invitation, invitation_id, me, "invitation")
     revoke_invitation(session, invitation)
     session.commit()
@@ -289,6 +297,8 @@ def resend_selected(
     body: wire.InvitationSelection, session: WriteSessionDep, me: CurrentAdmin, request: Request
 ) -> wire.BulkResult:
     """A new email for every pending invitation selected, and its expiry renewed."""
+    from tui.service.invitations import resend_many
+
     now = utcnow()
     selected, last_id = _batch(session, me, body, now)
     matched, changed = resend_many(session, selected, now)
@@ -305,6 +315,8 @@ def remind_selected(
 ) -> wire.BulkResult:
     """A reminder: the same invitation emailed again to every pending one selected (for
     example `pending_for_days`: no answer for that long). The expiry stays as it is."""
+    from tui.service.invitations import resend_many
+
     now = utcnow()
     selected, last_id = _batch(session, me, body, now)
     matched, changed = resend_many(session, selected, now, renew=False)
@@ -320,6 +332,8 @@ def revoke_selected(
     body: wire.InvitationSelection, session: WriteSessionDep, me: CurrentAdmin
 ) -> wire.BulkResult:
     """Revoke every pending invitation selected: their seats are free."""
+    from tui.service.invitations import revoke_many
+
     now = utcnow()
     selected, last_id = _batch(session, me, body, now)
     matched, changed = revoke_many(session, selected, now)

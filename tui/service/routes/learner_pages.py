@@ -9,11 +9,11 @@ from fastapi import APIRouter, Path, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse
 from sqlalchemy import select
 
-from tui.service.checks import live_status
 from tui.service.db import Invitation, Organization, Program, utcnow
 from tui.service.deps import Guesses, InvitationGuesses, SessionDep, WriteSessionDep
 from tui.service.errors import ApiProblem, not_found
 from tui.service.links import MAX_TOKEN, stored_key
+from tui.service.seats import live_status
 from tui.wire.models import ProblemDetail
 
 router = APIRouter(tags=["learners' side"])

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import func, select
 
-from tui.service.checks import live_status
 from tui.service.db import Invitation, Learner, Program, utcnow
 from tui.service.deps import CurrentAdmin, Limit, Offset, OptionalId, Search, SessionDep, owned
+from tui.service.seats import live_status
 from tui.service.serializers import learner_out
 from tui.text import fold
 from tui.wire import models as wire

@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy import func, select
 
-from tui.service.checks import live_status
 from tui.service.db import Contract, Invitation, Learner, Organization, Program, utcnow
 from tui.service.deps import CurrentAdmin, SessionDep
+from tui.service.seats import live_status
 from tui.service.serializers import contract_out
 from tui.wire import models as wire
 

@@ -1,0 +1,56 @@
+"""What each entry point loads, read from the real command: `python -X importtime` reports every
+module as it is first imported (even from `roster check`, which ends with os._exit). A command
+that loads libraries it does not use starts slower, every time."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+# The app's, the service's and the HTTP client's libraries.
+APP_AND_SERVICE = {"textual", "fastapi", "uvicorn", "sqlalchemy", "httpx"}
+
+
+def loaded_by(*args: str, env: dict[str, str] | None = None) -> set[str]:
+    """The top-level packages `roster ARGS` imports, the command having succeeded."""
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "tui", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1", **(env or {})},
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return {
+        line.split("|")[2].strip().split(".")[0]
+        for line in result.stderr.splitlines()
+        if line.startswith("import time:") and line.count("|") == 2
+    }
+
+
+def test_the_version_loads_nothing_heavy() -> None:
+    loaded = loaded_by("--version")
+    assert "tui" in loaded  # the probe sees the command's imports
+    unwanted = loaded & {*APP_AND_SERVICE, "polars", "pydantic", "rich"}
+    assert not unwanted
+
+
+def test_check_loads_neither_the_app_nor_the_service(tmp_path: Path) -> None:
+    learners = tmp_path / "learners.csv"
+    learners.write_text("Full Name,Email,External ID\nAnn Lee,ann@example.com,\n")
+    loaded = loaded_by("check", str(learners))
+    assert "polars" in loaded  # the file was read
+    unwanted = loaded & APP_AND_SERVICE
+    assert not unwanted
+
+
+def test_lists_from_the_embedded_service_load_no_polars(tmp_path: Path) -> None:
+    env = {"ROSTER_DATA_DIR": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path)}
+    loaded_by("programs", env=env)  # the first command seeds the demo organization
+    for command in (["programs"], ["contracts", "--program", "1"]):
+        loaded = loaded_by(*command, "--format", "json", env=env)
+        assert {"fastapi", "sqlalchemy", "httpx"} <= loaded  # the embedded service answered
+        unwanted = loaded & {"polars", "textual"}
+        assert not unwanted, command

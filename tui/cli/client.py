@@ -1,0 +1,153 @@
+"""How a command talks to the service: a client of the configured service or of the embedded one
+started for the command, the command run with whatever stops it told, programs and contracts
+found by id or exact name, and the question asked before a change."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import sys
+import threading
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from tui.cli.output import Format, report_failure
+from tui.outcome import Exit, Failure
+
+if TYPE_CHECKING:
+    from tui.api.client import RosterClient
+    from tui.settings import Settings
+    from tui.wire import models as wire
+
+
+class CommandError(Failure):
+    """Bad usage: a message for the admin, and exit status 2."""
+
+    def __init__(self, message: str, code: str = "usage") -> None:
+        super().__init__(code, message)
+
+
+@asynccontextmanager
+async def connect(settings: Settings) -> AsyncIterator[RosterClient]:
+    """A client of the configured service, or of the embedded one started for this command."""
+    from tui.api.client import RosterClient
+
+    if settings.api_url:
+        if not settings.token:
+            raise CommandError(
+                "--api-url needs a token: run `roster login --api-url URL`, or set "
+                "ROSTER_TOKEN (roster admin create-admin prints one).",
+                code="token_missing",
+            )
+        async with RosterClient(settings.api_url, settings.token) as client:
+            yield client
+        return
+    from tui.service.runtime import EmbeddedService
+    from tui.service.startup import check_data_dir, start_embedded
+
+    check_data_dir(settings.data_dir)
+    service = await asyncio.to_thread(start_embedded, EmbeddedService(settings))
+    try:
+        async with RosterClient(service.url, service.token) as client:
+            yield client
+    finally:
+        await asyncio.to_thread(service.stop)
+
+
+def run(command: Coroutine[Any, Any, int], output: Format = "table") -> int:
+    """Run a command; whatever stops it becomes a Failure told the way `output` asks."""
+    from tui.api.client import ApiError, ServiceUnreachableError
+
+    try:
+        return int(asyncio.run(command))
+    except Failure as failure:
+        return report_failure(failure, output)
+    except ApiError as error:
+        problem = error.problem
+        refused = Failure(
+            problem.code or f"http_{problem.status}",
+            problem.detail,
+            Exit.REFUSED,
+            status=problem.status,
+            seats_left=problem.seats_left,
+            errors=[item.model_dump() for item in problem.errors] or None,
+        )
+        return report_failure(refused, output)
+    except ServiceUnreachableError as error:
+        unreachable = Failure("service_unreachable", str(error), Exit.UNREACHABLE, url=error.url)
+        return report_failure(unreachable, output)
+
+
+async def find_program(client: RosterClient, name_or_id: str) -> wire.Program:
+    programs = (await client.programs(q="" if name_or_id.isdigit() else name_or_id)).items
+    for program in programs:
+        if str(program.id) == name_or_id or program.name == name_or_id:
+            return program
+    close = ", ".join(f'"{program.name}" ({program.id})' for program in programs[:5])
+    raise CommandError(
+        f"No program {name_or_id!r}. "
+        + (f"Did you mean {close}?" if close else "List them with: roster programs"),
+        code="program_not_found",
+    )
+
+
+async def find_contract(
+    client: RosterClient, program: wire.Program, name_or_id: str
+) -> wire.Contract:
+    contracts = (await client.contracts(program.id)).items
+    for contract in contracts:
+        if str(contract.id) == name_or_id or contract.name == name_or_id:
+            return contract
+    raise CommandError(
+        f"No contract {name_or_id!r} for {program.name}. "
+        f"List them with: roster contracts --program {program.id}",
+        code="contract_not_found",
+    )
+
+
+async def confirm(refusal: str) -> bool:
+    """Ask `Continue? [y/N]` and say whether the admin answered yes. A script (standard input
+    is no terminal) is never asked: it is refused with `refusal`, as it gave no --yes."""
+    if not sys.stdin.isatty():
+        raise CommandError(refusal)
+    return (await answer("Continue? [y/N] ")).strip().lower() in ("y", "yes")
+
+
+async def answer(question: str) -> str:
+    """What `input(question)` returns, read while the event loop runs on: the line is read on a
+    thread of its own. A daemon thread reading the descriptor itself, so that Ctrl-C, which ends
+    the command, neither waits for a line that never comes nor leaves a lock held at exit."""
+    sys.stdout.write(question)
+    sys.stdout.flush()
+    loop = asyncio.get_running_loop()
+    answered: asyncio.Future[str] = loop.create_future()
+    descriptor, encoding = sys.stdin.fileno(), sys.stdin.encoding or "utf-8"
+
+    def settle(line: bytes | None) -> None:
+        if answered.done():  # cancelled: the command was interrupted
+            return
+        if line is None:
+            answered.set_exception(EOFError("EOF when reading a line"))
+        else:
+            answered.set_result(line.decode(encoding, "replace"))
+
+    def read() -> None:
+        line = _read_line(descriptor)
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits any more
+            loop.call_soon_threadsafe(settle, line)
+
+    threading.Thread(target=read, name="roster-question", daemon=True).start()
+    return await answered
+
+
+def _read_line(descriptor: int) -> bytes | None:
+    """One line without its newline; None at the end of the input before any character."""
+    line = b""
+    while not line.endswith(b"\n"):
+        more = os.read(descriptor, 1024)
+        if not more:
+            return line or None
+        line += more
+    return line.removesuffix(b"\n")

@@ -1,0 +1,86 @@
+"""How a command prints what it did: a file's report, a list, a created record or a failure, as a
+table for people or as JSON for scripts (--format). Every command prints through these, so the
+two forms read, and parse, the same everywhere."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from tui.intake import LearnerFile
+    from tui.outcome import Failure
+
+Format = Literal["table", "json"]
+FORMATS: tuple[Format, ...] = ("table", "json")
+
+
+def output_of(options: object) -> Format:
+    """The --format a command was given; a command without the option prints tables."""
+    chosen: Format = getattr(options, "format", "table")
+    return chosen
+
+
+def print_json(value: Any) -> None:
+    """One JSON document on one line; dates and such as their text."""
+    print(json.dumps(value, default=str))
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """Columns as wide as their widest cell, two spaces apart, no trailing spaces."""
+    cells = [[str(cell) for cell in row] for row in rows]
+    widths = [
+        max([len(header), *(len(row[i]) for row in cells)]) for i, header in enumerate(headers)
+    ]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip())
+    for row in cells:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        )
+
+
+def print_list(
+    output: Format,
+    items: Sequence[Any],
+    headers: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    **more: Any,
+) -> None:
+    """A list: `{"items": [...], **more}` in JSON, else a table of `rows` under `headers`."""
+    if output == "json":
+        print_json({"items": list(items), **more})
+    else:
+        print_table(headers, rows)
+
+
+def print_record(output: Format, record: dict[str, Any]) -> None:
+    """One created record: a JSON object, or a `name: value` line per field."""
+    if output == "json":
+        print_json(record)
+        return
+    for key, value in record.items():
+        print(f"{key}: {value}")
+
+
+def print_report(learner_file: LearnerFile, output: Format) -> None:
+    """A learner file's report (`roster check`): its JSON document, or the report for people,
+    in color when standard output is a terminal that wants it."""
+    if output == "json":
+        sys.stdout.flush()
+        learner_file.write_report_json(sys.stdout.buffer)
+        return
+    from tui.intake.render import Style, render_report, use_color
+
+    sys.stdout.write(render_report(learner_file, Style(use_color(sys.stdout))))
+
+
+def report_failure(failure: Failure, output: Format) -> int:
+    """Tell the failure the way the command's output asks, and return its exit code: a line on
+    standard error, or with JSON one document on standard output."""
+    if output == "json":
+        print_json(failure.document())
+    else:
+        print(f"roster: {failure.message}", file=sys.stderr)
+    return int(failure.exit_code)

@@ -1,0 +1,128 @@
+"""What stops Roster from starting on a data directory or a database, told as a Failure.
+
+The embedded service (which the app and the commands start) and the operators' commands (serve,
+worker, migrate, admin) open the same data directory and databases: a file where the directory
+should be, a damaged or foreign database, a schema this Roster does not run on, each end with one
+message naming it (password masked), never a traceback. sqlalchemy is imported only once a
+database is opened.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from tui.config_file import SettingsProblem
+from tui.outcome import Failure
+from tui.settings import mask_url
+
+if TYPE_CHECKING:
+    from tui.service.runtime import EmbeddedService
+    from tui.service.schema import SchemaMismatch
+
+
+def check_data_dir(path: Path) -> None:
+    """The data directory can hold Roster's database: a directory we can write, or creatable."""
+    where = "Choose another with --data-dir or ROSTER_DATA_DIR."
+    if path.exists() and not path.is_dir():
+        raise Failure(
+            "bad_data_dir",
+            f"The data directory {path} is a file, not a directory. {where}",
+            path=str(path),
+        )
+    existing = next((parent for parent in (path, *path.parents) if parent.exists()), None)
+    if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
+        raise Failure(
+            "bad_data_dir",
+            f"Roster cannot write in {existing}, so it cannot keep its data in {path}. "
+            f"Give yourself write access, or {where[0].lower() + where[1:]}",
+            path=str(path),
+        )
+
+
+def start_embedded(service: EmbeddedService) -> EmbeddedService:
+    """Start the embedded service; a damaged or foreign database is a Failure naming it."""
+    from sqlalchemy.exc import DatabaseError
+
+    from tui.service.schema import SchemaMismatch
+
+    try:
+        return service.start()
+    except SchemaMismatch as mismatch:
+        raise schema_failure(mismatch, service.settings.resolved_database_url()) from None
+    except DatabaseError as error:
+        database = service.settings.resolved_database_url()
+        reason = str(error.orig or error).splitlines()[0]
+        if not database.startswith("sqlite:///"):
+            raise Failure(
+                "bad_database",
+                f"Cannot use the database {mask_url(database)}: {reason}.",
+                database=mask_url(database),
+            ) from None
+        path = database.removeprefix("sqlite:///")
+        raise Failure(
+            "bad_database",
+            f"{path} is not a Roster database, or it is damaged ({reason}). Move it aside and "
+            "Roster starts a new one, or restore it from a backup.",
+            path=path,
+        ) from None
+    except ValueError as error:  # a mail URL or sender the service cannot use
+        raise Failure("bad_setting", str(error)) from None
+    except SettingsProblem as problem:  # no usable secret key
+        raise Failure("bad_setting", problem.message, **problem.details) from None
+    except OSError as error:
+        raise Failure(
+            "bad_data_dir",
+            f"Cannot use the data directory {service.settings.data_dir}: {error.strerror}.",
+            path=str(service.settings.data_dir),
+        ) from None
+
+
+def schema_failure(mismatch: SchemaMismatch, url: str) -> Failure:
+    """A database whose schema this Roster does not run on: what to do, password masked."""
+    state, database = mismatch.state, mask_url(url)
+    details: dict[str, Any] = {"database": database, "revision": state.current, "head": state.head}
+    if state.newer:
+        return Failure(
+            "schema_too_new",
+            f"The database {database} was migrated by a newer Roster (schema {state.current}; "
+            f"this Roster knows up to {state.head}). Run that version of Roster or a newer one.",
+            **details,
+        )
+    found = f"is at schema {state.current}" if state.current else "has no Roster schema yet"
+    return Failure(
+        "schema_out_of_date",
+        f"The database {database} {found}; this Roster needs {state.head}. Bring it up to date "
+        f"first: roster migrate --database-url {database}",
+        **details,
+    )
+
+
+@contextlib.contextmanager
+def database_failures(url: str) -> Iterator[None]:
+    """A database Roster cannot use, or whose schema it does not run on, ends the command with
+    a Failure naming it (password masked), never a traceback."""
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
+    from tui.service.schema import SchemaMismatch
+
+    database = mask_url(url)
+    try:
+        yield
+    except SchemaMismatch as mismatch:
+        raise schema_failure(mismatch, url) from None
+    except DBAPIError as error:
+        reason = str(error.orig or error).strip().splitlines()[0]
+        raise Failure(
+            "bad_database", f"Cannot use the database {database}: {reason}.", database=database
+        ) from None
+    except ArgumentError as error:
+        raise Failure(
+            "bad_setting",
+            f"The database URL {database} is not usable: {error}.",
+            setting="database_url",
+            value=database,
+        ) from None
