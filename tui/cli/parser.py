@@ -14,6 +14,7 @@ from typing import Protocol
 from tui.cli import account, files, lists, operators
 from tui.cli.app import open_app
 from tui.cli.output import FORMATS
+from tui.intake.fields import HEADERS, all_headers_required
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,9 +93,8 @@ def _output(sub: argparse.ArgumentParser) -> None:
 def _intake_commands(command: _Command) -> None:
     template = command(
         "template",
-        "write the CSV template (Full Name, Email, External ID)",
-        "Write the CSV template: the header row Full Name, Email, External ID. "
-        "All three headers are required; External ID values may stay empty.",
+        f"write the CSV template ({', '.join(HEADERS)})",
+        f"Write the CSV template: the header row {', '.join(HEADERS)}. {all_headers_required()}",
         parents=(),
         local=True,
     )
