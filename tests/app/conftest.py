@@ -112,11 +112,12 @@ async def upload(pilot: Pilot[None], path: Path, *, quoted: bool = False) -> Non
     await pilot.press("enter")
 
 
-async def to_preview(pilot: Pilot[None], path: Path) -> None:
-    """From Admin home to the preview of `path`: Inclusive Hiring, the unlimited contract."""
+async def to_preview(pilot: Pilot[None], path: Path, program: str = "inclusive") -> None:
+    """From Admin home to the preview of `path`: the program found by `program` (Inclusive
+    Hiring), the unlimited contract."""
     await connected(pilot)
     await pilot.press("i")
-    await choose(pilot, ChooseProgram, "inclusive")
+    await choose(pilot, ChooseProgram, program)
     await choose(pilot, ChooseContract, "enterprise")
     await upload(pilot, path)
     await on_screen(pilot, PreviewScreen)

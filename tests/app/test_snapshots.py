@@ -24,8 +24,8 @@ from tests.app.conftest import (
     learner_file,
     on_screen,
     roster,
+    to_preview,
     until,
-    upload,
 )
 from tests.mailing import MailServer, Recorder
 from tui.api.importer import Choices
@@ -91,13 +91,11 @@ def at(screen: type, *keys: str) -> Callable[[Pilot[None]], Awaitable[None]]:
     return run
 
 
-def to_preview(path: Path, program: str = "leadership") -> Callable[[Pilot[None]], Awaitable[None]]:
+def previewed(path: Path) -> Callable[[Pilot[None]], Awaitable[None]]:
+    """The preview of `path` for Leadership Essentials."""
+
     async def run(pilot: Pilot[None]) -> None:
-        await pilot.press("i")
-        await choose(pilot, ChooseProgram, program)
-        await choose(pilot, ChooseContract, "enterprise")
-        await upload(pilot, path)
-        await on_screen(pilot, PreviewScreen)
+        await to_preview(pilot, path, program="leadership")
 
     return run
 
@@ -170,28 +168,28 @@ def test_upload(snap_compare: Compare, app: RosterApp, tmp_path: Path) -> None:
 
 def test_preview_with_issues(snap_compare: Compare, app: RosterApp, tmp_path: Path) -> None:
     path = learner_file(tmp_path, *ROWS)
-    assert snap_compare(app, terminal_size=SIZE, run_before=steps(to_preview(path), keys("n")))
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps(previewed(path), keys("n")))
 
 
 def test_preview_issues_only(snap_compare: Compare, app: RosterApp, tmp_path: Path) -> None:
     path = learner_file(tmp_path, *ROWS)
-    assert snap_compare(app, terminal_size=SIZE, run_before=steps(to_preview(path), keys("f")))
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps(previewed(path), keys("f")))
 
 
 def test_preview_box_unticked(snap_compare: Compare, app: RosterApp, tmp_path: Path) -> None:
     path = learner_file(tmp_path, *CLEAN)
-    assert snap_compare(app, terminal_size=SIZE, run_before=steps(to_preview(path), keys("m")))
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps(previewed(path), keys("m")))
 
 
 def test_preview_at_80_by_24(snap_compare: Compare, app: RosterApp, tmp_path: Path) -> None:
     path = learner_file(tmp_path, *ROWS)
-    assert snap_compare(app, terminal_size=(80, 24), run_before=steps(to_preview(path)))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=steps(previewed(path)))
 
 
 def test_file_error(snap_compare: Compare, app: RosterApp, tmp_path: Path) -> None:
     path = tmp_path / "learners.csv"
     path.write_text("Full Name;Email\nAnn Lee;ann@example.org\n")
-    assert snap_compare(app, terminal_size=SIZE, run_before=steps(to_preview(path)))
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps(previewed(path)))
 
 
 def test_progress(
@@ -212,7 +210,7 @@ def test_progress(
         await pilot.app.push_screen(progress)
         progress._progress("Uploading rows", 5_000, 12_000)
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=steps(to_preview(path), halfway))
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps(previewed(path), halfway))
 
 
 @pytest.mark.parametrize("key", ["i", "m i"])
@@ -223,7 +221,7 @@ def test_completion(snap_compare: Compare, app: RosterApp, tmp_path: Path, key: 
         await pilot.press(*key.split())
         await on_screen(pilot, CompletionDialog, timeout=30)
 
-    assert snap_compare(app, terminal_size=SIZE, run_before=steps(to_preview(path), commit))
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps(previewed(path), commit))
 
 
 def fill_invite_learner() -> Callable[[Pilot[None]], Awaitable[None]]:
@@ -277,15 +275,13 @@ def test_contract_picker_at_80_by_24(snap_compare: Compare, app: RosterApp) -> N
 
 def test_edit_row_at_80_by_24(snap_compare: Compare, app: RosterApp, tmp_path: Path) -> None:
     path = learner_file(tmp_path, *ROWS)
-    assert snap_compare(
-        app, terminal_size=SMALL, run_before=steps(to_preview(path), keys("n", "e"))
-    )
+    assert snap_compare(app, terminal_size=SMALL, run_before=steps(previewed(path), keys("n", "e")))
 
 
 def test_help_at_80_by_24(snap_compare: Compare, app: RosterApp, tmp_path: Path) -> None:
     path = learner_file(tmp_path, *ROWS)
     assert snap_compare(
-        app, terminal_size=SMALL, run_before=steps(to_preview(path), keys("n", "question_mark"))
+        app, terminal_size=SMALL, run_before=steps(previewed(path), keys("n", "question_mark"))
     )
 
 
