@@ -188,17 +188,19 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="preview"):
-            yield PreviewSummary(
-                self.program.name, self.contract.name, readable=self.has_rows
-            ).data_bind(PreviewScreen.report)
+            yield PreviewSummary(self.program.name, self.contract.name, readable=self.has_rows)
             if self.has_rows:
-                yield PreviewRows().data_bind(PreviewScreen.frame)
-                yield CommitBar().data_bind(PreviewScreen.report)
+                yield PreviewRows()
+                yield CommitBar()
         yield Footer()
 
     def on_mount(self) -> None:
+        # Bound once the parts are mounted, so that they show the file in the first frame.
+        self.query_one(PreviewSummary).data_bind(PreviewScreen.report)
         if self.has_rows:
-            self.query_one(PreviewRows).table.focus()
+            rows = self.query_one(PreviewRows).data_bind(PreviewScreen.frame)
+            self.query_one(CommitBar).data_bind(PreviewScreen.report)
+            rows.table.focus()
 
     def action_back(self) -> None:
         self.dismiss(None)

@@ -19,7 +19,14 @@ class CommitBar(Vertical):
     """The choices for the ready rows of `report`; posts `CommitBar.Pressed` when the button
     is pressed (it is disabled while nothing can be invited)."""
 
-    DEFAULT_CSS = "CommitBar { height: auto; }"
+    DEFAULT_CSS = """
+    CommitBar { height: auto; }
+    CommitBar #message { padding: 0 1; height: 1; color: $text-muted; }
+    CommitBar #update { border: none; height: 1; padding: 0 1; margin: 0 1; }
+    CommitBar #commit-bar { height: auto; align-vertical: middle; padding: 0 1; }
+    CommitBar #commit-bar Checkbox { width: 1fr; }
+    CommitBar #commit-bar Button { width: auto; min-width: 30; }
+    """
 
     report: reactive[Report] = reactive(lambda: Report(file=""), always_update=True, init=False)
     # The admin's own words for the emails ("" for none).

@@ -20,7 +20,11 @@ class PreviewRows(Vertical):
     """`frame` (a `preview_frame`) filtered by `filter`, in a `PreviewTable`. While `checking`,
     the table waits and the line above it says so."""
 
-    DEFAULT_CSS = "PreviewRows { height: 1fr; }"
+    DEFAULT_CSS = """
+    PreviewRows { height: 1fr; }
+    PreviewRows #filter { color: $text-muted; padding: 0 1; }
+    PreviewRows #detail { height: auto; max-height: 4; padding: 0 1; color: $text; }
+    """
 
     frame: reactive[pl.DataFrame] = reactive(pl.DataFrame, always_update=True, init=False)
     filter: reactive[str] = reactive("all", init=False)

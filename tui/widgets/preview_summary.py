@@ -18,7 +18,13 @@ class PreviewSummary(Vertical):
     errors in a box; a readable one shows its warnings and the service's refusals, which the
     admin can fix by trimming rows."""
 
-    DEFAULT_CSS = "PreviewSummary { height: auto; }"
+    DEFAULT_CSS = """
+    PreviewSummary { height: auto; }
+    PreviewSummary #summary { height: auto; padding: 1 1 0 1; }
+    PreviewSummary #warnings { height: auto; color: $warning; padding: 0 1; }
+    PreviewSummary #service-error { height: auto; color: $error; padding: 0 1; }
+    PreviewSummary #file-error { height: auto; padding: 1 2; margin: 1; border: round $error; }
+    """
 
     report: reactive[Report] = reactive(lambda: Report(file=""), always_update=True, init=False)
 
