@@ -53,7 +53,6 @@ async def measure_preview(path: Path) -> None:
 
     from tui.intake import read_learner_file
     from tui.intake.export import preview_frame
-    from tui.screens.flow import BulkFlow
     from tui.screens.preview import PreviewScreen
     from tui.widgets.preview_table import PreviewTable
     from tui.wire import models as wire
@@ -87,11 +86,10 @@ async def measure_preview(path: Path) -> None:
     PreviewTable.render_line = noting_render_line  # type: ignore[method-assign,assignment]
     host = Host()
     async with host.run_test(size=(120, 40)) as pilot:
-        flow = BulkFlow(host, origin="_default", program=program, contract=contract)  # type: ignore[arg-type]
         start = time.perf_counter()
         # The file as the dry run returns it for new learners: no service issues.
         screen = PreviewScreen(
-            flow, learner_file, learner_file.summary, preview_frame(learner_file)
+            program, contract, learner_file, learner_file.summary, preview_frame(learner_file)
         )
         await host.push_screen(screen)
         await pilot.pause()
@@ -133,7 +131,7 @@ async def measure_upload(path: Path) -> None:
     from textual.widgets import Input
 
     from tui.app import RosterApp
-    from tui.screens.flow import BulkFlow
+    from tui.flow import BulkFlow
     from tui.screens.pickers import ChooseContract, ChooseProgram
     from tui.screens.preview import PreviewScreen
     from tui.screens.upload import UploadScreen

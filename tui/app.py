@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from textual import constants, work
+from textual import constants, on, work
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
@@ -22,13 +23,16 @@ from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
 from tui.screens.home import AdminHome
 from tui.screens.imports import ImportsScreen
 from tui.screens.invitations import InvitationsScreen
+from tui.screens.messages import CommitRequested, FileUploaded, StartBulkFlow, StartSingleInvite
 from tui.screens.programs import ProgramsScreen
+from tui.screens.services import Services
 from tui.screens.users import UsersScreen
 from tui.screens.worker_errors import WorkerFailed
 from tui.settings import Settings
 from tui.wire import models as wire
 
 if TYPE_CHECKING:
+    from tui.flow import BulkFlow
     from tui.service.runtime import EmbeddedService
 
 
@@ -36,6 +40,8 @@ class RosterCommands(Provider):
     """Command palette entries for both flows and for saving the template."""
 
     def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        from tui.screens.save_as import save_template
+
         app = self.app
         assert isinstance(app, RosterApp)
         return [
@@ -48,7 +54,7 @@ class RosterCommands(Provider):
             (
                 "Save the CSV template",
                 "Full Name, Email, External ID",
-                lambda: app.save_template(Path.cwd()),
+                lambda: save_template(app, Path.cwd()),
             ),
             ("Admin home", "Usage overview", lambda: app.switch_mode("home")),
             ("Users", "Learners and their invitations", lambda: app.switch_mode("users")),
@@ -107,6 +113,8 @@ class RosterApp(App[None]):
         self._connected = asyncio.Event()
         self._service: EmbeddedService | None = None
         self.me: wire.Me | None = None
+        # The bulk flows under way; each lives while one of its steps is on a screen stack.
+        self._flows: weakref.WeakSet[BulkFlow] = weakref.WeakSet()
 
     def on_mount(self) -> None:
         if self.settings.theme in self.available_themes:
@@ -230,34 +238,49 @@ class RosterApp(App[None]):
             await asyncio.to_thread(self._service.stop)
 
     def start_bulk_flow(self, program: wire.Program | None = None) -> None:
-        from tui.screens.flow import BulkFlow
+        """The bulk flow, on top of the current home screen; closed, it returns there."""
+        from tui.flow import BulkFlow
 
-        BulkFlow(self, origin=self.current_mode, program=program).start()
+        origin = self.current_mode
+        flow = BulkFlow(
+            self,
+            limits=self.settings.limits,
+            close=lambda: self.return_to_origin(origin),
+            program=program,
+        )
+        self._flows.add(flow)
+        flow.start()
 
     def start_single_invite(self, program: wire.Program | None = None) -> None:
         from tui.screens.invite_learner import InviteLearnerScreen
 
-        self.push_screen(InviteLearnerScreen(program))
+        origin = self.current_mode
 
-    def save_template(self, folder: Path, saved: Callable[[Path], None] | None = None) -> None:
-        """Ask where to save the template (a free name in `folder` to start from), write it,
-        then call `saved` with where it went."""
-        from tui.intake.template import free_template_path, write_template
-        from tui.screens.save_as import SaveAs
+        def done(invitation: wire.Invitation | None) -> None:
+            if invitation is not None:
+                self.return_to_origin(origin)
 
-        def chosen(path: Path | None) -> None:
-            if path is None:
-                return
-            try:
-                write_template(path, overwrite=True)  # the admin chose to replace a file there
-            except OSError as error:
-                self.notify(f"Cannot write the template: {error.strerror}", severity="error")
-                return
-            self.notify(f"Saved {path}", title="Template")
-            if saved is not None:
-                saved(path)
+        self.push_screen(InviteLearnerScreen(program), done)
 
-        self.push_screen(SaveAs("Save the .csv template", free_template_path(folder)), chosen)
+    @on(StartBulkFlow)
+    def _start_bulk_flow(self, message: StartBulkFlow) -> None:
+        self.start_bulk_flow(message.program)
+
+    @on(StartSingleInvite)
+    def _start_single_invite(self) -> None:
+        self.start_single_invite()
+
+    @on(FileUploaded)
+    def _file_uploaded(self, message: FileUploaded) -> None:
+        for flow in list(self._flows):
+            if flow.owns(message.step):
+                flow.file_uploaded(message)
+
+    @on(CommitRequested)
+    def _commit_requested(self, message: CommitRequested) -> None:
+        for flow in list(self._flows):
+            if flow.owns(message.step):
+                flow.commit_requested(message)
 
     def return_to_origin(self, origin: str) -> None:
         """Close a finished flow: back to the home screen it started from."""
@@ -268,3 +291,7 @@ class RosterApp(App[None]):
         refresh = getattr(self.screen, "reload", None)
         if refresh:
             refresh()
+
+
+# Screens reach the app as `Services` (tui.screens.services): mypy checks here that it is one.
+_SERVES_SCREENS: type[Services] = RosterApp

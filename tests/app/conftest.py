@@ -1,4 +1,5 @@
-"""The app against the embedded service on a temp data dir, driven with Pilot."""
+"""The app against the embedded service on a temp data dir, driven with Pilot: the fixtures,
+and the steps the app's tests share (choose, upload, to_preview, complete)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,25 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Static
+from textual.widget import Widget
 
 from tui.app import RosterApp
+from tui.screens.pickers import ChooseContract, ChooseProgram
+from tui.screens.preview import PreviewScreen
+from tui.screens.progress import CompletionDialog
+from tui.screens.upload import UploadScreen
 from tui.settings import Settings
 
 HEADER = "Full Name,Email,External ID"
+ENTERPRISE = "Enterprise Agreement 2026 (unlimited)"
+# A file with two rows in error: row 3 has no name, row 5 is the same learner as row 2.
+ROWS = (
+    "Ann Lee,ann.lee@example.org,A-1",
+    ",no.name@example.org,",
+    "Bob Ray,bob.ray@example.org,",
+    "Ann Again,ANN.LEE@example.org,A-2",
+    "Cy Young,cy.young@example.org,",
+)
 
 
 @pytest.fixture
@@ -61,8 +75,60 @@ async def type_text(pilot: Pilot[None], text: str) -> None:
     await pilot.press(*(" " if char == " " else char for char in text))
 
 
+def roster(pilot: Pilot[None]) -> RosterApp:
+    """The app the pilot drives."""
+    app = pilot.app
+    assert isinstance(app, RosterApp)
+    return app
+
+
 def text_of(pilot: Pilot[None], selector: str) -> str:
-    return str(pilot.app.screen.query_one(selector, Static).content)
+    """The text the widget at `selector` shows on the current screen, as the admin reads it."""
+    return str(pilot.app.screen.query_one(selector, Widget).render())
+
+
+async def connected(pilot: Pilot[None]) -> None:
+    """Wait until the app has reached the service."""
+    await until(pilot, lambda: roster(pilot).me is not None)
+
+
+async def choose(pilot: Pilot[None], screen: type, search: str) -> None:
+    """In the picker `screen`, once its choices are in, type `search` and continue."""
+    await until(
+        pilot,
+        lambda: (
+            isinstance(pilot.app.screen, screen)
+            and bool(getattr(pilot.app.screen, "choices", None))
+        ),
+    )
+    await type_text(pilot, search)
+    await pilot.press("enter")
+
+
+async def upload(pilot: Pilot[None], path: Path, *, quoted: bool = False) -> None:
+    """On Upload, type the path (quoted, as a terminal may paste it) and press enter."""
+    await on_screen(pilot, UploadScreen)
+    await type_text(pilot, f"'{path}' " if quoted else str(path))
+    await pilot.press("enter")
+
+
+async def to_preview(pilot: Pilot[None], path: Path, program: str = "inclusive") -> None:
+    """From Admin home to the preview of `path`: the program found by `program` (Inclusive
+    Hiring), the unlimited contract."""
+    await connected(pilot)
+    await pilot.press("i")
+    await choose(pilot, ChooseProgram, program)
+    await choose(pilot, ChooseContract, "enterprise")
+    await upload(pilot, path)
+    await on_screen(pilot, PreviewScreen)
+
+
+async def complete(pilot: Pilot[None]) -> str:
+    """From the preview, invite (i): the completion dialog's text."""
+    await on_screen(pilot, PreviewScreen)
+    await pilot.press("i")
+    await on_screen(pilot, CompletionDialog, timeout=30)
+    return text_of(pilot, "#completion-text")
 
 
 def invitations(data_dir: Path, program: str) -> list[tuple[str, str, str]]:

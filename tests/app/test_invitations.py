@@ -11,8 +11,17 @@ from typing import Any
 import pytest
 from textual.widgets import Button, DataTable, Input, ProgressBar, Select
 
-from tests.app.conftest import learner_file, on_screen, text_of, until
-from tests.app.test_flows import ENTERPRISE, ROWS, complete, to_preview
+from tests.app.conftest import (
+    ENTERPRISE,
+    ROWS,
+    complete,
+    connected,
+    learner_file,
+    on_screen,
+    text_of,
+    to_preview,
+    until,
+)
 from tui.app import RosterApp
 from tui.screens.bulk_progress import BulkProgress
 from tui.screens.imports import ImportsScreen
@@ -54,7 +63,7 @@ def test_the_view_never_ends_inside_a_column(room: int) -> None:
 
 async def test_filter_search_mark_and_act_on_invitations(app: RosterApp, data_dir: Path) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: app.me is not None)
+        await connected(pilot)
         await pilot.press("v")
         await on_screen(pilot, InvitationsScreen)
         screen = app.screen
@@ -109,7 +118,7 @@ async def test_remind_names_the_invitations_emailed_a_week_ago(
     app: RosterApp, data_dir: Path
 ) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: app.me is not None)
+        await connected(pilot)
         quiet = stored(data_dir, "SELECT id FROM invitations WHERE status = 'pending' LIMIT 3")
         ids = ",".join(str(row[0]) for row in quiet)
         with sqlite3.connect(data_dir / "roster.db") as db:
@@ -190,7 +199,7 @@ async def test_a_bulk_resend_on_marked_invitations_shows_its_progress_and_ends_w
 ) -> None:
     monkeypatch.setattr(BulkProgress, "batch_size", 2)  # 3 marked: two batches
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: app.me is not None)
+        await connected(pilot)
         await pilot.press("v")
         await on_screen(pilot, InvitationsScreen)
         screen = app.screen
@@ -232,7 +241,7 @@ async def test_revoking_every_pending_invitation_of_a_filter_frees_their_seats(
     """Batches of 3 through a filter each batch leaves (pending ones, revoked): none is missed."""
     monkeypatch.setattr(BulkProgress, "batch_size", 3)
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: app.me is not None)
+        await connected(pilot)
         assert await seats_left(app, "Data Literacy", "Pilot - 30 seats") == 2  # nearly full
         await pilot.press("v")
         await on_screen(pilot, InvitationsScreen)
@@ -266,7 +275,7 @@ async def test_escape_stops_a_bulk_action_after_the_batch_in_flight(
     """Stopped, it reports what it did, and that is what the database holds."""
     monkeypatch.setattr(BulkProgress, "batch_size", 1)
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: app.me is not None)
+        await connected(pilot)
         await pilot.press("v")
         await on_screen(pilot, InvitationsScreen)
         screen = app.screen

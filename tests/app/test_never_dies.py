@@ -6,9 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from textual.widgets import Static
 
-from tests.app.conftest import on_screen, until
+from tests.app.conftest import (
+    choose,
+    connected,
+    learner_file,
+    on_screen,
+    text_of,
+    to_preview,
+    until,
+    upload,
+)
 from tests.conftest import free_port
 from tui.app import RosterApp
 from tui.outcome import Exit
@@ -19,16 +27,12 @@ from tui.settings import Settings, load_settings
 pytestmark = pytest.mark.anyio
 
 
-def shown(app: RosterApp, selector: str) -> str:
-    return str(app.screen.query_one(selector, Static).content)
-
-
 async def test_an_unreachable_service_names_the_url_and_quitting_exits_4() -> None:
     url = f"http://127.0.0.1:{free_port()}"
     app = RosterApp(Settings(api_url=url, token="rst_anything"))
     async with app.run_test(size=(80, 24)) as pilot:
         await on_screen(pilot, ConnectionProblem, timeout=60)
-        assert url in shown(app, "#problem-detail")
+        assert url in text_of(pilot, "#problem-detail")
         assert "Cannot reach" in str(app.screen.query_one("#problem-title").render())
         await pilot.press("r")  # try again: still nothing there
         await on_screen(pilot, ConnectionProblem, timeout=60)
@@ -47,7 +51,7 @@ async def test_a_refused_token_says_so_and_quitting_exits_3(data_dir: Path) -> N
         async with app.run_test(size=(80, 24)) as pilot:
             await on_screen(pilot, ConnectionProblem)
             assert "refused the token" in str(app.screen.query_one("#problem-title").render())
-            assert service.url in shown(app, "#problem-where")
+            assert service.url in text_of(pilot, "#problem-where")
             await pilot.press("escape")
             await until(pilot, lambda: app.return_code is not None)
         assert app.return_code == Exit.REFUSED
@@ -60,7 +64,7 @@ async def test_a_service_url_without_a_token_says_how_to_log_in() -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await on_screen(pilot, ConnectionProblem)
         assert "No admin token" in str(app.screen.query_one("#problem-title").render())
-        assert "roster login --api-url http://127.0.0.1:9" in shown(app, "#problem-detail")
+        assert "roster login --api-url http://127.0.0.1:9" in text_of(pilot, "#problem-detail")
         await pilot.press("escape")
         await until(pilot, lambda: app.return_code is not None)
     assert app.return_code == Exit.USAGE
@@ -68,7 +72,7 @@ async def test_a_service_url_without_a_token_says_how_to_log_in() -> None:
 
 async def test_a_worker_that_fails_leaves_a_message_and_the_app_running(app: RosterApp) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: app.me is not None)
+        await connected(pilot)
         assert app._service is not None
         app._service.stop()  # the service goes away mid-session
         await pilot.press("p")
@@ -83,10 +87,6 @@ async def test_a_worker_that_fails_leaves_a_message_and_the_app_running(app: Ros
 async def test_while_the_mail_server_is_down_progress_says_why_and_close_lets_the_emails_go_on(
     data_dir: Path, tmp_path: Path
 ) -> None:
-    from textual.widgets import Label
-
-    from tests.app.conftest import learner_file
-    from tests.app.test_flows import to_preview
     from tui.screens.progress import CompletionDialog, ImportProgress
 
     down = f"smtp://127.0.0.1:{free_port()}"  # nothing listens: every attempt is refused
@@ -98,14 +98,14 @@ async def test_while_the_mail_server_is_down_progress_says_why_and_close_lets_th
         await on_screen(pilot, ImportProgress)
 
         def phase() -> str:
-            return str(app.screen.query_one("#phase", Label).content)
+            return text_of(pilot, "#phase")
 
         await until(pilot, lambda: phase().startswith("Retrying 2 emails"), timeout=60)
         assert "connect" in phase().lower()
         await pilot.press("escape")
         await on_screen(pilot, CompletionDialog)
-        text = shown(app, "#completion-text")
-        assert "2[/b] invitations created." in text
+        text = text_of(pilot, "#completion-text")
+        assert "2 invitations created." in text
         assert "2 emails still queued (the mail server:" in text
 
 
@@ -127,14 +127,13 @@ async def test_the_theme_chosen_is_the_theme_at_the_next_start(data_dir: Path) -
 async def test_a_service_gone_before_the_dry_run_is_said_on_the_upload_screen(
     app: RosterApp, tmp_path: Path
 ) -> None:
-    from tests.app.test_flows import choose, upload
     from tui.screens.pickers import ChooseContract, ChooseProgram
     from tui.screens.upload import UploadScreen
 
     path = tmp_path / "learners.csv"
     path.write_text("Full Name,Email,External ID\nAnn Lee,ann@example.org,\n")
     async with app.run_test(size=(80, 24)) as pilot:
-        await until(pilot, lambda: app.me is not None)
+        await connected(pilot)
         await pilot.press("i")
         await choose(pilot, ChooseProgram, "inclusive")
         await choose(pilot, ChooseContract, "enterprise")
@@ -143,5 +142,5 @@ async def test_a_service_gone_before_the_dry_run_is_said_on_the_upload_screen(
         app._service.stop()
         await upload(pilot, path)
         # Where "Checking with the service…" stood, not a notice under a status left standing.
-        await until(pilot, lambda: "Cannot reach" in shown(app, "#path-error"), timeout=60)
+        await until(pilot, lambda: "Cannot reach" in text_of(pilot, "#path-error"), timeout=60)
         assert isinstance(app.screen, UploadScreen)

@@ -17,8 +17,16 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, OptionList, Select, Static
 
-from tests.app.conftest import learner_file, on_screen, until
-from tests.app.test_flows import choose, complete, upload
+from tests.app.conftest import (
+    choose,
+    complete,
+    connected,
+    learner_file,
+    on_screen,
+    roster,
+    to_preview,
+    until,
+)
 from tests.mailing import MailServer, Recorder
 from tui.api.importer import Choices
 from tui.app import RosterApp
@@ -52,16 +60,11 @@ ROWS = (
 CLEAN = ("Ann Lee,ann.lee@example.org,A-1", "Bob Ray,bob.ray@example.org,")
 
 
-@pytest.fixture
-def roster(tmp_path: Path) -> RosterApp:
-    return RosterApp(Settings(data_dir=tmp_path / "data"))
-
-
 def steps(
     *actions: Callable[[Pilot[None]], Awaitable[None]],
 ) -> Callable[[Pilot[None]], Awaitable[None]]:
     async def run(pilot: Pilot[None]) -> None:
-        await until(pilot, lambda: pilot.app.me is not None)  # type: ignore[attr-defined]
+        await connected(pilot)
         await settled(pilot)
         for action in actions:
             await action(pilot)
@@ -88,13 +91,11 @@ def at(screen: type, *keys: str) -> Callable[[Pilot[None]], Awaitable[None]]:
     return run
 
 
-def to_preview(path: Path, program: str = "leadership") -> Callable[[Pilot[None]], Awaitable[None]]:
+def previewed(path: Path) -> Callable[[Pilot[None]], Awaitable[None]]:
+    """The preview of `path` for Leadership Essentials."""
+
     async def run(pilot: Pilot[None]) -> None:
-        await pilot.press("i")
-        await choose(pilot, ChooseProgram, program)
-        await choose(pilot, ChooseContract, "enterprise")
-        await upload(pilot, path)
-        await on_screen(pilot, PreviewScreen)
+        await to_preview(pilot, path, program="leadership")
 
     return run
 
@@ -106,26 +107,26 @@ def keys(*pressed: str) -> Callable[[Pilot[None]], Awaitable[None]]:
     return run
 
 
-def test_admin_home(snap_compare: Compare, roster: RosterApp) -> None:
-    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(at(AdminHome)))
+def test_admin_home(snap_compare: Compare, app: RosterApp) -> None:
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps(at(AdminHome)))
 
 
-def test_users(snap_compare: Compare, roster: RosterApp) -> None:
-    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(at(UsersScreen, "u")))
+def test_users(snap_compare: Compare, app: RosterApp) -> None:
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps(at(UsersScreen, "u")))
 
 
-def test_learning_programs(snap_compare: Compare, roster: RosterApp) -> None:
-    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(at(ProgramsScreen, "p")))
+def test_learning_programs(snap_compare: Compare, app: RosterApp) -> None:
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps(at(ProgramsScreen, "p")))
 
 
-def test_admin_home_light_theme(snap_compare: Compare, roster: RosterApp) -> None:
+def test_admin_home_light_theme(snap_compare: Compare, app: RosterApp) -> None:
     async def light(pilot: Pilot[None]) -> None:
         pilot.app.theme = "textual-light"
 
-    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(at(AdminHome), light))
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps(at(AdminHome), light))
 
 
-def test_program_picker_filtered(snap_compare: Compare, roster: RosterApp) -> None:
+def test_program_picker_filtered(snap_compare: Compare, app: RosterApp) -> None:
     async def filtered(pilot: Pilot[None]) -> None:
         await pilot.press("i")
         await until(pilot, lambda: bool(getattr(pilot.app.screen, "choices", None)))
@@ -135,10 +136,10 @@ def test_program_picker_filtered(snap_compare: Compare, roster: RosterApp) -> No
             pilot, lambda: getattr(listed.highlighted, "name", "") == "Data Literacy for Everyone"
         )
 
-    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(filtered))
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps(filtered))
 
 
-def test_contract_picker_filtered(snap_compare: Compare, roster: RosterApp) -> None:
+def test_contract_picker_filtered(snap_compare: Compare, app: RosterApp) -> None:
     async def filtered(pilot: Pilot[None]) -> None:
         await pilot.press("i")
         await choose(pilot, ChooseProgram, "leadership")
@@ -151,10 +152,10 @@ def test_contract_picker_filtered(snap_compare: Compare, roster: RosterApp) -> N
         options = listed.query_one(OptionList)
         await until(pilot, lambda: options.option_count == 2)  # both unavailable
 
-    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(filtered))
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps(filtered))
 
 
-def test_upload(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> None:
+def test_upload(snap_compare: Compare, app: RosterApp, tmp_path: Path) -> None:
     async def to_upload(pilot: Pilot[None]) -> None:
         await pilot.press("i")
         await choose(pilot, ChooseProgram, "leadership")
@@ -162,36 +163,38 @@ def test_upload(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> Non
         await on_screen(pilot, UploadScreen)
         await pilot.press(*"/nowhere/learners.csv", "enter")
 
-    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(to_upload))
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps(to_upload))
 
 
-def test_preview_with_issues(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> None:
+def test_preview_with_issues(snap_compare: Compare, app: RosterApp, tmp_path: Path) -> None:
     path = learner_file(tmp_path, *ROWS)
-    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(to_preview(path), keys("n")))
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps(previewed(path), keys("n")))
 
 
-def test_preview_issues_only(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> None:
+def test_preview_issues_only(snap_compare: Compare, app: RosterApp, tmp_path: Path) -> None:
     path = learner_file(tmp_path, *ROWS)
-    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(to_preview(path), keys("f")))
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps(previewed(path), keys("f")))
 
 
-def test_preview_box_unticked(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> None:
+def test_preview_box_unticked(snap_compare: Compare, app: RosterApp, tmp_path: Path) -> None:
     path = learner_file(tmp_path, *CLEAN)
-    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(to_preview(path), keys("m")))
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps(previewed(path), keys("m")))
 
 
-def test_preview_at_80_by_24(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> None:
+def test_preview_at_80_by_24(snap_compare: Compare, app: RosterApp, tmp_path: Path) -> None:
     path = learner_file(tmp_path, *ROWS)
-    assert snap_compare(roster, terminal_size=(80, 24), run_before=steps(to_preview(path)))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=steps(previewed(path)))
 
 
-def test_file_error(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> None:
+def test_file_error(snap_compare: Compare, app: RosterApp, tmp_path: Path) -> None:
     path = tmp_path / "learners.csv"
     path.write_text("Full Name;Email\nAnn Lee;ann@example.org\n")
-    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(to_preview(path)))
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps(previewed(path)))
 
 
-def test_progress(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> None:
+def test_progress(
+    snap_compare: Compare, app: RosterApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = learner_file(tmp_path, *CLEAN)
 
     def hold_still() -> None:
@@ -200,23 +203,25 @@ def test_progress(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> N
     async def halfway(pilot: Pilot[None]) -> None:
         preview = pilot.app.screen
         assert isinstance(preview, PreviewScreen)
-        progress = ImportProgress(preview.flow, preview.learner_file, Choices())
-        progress.run_import = hold_still  # type: ignore[method-assign,assignment]
+        progress = ImportProgress(
+            preview.program, preview.contract, preview.learner_file, Choices()
+        )
+        monkeypatch.setattr(progress, "run_import", hold_still)
         await pilot.app.push_screen(progress)
         progress._progress("Uploading rows", 5_000, 12_000)
 
-    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(to_preview(path), halfway))
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps(previewed(path), halfway))
 
 
 @pytest.mark.parametrize("key", ["i", "m i"])
-def test_completion(snap_compare: Compare, roster: RosterApp, tmp_path: Path, key: str) -> None:
+def test_completion(snap_compare: Compare, app: RosterApp, tmp_path: Path, key: str) -> None:
     path = learner_file(tmp_path, *CLEAN)
 
     async def commit(pilot: Pilot[None]) -> None:
         await pilot.press(*key.split())
         await on_screen(pilot, CompletionDialog, timeout=30)
 
-    assert snap_compare(roster, terminal_size=SIZE, run_before=steps(to_preview(path), commit))
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps(previewed(path), commit))
 
 
 def fill_invite_learner() -> Callable[[Pilot[None]], Awaitable[None]]:
@@ -234,29 +239,29 @@ def fill_invite_learner() -> Callable[[Pilot[None]], Awaitable[None]]:
         form.query_one("#email", Input).focus()
         await pilot.press("enter")
         error = form.query_one("#form-error", Static)
-        await until(pilot, lambda: "program" in str(error.content))
+        await until(pilot, lambda: "program" in str(error.render()))
 
     return fill
 
 
 @pytest.mark.parametrize("size", [SIZE, SMALL], ids=["120x40", "80x24"])
 def test_invite_learner_with_an_error(
-    snap_compare: Compare, roster: RosterApp, size: tuple[int, int]
+    snap_compare: Compare, app: RosterApp, size: tuple[int, int]
 ) -> None:
-    assert snap_compare(roster, terminal_size=size, run_before=steps(fill_invite_learner()))
+    assert snap_compare(app, terminal_size=size, run_before=steps(fill_invite_learner()))
 
 
 # At 80x24 every dialog shows what it is for: several choices with their details, the fields and
 # the buttons (compact, below 30 lines).
-def test_program_picker_at_80_by_24(snap_compare: Compare, roster: RosterApp) -> None:
+def test_program_picker_at_80_by_24(snap_compare: Compare, app: RosterApp) -> None:
     async def open_picker(pilot: Pilot[None]) -> None:
         await pilot.press("i")
         await until(pilot, lambda: bool(getattr(pilot.app.screen, "choices", None)))
 
-    assert snap_compare(roster, terminal_size=SMALL, run_before=steps(open_picker))
+    assert snap_compare(app, terminal_size=SMALL, run_before=steps(open_picker))
 
 
-def test_contract_picker_at_80_by_24(snap_compare: Compare, roster: RosterApp) -> None:
+def test_contract_picker_at_80_by_24(snap_compare: Compare, app: RosterApp) -> None:
     async def open_picker(pilot: Pilot[None]) -> None:
         await pilot.press("i")
         await choose(pilot, ChooseProgram, "leadership")
@@ -265,20 +270,18 @@ def test_contract_picker_at_80_by_24(snap_compare: Compare, roster: RosterApp) -
             lambda: isinstance(pilot.app.screen, ChooseContract) and bool(pilot.app.screen.choices),
         )
 
-    assert snap_compare(roster, terminal_size=SMALL, run_before=steps(open_picker))
+    assert snap_compare(app, terminal_size=SMALL, run_before=steps(open_picker))
 
 
-def test_edit_row_at_80_by_24(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> None:
+def test_edit_row_at_80_by_24(snap_compare: Compare, app: RosterApp, tmp_path: Path) -> None:
+    path = learner_file(tmp_path, *ROWS)
+    assert snap_compare(app, terminal_size=SMALL, run_before=steps(previewed(path), keys("n", "e")))
+
+
+def test_help_at_80_by_24(snap_compare: Compare, app: RosterApp, tmp_path: Path) -> None:
     path = learner_file(tmp_path, *ROWS)
     assert snap_compare(
-        roster, terminal_size=SMALL, run_before=steps(to_preview(path), keys("n", "e"))
-    )
-
-
-def test_help_at_80_by_24(snap_compare: Compare, roster: RosterApp, tmp_path: Path) -> None:
-    path = learner_file(tmp_path, *ROWS)
-    assert snap_compare(
-        roster, terminal_size=SMALL, run_before=steps(to_preview(path), keys("n", "question_mark"))
+        app, terminal_size=SMALL, run_before=steps(previewed(path), keys("n", "question_mark"))
     )
 
 
@@ -359,7 +362,7 @@ def two_imports(folder: Path, mail: MailServer) -> Callable[[Pilot[None]], Await
         await pilot.press("enter")
 
         pin_clock(ANN_ACCEPTS)
-        client = await pilot.app.client()  # type: ignore[attr-defined]
+        client = await roster(pilot).client()
         (email,) = [
             m.parsed() for m in mail.handler.received if "ann.lee@example.org" in m.recipients
         ]
@@ -389,7 +392,7 @@ async def python_invitations(pilot: Pilot[None]) -> None:
     await pilot.press("v")
     await on_screen(pilot, InvitationsScreen)
     await settled(pilot)  # the filters' choices too
-    client = await pilot.app.client()  # type: ignore[attr-defined]
+    client = await roster(pilot).client()
     (python,) = (await client.programs(q="Python for Analysts")).items
     screen = pilot.app.screen
     screen.query_one("#program", Select).value = python.id

@@ -18,7 +18,7 @@ from textual.widgets import Button, Label, ProgressBar, Static
 
 from tui.api.bulk import BATCH, act_in_batches
 from tui.api.client import ApiError, ServiceUnreachableError
-from tui.screens.roster_app import roster_app
+from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors
 from tui.text import plural
 from tui.wire import models as wire
@@ -74,7 +74,7 @@ class BulkProgress(ForwardsWorkerErrors, ModalScreen[wire.BulkResult | None]):
 
     @work(exclusive=True, exit_on_error=False)
     async def run_batches(self) -> None:
-        client = await roster_app(self).client()
+        client = await services(self).client()
         batches = act_in_batches(client, self.action_name, self.selection, self.batch_size)
         try:
             async for so_far in batches:

@@ -10,8 +10,9 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, Label, LoadingIndicator, Static
 
+from tui.screens.messages import StartBulkFlow
 from tui.screens.reloading import ReloadsWhenShown
-from tui.screens.roster_app import roster_app
+from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors
 from tui.wire import models as wire
 
@@ -67,7 +68,7 @@ class AdminHome(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
 
     @work(exclusive=True, exit_on_error=False)
     async def reload(self) -> None:
-        client = await roster_app(self).client()
+        client = await services(self).client()
         usage = await client.usage()
         self.query_one(LoadingIndicator).display = False
         for key, value in (
@@ -97,4 +98,4 @@ class AdminHome(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
 
     @on(Button.Pressed, "#invite")
     def action_invite(self) -> None:
-        roster_app(self).start_bulk_flow()
+        self.post_message(StartBulkFlow())

@@ -19,7 +19,7 @@ from textual.widgets import DataTable, Footer, Header, Label, Static
 from tui.screens.invitations import InvitationsScreen
 from tui.screens.paging import LoadsAsYouGo
 from tui.screens.reloading import ReloadsWhenShown
-from tui.screens.roster_app import roster_app
+from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors
 from tui.text import plural
 from tui.wire import models as wire
@@ -109,7 +109,7 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
         self.show_detail()
 
     async def fetch(self, offset: int) -> wire.Page[wire.ImportStatus]:
-        client = await roster_app(self).client()
+        client = await services(self).client()
         return await client.imports(offset=offset, limit=self.PAGE)
 
     def add(self, page: wire.Page[Any]) -> None:
@@ -169,7 +169,7 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
         from tui.intake.export import errors_file_for  # polars: loaded when first needed
         from tui.screens.save_as import SaveAs
 
-        client = await roster_app(self).client()
+        client = await services(self).client()
         rows = await client.left_out(import_id)
         if not len(rows):
             self.notify("This import left no rows out (or kept none).", timeout=3)

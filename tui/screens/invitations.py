@@ -22,7 +22,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 from tui.api.client import ApiError
 from tui.screens.bulk_progress import BulkProgress, result_text
 from tui.screens.reloading import ReloadsWhenShown
-from tui.screens.roster_app import roster_app
+from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors
 from tui.text import plural
 from tui.widgets.invitation_table import InvitationTable
@@ -121,7 +121,7 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
 
     @work(exclusive=True, group="choices", exit_on_error=False)
     async def load_choices(self) -> None:
-        client = await roster_app(self).client()
+        client = await services(self).client()
         programs = (await client.programs()).items
         contracts: dict[int, str] = {}
         for program in programs:
@@ -156,7 +156,7 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
 
         if delay:
             await asyncio.sleep(delay)  # wait for the admin to stop typing
-        client = await roster_app(self).client()
+        client = await services(self).client()
         chosen = self.filters()
 
         async def page(offset: int, limit: int) -> wire.InvitationPage:
@@ -267,7 +267,7 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
             count = table.total
             if action == "remind":
                 filters["pending_for_days"] = REMIND_AFTER_DAYS
-                client = await roster_app(self).client()
+                client = await services(self).client()
                 count = (
                     await client.invitations(
                         filters.get("program_id"),
@@ -317,7 +317,7 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
         table = self.query_one(InvitationTable)
         table.loading = True
         try:
-            client = await roster_app(self).client()
+            client = await services(self).client()
             result = await client.bulk(action, wire.InvitationSelection(**scope.selection))
         except ApiError as error:
             self.notify(error.problem.detail, severity="error")

@@ -1,37 +1,42 @@
-"""Invite Learner: one learner, the same rules as a row of the file, the same completion dialog."""
+"""Invite Learner: one learner, the same rules as a row of the file; then what became of it."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime
 
 import polars as pl
 from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
 
 from tui.api.client import ApiError
-from tui.intake.report import Report
+from tui.intake.fields import LEARNER_FIELDS
 from tui.screens.pickers import contract_detail
-from tui.screens.roster_app import roster_app
+from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors
 from tui.wire import models as wire
 from tui.wire.models import MAX_MESSAGE
 
+# The field a refusal is about, by its code: the rules name each code after its field
+# (missing_full_name, external_id_conflict); any other refusal is about the email.
 FIELD_OF_CODE = {
-    "missing_full_name": "full_name",
-    "invalid_full_name": "full_name",
-    "full_name_too_long": "full_name",
-    "external_id_conflict": "external_id",
-    "external_id_too_long": "external_id",
-    "invalid_external_id": "external_id",
+    code: field.name
+    for field in LEARNER_FIELDS
+    for code in (
+        f"missing_{field.name}",
+        f"invalid_{field.name}",
+        f"{field.name}_too_long",
+        f"duplicate_{field.name}",
+        f"{field.name}_conflict",
+    )
 }
 
 
-class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[None]):
+class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[wire.Invitation | None]):
+    """The form; dismissed with the invitation once the admin has seen what became of it."""
+
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Back"),
         Binding("tab", "app.focus_next", "Next field"),
@@ -42,18 +47,14 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[None]):
         self.program = program
         self.programs: dict[int, wire.Program] = {}
         self.contracts: dict[int, wire.Contract] = {}
-        self.origin = ""
-        self._warned: tuple[str, ...] = ()  # the values whose warnings the admin has seen
+        self._warned: dict[str, str] = {}  # the values whose warnings the admin has seen
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog", id="invite-learner"):
             yield Label("Invite Learner", classes="title")
-            yield Label("Full Name")
-            yield Input(id="full_name", placeholder="Ann Lee")
-            yield Label("Email")
-            yield Input(id="email", placeholder="ann.lee@example.com")
-            yield Label("External ID (optional)")
-            yield Input(id="external_id")
+            for field in LEARNER_FIELDS:
+                yield Label(field.label)
+                yield Input(id=field.name, placeholder=field.example)
             yield Label("Program")
             yield Select[int]([], id="program", prompt="Choose a program")
             yield Label("Contract")
@@ -72,13 +73,12 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.origin = self.app.current_mode
-        self.query_one("#full_name", Input).focus()
+        self.query_one(f"#{LEARNER_FIELDS[0].name}", Input).focus()
         self.load_programs()
 
     @work(exclusive=True, group="programs", exit_on_error=False)
     async def load_programs(self) -> None:
-        client = await roster_app(self).client()
+        client = await services(self).client()
         programs = (await client.programs()).items
         self.programs = {program.id: program for program in programs}
         select = self.query_one("#program", Select)
@@ -93,7 +93,7 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[None]):
 
     @work(exclusive=True, group="contracts", exit_on_error=False)
     async def load_contracts(self, program_id: int) -> None:
-        client = await roster_app(self).client()
+        client = await services(self).client()
         contracts = (await client.contracts(program_id)).items
         self.contracts = {contract.id: contract for contract in contracts if contract.available}
         select = self.query_one("#contract", Select)
@@ -121,11 +121,11 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[None]):
         if not isinstance(program, int) or not isinstance(contract, int):
             error.update("Choose a program and a contract.")
             return
-        typed = tuple(
-            self.query_one(f"#{key}", Input).value.strip()
-            for key in ("full_name", "email", "external_id")
-        )
-        learner, issues = check_one_learner(*typed)
+        typed = {
+            field.name: self.query_one(f"#{field.name}", Input).value.strip()
+            for field in LEARNER_FIELDS
+        }
+        learner, issues = check_one_learner(*typed.values())
         errors = [message for severity, message in issues if severity == "error"]
         warnings = [message for severity, message in issues if severity != "error"]
         if errors:
@@ -146,14 +146,12 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[None]):
         contract_id: int,
         learner: pl.DataFrame,
         warnings: list[str],
-        typed: tuple[str, ...],
+        typed: dict[str, str],
     ) -> None:
         from tui.api.importer import check_csv, differing
-        from tui.screens.progress import CompletionDialog
 
-        value = dict(zip(("full_name", "email", "external_id"), typed, strict=True))
         send = self.query_one("#send", Checkbox).value
-        client = await roster_app(self).client()
+        client = await services(self).client()
         if self._warned != typed:
             # The same warnings a file's row gets, the service's learner_differs among them
             # (a dry run of the one row); a second press invites anyway.
@@ -167,16 +165,21 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[None]):
                 self._warned = typed
                 self._warn(warnings)
                 return
+        # An optional field left empty is stored as no value, as a file's empty cell is.
+        cells = {
+            field.name: typed[field.name] if field.required else typed[field.name] or None
+            for field in LEARNER_FIELDS
+        }
         try:
             invitation = await client.invite(
                 program_id,
-                wire.InviteLearner(
-                    full_name=value["full_name"],
-                    email=value["email"],
-                    external_id=value["external_id"] or None,
-                    contract_id=contract_id,
-                    send_email=send,
-                    message=self.query_one("#message", Input).value or None,
+                wire.InviteLearner.model_validate(
+                    {
+                        **cells,
+                        "contract_id": contract_id,
+                        "send_email": send,
+                        "message": self.query_one("#message", Input).value or None,
+                    }
                 ),
             )
         except ApiError as failure:
@@ -186,34 +189,14 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[None]):
             return
         if send:
             invitation = await self._wait_for_email(invitation)
-        status = wire.ImportStatus(
-            id=0,
-            status="committed",
-            program_id=program_id,
-            contract_id=contract_id,
-            send_emails=send,
-            file_name="",
-            rows=1,
-            chunks=0,
-            invited=1,
-            skipped={},
-            errors=0,
-            emails_queued=1 if send else 0,
-            emails_sent=int(invitation.email_status == "sent"),
-            emails_failed=int(invitation.email_status == "failed"),
-            created_at=datetime.now(UTC),
-            committed_at=datetime.now(UTC),
+        self.app.push_screen(
+            InvitationSent(invitation, sent=send), lambda _: self.dismiss(invitation)
         )
-        origin = self.origin
-        failed = [invitation] if invitation.email_status == "failed" else []
-        report = Report(file="", rows=1, ready=1)
-        dialog = CompletionDialog(status, report, pl.DataFrame(), None, failed=failed)
-        self.app.push_screen(dialog, lambda _: roster_app(self).return_to_origin(origin))
 
     async def _wait_for_email(self, invitation: wire.Invitation) -> wire.Invitation:
         import asyncio
 
-        client = await roster_app(self).client()
+        client = await services(self).client()
         for _ in range(100):
             if invitation.email_status in ("sent", "failed"):
                 break
@@ -223,3 +206,60 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[None]):
             )
             invitation = next((i for i in page.items if i.id == invitation.id), invitation)
         return invitation
+
+
+class InvitationSent(ModalScreen[None]):
+    """What became of one invitation: who, where, and its email (sent, failed and why, or still
+    queued); Close returns to where the form was opened."""
+
+    BINDINGS = [
+        Binding("enter", "close", "Close"),
+        Binding("escape", "close", "Close", show=False),
+    ]
+
+    def __init__(self, invitation: wire.Invitation, *, sent: bool) -> None:
+        """`sent`: the admin asked for the email to be sent."""
+        super().__init__()
+        self.invitation = invitation
+        self.sent = sent
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="invitation-sent"):
+            yield Label("Invitation created", classes="title")
+            yield Static(invitation_text(self.invitation, sent=self.sent), id="invitation-text")
+            with Horizontal(classes="buttons"):
+                yield Button("Close", id="close", variant="primary")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#close", Button).focus()
+
+    @on(Button.Pressed, "#close")
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+def invitation_text(invitation: wire.Invitation, *, sent: bool) -> str:
+    """The invitation in a few lines (markup; the learner's values escaped)."""
+    who = escape(f"{invitation.full_name} <{invitation.email}>")
+    lines = [
+        f"[b]{who}[/b] is invited to [b]{escape(invitation.program_name)}[/b], on the contract "
+        f"{escape(invitation.contract_name)}, until {invitation.expires_at.astimezone():%Y-%m-%d}."
+    ]
+    if not sent:
+        lines.append("No email was sent: the invitation was created without one.")
+    elif invitation.email_status == "sent":
+        lines.append("The invitation email was sent.")
+    elif invitation.email_status == "failed":
+        lines.append(
+            "[red]The invitation email failed:[/red] "
+            + escape(invitation.email_error or "not sent")
+            + f"\nOnce the cause is fixed, send it again: roster invitations resend {invitation.id}"
+        )
+    else:
+        lines.append(
+            "The invitation email is still queued"
+            + (f" ({escape(invitation.email_error[:80])})" if invitation.email_error else "")
+            + ": Roster keeps sending it while it runs."
+        )
+    return "\n".join(lines)

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, Static
 
-from tui.screens.roster_app import roster_app
+from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors
 from tui.widgets.searchable_list import Item, SearchableList
 from tui.wire import models as wire
@@ -73,7 +73,7 @@ class ChooseProgram(Picker):
 
     @work(exclusive=True, exit_on_error=False)
     async def load(self) -> None:
-        client = await roster_app(self).client()
+        client = await services(self).client()
         programs = (await client.programs()).items
         self.choices = {program.id: program for program in programs}
         self.query_one(SearchableList).set_items(
@@ -115,7 +115,7 @@ class ChooseContract(Picker):
 
     @work(exclusive=True, exit_on_error=False)
     async def load(self) -> None:
-        client = await roster_app(self).client()
+        client = await services(self).client()
         contracts = (await client.contracts(self.program.id)).items
         self.choices = {contract.id: contract for contract in contracts}
         self.query_one(SearchableList).set_items(

@@ -8,8 +8,9 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Label
 
+from tui.screens.messages import StartBulkFlow
 from tui.screens.reloading import ReloadsWhenShown
-from tui.screens.roster_app import roster_app
+from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors
 from tui.wire import models as wire
 
@@ -37,7 +38,7 @@ class ProgramsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
 
     @work(exclusive=True, exit_on_error=False)
     async def reload(self) -> None:
-        client = await roster_app(self).client()
+        client = await services(self).client()
         self.programs = (await client.programs()).items
         table = self.query_one(DataTable)
         cursor = table.cursor_row
@@ -58,4 +59,4 @@ class ProgramsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
     def action_invite(self) -> None:
         table = self.query_one(DataTable)
         if self.programs and 0 <= table.cursor_row < len(self.programs):
-            roster_app(self).start_bulk_flow(self.programs[table.cursor_row])
+            self.post_message(StartBulkFlow(self.programs[table.cursor_row]))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import polars as pl
 from rich.markup import escape
@@ -29,13 +28,10 @@ from tui.api.importer import (
 )
 from tui.intake.learner_file import LearnerFile
 from tui.intake.report import Report
-from tui.screens.roster_app import roster_app
+from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors
 from tui.text import noun, plural
 from tui.wire import models as wire
-
-if TYPE_CHECKING:
-    from tui.screens.flow import BulkFlow
 
 # Why rows were skipped, for one row and for several.
 SKIP_NAMES = {
@@ -50,9 +46,16 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
     # and the emails go on.
     committed: reactive[wire.ImportStatus | None] = reactive(None, init=False)
 
-    def __init__(self, flow: BulkFlow, learner_file: LearnerFile, choices: Choices) -> None:
+    def __init__(
+        self,
+        program: wire.Program,
+        contract: wire.Contract,
+        learner_file: LearnerFile,
+        choices: Choices,
+    ) -> None:
         super().__init__()
-        self.flow = flow
+        self.program = program
+        self.contract = contract
         self.learner_file = learner_file
         self.choices = choices
 
@@ -84,17 +87,15 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
 
     @work(exclusive=True, exit_on_error=False)
     async def run_import(self) -> None:
-        flow = self.flow
-        assert flow.program and flow.contract
-        client = await roster_app(self).client()
+        client = await services(self).client()
         self.query_one("#phase", Label).update("Preparing the rows")
         rows = await asyncio.to_thread(ready_rows, self.learner_file)
         try:
             status = await run_import(
                 client,
                 rows,
-                program_id=flow.program.id,
-                contract_id=flow.contract.id,
+                program_id=self.program.id,
+                contract_id=self.contract.id,
                 choices=self.choices,
                 file_name=self.learner_file.summary.file,
                 on_upload=lambda done, total: self._progress("Uploading rows", done, total),
@@ -166,13 +167,8 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
         report: Report,
         frame: pl.DataFrame,
         source: Path | None,
-        *,
-        failed: list[wire.Invitation] | None = None,
     ) -> None:
-        """`failed`: the failed emails, when there is no import to ask the service about (a
-        single invitation)."""
         super().__init__()
-        self.failed = failed
         self.status = status
         self.report = report
         self.frame = frame
@@ -239,10 +235,8 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
     @work(exit_on_error=False)
     async def name_failures(self) -> None:
         """Which emails failed and why, and how to send them again."""
-        failed = self.failed
-        if failed is None:
-            client = await roster_app(self).client()
-            failed = await failed_emails(client, self.status)
+        client = await services(self).client()
+        failed = await failed_emails(client, self.status)
         lines = failures_text(self.status, failed)
         self._add_line(
             "[red]Emails that failed:[/red]\n" + "\n".join(escape(line) for line in lines)

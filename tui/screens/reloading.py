@@ -8,8 +8,6 @@ from typing import Any, ClassVar
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
 
-AUTO_RELOAD_SECONDS = 10.0
-
 
 class ReloadsWhenShown(Screen[Any]):
     """Mixed into a home screen that has a `reload()` worker."""
@@ -17,6 +15,8 @@ class ReloadsWhenShown(Screen[Any]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("r", "reload", "Reload", show=False)]
     # Off for screens whose reload would move the admin's cursor.
     AUTO_RELOAD: ClassVar[bool] = True
+    # How often a shown screen reloads by itself.
+    AUTO_RELOAD_SECONDS: ClassVar[float] = 10.0
 
     def reload(self) -> object:
         raise NotImplementedError
@@ -25,7 +25,7 @@ class ReloadsWhenShown(Screen[Any]):
 
     def on_mount(self) -> None:
         if self.AUTO_RELOAD:
-            self.set_interval(AUTO_RELOAD_SECONDS, self._reload_if_shown)
+            self.set_interval(self.AUTO_RELOAD_SECONDS, self._reload_if_shown)
 
     def on_screen_resume(self) -> None:
         # The first showing follows the screen's own load on mount.

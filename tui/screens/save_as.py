@@ -2,16 +2,31 @@
 
 from __future__ import annotations
 
+import re
+import shlex
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from textual import on
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 
-from tui.screens.upload import clean_path
+
+def clean_path(text: str) -> Path:
+    """A path as typed, pasted or dropped: quotes, file:// URLs, `\\ ` escapes, ~ and spaces."""
+    text = text.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1]
+    if text.startswith("file://"):
+        text = unquote(urlsplit(text).path)
+    elif re.search(r"\\[ ()'&\[\]]", text):
+        text = " ".join(shlex.split(text))  # a terminal's escaped drop: My\ File.csv
+    return Path(text).expanduser()
 
 
 class SaveAs(ModalScreen[Path | None]):
@@ -78,3 +93,23 @@ class SaveAs(ModalScreen[Path | None]):
             )
             return
         self.dismiss(path)
+
+
+def save_template(app: App[Any], folder: Path, saved: Callable[[Path], None] | None = None) -> None:
+    """Ask where to save the template (a free name in `folder` to start from), write it, then
+    call `saved` with where it went."""
+    from tui.intake.template import free_template_path, write_template
+
+    def chosen(path: Path | None) -> None:
+        if path is None:
+            return
+        try:
+            write_template(path, overwrite=True)  # the admin chose to replace a file there
+        except OSError as error:
+            app.notify(f"Cannot write the template: {error.strerror}", severity="error")
+            return
+        app.notify(f"Saved {path}", title="Template")
+        if saved is not None:
+            saved(path)
+
+    app.push_screen(SaveAs("Save the .csv template", free_template_path(folder)), chosen)

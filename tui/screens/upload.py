@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 import shlex
 import subprocess
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
 
 from textual import events, on, work
 from textual.app import ComposeResult
@@ -23,26 +20,15 @@ from textual.widgets import Button, DirectoryTree, Footer, Header, Input, Label,
 from tui.api.client import ApiError, ServiceUnreachableError
 from tui.intake.export import preview_frame
 from tui.intake.learner_file import read_learner_file
+from tui.intake.limits import Limits
 from tui.memory import release_free_memory
-from tui.screens.roster_app import roster_app
+from tui.screens.messages import FileUploaded
+from tui.screens.save_as import clean_path, save_template
+from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors
-
-if TYPE_CHECKING:
-    from tui.screens.flow import BulkFlow
+from tui.wire import models as wire
 
 LEARNER_FILE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx"}
-
-
-def clean_path(text: str) -> Path:
-    """A path as typed, pasted or dropped: quotes, file:// URLs, `\\ ` escapes, ~ and spaces."""
-    text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
-        text = text[1:-1]
-    if text.startswith("file://"):
-        text = unquote(urlsplit(text).path)
-    elif re.search(r"\\[ ()'&\[\]]", text):
-        text = " ".join(shlex.split(text))  # a terminal's escaped drop: My\ File.csv
-    return Path(text).expanduser()
 
 
 class LearnerFileTree(DirectoryTree):
@@ -153,18 +139,19 @@ class UploadScreen(ForwardsWorkerErrors, Screen[None]):
         Binding("ctrl+o", "browse", "Browse files"),
     ]
 
-    def __init__(self, flow: BulkFlow) -> None:
+    def __init__(self, program: wire.Program, contract: wire.Contract, limits: Limits) -> None:
+        """Upload a file for `program` on `contract`; `limits` bound what Roster reads."""
         super().__init__()
-        self.flow = flow
+        self.program = program
+        self.contract = contract
+        self.limits = limits
 
     def compose(self) -> ComposeResult:
-        assert self.flow.program and self.flow.contract
         yield Header()
         with Vertical(id="upload"):
             yield Label("Upload the learner file", classes="title")
             yield Static(
-                f"Program: [b]{self.flow.program.name}[/b]    "
-                f"Contract: [b]{self.flow.contract.name}[/b]",
+                f"Program: [b]{self.program.name}[/b]    Contract: [b]{self.contract.name}[/b]",
                 classes="context",
             )
             yield Static(
@@ -209,7 +196,7 @@ class UploadScreen(ForwardsWorkerErrors, Screen[None]):
 
             self.app.push_screen(OpenInEditor(path), answer)
 
-        roster_app(self).save_template(self._folder(), saved)
+        save_template(self.app, self._folder(), saved)
 
     def _edit(self, path: Path) -> None:
         editor = os.environ.get("EDITOR") or os.environ.get("VISUAL") or "vi"
@@ -248,17 +235,12 @@ class UploadScreen(ForwardsWorkerErrors, Screen[None]):
     async def read(self, path: Path) -> None:
         from tui.api.importer import dry_run
 
-        settings = roster_app(self).settings
-        limits = settings.limits
-        learner_file = checked = await asyncio.to_thread(read_learner_file, path, limits)
+        learner_file = checked = await asyncio.to_thread(read_learner_file, path, self.limits)
         if not learner_file.summary.file_errors:
-            assert self.flow.program and self.flow.contract
             self.query_one("#path-error", Static).update("Checking with the service…")
-            client = await roster_app(self).client()
+            client = await services(self).client()
             try:
-                checked = await dry_run(
-                    client, learner_file, self.flow.program, self.flow.contract.id
-                )
+                checked = await dry_run(client, learner_file, self.program, self.contract.id)
             except (ApiError, ServiceUnreachableError) as error:
                 # Said where "Checking with the service…" stood, not left standing under it.
                 detail = error.problem.detail if isinstance(error, ApiError) else str(error)
@@ -267,4 +249,4 @@ class UploadScreen(ForwardsWorkerErrors, Screen[None]):
         frame = await asyncio.to_thread(preview_frame, checked)
         await asyncio.to_thread(release_free_memory)  # 0.1-0.2 s after a million rows
         self.query_one("#path-error", Static).update("")
-        self.flow.preview(learner_file, checked.summary, frame)
+        self.post_message(FileUploaded(self, learner_file, checked.summary, frame))

@@ -11,9 +11,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Footer, Header, Input, Label
 
+from tui.screens.messages import StartBulkFlow, StartSingleInvite
 from tui.screens.paging import LoadsAsYouGo
 from tui.screens.reloading import ReloadsWhenShown
-from tui.screens.roster_app import roster_app
+from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors
 from tui.text import plural
 from tui.wire import models as wire
@@ -93,7 +94,7 @@ class UsersScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen[N
 
         if delay:
             await asyncio.sleep(delay)  # wait for the admin to stop typing
-        client = await roster_app(self).client()
+        client = await services(self).client()
         self.searched = self.query_one("#search", Input).value.strip()
         page = await client.learners(q=self.searched, limit=self.PAGE)
         table = self.query_one(DataTable)
@@ -103,7 +104,7 @@ class UsersScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen[N
             table.focus()
 
     async def fetch(self, offset: int) -> wire.Page[wire.Learner]:
-        client = await roster_app(self).client()
+        client = await services(self).client()
         return await client.learners(q=self.searched, offset=offset, limit=self.PAGE)
 
     def add(self, page: wire.Page[Any]) -> None:
@@ -128,8 +129,8 @@ class UsersScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen[N
     def action_invite(self) -> None:
         def chosen(choice: str | None) -> None:
             if choice == "bulk":
-                roster_app(self).start_bulk_flow()
+                self.post_message(StartBulkFlow())
             elif choice == "single":
-                roster_app(self).start_single_invite()
+                self.post_message(StartSingleInvite())
 
         self.app.push_screen(InviteMenu(), chosen)

@@ -11,24 +11,25 @@ from rich.segment import Segment
 from textual.geometry import Size
 from textual.strip import Strip
 
+from tui.intake.fields import LEARNER_FIELDS
 from tui.widgets.line_table import LineTable, fit
 
-# (title, frame column, width)
+# (title, frame column, width): the row number and its marker, a column per field of the
+# learner record, the issue.
 COLUMNS = [
     ("Row", "row", 8),
     ("", "marker", 2),
-    ("Full Name", "full_name", 24),
-    ("Email", "email", 32),
-    ("External ID", "external_id", 14),
+    *((field.header, field.name, field.width) for field in LEARNER_FIELDS),
     ("Issue", "issue", 80),
 ]
 MARKERS = {"error": "✗", "warning": "!", "skipped": "–", "ready": "✓"}
-CELL_COLUMNS = {"full_name": "Full Name", "email": "Email", "external_id": "External ID"}
+# A field's frame column -> the header an issue names as its `bad_column`.
+CELL_COLUMNS = {field.name: field.header for field in LEARNER_FIELDS}
 
 
 class PreviewTable(LineTable):
-    """Rows of the preview frame: `row`, `status`, `full_name`, `email`, `external_id`,
-    `issue`, `bad_column`."""
+    """Rows of the preview frame: `row`, `status`, a column per learner field, `issue` and
+    `bad_column`."""
 
     DEFAULT_CSS = """
     PreviewTable { height: 1fr; background: $surface; }

@@ -1,0 +1,85 @@
+"""What a preview is of: the program, the contract, the file and its counts, then what the file
+warns of and what stops its import."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from tui.intake.render import describe_source
+from tui.intake.report import Report
+from tui.text import noun, plural
+
+
+class PreviewSummary(Vertical):
+    """The summary of `report`. A file that cannot be read (`readable` False) shows its file
+    errors in a box; a readable one shows its warnings and the service's refusals, which the
+    admin can fix by trimming rows."""
+
+    DEFAULT_CSS = """
+    PreviewSummary { height: auto; }
+    PreviewSummary #summary { height: auto; padding: 1 1 0 1; }
+    PreviewSummary #warnings { height: auto; color: $warning; padding: 0 1; }
+    PreviewSummary #service-error { height: auto; color: $error; padding: 0 1; }
+    PreviewSummary #file-error { height: auto; padding: 1 2; margin: 1; border: round $error; }
+    """
+
+    report: reactive[Report] = reactive(lambda: Report(file=""), always_update=True, init=False)
+
+    def __init__(self, program: str, contract: str, *, readable: bool) -> None:
+        super().__init__()
+        self.program = program
+        self.contract = contract
+        self.readable = readable
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="summary")
+        if self.readable:
+            yield Static(id="warnings")
+            yield Static(id="service-error")
+        else:
+            yield Static(id="file-error")
+
+    def watch_report(self, report: Report) -> None:
+        self.query_one("#summary", Static).update(self._summary(report))
+        if not self.readable:
+            self.query_one("#file-error", Static).update(
+                "[b red]This file cannot be imported[/b red]\n\n"
+                + "\n\n".join(f"✗ {error.message}" for error in report.file_errors)
+                + "\n\nFix the file, then press escape to upload it again."
+            )
+            return
+        self._show("#warnings", "\n".join(f"! {w.message}" for w in report.file_warnings))
+        refused = "\n".join(f"✗ {error.message}" for error in report.file_errors)
+        if refused:
+            refused += "\nLeave rows out with d (or edit them with e), or go back and choose "
+            refused += "another contract."
+        self._show("#service-error", refused)
+
+    def _summary(self, report: Report) -> str:
+        source = describe_source(report)
+        counts = (
+            f"[b]{report.rows:,}[/b] {noun(report.rows, 'row')} uploaded · "
+            f"[green]{report.ready:,} ready[/green] · "
+            f"[red]{report.errors:,} with errors[/red] · {report.skipped:,} skipped"
+            + (
+                f" · {plural(report.blank_rows_skipped, 'blank row')} skipped"
+                if report.blank_rows_skipped
+                else ""
+            )
+        )
+        return (
+            f"Program: [b]{self.program}[/b]    Contract: [b]{self.contract}[/b]\n"
+            f"File: [b]{report.file}[/b]"
+            + (f" — {source}" if source else "")
+            + "\n"
+            + (counts if self.readable else "")
+        )
+
+    def _show(self, selector: str, text: str) -> None:
+        """`text` in the Static at `selector`, hidden when there is none."""
+        static = self.query_one(selector, Static)
+        static.update(text)
+        static.display = bool(text)
