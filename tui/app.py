@@ -20,6 +20,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
 from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
+from tui.intake.fields import HEADERS
 from tui.screens.home import AdminHome
 from tui.screens.imports import ImportsScreen
 from tui.screens.invitations import InvitationsScreen
@@ -53,7 +54,7 @@ class RosterCommands(Provider):
             ("Invite one learner", "The Invite Learner form", app.start_single_invite),
             (
                 "Save the CSV template",
-                "Full Name, Email, External ID",
+                ", ".join(HEADERS),
                 lambda: save_template(app, Path.cwd()),
             ),
             ("Admin home", "Usage overview", lambda: app.switch_mode("home")),
@@ -153,7 +154,7 @@ class RosterApp(App[None]):
         where = self.settings.api_url or f"the embedded service in {self.settings.data_dir}"
         try:
             if self.settings.api_url and not (self.settings.token or "").strip():
-                # As the commands say it (commands.connect): no request goes out without one.
+                # As the commands say it (tui.cli.client.connect): no request goes out without one.
                 self._connection_failed(
                     "No admin token",
                     where,
