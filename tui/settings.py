@@ -13,7 +13,6 @@ import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from platformdirs import user_data_path
 from pydantic import ValidationError, field_validator
@@ -32,6 +31,14 @@ from tui.config_file import (
     source_of,
 )
 from tui.intake.limits import Limits, positive_whole_number
+from tui.urls import (
+    Kind,
+    check_database_url,
+    check_http_url,
+    check_mail_url,
+    check_public_url,
+    mask_url,
+)
 
 MIN_SECRET_KEY = 32
 
@@ -87,18 +94,20 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
 
+    # Each URL is read here as the program that uses it reads it (tui.urls): one it cannot
+    # read is a bad setting, before anything prints or opens it.
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("sqlite:///", "postgresql")):
-            raise ValueError("expected sqlite:///path or postgresql://user@host/database")
+        if value is not None:
+            check_database_url(value)
         return value
 
     @field_validator("mail_url")
     @classmethod
     def _mail_url(cls, value: str | None) -> str | None:
-        if value is not None and urlsplit(value).scheme not in ("smtp", "smtps", "maildir"):
-            raise ValueError("expected smtp://host:port, smtps://host:port or maildir:///path")
+        if value is not None:
+            check_mail_url(value)
         return value
 
     @field_validator("mail_from")
@@ -122,11 +131,17 @@ class Settings(BaseSettings):
             raise ValueError(f"expected at least {MIN_SECRET_KEY} random characters")
         return value.strip()
 
-    @field_validator("api_url", "public_url")
+    @field_validator("api_url")
     @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and urlsplit(value).scheme not in ("http", "https"):
-            raise ValueError("expected an http:// or https:// URL")
+    def _api_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_http_url(value)
+        return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        check_public_url(value)
         return value
 
     def resolved_database_url(self) -> str:
@@ -137,18 +152,13 @@ class Settings(BaseSettings):
 
 
 SECRETS = ("token", "secret_key")
-URLS = ("api_url", "database_url", "mail_url", "public_url")
-
-
-def mask_url(url: str) -> str:
-    """The URL with its password replaced by ***, for anything Roster prints or logs."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    user = parts.username or ""
-    host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}{port}"))
+# Each URL setting and the program that reads it (tui.urls).
+URLS: dict[str, Kind] = {
+    "api_url": "http",
+    "database_url": "database",
+    "mail_url": "mail",
+    "public_url": "public",
+}
 
 
 def shown(name: str, value: object) -> str:
@@ -158,7 +168,7 @@ def shown(name: str, value: object) -> str:
     if name in SECRETS:
         return "***" if value else ""
     text = str(value)
-    return mask_url(text) if name in URLS else text
+    return mask_url(text, URLS[name]) if name in URLS else text
 
 
 def load_settings(flags: dict[str, Any]) -> Settings:

@@ -35,7 +35,8 @@ class ApiError(Exception):
 
 
 class ServiceUnreachableError(Exception):
-    """Nothing answered at `url` (refused, timed out, no such host) after the retries."""
+    """Nothing answered at `url` (refused, timed out, no such host) after the retries; `url`
+    has its password masked."""
 
     def __init__(self, message: str, url: str) -> None:
         super().__init__(message)
@@ -192,10 +193,13 @@ class RosterClient:
             raise self._unreachable(error) from error
 
     def _unreachable(self, error: httpx.TransportError) -> ServiceUnreachableError:
+        from tui.urls import mask_url
+
+        where = mask_url(self.base_url, "http")
         return ServiceUnreachableError(
-            f"Cannot reach the Roster service at {self.base_url}: "
+            f"Cannot reach the Roster service at {where}: "
             f"{error or type(error).__name__}. Check the URL and that the service is running.",
-            self.base_url,
+            where,
         )
 
     async def bulk(self, action: str, selection: wire.InvitationSelection) -> wire.BulkResult:

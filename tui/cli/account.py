@@ -33,21 +33,25 @@ def _read_token(api_url: str) -> str:
     """The token typed without echo at a terminal, else the first line of standard input."""
     import getpass
 
+    from tui.urls import mask_url
+
     if sys.stdin.isatty():
-        return getpass.getpass(f"Admin token for {api_url}: ").strip()
+        return getpass.getpass(f"Admin token for {mask_url(api_url, 'http')}: ").strip()
     return sys.stdin.readline().strip()
 
 
 async def _keep_login(api_url: str, token: str) -> int:
-    from tui.api.client import RosterClient
+    from tui.cli.client import service_client
     from tui.config_file import CONFIG_FILE
     from tui.settings import update_config_file
+    from tui.urls import mask_url
 
-    async with RosterClient(api_url, token) as client:
+    async with service_client(api_url, token) as client:
         me = await client.me()
     update_config_file({"api_url": api_url, "token": token})
+    where = mask_url(api_url, "http")
     print(
-        f"Logged in to {api_url} as {me.admin_email} ({me.organization.name}); kept in "
+        f"Logged in to {where} as {me.admin_email} ({me.organization.name}); kept in "
         f"{CONFIG_FILE}.",
         file=sys.stderr,
     )

@@ -41,19 +41,45 @@ async def connect(settings: Settings) -> AsyncIterator[RosterClient]:
                 "ROSTER_TOKEN (roster admin create-admin prints one).",
                 code="token_missing",
             )
-        async with RosterClient(settings.api_url, settings.token) as client:
+        async with service_client(settings.api_url, settings.token) as client:
             yield client
         return
+    from tui.cli.output import print_warning
     from tui.service.runtime import EmbeddedService
-    from tui.service.startup import check_data_dir, start_embedded
+    from tui.service.startup import check_data_dir, open_to_others, start_embedded
 
     check_data_dir(settings.data_dir)
-    service = await asyncio.to_thread(start_embedded, EmbeddedService(settings))
+    if warning := open_to_others(settings.data_dir):
+        print_warning(warning)
+    service = await asyncio.to_thread(start_embedded, EmbeddedService(settings, one_command=True))
     try:
         async with RosterClient(service.url, service.token) as client:
             yield client
     finally:
         await asyncio.to_thread(service.stop)
+
+
+@asynccontextmanager
+async def service_client(api_url: str, token: str) -> AsyncIterator[RosterClient]:
+    """A client of the service at `api_url`; a URL httpx cannot read is a bad setting, told
+    with its password masked."""
+    import httpx
+
+    from tui.api.client import RosterClient
+    from tui.urls import mask_url
+
+    try:
+        client = RosterClient(api_url, token)
+    except httpx.InvalidURL:
+        masked = mask_url(api_url, "http")
+        raise Failure(
+            "bad_setting",
+            f"The service URL {masked} cannot be used: expected an http:// or https:// URL.",
+            setting="api_url",
+            value=masked,
+        ) from None
+    async with client:
+        yield client
 
 
 def run(command: Coroutine[Any, Any, int], output: Format = "table") -> int:

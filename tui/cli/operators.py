@@ -9,11 +9,13 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from tui.cli.options import batch_settings, load_settings
-from tui.cli.output import output_of, print_json, print_record, report_failure
+from tui.cli.output import output_of, print_json, print_record, print_warning, report_failure
 from tui.outcome import Exit, Failure
 from tui.text import plural
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from sqlalchemy.orm import Session
 
     from tui.service.db import Organization
@@ -33,6 +35,26 @@ def long_running_settings(options: argparse.Namespace) -> Settings:
     return load_settings(options)
 
 
+def prepare_data_dir(path: Path) -> None:
+    """The data directory made (private) if it is missing; named on stderr if other users can
+    open it."""
+    from tui.service.startup import make_data_dir, open_to_others
+
+    make_data_dir(path)
+    if warning := open_to_others(path):
+        print_warning(warning)
+
+
+def warn_if_open(settings: Settings) -> None:
+    """Name the data directory on stderr if other users can open it and this process keeps files
+    there (the default database or outbox)."""
+    from tui.service.startup import open_to_others
+
+    uses = not settings.database_url or not settings.mail_url
+    if uses and (warning := open_to_others(settings.data_dir)):
+        print_warning(warning)
+
+
 def serve(options: argparse.Namespace) -> int:
     settings = long_running_settings(options)  # before polars is imported
     import logging
@@ -42,12 +64,13 @@ def serve(options: argparse.Namespace) -> int:
     from tui.config_file import SettingsProblem
     from tui.service.runtime import MaskInvitationTokens, build_service, log_service_to
     from tui.service.startup import database_failures
-    from tui.settings import mask_url
+    from tui.urls import mask_url
 
     host, port, with_sender = options.host, options.port, options.sender
     log_service_to(logging.StreamHandler(sys.stderr))
     logging.getLogger("uvicorn.access").addFilter(MaskInvitationTokens())
     url = settings.resolved_database_url()
+    warn_if_open(settings)
     try:
         with database_failures(url):
             app, _ = build_service(settings, with_sender=with_sender)
@@ -78,13 +101,15 @@ def worker(options: argparse.Namespace) -> int:
     from tui.service.db import open_database
     from tui.service.runtime import log_service_to, open_sender, secret_key
     from tui.service.schema import migrates_on_open
-    from tui.service.startup import database_failures
+    from tui.service.startup import database_failures, private_database
     from tui.service.worker import POLL_INTERVAL, run_worker
-    from tui.settings import mask_url
+    from tui.urls import mask_url
 
     log_service_to(logging.StreamHandler(sys.stderr))
     url = settings.resolved_database_url()
+    warn_if_open(settings)
     with database_failures(url):
+        private_database(url)
         sessions = open_database(url, migrate=migrates_on_open(url))
     try:
         secret = secret_key(settings)
@@ -115,14 +140,15 @@ def migrate(options: argparse.Namespace) -> int:
     settings = batch_settings(options)  # before polars is imported
     from tui.service.db import make_engine
     from tui.service.schema import migrate as upgrade
-    from tui.service.startup import check_data_dir, database_failures
-    from tui.settings import mask_url
+    from tui.service.startup import check_data_dir, database_failures, private_database
+    from tui.urls import mask_url
 
     url = settings.resolved_database_url()
     if not settings.database_url:
         check_data_dir(settings.data_dir)
-        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        prepare_data_dir(settings.data_dir)
     with database_failures(url):
+        private_database(url)
         engine = make_engine(url, lock_timeout=MIGRATION_LOCK_TIMEOUT)
         try:
             done = upgrade(engine)
@@ -158,16 +184,17 @@ def admin(options: argparse.Namespace) -> int:
     from tui.service import admin as operator
     from tui.service.db import open_database, write_session
     from tui.service.schema import migrates_on_open
-    from tui.service.startup import check_data_dir, database_failures
-    from tui.settings import mask_url
+    from tui.service.startup import check_data_dir, database_failures, private_database
+    from tui.urls import mask_url
 
     output = output_of(options)
     try:
         if not options.database_url:
             check_data_dir(settings.data_dir)
-            settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+            prepare_data_dir(settings.data_dir)
         url = settings.resolved_database_url()
         with database_failures(url):
+            private_database(url)
             sessions = open_database(url, migrate=migrates_on_open(url))
         with write_session(sessions) as session, session.begin():
             created = options.create(session, options)

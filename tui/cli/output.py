@@ -76,6 +76,12 @@ def print_report(learner_file: LearnerFile, output: Format) -> None:
     sys.stdout.write(render_report(learner_file, Style(use_color(sys.stdout))))
 
 
+def print_warning(message: str) -> None:
+    """Something the operator should know that stops nothing: a line on standard error, so the
+    output (JSON too) stays what it is."""
+    print(f"roster: warning: {message}", file=sys.stderr)
+
+
 def report_failure(failure: Failure, output: Format) -> int:
     """Tell the failure the way the command's output asks, and return its exit code: a line on
     standard error, or with JSON one document on standard output."""

@@ -107,8 +107,19 @@ def import_rows(session: Session, import_id: int) -> pl.DataFrame:
     return chunks.read_stored(payloads)
 
 
-def commit_import(session: Session, record: Import, expected_rows: int, today: date) -> None:
+def commit_import(
+    session: Session,
+    record: Import,
+    expected_rows: int,
+    today: date,
+    *,
+    owed_since: datetime | None = None,
+) -> None:
     """Create the import's invitations and queue their emails, all or nothing.
+
+    The skipped rows' emails still owed become the import's: queued or retrying, or sent since
+    the import started, or since `owed_since` when that is earlier (the start of the command
+    whose embedded service delivered them before its import started).
 
     The caller's session must come from `write_session`: the seats counted here are the seats
     taken, whatever other imports and invitations run at the same moment.
@@ -126,7 +137,8 @@ def commit_import(session: Session, record: Import, expected_rows: int, today: d
             final=False,
         )
     program, contract = lock_for_invitations(session, record.program_id, record.contract_id)
-    checked = check_rows(session, program, contract, frame, today, owed_since=record.created_at)
+    since = record.created_at if owed_since is None else min(record.created_at, owed_since)
+    checked = check_rows(session, program, contract, frame, today, owed_since=since)
     if checked.file_errors:
         first = checked.file_errors[0]
         raise ImportConflict(first.code, first.message, checked)

@@ -27,9 +27,17 @@ from sqlalchemy.orm import Session, sessionmaker
 from tui.config_file import SettingsProblem
 from tui.service.admin import DEMO_ADMIN, create_admin, seed_demo
 from tui.service.app import create_app
-from tui.service.db import Admin, Organization, hash_token, open_database, write_session
+from tui.service.db import (
+    Admin,
+    Organization,
+    hash_token,
+    open_database,
+    utcnow,
+    write_session,
+)
 from tui.service.mail import OutboxSender, open_transport
 from tui.service.schema import migrates_on_open
+from tui.service.startup import make_data_dir, open_to_others, private_database, private_file
 from tui.settings import MIN_SECRET_KEY, Settings
 
 TOKEN_FILE = "token"
@@ -83,7 +91,7 @@ def secret_key(settings: Settings) -> bytes:
         )
     path = settings.data_dir / SECRET_KEY_FILE
     if not path.exists():
-        settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_data_dir(settings.data_dir)
         with contextlib.suppress(FileExistsError):  # another process made it first
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "w") as file:
@@ -108,6 +116,7 @@ def build_service(
     False (API replicas whose mail goes out through `roster worker`). A SQLite database is
     migrated here; a PostgreSQL one must already be at this version's schema (SchemaMismatch)."""
     url = settings.resolved_database_url()
+    private_database(url)
     sessions = open_database(url, migrate=migrates_on_open(url))
     secret = secret_key(settings)
     sender = open_sender(settings, sessions, secret) if with_sender else None
@@ -171,17 +180,29 @@ def _write_private(path: Path, text: str) -> None:
 
 @dataclass
 class EmbeddedService:
-    """The service on 127.0.0.1 in a daemon thread; `url` and `token` once started."""
+    """The service on 127.0.0.1 in a daemon thread; `url` and `token` once started.
+
+    `one_command`: started for one command (not the app). Its sender delivers the outbox from
+    the start, so the emails a re-run of an import is owed may go out before the import itself
+    starts: they were owed when the command began, and its import counts them
+    (tui.service.invitations.commit_import)."""
 
     settings: Settings
+    one_command: bool = False
     url: str = ""
     token: str = ""
 
     def start(self) -> EmbeddedService:
+        began = utcnow()
         data_dir = self.settings.data_dir
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        make_data_dir(data_dir)
+        private_file(data_dir / LOG_FILE)
         log_service_to(logging.FileHandler(data_dir / LOG_FILE, encoding="utf-8"))
+        if warning := open_to_others(data_dir):
+            logging.getLogger("roster.service").warning(warning)
         app, sessions = build_service(self.settings)
+        if self.one_command:
+            app.state.owed_since = began
         self.token = ensure_demo(sessions, data_dir)
         config = uvicorn.Config(
             app,

@@ -28,6 +28,7 @@ COMMAND_TIMEOUT = 30.0
 SMTP_CONNECTIONS = 16  # open at once to one server
 TRANSACTION_TIMEOUT = 120.0  # MAIL, RCPT and DATA of one message
 SMTP_OK, SMTP_WILL_FORWARD = 250, 251
+PRIVATE_FILE, PRIVATE_FOLDER = 0o600, 0o700  # a Maildir's messages and folders
 
 
 class DeliveryError(Exception):
@@ -67,13 +68,16 @@ class MaildirTransport:
     """Delivers into a Maildir: write to tmp/, then rename into new/ (atomic).
 
     A file is named after its outbox row, so a retry of a delivered message replaces it rather
-    than adding a second copy.
+    than adding a second copy. The messages hold working accept links: each file is created
+    private (0600), and the folders Roster creates are too (0700), whatever the umask.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        for folder in ("tmp", "new", "cur"):
-            (path / folder).mkdir(parents=True, exist_ok=True)
+        for folder in (path, path / "tmp", path / "new", path / "cur"):
+            if not folder.is_dir():
+                folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
+                folder.chmod(PRIVATE_FOLDER)
         # Maildir's escapes for the two characters a file name cannot hold here.
         self.host = socket.gethostname().replace("/", "\\057").replace(":", "\\072")
 
@@ -81,7 +85,9 @@ class MaildirTransport:
         name = f"roster-{outbox_id}.{self.host}"
         temporary = self.path / "tmp" / name
         try:
-            temporary.write_bytes(message.data)
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE)
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(message.data)
             os.replace(temporary, self.path / "new" / name)
         except OSError as error:
             raise TransientFailure(f"Maildir {self.path}: {error}") from error
@@ -264,4 +270,8 @@ def open_transport(url: str, connections: int = SMTP_CONNECTIONS) -> Transport:
             validate_certs=query.get("verify", ["true"])[0].lower() not in ("0", "false", "no"),
             connections=connections,
         )
-    raise ValueError(f"Unsupported mail URL {url!r}: use smtp://, smtps:// or maildir://")
+    from tui.urls import mask_url
+
+    raise ValueError(
+        f"Unsupported mail URL {mask_url(url, 'mail')!r}: use smtp://, smtps:// or maildir://"
+    )

@@ -180,8 +180,10 @@ def commit(
     from tui.service.invitations import ImportConflict, commit_import, reject_import
 
     record = owned(session, Import, import_id, me, "import")
+    # Set by an embedded service started for one command (tui.service.runtime.EmbeddedService).
+    owed_since = getattr(request.app.state, "owed_since", None)
     try:
-        commit_import(session, record, body.rows, date.today())
+        commit_import(session, record, body.rows, date.today(), owed_since=owed_since)
         session.commit()
     except ImportConflict as conflict:
         session.rollback()
