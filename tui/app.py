@@ -30,6 +30,7 @@ from tui.screens.services import Services
 from tui.screens.users import UsersScreen
 from tui.screens.worker_errors import WorkerFailed
 from tui.settings import Settings
+from tui.urls import mask_url
 from tui.wire import models as wire
 
 if TYPE_CHECKING:
@@ -151,14 +152,16 @@ class RosterApp(App[None]):
         """Reach the service (starting the embedded one); on failure, say where and why."""
         from tui.outcome import Exit, Failure
 
-        where = self.settings.api_url or f"the embedded service in {self.settings.data_dir}"
+        # The URL as the admin may see it: a password in it is never shown.
+        shown_url = mask_url(self.settings.api_url, "http") if self.settings.api_url else ""
+        where = shown_url or f"the embedded service in {self.settings.data_dir}"
         try:
             if self.settings.api_url and not (self.settings.token or "").strip():
                 # As the commands say it (tui.cli.client.connect): no request goes out without one.
                 self._connection_failed(
                     "No admin token",
                     where,
-                    f"Log in with: roster login --api-url {self.settings.api_url} (or set "
+                    f"Log in with: roster login --api-url {shown_url} (or set "
                     "ROSTER_TOKEN; roster admin create-admin prints one).",
                     Exit.USAGE,
                 )
@@ -190,7 +193,7 @@ class RosterApp(App[None]):
             if error.problem.status == 401:
                 detail = (
                     "The service does not know this admin token (it may have been replaced). "
-                    f"Log in again with: roster login --api-url {self.settings.api_url}"
+                    f"Log in again with: roster login --api-url {shown_url}"
                 )
             self._connection_failed(title, where, detail, Exit.REFUSED)
             return

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conftest import free_port
-from tui.cli import main
+from tui.cli.main import main
 
 # Each password's pieces are words found nowhere else, so a piece of one in the output is a
 # leak, however the URL was cut.
