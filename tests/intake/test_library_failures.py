@@ -7,7 +7,16 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
+
+import polars as pl
+import pytest
+
+from tests.intake.conftest import WriteFile
+from tui.intake import learner_file, read_learner_file
+from tui.intake.safety import CHECKING, guarded
 
 # The smallest file found that made polars 2.1 panic in `roster check` (on 2 threads): the
 # too_many_fields row sends it to the reference reader, whose table polars splits into one
@@ -65,3 +74,89 @@ def test_the_file_that_made_polars_panic_gets_its_report(tmp_path: Path) -> None
             "Roster keeps it as text.",
         ),
     ]
+
+
+def _panics(*_: object, **__: object) -> NoReturn:
+    raise pl.exceptions.PanicException("assertion failed: i < self.len()")
+
+
+def _raises(*_: object, **__: object) -> NoReturn:
+    raise RuntimeError("the rules broke")
+
+
+@pytest.mark.parametrize(
+    ("failure", "described"),
+    [
+        (_panics, "PanicException: assertion failed: i < self.len()"),
+        (_raises, "RuntimeError: the rules broke"),
+    ],
+)
+def test_a_panic_or_an_exception_in_the_rules_is_an_internal_error_saying_how_far_it_got(
+    write_file: WriteFile,
+    monkeypatch: pytest.MonkeyPatch,
+    failure: Callable[..., NoReturn],
+    described: str,
+) -> None:
+    path = write_file(
+        ["Full Name,Email,External ID", "Ann,ann@example.com,", "", "Bo,bo@example.com,"]
+    )
+    monkeypatch.setattr(learner_file, "check_learners", failure)
+    result = read_learner_file(path)
+    report = result.report
+    assert report.exit_code == 2
+    assert (report.rows, report.issues) == (0, [])
+    [problem] = report.file_errors
+    assert problem.code == "internal_error"
+    assert problem.message.startswith(
+        f"Roster failed while checking the rows, with 2 learner rows read: {described}. "
+    )
+    assert "nothing was sent" in problem.message
+    assert "report this message with the file" in problem.message
+
+
+def test_a_failure_before_the_rows_are_read_says_so(
+    write_file: WriteFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_file(["Full Name,Email,External ID", "Ann,ann@example.com,"])
+    monkeypatch.setattr(learner_file, "read_csv_table", _panics)
+    [problem] = read_learner_file(path).report.file_errors
+    assert problem.code == "internal_error"
+    assert problem.message.startswith(
+        "Roster failed while reading the file, before any row was read: PanicException"
+    )
+
+
+def test_running_out_of_memory_is_still_unreadable_file(
+    write_file: WriteFile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_memory(*_: object, **__: object) -> NoReturn:
+        raise MemoryError
+
+    path = write_file(["Full Name,Email,External ID", "Ann,ann@example.com,"])
+    monkeypatch.setattr(learner_file, "check_learners", no_memory)
+    [problem] = read_learner_file(path).report.file_errors
+    assert problem.code == "unreadable_file"
+    assert "needs too much memory" in problem.message
+
+
+@pytest.mark.parametrize("interrupt", [KeyboardInterrupt, SystemExit])
+def test_an_interrupt_is_not_turned_into_a_report(
+    write_file: WriteFile, monkeypatch: pytest.MonkeyPatch, interrupt: type[BaseException]
+) -> None:
+    def stop(*_: object, **__: object) -> NoReturn:
+        raise interrupt
+
+    path = write_file(["Full Name,Email,External ID", "Ann,ann@example.com,"])
+    monkeypatch.setattr(learner_file, "check_learners", stop)
+    with pytest.raises(interrupt):
+        read_learner_file(path)
+
+
+def test_guarded_leaves_a_block_that_did_not_fail_alone() -> None:
+    with guarded(CHECKING, rows=5) as guard:
+        done = True
+    assert done and guard.failure is None
+    with guarded(CHECKING, rows=5) as guard:
+        _panics()
+    assert guard.problem.code == "internal_error"
+    assert "checking the rows, with 5 learner rows read" in guard.problem.message
