@@ -72,7 +72,11 @@ def failure_problem(error: BaseException, step: str, rows: int | None) -> Proble
     """
     if isinstance(error, MemoryError):
         return unreadable("the file needs too much memory")
-    reached = "before any row was read" if rows is None else f"with {rows:,} learner rows read"
+    reached = (
+        "before any row was read"
+        if rows is None
+        else f"with {rows:,} learner row{'' if rows == 1 else 's'} read"
+    )
     return Problem(
         code="internal_error",
         message=f"Roster failed while {step}, {reached}: {_described(error)}. This is a fault "
