@@ -12,7 +12,7 @@ it. `guarded` catches every BaseException but the ones that stop the program on 
         return check(table)
     return failed_report(guard.problem)   # reached only when the work failed
 
-This module loads nothing heavy: the app can guard its own workers with it.
+This module loads no polars: the app can guard its own workers with it.
 """
 
 from __future__ import annotations
