@@ -24,6 +24,7 @@ REPORT_KEYS = [
     "issues",
 ]
 ISSUE_KEYS = ["row", "column", "severity", "code", "message"]
+Completed = subprocess.CompletedProcess[str]
 
 
 def roster(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -262,3 +263,99 @@ def test_settings_come_from_the_config_file_and_the_environment_wins(tmp_path: P
     env["ROSTER_DATA_DIR"] = str(tmp_path / "from-env")
     subprocess.run(command, env=env, check=True, capture_output=True)
     assert (tmp_path / "from-env" / "roster.db").exists()
+
+
+# `roster` with a part of the intake replaced by one that panics as polars does (a
+# PanicException, which derives from BaseException): `python -c BROKEN PART ARGS...`.
+BROKEN = """
+import sys
+import polars as pl
+import tui.intake.learner_file as learner_file
+from tui.cli import main
+
+
+def panic(*args, **kwargs):
+    raise pl.exceptions.PanicException("assertion failed: i < self.len()")
+
+
+part = sys.argv[1]
+if part == "rules":
+    learner_file.check_learners = panic
+else:
+    learner_file.LearnerFile.write_report_json = panic
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def broken_roster(part: str, *args: str, env: dict[str, str] | None = None) -> Completed:
+    return subprocess.run(
+        [sys.executable, "-c", BROKEN, part, *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "NO_COLOR": "1", **(env or {})},
+        check=False,
+    )
+
+
+def test_a_panic_in_the_rules_is_a_report_with_exit_2_in_both_formats(tmp_path: Path) -> None:
+    path = tmp_path / "learners.csv"
+    path.write_text("Full Name,Email,External ID\nAnn,ann@example.com,\nBo,bo@example.com,\n")
+    result = broken_roster("rules", "check", str(path), "--format", "json")
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    report = json.loads(result.stdout)  # one JSON document
+    assert list(report) == REPORT_KEYS
+    [error] = report["file_errors"]
+    assert error["code"] == "internal_error"
+    assert error["message"].startswith(
+        "Roster failed while checking the rows, with 2 learner rows read: "
+        "PanicException: assertion failed: i < self.len()."
+    )
+    table = broken_roster("rules", "check", str(path))
+    assert table.returncode == 2
+    assert "Traceback" not in table.stderr
+    assert "✗ File error: Roster failed while checking the rows, with 2 learner rows read" in (
+        table.stdout
+    )
+    assert "(internal_error)" in table.stdout
+
+
+def test_a_panic_while_writing_the_json_report_is_still_one_json_document(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "learners.csv"
+    path.write_text("Full Name,Email,External ID\nAnn,ann@example.com,\n,bo@example.com,\n")
+    result = broken_roster("report", "check", str(path), "--format", "json")
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    report = json.loads(result.stdout)
+    [error] = report["file_errors"]
+    assert error["code"] == "internal_error"
+    assert "while writing the report, with 2 learner rows read" in error["message"]
+
+
+def test_a_panic_while_reading_for_an_import_is_one_json_document_and_nothing_imported(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "learners.csv"
+    path.write_text("Full Name,Email,External ID\nAnn,ann@example.com,\n")
+    options = ["--program", "Leadership Essentials", "--contract", "Pilot - 30 seats", "--yes"]
+    result = broken_roster(
+        "rules",
+        "import",
+        str(path),
+        *options,
+        "--format",
+        "json",
+        env={"ROSTER_DATA_DIR": str(tmp_path / "data")},
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    document = json.loads(result.stdout)
+    assert (document["import_id"], document["status"], document["invited"]) == (
+        None,
+        "not_started",
+        0,
+    )
+    assert document["error"]["code"] == "internal_error"
+    assert "with 1 learner row" in document["error"]["message"]

@@ -30,10 +30,11 @@ def file_error(path: Path, limits: Limits | None = None) -> tuple[str, str]:
     return report.file_errors[0].code, report.file_errors[0].message
 
 
-# How the reader's last resort words an exception none of its guards foresaw
-# (`read_learner_file`): an unreadable_file error that asks the admin to report the file. That
-# is a crash, not a verdict on the file: a fuzzer must not count it as a report.
+# The reader's last resort (tui.intake.safety): an exception or a native panic none of its
+# guards foresaw is an internal_error, and running out of memory an unreadable_file worded
+# thus. Either is a crash, not a verdict on the file: a fuzzer must not count it as a report.
 CRASHED = "Roster could not read this file"
+CRASH_CODE = "internal_error"
 
 
 def assert_reported(result: LearnerFile) -> Report:
@@ -42,6 +43,7 @@ def assert_reported(result: LearnerFile) -> Report:
     report = result.report
     Report.model_validate_json(report.model_dump_json())
     for problem in [*report.file_errors, *report.file_warnings]:
+        assert problem.code != CRASH_CODE, problem.message
         assert not problem.message.startswith(CRASHED), problem.message
         assert len(problem.message) < 600, problem
     assert report.rows == result.learners.height

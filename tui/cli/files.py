@@ -78,8 +78,7 @@ def check_alone(path: Path, output: Format) -> int:
     from tui.intake import read_learner_file
 
     learner_file = read_learner_file(path, intake_limits())
-    print_report(learner_file, output)
-    return learner_file.summary.exit_code
+    return print_report(learner_file, output)
 
 
 def exit_now(code: int) -> NoReturn:
@@ -103,8 +102,7 @@ async def check_with_service(
         if target:
             program, contract = target
             learner_file = await dry_run(client, learner_file, program, contract.id)
-    print_report(learner_file, output)
-    return learner_file.summary.exit_code
+    return print_report(learner_file, output)
 
 
 def read_in_background(read: Callable[..., T], *args: Any) -> asyncio.Future[T]:

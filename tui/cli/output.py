@@ -4,6 +4,7 @@ two forms read, and parse, the same everywhere."""
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Sequence
@@ -64,16 +65,42 @@ def print_record(output: Format, record: dict[str, Any]) -> None:
         print(f"{key}: {value}")
 
 
-def print_report(learner_file: LearnerFile, output: Format) -> None:
+def print_report(learner_file: LearnerFile, output: Format) -> int:
     """A learner file's report (`roster check`): its JSON document, or the report for people,
-    in color when standard output is a terminal that wants it."""
-    if output == "json":
+    in color when standard output is a terminal that wants it. Returns the check's exit code.
+
+    The report is made whole before any of it is printed: a failure while making it prints the
+    report of that failure instead (tui.intake.safety), still one JSON document."""
+    from tui.intake.safety import WRITING, guarded
+
+    with guarded(WRITING, rows=learner_file.summary.rows) as guard:
+        text = _report_text(learner_file, output)
+    if guard.failure:
+        from tui.intake import LearnerFile, Report
+
+        report = Report(file=learner_file.summary.file, file_errors=[guard.failure])
+        learner_file = LearnerFile(summary=report)
+        # It has no issues to write from a frame: pydantic writes its JSON whole.
+        json_text = report.model_dump_json() + "\n"
+        text = json_text if output == "json" else _report_text(learner_file, output)
+    if isinstance(text, str):
+        sys.stdout.write(text)
+    else:
         sys.stdout.flush()
-        learner_file.write_report_json(sys.stdout.buffer)
-        return
+        sys.stdout.buffer.write(text.getbuffer())
+    return learner_file.summary.exit_code
+
+
+def _report_text(learner_file: LearnerFile, output: Format) -> str | io.BytesIO:
+    """The report for people, or its JSON document as UTF-8 (made as bytes: a million issues
+    are 180 MB)."""
+    if output == "json":
+        document = io.BytesIO()
+        learner_file.write_report_json(document)
+        return document
     from tui.intake.render import Style, render_report, use_color
 
-    sys.stdout.write(render_report(learner_file, Style(use_color(sys.stdout))))
+    return render_report(learner_file, Style(use_color(sys.stdout)))
 
 
 def print_warning(message: str) -> None:

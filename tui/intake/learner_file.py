@@ -14,7 +14,7 @@ from pydantic import TypeAdapter
 from tui.intake.decode import TextFile, decode_learner_file, read_file_bytes
 from tui.intake.fields import HEADERS
 from tui.intake.limits import Limits
-from tui.intake.report import Issue, Problem, Report, quote
+from tui.intake.report import Issue, Problem, Report
 from tui.intake.rules import (
     INPUT_SCHEMA,
     ISSUE_SCHEMA,
@@ -22,6 +22,7 @@ from tui.intake.rules import (
     learners_frame,
     map_header,
 )
+from tui.intake.safety import CHECKING, READING, Guard, guarded
 from tui.intake.table import NotUtf8, Table, TableError, read_csv_table, read_xlsx_table
 from tui.intake.xlsx import SheetFacts, check_workbook
 
@@ -93,16 +94,14 @@ def _issue_list() -> TypeAdapter[list[Issue]]:
 def read_learner_file(path: Path, limits: Limits | None = None) -> LearnerFile:
     """Read, decode and check a learner file. Never raises for anything in the file.
 
-    The guards name each known trap; an exception none of them foresaw still ends in a file
-    error (`unreadable_file`) rather than a traceback.
+    The guards name each known trap; anything none of them foresaw - an exception, or a
+    library's native panic - still ends in a file error (`internal_error`, see
+    tui.intake.safety) that says how far the reading got, rather than a traceback.
     """
     limits = limits or Limits()
-    try:
-        return _read(path, limits)
-    except MemoryError:
-        return _failed(Report(file=path.name), _unreadable("the file needs too much memory"))
-    except Exception as error:
-        return _failed(Report(file=path.name), _unreadable(f"{type(error).__name__}: {error}"))
+    with guarded(READING) as guard:
+        return _read(path, limits, guard)
+    return _failed(Report(file=path.name), guard.problem)
 
 
 def _formulas_without_value(facts: SheetFacts) -> Problem:
@@ -134,15 +133,7 @@ def _encoding_warnings(decoded: TextFile) -> list[Problem]:
     ]
 
 
-def _unreadable(why: str) -> Problem:
-    return Problem(
-        code="unreadable_file",
-        message=f"Roster could not read this file: {quote(why)}. Save the sheet again as CSV "
-        "(UTF-8) and upload that; if it still fails, report it with the file.",
-    )
-
-
-def _read(path: Path, limits: Limits) -> LearnerFile:
+def _read(path: Path, limits: Limits, guard: Guard) -> LearnerFile:
     report = Report(file=path.name)
     table = _read_table(path, limits, report)
     if isinstance(table, Problem):
@@ -156,6 +147,7 @@ def _read(path: Path, limits: Limits) -> LearnerFile:
                 f"row {', '.join(HEADERS)}, then one row per learner.",
             ),
         )
+    guard.rows = table.cells.height
     report.delimiter = table.delimiter
     report.file_warnings.extend(table.warnings)
     header = map_header(table)
@@ -183,6 +175,7 @@ def _read(path: Path, limits: Limits) -> LearnerFile:
             ),
         )
 
+    guard.step = CHECKING
     checked = _checked(report, learners_frame(table, header.columns), len(table.header))
     return replace(checked, path=path)
 

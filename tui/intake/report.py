@@ -126,6 +126,7 @@ def _field_rules() -> dict[str, Rule]:
 RULES: dict[str, Rule] = {
     "file_not_found": Rule(title="File not found"),
     "unreadable_file": Rule(title="File cannot be read"),
+    "internal_error": Rule(title="Roster failed while checking the file"),
     "empty_file": Rule(title="Empty file"),
     "not_text": Rule(title="Not a text file"),
     "unsupported_file": Rule(title="Unsupported file type"),

@@ -60,6 +60,23 @@ def column_letter(index: int) -> str:
     return letters
 
 
+def text_of(template: str, *values: pl.Expr | str) -> pl.Expr:
+    """`template` with each `{}` replaced by the next of `values` (an expression, or a column's
+    name), as text; null where any value is null. What `pl.format` gives, which it is not:
+    polars 2.1's format kernel panics ("assertion failed: i < self.len()") in the streaming
+    engine when a filter leaves the rows of a frame held in chunks of unequal length, as a
+    table read by the reference reader and stripped of its blank rows is. `concat_str` does
+    not."""
+    pieces = template.split("{}")
+    if len(pieces) != len(values) + 1:
+        raise ValueError(f"{template!r} has {len(pieces) - 1} placeholders for {len(values)}")
+    parts: list[pl.Expr] = [pl.lit(pieces[0])]
+    for value, piece in zip(values, pieces[1:], strict=True):
+        parts.append(pl.col(value) if isinstance(value, str) else value)
+        parts.append(pl.lit(piece))
+    return pl.concat_str(parts, ignore_nulls=False)
+
+
 @dataclass
 class HeaderMap:
     """Which column holds each header (by its name in the template), and what the header row is
@@ -173,7 +190,7 @@ def check_learners(learners: pl.DataFrame, width: int) -> tuple[pl.DataFrame, pl
             pl.lit(EMAIL_FIELD.header).alias("column"),
             pl.lit("error").alias("severity"),
             pl.lit("duplicate_email").alias("code"),
-            pl.format("Same learner as row {}", pl.col("first_row")).alias("message"),
+            text_of("Same learner as row {}", pl.col("first_row")).alias("message"),
         ).lazy()
     )
     # An External ID is compared among the rows that are not a repeat of an earlier learner.
@@ -186,7 +203,7 @@ def check_learners(learners: pl.DataFrame, width: int) -> tuple[pl.DataFrame, pl
             pl.lit(IDENTIFIER_FIELD.header).alias("column"),
             pl.lit("error").alias("severity"),
             pl.lit("duplicate_external_id").alias("code"),
-            pl.format(f"Same {IDENTIFIER_FIELD.header} as row {{}}", pl.col("first_row")).alias(
+            text_of(f"Same {IDENTIFIER_FIELD.header} as row {{}}", pl.col("first_row")).alias(
                 "message"
             ),
         )
@@ -235,7 +252,7 @@ def _cell_rules(width: int) -> list[tuple[pl.Expr, list[pl.Expr]]]:
                 field.header,
                 "error",
                 control_code(field),
-                pl.format(
+                text_of(
                     f"{field.header} contains {{}}; retype it on one line.", _control_kind(value)
                 ),
             )
@@ -255,7 +272,7 @@ def _cell_rules(width: int) -> list[tuple[pl.Expr, list[pl.Expr]]]:
         None,
         "error",
         "too_many_fields",
-        pl.format(
+        text_of(
             "The row has a value in column {}, beyond the header's {} columns; "
             "a value that holds the delimiter needs quotes.",
             pl.col("overflow"),
@@ -267,7 +284,7 @@ def _cell_rules(width: int) -> list[tuple[pl.Expr, list[pl.Expr]]]:
         IDENTIFIER_FIELD.header,
         "warning",
         "external_id_scientific",
-        pl.format(
+        text_of(
             f"{IDENTIFIER_FIELD.header} {{}} looks like a number Excel turned into scientific "
             "notation; format the column as Text and re-enter the IDs.",
             _quoted(external_id),
@@ -290,7 +307,7 @@ def _issue(
 
 def _too_long(field: LearnerField, value: pl.Expr) -> pl.Expr:
     length = value.str.len_chars()
-    return pl.format(
+    return text_of(
         f"{field.header} has {{}} characters; shorten it to {field.max_length} or fewer.",
         pl.when(length > MAX_CELL_CHARS)
         .then(pl.lit(f"over {MAX_CELL_CHARS:,}"))
@@ -318,7 +335,7 @@ def _quoted(value: pl.Expr, limit: int = QUOTE_LIMIT) -> pl.Expr:
 
 
 def _formula_message(name: str, value: pl.Expr) -> pl.Expr:
-    return pl.format(
+    return text_of(
         f'{name} starts with "{{}}", which a spreadsheet may run as a formula; '
         "Roster keeps it as text.",
         value.str.slice(0, 1),
@@ -372,7 +389,7 @@ def _domain_typos(learners: pl.DataFrame) -> pl.DataFrame:
             pl.lit(EMAIL_FIELD.header).alias("column"),
             pl.lit("warning").alias("severity"),
             pl.lit("email_domain_typo").alias("code"),
-            pl.format(
+            text_of(
                 "{} may be a typo of {}: did you mean {}@{}?",
                 pl.col("email_domain"),
                 suggestion,
@@ -439,7 +456,7 @@ def learner_differences(rows: pl.DataFrame) -> pl.DataFrame:
             .alias("column"),
             pl.lit("warning").alias("severity"),
             pl.lit("learner_differs").alias("code"),
-            pl.format(
+            text_of(
                 "This email is a stored learner, {}; the file says {}. The stored values stay "
                 "unless you choose to update learners.",
                 described(pl.col("stored_name"), stored_id),
@@ -461,12 +478,10 @@ def skip_issues(rows: pl.DataFrame, program: str) -> pl.DataFrame:
         "code",
         pl.when(pl.col("code") == "already_member")
         .then(
-            pl.format("{} is already a member of {}; the row is skipped.", "email", pl.lit(program))
+            text_of("{} is already a member of {}; the row is skipped.", "email", pl.lit(program))
         )
         .otherwise(
-            pl.format(
-                "{} already has a pending invitation; skipped, no second invitation.", "email"
-            )
+            text_of("{} already has a pending invitation; skipped, no second invitation.", "email")
         )
         .alias("message"),
     ).cast(ISSUE_SCHEMA)  # type: ignore[arg-type]
