@@ -18,7 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from tui.intake.fields import FIELD_NAMES
 from tui.intake.report import SKIP_CODES, Issue, Problem
-from tui.intake.rules import ISSUE_SCHEMA, check_learners, learner_differences, skip_issues
+from tui.intake.rules import ISSUE_SCHEMA, check_learners, learner_differences, skip_issues, text_of
 from tui.service.db import Contract, Invitation, Learner, Program, utcnow
 from tui.service.frames import read_frame
 from tui.service.seats import contract_program_ids, is_pending, seats_used, unavailable_reason
@@ -307,7 +307,7 @@ def _conflict_issues(conflicts: pl.DataFrame, batch: pl.DataFrame) -> pl.DataFra
         pl.lit("External ID").alias("column"),
         pl.lit("error").alias("severity"),
         pl.lit("external_id_conflict").alias("code"),
-        pl.format(
+        text_of(
             "External ID {} belongs to another learner of the organization; "
             "correct the External ID or the email.",
             "external_id",
