@@ -56,29 +56,107 @@ def start_embedded(service: EmbeddedService) -> EmbeddedService:
     except DatabaseError as error:
         database = service.settings.resolved_database_url()
         reason = str(error.orig or error).splitlines()[0]
+        fault = storage_failure(error, database)
+        if fault is not None:
+            raise fault from None
         if not database.startswith("sqlite:///"):
             raise Failure(
                 "bad_database",
                 f"Cannot use the database {mask_url(database)}: {reason}.",
                 database=mask_url(database),
             ) from None
-        path = database.removeprefix("sqlite:///")
-        raise Failure(
-            "bad_database",
-            f"{path} is not a Roster database, or it is damaged ({reason}). Move it aside and "
-            "Roster starts a new one, or restore it from a backup.",
-            path=path,
-        ) from None
+        raise damaged_failure(Path(database.removeprefix("sqlite:///")), reason) from None
     except ValueError as error:  # a mail URL or sender the service cannot use
         raise Failure("bad_setting", str(error)) from None
     except SettingsProblem as problem:  # no usable secret key
         raise Failure("bad_setting", problem.message, **problem.details) from None
     except OSError as error:
+        fault = storage_failure(error, service.settings.resolved_database_url())
+        if fault is not None:
+            raise fault from None
         raise Failure(
             "bad_data_dir",
             f"Cannot use the data directory {service.settings.data_dir}: {error.strerror}.",
             path=str(service.settings.data_dir),
         ) from None
+
+
+# The files of one SQLite database: its committed changes may still be in the -wal file.
+SQLITE_FILES = ("", "-wal", "-shm")
+
+
+def database_files(path: Path) -> list[Path]:
+    """The database file and its write-ahead log and shared-memory index: moved, copied or
+    deleted, they go together, or committed changes are lost."""
+    return [path.with_name(path.name + suffix) for suffix in SQLITE_FILES]
+
+
+def integrity(path: Path) -> str | None:
+    """What SQLite's quick_check says of the database at `path`, read-only: "ok" when it is
+    sound, its first complaint when it is damaged, None when it could not be checked (so
+    nothing is known: no advice to move it)."""
+    import sqlite3
+
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return None
+    try:
+        rows = connection.execute("PRAGMA quick_check").fetchall()
+        return "ok" if rows == [("ok",)] else str(rows[0][0])
+    except sqlite3.DatabaseError as error:
+        code = getattr(error, "sqlite_errorname", "")
+        # Not a database at all, or a malformed one: the check's verdict is "damaged".
+        return str(error) if code in ("SQLITE_NOTADB", "SQLITE_CORRUPT") else None
+    finally:
+        connection.close()
+
+
+def damaged_failure(path: Path, reason: str) -> Failure:
+    """A SQLite database Roster could not open: moving it aside is advised only once SQLite's
+    own check finds it damaged, and then with every file that belongs to it."""
+    verdict = integrity(path)
+    if verdict is None or verdict == "ok":
+        checked = (
+            "SQLite's integrity check finds it sound"
+            if verdict == "ok"
+            else "Roster could not check it"
+        )
+        return Failure(
+            "bad_database",
+            f"Roster cannot use the database {path} ({reason}); {checked}. Do not move or "
+            "delete it: fix what stops it (space, permissions, another program holding it), "
+            "then try again.",
+            path=str(path),
+        )
+    files = database_files(path)
+    names = ", ".join(str(file) for file in files[:-1]) + f" and {files[-1]}"
+    return Failure(
+        "bad_database",
+        f"The database {path} is damaged (SQLite's integrity check: {verdict}). Restore a "
+        f"backup with `roster restore BACKUP`, or move {names} aside together (the -wal file "
+        "holds committed changes) and Roster starts a new, empty one.",
+        path=str(path),
+        files=[str(file) for file in files],
+    )
+
+
+def storage_failure(error: BaseException, url: str) -> Failure | None:
+    """A storage fault that stopped a start or a command (`tui.service.storage`), told with
+    its own code and exit status; None for any other error."""
+    from tui.outcome import Exit
+    from tui.service.db import make_engine
+    from tui.service.storage import fault_message, storage_fault
+
+    fault = storage_fault(error)
+    if fault is None:
+        return None
+    engine = make_engine(url)
+    try:
+        message, details = fault_message(fault, engine, done="Nothing was done.")
+    finally:
+        engine.dispose()
+    return Failure(fault.code, message, Exit.STORAGE, **details)
 
 
 def schema_failure(mismatch: SchemaMismatch, url: str) -> Failure:
@@ -115,6 +193,9 @@ def database_failures(url: str) -> Iterator[None]:
     except SchemaMismatch as mismatch:
         raise schema_failure(mismatch, url) from None
     except DBAPIError as error:
+        fault = storage_failure(error, url)
+        if fault is not None:
+            raise fault from None
         reason = str(error.orig or error).strip().splitlines()[0]
         raise Failure(
             "bad_database", f"Cannot use the database {database}: {reason}.", database=database
