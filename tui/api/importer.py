@@ -248,7 +248,7 @@ async def run_import(
 async def _abandon(client: RosterClient, import_id: int) -> None:
     """Give up an import a storage fault failed, so its rows take no room a retry needs. The
     service has mostly dropped it already; if this fails too, it does so once the import is
-    idle (`tui.service.invitations.ABANDON_AFTER`)."""
+    idle (`tui.service.abandon.ABANDON_AFTER`)."""
     with contextlib.suppress(ApiError, ServiceUnreachableError):
         await client.abandon_import(import_id)
 

@@ -66,6 +66,7 @@ def restore(options: argparse.Namespace) -> int:
                 "revision": done.revision,
                 "invitations": done.invitations,
                 "replaced_files_kept": kept,
+                "in_use_checked": not done.in_use_unknown,
             }
         )
         return Exit.OK
@@ -75,4 +76,9 @@ def restore(options: argparse.Namespace) -> int:
     )
     if kept:
         print(f"The database it replaced is kept as {', '.join(kept)}.")
+    if done.in_use_unknown:
+        print(
+            "Roster could not tell whether another process had the database open (no /proc "
+            "here): make sure no Roster ran on it, or restore again once none does."
+        )
     return Exit.OK

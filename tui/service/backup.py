@@ -33,6 +33,7 @@ class Copy:
     revision: str
     invitations: int
     kept: tuple[Path, ...] = ()
+    in_use_unknown: bool = False  # a restore could not tell whether a process had it open
 
 
 def backup(database: Path, target: Path) -> Copy:
@@ -166,7 +167,8 @@ def restore(source: Path, database: Path) -> Copy:
         raise _write_failure(error, database, "Nothing was changed.") from None
     kept = _keep_replaced(database)
     os.replace(partial, database)
-    return Copy(database, database.stat().st_size, revision, invitations, kept)
+    size = database.stat().st_size
+    return Copy(database, size, revision, invitations, kept, in_use_unknown=holders is None)
 
 
 def _keep_replaced(database: Path) -> tuple[Path, ...]:

@@ -248,7 +248,7 @@ class ImportChunk(Base):
     import_id: Mapped[int] = mapped_column(ForeignKey("imports.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     rows: Mapped[bytes] = mapped_column(LargeBinary)  # CSV, no header (tui.service.chunks)
-    # An open import whose last chunk is an hour old lost its client (invitations.ABANDON_AFTER).
+    # An open import whose last chunk is an hour old lost its client (abandon.ABANDON_AFTER).
     received_at: Mapped[datetime | None] = mapped_column(DateTime, default=utcnow)
 
 

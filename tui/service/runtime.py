@@ -140,11 +140,11 @@ def build_service(
 
 
 def abandon_idle(sessions: sessionmaker[Session]) -> None:
-    """Abandon the imports whose client died mid-upload (invitations.ABANDON_AFTER), dropping
+    """Abandon the imports whose client died mid-upload (abandon.ABANDON_AFTER), dropping
     their rows. Read first: a start writes only when there is something to abandon, and one
     that cannot (the database busy, the disk full) starts anyway; a later start or import
     does it."""
-    from tui.service.invitations import abandon_idle_imports
+    from tui.service.abandon import abandon_idle_imports
 
     try:
         with sessions() as session, session.begin():

@@ -12,6 +12,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from tui.service import chunks
+from tui.service.abandon import abandon_idle_imports, abandon_import
 from tui.service.db import Contract, Import, ImportChunk, Program, new_message, utcnow
 from tui.service.deps import (
     CurrentAdmin,
@@ -87,8 +88,6 @@ def start_import(
     response: Response,
     idempotency_key: IdempotencyKey,
 ) -> wire.ImportStatus:
-    from tui.service.invitations import abandon_idle_imports
-
     existing = _find_by_key(session, me, idempotency_key)
     if existing is None:
         abandon_idle_imports(session, utcnow())  # those whose client died mid-upload
@@ -189,8 +188,6 @@ def _drop_on_storage_fault(
     """A chunk or commit a storage fault failed: the import will not commit, so it is dropped
     with its chunks now (they would only take the room a retry needs), and the fault told with
     its own code. Any other database error goes on as it was."""
-    from tui.service.invitations import abandon_import
-
     fault = storage_fault(error)
     if fault is None:
         return
@@ -260,8 +257,6 @@ def commit(
 def abandon(import_id: Id, session: WriteSessionDep, me: CurrentAdmin) -> wire.ImportStatus:
     """Give up an import that has not committed: it is abandoned and its rows dropped. An
     import already ended is answered as it is; a committed one cannot be given up (409)."""
-    from tui.service.invitations import abandon_import
-
     record = owned(session, Import, import_id, me, "import")
     if record.status == "committed":
         raise ApiProblem(
