@@ -149,3 +149,16 @@ def test_a_full_disk_is_named_retries_store_nothing_and_no_invitation_is_lost(
     code, put_back, _ = roster(restored, "restore", str(backup))
     assert code == 0 and put_back["invitations"] == copied["invitations"]
     assert invited_emails(restored) == emails
+
+
+def test_a_read_only_file_system_is_named_not_called_damaged(small_disk: Path) -> None:
+    data = small_disk / "roster"
+    assert roster(data, "programs")[0] == 0
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    code, refused, _ = roster(data, "programs")
+    error = refused["error"]
+    assert (code, error["code"]) == (5, "read_only")
+    assert (
+        "read-only file system" in error["message"] and "Remount it read-write" in error["message"]
+    )
+    assert "damaged" not in error["message"] and "Move" not in error["message"]

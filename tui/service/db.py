@@ -35,6 +35,7 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 
+from tui.service.storage import storage_fault
 from tui.wire.models import EmailStatus, ImportState, InvitationStatus
 
 OutboxState = Literal["queued", "sent", "failed"]
@@ -342,8 +343,6 @@ def database_busy(error: BaseException) -> bool:
     connection, or no database: a passing state a client may retry, answered 503. A storage
     fault (a full disk, a read-only file system, an I/O error: `tui.service.storage`) is no
     passing state, though SQLite reports it as an OperationalError too."""
-    from tui.service.storage import storage_fault
-
     if isinstance(error, PoolTimeoutError):
         return True
     if isinstance(error, OperationalError):

@@ -34,6 +34,16 @@ def check_data_dir(path: Path) -> None:
             path=str(path),
         )
     existing = next((parent for parent in (path, *path.parents) if parent.exists()), None)
+    if existing is not None and os.statvfs(existing).f_flag & os.ST_RDONLY:
+        from tui.outcome import Exit
+
+        raise Failure(
+            "read_only",
+            f"{existing} is on a read-only file system, so Roster cannot keep its data in "
+            f"{path}. Remount it read-write, or {where[0].lower() + where[1:]}",
+            Exit.STORAGE,
+            path=str(path),
+        )
     if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
         raise Failure(
             "bad_data_dir",

@@ -278,11 +278,13 @@ class OutboxSender:
         except Exception as error:  # a transport's bug must not lose the email: retry it
             fault = storage_fault(error)
             if fault is not None:  # a file transport's disk (the Maildir outbox) is full
-                self._pause(fault, str(getattr(error, "filename", "") or "the outbox"))
+                folder = os.path.dirname(str(getattr(error, "filename", "") or ""))
+                self._pause(fault, folder or "the outbox")
                 reason = self.paused or fault.title
                 # Every email would fail the same way now: claim no more for a while.
                 self._resume_at = max(self._resume_at, time.monotonic() + self._pause_delay())
-                return Outcome(claim, "queued", reason, utcnow() + self._pause_delay_td())
+                retry_at = utcnow() + timedelta(seconds=self._pause_delay())
+                return Outcome(claim, "queued", reason, retry_at)
             log.exception("outbox: unexpected failure sending email %s", claim.outgoing.outbox_id)
             return self._after_failure(claim, TransientFailure(f"{type(error).__name__}: {error}"))
         return Outcome(claim, "sent")
@@ -399,9 +401,6 @@ class OutboxSender:
     def _pause_delay(self) -> float:
         """How long an email held back by a pause waits before its next try."""
         return max(self.poll_interval, 5.0)
-
-    def _pause_delay_td(self) -> timedelta:
-        return timedelta(seconds=self._pause_delay())
 
 
 # What a storage fault did to the mail, for the admin's status.
