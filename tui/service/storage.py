@@ -10,7 +10,6 @@ SQLITE_IOERR), PostgreSQL as SQLSTATEs (53100, 25006, 58030), files as errno val
 from __future__ import annotations
 
 import errno
-import os
 import resource
 import shutil
 import sqlite3
@@ -46,7 +45,6 @@ DISK_FULL = StorageFault("disk_full", 507, "Disk full")
 READ_ONLY = StorageFault("read_only", 503, "Read-only storage")
 FILE_TOO_LARGE = StorageFault("file_too_large", 507, "File size limit")
 IO_ERROR = StorageFault("io_error", 503, "Storage I/O error")
-FAULTS = (DISK_FULL, READ_ONLY, FILE_TOO_LARGE, IO_ERROR)
 _ERRNO = {
     errno.ENOSPC: DISK_FULL,
     errno.EDQUOT: DISK_FULL,
@@ -181,17 +179,3 @@ def fault_message(
         "then try again.",
         details,
     )
-
-
-def fault_in_directory(error: OSError, folder: Path) -> str:
-    """A file Roster could not write in `folder` (the outbox, the log), told with what to do."""
-    fault = _ERRNO.get(error.errno or 0)
-    if fault is DISK_FULL:
-        free = free_bytes(folder)
-        left = f" ({size_text(free)} free)" if free is not None else ""
-        return f"the disk holding {folder} is full{left}: free space on it"
-    if fault is READ_ONLY:
-        return f"{folder} is on a read-only file system: remount it read-write"
-    if fault is FILE_TOO_LARGE:
-        return f"a file in {folder} reached the file size limit: raise it (ulimit -f)"
-    return f"cannot write in {folder}: {os.strerror(error.errno or 0)}"
