@@ -14,6 +14,7 @@ class Exit(IntEnum):
     USAGE = 2  # nothing done: bad usage, a bad setting or data directory, or a file error
     REFUSED = 3  # nothing done: the service refused (seats, contract, token, conflict)
     UNREACHABLE = 4  # nothing done: the service could not be reached
+    STORAGE = 5  # nothing done: the disk under the database is full, read-only or failing
 
 
 class Failure(Exception):

@@ -93,6 +93,8 @@ class RosterClient:
                 busy = response.status_code == 503 and "retry-after" in response.headers
                 if attempt + 1 >= RETRIES or not (busy or (retry and response.status_code >= 500)):
                     break
+                if _problem(response).code in wire.STORAGE_FAULT_CODES:
+                    break  # a full disk stays full: the service says what to do instead
             await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
         if response.status_code >= 400:
             raise ApiError(_problem(response))
@@ -263,6 +265,10 @@ class RosterClient:
         return await self._request(
             "POST", f"/imports/{import_id}/commit", wire.ImportStatus, json={"rows": rows}
         )
+
+    async def abandon_import(self, import_id: int) -> wire.ImportStatus:
+        """Give up an import that has not committed: the service drops its rows."""
+        return await self._request("DELETE", f"/imports/{import_id}", wire.ImportStatus)
 
     async def keep_left_out(self, import_id: int, rows: wire.LeftOutRows) -> None:
         await self._request(

@@ -8,6 +8,7 @@ invited and skips.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import uuid
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from dataclasses import dataclass, replace
 
 import polars as pl
 
-from tui.api.client import RosterClient
+from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
 from tui.intake.fields import (
     EMAIL_FIELD,
     FIELD_NAMES,
@@ -233,14 +234,29 @@ async def run_import(
     if started.status == "committed":
         return started
     total = rows.height
-    await _upload(client, started.id, rows, on_upload)
-    if on_commit:
-        on_commit(total)
-    return await client.commit_import(started.id, total)
+    try:
+        await _upload(client, started.id, rows, on_upload)
+        if on_commit:
+            on_commit(total)
+        return await client.commit_import(started.id, total)
+    except ApiError as error:
+        if error.code in wire.STORAGE_FAULT_CODES:
+            await _abandon(client, started.id)
+        raise
+
+
+async def _abandon(client: RosterClient, import_id: int) -> None:
+    """Give up an import a storage fault failed, so its rows take no room a retry needs. The
+    service has mostly dropped it already; if this fails too, it does so once the import is
+    idle (`tui.service.abandon.ABANDON_AFTER`)."""
+    with contextlib.suppress(ApiError, ServiceUnreachableError):
+        await client.abandon_import(import_id)
 
 
 def email_phase(status: wire.ImportStatus) -> str:
     """What the emails are doing, for a progress line: sending, or why they are being retried."""
+    if status.email_problem and status.email_problem.startswith("paused"):
+        return f"Emails {status.email_problem}"[:120]
     if not status.emails_retrying:
         return "Sending invitation emails"
     retrying = plural(status.emails_retrying, "email")

@@ -45,8 +45,9 @@ async def connect(settings: Settings) -> AsyncIterator[RosterClient]:
             yield client
         return
     from tui.cli.output import print_warning
+    from tui.service.private_files import open_to_others
     from tui.service.runtime import EmbeddedService
-    from tui.service.startup import check_data_dir, open_to_others, start_embedded
+    from tui.service.startup import check_data_dir, start_embedded
 
     check_data_dir(settings.data_dir)
     if warning := open_to_others(settings.data_dir):
@@ -91,11 +92,14 @@ def run(command: Coroutine[Any, Any, int], output: Format = "table") -> int:
     except Failure as failure:
         return report_failure(failure, output)
     except ApiError as error:
+        from tui.wire.models import STORAGE_FAULT_CODES
+
         problem = error.problem
+        storage = problem.code in STORAGE_FAULT_CODES
         refused = Failure(
             problem.code or f"http_{problem.status}",
             problem.detail,
-            Exit.REFUSED,
+            Exit.STORAGE if storage else Exit.REFUSED,
             status=problem.status,
             seats_left=problem.seats_left,
             errors=[item.model_dump() for item in problem.errors] or None,

@@ -363,7 +363,9 @@ def _print_import(record: wire.ImportStatus) -> None:
         f"  emails: {record.emails_sent:,} sent, {record.emails_failed:,} failed, "
         f"{record.emails_retrying:,} retrying of {record.emails_queued:,}"
     )
-    if record.email_problem:
+    if record.email_problem and record.email_problem.startswith("paused"):
+        print(f"  emails {record.email_problem}")
+    elif record.email_problem:
         print(f"  mail server's last answer: {record.email_problem}")
     for issue in record.issues:
         print(f"  row {issue.row}: {issue.severity} {issue.code}: {issue.message}")

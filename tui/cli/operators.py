@@ -38,7 +38,7 @@ def long_running_settings(options: argparse.Namespace) -> Settings:
 def prepare_data_dir(path: Path) -> None:
     """The data directory made (private) if it is missing; named on stderr if other users can
     open it."""
-    from tui.service.startup import make_data_dir, open_to_others
+    from tui.service.private_files import make_data_dir, open_to_others
 
     make_data_dir(path)
     if warning := open_to_others(path):
@@ -48,7 +48,7 @@ def prepare_data_dir(path: Path) -> None:
 def warn_if_open(settings: Settings) -> None:
     """Name the data directory on stderr if other users can open it and this process keeps files
     there (the default database or outbox)."""
-    from tui.service.startup import open_to_others
+    from tui.service.private_files import open_to_others
 
     uses = not settings.database_url or not settings.mail_url
     if uses and (warning := open_to_others(settings.data_dir)):
@@ -99,9 +99,10 @@ def worker(options: argparse.Namespace) -> int:
 
     from tui.config_file import SettingsProblem
     from tui.service.db import open_database
+    from tui.service.private_files import private_database
     from tui.service.runtime import log_service_to, open_sender, secret_key
     from tui.service.schema import migrates_on_open
-    from tui.service.startup import database_failures, private_database
+    from tui.service.startup import database_failures
     from tui.service.worker import POLL_INTERVAL, run_worker
     from tui.urls import mask_url
 
@@ -139,8 +140,9 @@ def migrate(options: argparse.Namespace) -> int:
     """Bring the database to this Roster's newest schema and say what was done."""
     settings = batch_settings(options)  # before polars is imported
     from tui.service.db import make_engine
+    from tui.service.private_files import private_database
     from tui.service.schema import migrate as upgrade
-    from tui.service.startup import check_data_dir, database_failures, private_database
+    from tui.service.startup import check_data_dir, database_failures
     from tui.urls import mask_url
 
     url = settings.resolved_database_url()
@@ -183,8 +185,9 @@ def admin(options: argparse.Namespace) -> int:
 
     from tui.service import admin as operator
     from tui.service.db import open_database, write_session
+    from tui.service.private_files import private_database
     from tui.service.schema import migrates_on_open
-    from tui.service.startup import check_data_dir, database_failures, private_database
+    from tui.service.startup import check_data_dir, database_failures
     from tui.urls import mask_url
 
     output = output_of(options)

@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
-from tui.cli import account, files, lists, operators
+from tui.cli import account, backups, files, lists, operators
 from tui.cli.app import open_app
 from tui.cli.output import FORMATS
 from tui.intake.fields import HEADERS, all_headers_required
@@ -260,6 +260,31 @@ def _operator_commands(command: _Command, local: argparse.ArgumentParser) -> Non
     migrate.set_defaults(handler=operators.migrate)
     migrate.add_argument("--database-url", help=database_help)
     _output(migrate)
+
+    backup = command(
+        "backup",
+        "copy the embedded database, consistent, even while Roster runs",
+        "Write a consistent copy of the data directory's SQLite database to PATH (a new file), "
+        "with SQLite's online backup: Roster may run meanwhile. A PostgreSQL deployment uses "
+        "pg_dump (DEPLOY.md).",
+        parents=(local,),
+        local=True,
+    )
+    backup.set_defaults(handler=backups.backup)
+    backup.add_argument("path", metavar="PATH")
+    _output(backup)
+    restore = command(
+        "restore",
+        "put a backup back as the embedded database, once checked",
+        "Check the backup at PATH (SQLite's integrity check, a Roster schema this Roster "
+        "knows) and put it in place of the data directory's database. Refused while a Roster "
+        "process uses the database; the replaced files are kept beside it, renamed together.",
+        parents=(local,),
+        local=True,
+    )
+    restore.set_defaults(handler=backups.restore)
+    restore.add_argument("path", metavar="PATH")
+    _output(restore)
 
     admin = command(
         "admin",

@@ -19,7 +19,7 @@ from tui.wire import models as wire
 API = "/api/v1"
 # What any /api/v1 route may answer besides its result (all application/problem+json).
 COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": wire.ProblemDetail} for status in (400, 401, 404, 422, 429, 503)
+    status: {"model": wire.ProblemDetail} for status in (400, 401, 404, 422, 429, 503, 507)
 }
 
 

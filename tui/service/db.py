@@ -35,6 +35,7 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 
+from tui.service.storage import storage_fault
 from tui.wire.models import EmailStatus, ImportState, InvitationStatus
 
 OutboxState = Literal["queued", "sent", "failed"]
@@ -248,6 +249,8 @@ class ImportChunk(Base):
     import_id: Mapped[int] = mapped_column(ForeignKey("imports.id"), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     rows: Mapped[bytes] = mapped_column(LargeBinary)  # CSV, no header (tui.service.chunks)
+    # An open import whose last chunk is an hour old lost its client (abandon.ABANDON_AFTER).
+    received_at: Mapped[datetime | None] = mapped_column(DateTime, default=utcnow)
 
 
 class ImportFollowup(Base):
@@ -337,9 +340,13 @@ def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT_SECONDS) -> Engine:
 
 def database_busy(error: BaseException) -> bool:
     """A lock that did not come in time (SQLite busy, PostgreSQL lock_timeout), no free
-    connection, or no database: a passing state a client may retry, answered 503."""
-    if isinstance(error, PoolTimeoutError | OperationalError):
+    connection, or no database: a passing state a client may retry, answered 503. A storage
+    fault (a full disk, a read-only file system, an I/O error: `tui.service.storage`) is no
+    passing state, though SQLite reports it as an OperationalError too."""
+    if isinstance(error, PoolTimeoutError):
         return True
+    if isinstance(error, OperationalError):
+        return storage_fault(error) is None
     return isinstance(error, DBAPIError) and type(error.orig).__name__ in (
         "LockNotAvailable",
         "QueryCanceled",

@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm import Session, sessionmaker
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tui.intake.report import Problem
 from tui.service.db import database_busy
 from tui.service.refusals import InviteRefused
+from tui.service.storage import StorageFault, fault_message, storage_fault
 from tui.wire import models as wire
 
 PROBLEM = "application/problem+json"
@@ -30,6 +34,7 @@ _TITLES = {
     422: "Invalid request",
     429: "Too many attempts",
     503: "Service unavailable",
+    507: "Insufficient storage",
 }
 _CODES = {
     400: "bad_request",
@@ -55,9 +60,11 @@ class ApiProblem(Exception):
         *,
         seats_left: int | None = None,
         headers: Mapping[str, str] | None = None,
+        extensions: Mapping[str, object] | None = None,
     ) -> None:
         super().__init__(detail)
         self.headers = headers
+        self.extensions = extensions  # RFC 9457 extension members, beside the body's
         self.body = wire.ProblemDetail(
             title=title,
             status=status,
@@ -116,11 +123,27 @@ def cannot_invite(refused: InviteRefused) -> wire.ProblemDetail:
     )
 
 
+def storage_problem(
+    fault: StorageFault,
+    sessions: sessionmaker[Session] | Engine,
+    needed: int | None = None,
+    done: str = "",
+) -> ApiProblem:
+    """A storage fault of the database (`tui.service.storage`): its own code and status, what
+    happened where, the space free and `needed` when known, what to do. Logged in one line."""
+    engine = sessions if isinstance(sessions, Engine) else sessions.kw["bind"]
+    message, details = fault_message(fault, engine, needed, done)
+    log.error("%s: %s", fault.code, message)
+    return ApiProblem(fault.status, fault.title, message, code=fault.code, extensions=details)
+
+
 def problem_response(
-    body: wire.ProblemDetail, headers: Mapping[str, str] | None = None
+    body: wire.ProblemDetail,
+    headers: Mapping[str, str] | None = None,
+    extensions: Mapping[str, object] | None = None,
 ) -> JSONResponse:
     return JSONResponse(
-        body.model_dump(mode="json", exclude_none=True),
+        {**body.model_dump(mode="json", exclude_none=True), **(extensions or {})},
         status_code=body.status,
         media_type=PROBLEM,
         headers=headers,
@@ -139,7 +162,7 @@ def _problem(status: int, detail: str, code: str | None = None) -> wire.ProblemD
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiProblem)
     async def _api_problem(_request: Request, error: ApiProblem) -> JSONResponse:
-        return problem_response(error.body, error.headers)
+        return problem_response(error.body, error.headers, error.extensions)
 
     @app.exception_handler(InviteRefused)
     async def _invite_refused(_request: Request, refused: InviteRefused) -> JSONResponse:
@@ -164,9 +187,13 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         return problem_response(_problem(422, details[:2000], code))
 
-    async def _database(_request: Request, error: Exception) -> JSONResponse:
+    async def _database(request: Request, error: Exception) -> JSONResponse:
+        fault = storage_fault(error)
+        if fault is not None:
+            problem = storage_problem(fault, request.app.state.sessions)
+            return problem_response(problem.body, extensions=problem.extensions)
         if not database_busy(error):
-            return await _unexpected(_request, error)
+            return await _unexpected(request, error)
         log.warning("database busy: %s", str(error).splitlines()[0][:200])
         return problem_response(
             _problem(
@@ -178,7 +205,9 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     # Registered by class so they answer without the server-error middleware's traceback.
-    for error_class in (DBAPIError, PoolTimeoutError):
+    # sqlite3's own errors and OSError: a bulk commit writes through the driver, and a full
+    # disk fails a file as well as the database.
+    for error_class in (DBAPIError, PoolTimeoutError, sqlite3.Error, OSError):
         app.add_exception_handler(error_class, _database)
 
     @app.exception_handler(Exception)

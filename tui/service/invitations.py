@@ -128,6 +128,12 @@ def commit_import(
         return
     if record.status == "rejected":
         raise ImportConflict("import_rejected", "The import was refused; start a new one.")
+    if record.status == "abandoned":
+        raise ImportConflict(
+            "import_abandoned",
+            "The import was abandoned (its upload stopped, or the disk failed it) and its rows "
+            "dropped; start a new one.",
+        )
     frame = import_rows(session, record.id)
     if frame.height != expected_rows:
         raise ImportConflict(

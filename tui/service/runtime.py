@@ -36,8 +36,8 @@ from tui.service.db import (
     write_session,
 )
 from tui.service.mail import OutboxSender, open_transport
+from tui.service.private_files import make_data_dir, open_to_others, private_database, private_file
 from tui.service.schema import migrates_on_open
-from tui.service.startup import make_data_dir, open_to_others, private_database, private_file
 from tui.settings import MIN_SECRET_KEY, Settings
 
 TOKEN_FILE = "token"
@@ -59,17 +59,34 @@ class MaskInvitationTokens(logging.Filter):
         return True
 
 
+# Loggers whose records the embedded service keeps in its log: its own, and those of the
+# libraries it runs on (uvicorn's errors, SQLAlchemy's pool), whose tracebacks would otherwise
+# reach the terminal through Python's last-resort handler.
+SERVICE_LOGGERS = ("roster", "uvicorn", "sqlalchemy")
+
+
+class LogFile(logging.FileHandler):
+    """The embedded service's log file. A record it cannot write (the disk is full) is dropped
+    quietly: logging's own complaint, a traceback per record, would land on the terminal."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        return
+
+
 def log_service_to(handler: logging.Handler) -> None:
-    """Send the service's own log (roster.*) to `handler` only: the embedded service writes it
-    to a file, so its warnings never land on the app's screen or a command's output."""
+    """Send the service's log (roster.*, and its libraries' warnings) to `handler` only: the
+    embedded service writes it to a file, so its warnings never land on the app's screen or a
+    command's output."""
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logger = logging.getLogger("roster")
-    for old in list(logger.handlers):
-        logger.removeHandler(old)
-        old.close()
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
+    for name in SERVICE_LOGGERS:
+        logger = logging.getLogger(name)
+        for old in list(logger.handlers):
+            logger.removeHandler(old)
+            if old is not handler:
+                old.close()
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO if name == "roster" else logging.WARNING)
+        logger.propagate = False
 
 
 def secret_key(settings: Settings) -> bytes:
@@ -118,9 +135,31 @@ def build_service(
     url = settings.resolved_database_url()
     private_database(url)
     sessions = open_database(url, migrate=migrates_on_open(url))
+    abandon_idle(sessions)
     secret = secret_key(settings)
     sender = open_sender(settings, sessions, secret) if with_sender else None
     return create_app(sessions, sender, secret=secret), sessions
+
+
+def abandon_idle(sessions: sessionmaker[Session]) -> None:
+    """Abandon the imports whose client died mid-upload (abandon.ABANDON_AFTER), dropping
+    their rows. Read first: a start writes only when there is something to abandon, and one
+    that cannot (the database busy, the disk full) starts anyway; a later start or import
+    does it."""
+    from tui.service.abandon import abandon_idle_imports
+
+    try:
+        with sessions() as session, session.begin():
+            abandoned = abandon_idle_imports(session, utcnow())
+    except Exception as error:  # a start never fails for this
+        logging.getLogger("roster.service").warning(
+            "could not abandon idle imports: %s", str(error).splitlines()[0][:200]
+        )
+        return
+    if abandoned:
+        logging.getLogger("roster.service").info(
+            "abandoned %d imports idle for over an hour, and dropped their rows", abandoned
+        )
 
 
 def open_sender(
@@ -197,7 +236,7 @@ class EmbeddedService:
         data_dir = self.settings.data_dir
         make_data_dir(data_dir)
         private_file(data_dir / LOG_FILE)
-        log_service_to(logging.FileHandler(data_dir / LOG_FILE, encoding="utf-8"))
+        log_service_to(LogFile(data_dir / LOG_FILE, encoding="utf-8"))
         if warning := open_to_others(data_dir):
             logging.getLogger("roster.service").warning(warning)
         app, sessions = build_service(self.settings)
@@ -208,6 +247,7 @@ class EmbeddedService:
             app,
             host="127.0.0.1",
             port=0,
+            log_config=None,  # uvicorn's loggers write to roster.log (log_service_to)
             log_level="warning",
             lifespan="on",
             access_log=False,

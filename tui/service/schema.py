@@ -92,6 +92,12 @@ def newest_revision() -> str:
     return head
 
 
+def known_revisions() -> set[str]:
+    """Every schema revision this Roster has a migration for (a database at any of them can be
+    brought to the newest)."""
+    return {script.revision for script in _scripts(_config()).walk_revisions()}
+
+
 def _state(connection: Connection, scripts: ScriptDirectory) -> SchemaState:
     from alembic.runtime.migration import MigrationContext
     from alembic.util import CommandError

@@ -1,25 +1,16 @@
-"""What stops Roster from starting on a data directory or a database, told as a Failure, and
-the data directory's files kept private.
+"""What stops Roster from starting on a data directory or a database, told as a Failure.
 
 The embedded service (which the app and the commands start) and the operators' commands (serve,
 worker, migrate, admin) open the same data directory and databases: a file where the directory
 should be, a damaged or foreign database, a schema this Roster does not run on, each end with one
 message naming it (password masked), never a traceback. sqlalchemy is imported only once a
 database is opened.
-
-What Roster keeps in a data directory (the database and its -wal and -shm, the log, the outbox
-whose emails hold working accept links, the secret key, the demo token) is created private to
-its owner, 0600 (folders 0700), whatever the umask: the modes are given at creation, not left
-to the umask. A data directory Roster creates is 0700; one made beforehand keeps its mode (it
-may be shared on purpose), and when other users can open it Roster says so at start
-(`open_to_others`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import stat
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,6 +34,16 @@ def check_data_dir(path: Path) -> None:
             path=str(path),
         )
     existing = next((parent for parent in (path, *path.parents) if parent.exists()), None)
+    if existing is not None and os.statvfs(existing).f_flag & os.ST_RDONLY:
+        from tui.outcome import Exit
+
+        raise Failure(
+            "read_only",
+            f"{existing} is on a read-only file system, so Roster cannot keep its data in "
+            f"{path}. Remount it read-write, or {where[0].lower() + where[1:]}",
+            Exit.STORAGE,
+            path=str(path),
+        )
     if existing is not None and not os.access(existing, os.W_OK | os.X_OK):
         raise Failure(
             "bad_data_dir",
@@ -50,67 +51,6 @@ def check_data_dir(path: Path) -> None:
             f"Give yourself write access, or {where[0].lower() + where[1:]}",
             path=str(path),
         )
-
-
-PRIVATE_FILE = 0o600
-PRIVATE_FOLDER = 0o700
-
-
-def make_data_dir(path: Path) -> None:
-    """The data directory, created private (0700) if it is missing; one made beforehand keeps
-    its mode (`open_to_others` names it)."""
-    if path.is_dir():
-        return
-    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_FOLDER)
-    path.chmod(PRIVATE_FOLDER)  # the umask may have taken more than group and other
-
-
-def open_to_others(path: Path) -> str | None:
-    """What to tell about a data directory other users can open; None when only its owner can
-    (or it does not exist yet: Roster creates it private)."""
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except OSError:
-        return None
-    if not mode & 0o077:
-        return None
-    return (
-        f"The data directory {path} is open to other users (mode {mode:04o}). Roster's files in "
-        f"it are private to you, but their names are not; make it private with: chmod 700 {path}"
-    )
-
-
-def private_file(path: Path) -> None:
-    """`path` created empty and private (0600) if it is missing, and made private if it is
-    yours and open to others (made by an older Roster). A file that cannot be made is left to
-    whoever opens it next, which says why."""
-    with contextlib.suppress(OSError):
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
-        keep_private(path)
-
-
-def keep_private(path: Path, mode: int = PRIVATE_FILE) -> None:
-    """A file or folder of yours that others can open made private (`mode`)."""
-    with contextlib.suppress(OSError):
-        status = path.stat()
-        if status.st_uid == os.getuid() and stat.S_IMODE(status.st_mode) & 0o077:
-            path.chmod(mode)
-
-
-def private_database(url: str) -> None:
-    """A SQLite database file created private before SQLite opens it: SQLite gives its -wal
-    and -shm files the database file's mode. Older ones are made private too."""
-    if not url.startswith("sqlite:"):
-        return
-    from sqlalchemy.engine import make_url
-
-    name = make_url(url).database
-    if not name or name == ":memory:" or name.startswith("file:"):
-        return
-    path = Path(name)
-    private_file(path)
-    for companion in ("-wal", "-shm", "-journal"):
-        keep_private(path.with_name(path.name + companion))
 
 
 def start_embedded(service: EmbeddedService) -> EmbeddedService:
@@ -126,29 +66,107 @@ def start_embedded(service: EmbeddedService) -> EmbeddedService:
     except DatabaseError as error:
         database = service.settings.resolved_database_url()
         reason = str(error.orig or error).splitlines()[0]
+        fault = storage_failure(error, database)
+        if fault is not None:
+            raise fault from None
         if not database.startswith("sqlite:///"):
             raise Failure(
                 "bad_database",
                 f"Cannot use the database {mask_url(database)}: {reason}.",
                 database=mask_url(database),
             ) from None
-        path = database.removeprefix("sqlite:///")
-        raise Failure(
-            "bad_database",
-            f"{path} is not a Roster database, or it is damaged ({reason}). Move it aside and "
-            "Roster starts a new one, or restore it from a backup.",
-            path=path,
-        ) from None
+        raise damaged_failure(Path(database.removeprefix("sqlite:///")), reason) from None
     except ValueError as error:  # a mail URL or sender the service cannot use
         raise Failure("bad_setting", str(error)) from None
     except SettingsProblem as problem:  # no usable secret key
         raise Failure("bad_setting", problem.message, **problem.details) from None
     except OSError as error:
+        fault = storage_failure(error, service.settings.resolved_database_url())
+        if fault is not None:
+            raise fault from None
         raise Failure(
             "bad_data_dir",
             f"Cannot use the data directory {service.settings.data_dir}: {error.strerror}.",
             path=str(service.settings.data_dir),
         ) from None
+
+
+# The files of one SQLite database: its committed changes may still be in the -wal file.
+SQLITE_FILES = ("", "-wal", "-shm")
+
+
+def database_files(path: Path) -> list[Path]:
+    """The database file and its write-ahead log and shared-memory index: moved, copied or
+    deleted, they go together, or committed changes are lost."""
+    return [path.with_name(path.name + suffix) for suffix in SQLITE_FILES]
+
+
+def integrity(path: Path) -> str | None:
+    """What SQLite's quick_check says of the database at `path`, read-only: "ok" when it is
+    sound, its first complaint when it is damaged, None when it could not be checked (so
+    nothing is known: no advice to move it)."""
+    import sqlite3
+
+    try:
+        connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error:
+        return None
+    try:
+        rows = connection.execute("PRAGMA quick_check").fetchall()
+        return "ok" if rows == [("ok",)] else str(rows[0][0])
+    except sqlite3.DatabaseError as error:
+        code = getattr(error, "sqlite_errorname", "")
+        # Not a database at all, or a malformed one: the check's verdict is "damaged".
+        return str(error) if code in ("SQLITE_NOTADB", "SQLITE_CORRUPT") else None
+    finally:
+        connection.close()
+
+
+def damaged_failure(path: Path, reason: str) -> Failure:
+    """A SQLite database Roster could not open: moving it aside is advised only once SQLite's
+    own check finds it damaged, and then with every file that belongs to it."""
+    verdict = integrity(path)
+    if verdict is None or verdict == "ok":
+        checked = (
+            "SQLite's integrity check finds it sound"
+            if verdict == "ok"
+            else "Roster could not check it"
+        )
+        return Failure(
+            "bad_database",
+            f"Roster cannot use the database {path} ({reason}); {checked}. Do not move or "
+            "delete it: fix what stops it (space, permissions, another program holding it), "
+            "then try again.",
+            path=str(path),
+        )
+    files = database_files(path)
+    names = ", ".join(str(file) for file in files[:-1]) + f" and {files[-1]}"
+    return Failure(
+        "bad_database",
+        f"The database {path} is damaged (SQLite's integrity check: {verdict}). Restore a "
+        f"backup with `roster restore BACKUP`, or move {names} aside together (the -wal file "
+        "holds committed changes) and Roster starts a new, empty one.",
+        path=str(path),
+        files=[str(file) for file in files],
+    )
+
+
+def storage_failure(error: BaseException, url: str) -> Failure | None:
+    """A storage fault that stopped a start or a command (`tui.service.storage`), told with
+    its own code and exit status; None for any other error."""
+    from tui.outcome import Exit
+    from tui.service.db import make_engine
+    from tui.service.storage import fault_message, storage_fault
+
+    fault = storage_fault(error)
+    if fault is None:
+        return None
+    engine = make_engine(url)
+    try:
+        message, details = fault_message(fault, engine, done="Nothing was done.")
+    finally:
+        engine.dispose()
+    return Failure(fault.code, message, Exit.STORAGE, **details)
 
 
 def schema_failure(mismatch: SchemaMismatch, url: str) -> Failure:
@@ -185,6 +203,9 @@ def database_failures(url: str) -> Iterator[None]:
     except SchemaMismatch as mismatch:
         raise schema_failure(mismatch, url) from None
     except DBAPIError as error:
+        fault = storage_failure(error, url)
+        if fault is not None:
+            raise fault from None
         reason = str(error.orig or error).strip().splitlines()[0]
         raise Failure(
             "bad_database", f"Cannot use the database {database}: {reason}.", database=database

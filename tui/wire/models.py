@@ -52,7 +52,10 @@ def _message(value: object) -> object:
 Message = Annotated[Annotated[str, Field(max_length=MAX_MESSAGE)] | None, BeforeValidator(_message)]
 InvitationStatus = Literal["pending", "accepted", "revoked", "expired"]
 EmailStatus = Literal["created", "queued", "retrying", "sent", "failed"]
-ImportState = Literal["open", "committed", "rejected"]
+ImportState = Literal["open", "committed", "rejected", "abandoned"]
+# Problem codes of a storage fault under the service's database (tui.service.storage): retrying
+# changes nothing until someone frees space, remounts or repairs.
+STORAGE_FAULT_CODES = frozenset({"disk_full", "read_only", "file_too_large", "io_error"})
 
 
 class Page(BaseModel, Generic[T]):

@@ -49,6 +49,7 @@ from tui.service.mail.transports import (
     TransientFailure,
     Transport,
 )
+from tui.service.storage import StorageFault, database_path, storage_fault
 
 log = logging.getLogger("roster.mail")
 T = TypeVar("T")
@@ -121,6 +122,8 @@ class OutboxSender:
         self._to_record = asyncio.Event()
         self._database_thread = ThreadPoolExecutor(1, thread_name_prefix="roster-outbox")
         self._database_work: set[asyncio.Future[Any]] = set()
+        # Why sending is paused (a full disk, read-only storage), for the admin; None: it is not.
+        self.paused: str | None = None
 
     # The life cycle: run() until stop().
 
@@ -182,7 +185,7 @@ class OutboxSender:
                 released = await self._database(release, self.sessions, [self.holder], utcnow())
             log.info("outbox: stopped; %d emails handed back", released)
         except Exception as error:
-            _log_failure("could not hand back claimed emails; their lease will run out", error)
+            self._failed("could not hand back claimed emails; their lease will run out", error)
         await self.transport.close()
         self._database_thread.shutdown(wait=False)
         self._finished.set()
@@ -192,7 +195,7 @@ class OutboxSender:
             dead = await self._database(dead_holders, self.sessions, self.host)
             released = await self._database(release, self.sessions, dead, utcnow())
         except Exception as error:
-            _log_failure("could not check for emails held by dead processes", error)
+            self._failed("could not check for emails held by dead processes", error)
             return
         if released:
             log.warning("outbox: took back %d emails held by stopped processes", released)
@@ -220,8 +223,10 @@ class OutboxSender:
                 claim_due, self.sessions, self.holder, self.claim_batch, self.lease, now
             )
         except Exception as error:
-            _log_failure("could not claim emails; trying again", error)
+            self._failed("could not claim emails; trying again", error)
             return self.poll_interval
+        if claims:  # written: the storage takes writes again
+            self._resume()
         for claim in claims:
             self._held.add(claim.outgoing.outbox_id)
             self._queue.put_nowait(claim)
@@ -245,7 +250,7 @@ class OutboxSender:
                     utcnow() + self.lease,
                 )
             except Exception as error:
-                _log_failure("could not renew the lease on claimed emails", error)
+                self._failed("could not renew the lease on claimed emails", error)
 
     # Sending: each slot delivers one email at a time.
 
@@ -271,6 +276,15 @@ class OutboxSender:
         except UndeliverableAddress as error:
             return self._after_failure(claim, PermanentFailure(str(error)))
         except Exception as error:  # a transport's bug must not lose the email: retry it
+            fault = storage_fault(error)
+            if fault is not None:  # a file transport's disk (the Maildir outbox) is full
+                folder = os.path.dirname(str(getattr(error, "filename", "") or ""))
+                self._pause(fault, folder or "the outbox")
+                reason = self.paused or fault.title
+                # Every email would fail the same way now: claim no more for a while.
+                self._resume_at = max(self._resume_at, time.monotonic() + self._pause_delay())
+                retry_at = utcnow() + timedelta(seconds=self._pause_delay())
+                return Outcome(claim, "queued", reason, retry_at)
             log.exception("outbox: unexpected failure sending email %s", claim.outgoing.outbox_id)
             return self._after_failure(claim, TransientFailure(f"{type(error).__name__}: {error}"))
         return Outcome(claim, "sent")
@@ -343,9 +357,11 @@ class OutboxSender:
         while True:
             try:
                 await self._database(record_outcomes, self.sessions, outcomes, utcnow())
+                if not any(outcome.error == self.paused for outcome in outcomes):
+                    self._resume()
                 return
             except Exception as error:
-                _log_failure(f"could not record {len(outcomes)} outcomes; trying again", error)
+                self._failed(f"could not record {len(outcomes)} outcomes; trying again", error)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
@@ -358,6 +374,42 @@ class OutboxSender:
         self._database_work.add(work)
         work.add_done_callback(self._database_work.discard)
         return await asyncio.shield(work)
+
+    # Pausing on a storage fault, and resuming once writes succeed again.
+
+    def _failed(self, what: str, error: Exception) -> None:
+        """A database step failed: a storage fault pauses sending (one line in the log, not a
+        traceback per try); anything else is logged as before."""
+        fault = storage_fault(error)
+        if fault is None:
+            _log_failure(what, error)
+            return
+        path = database_path(self.sessions.kw["bind"])
+        self._pause(fault, str(path) if path else "the database")
+
+    def _pause(self, fault: StorageFault, where: str) -> None:
+        reason = f"paused: {PAUSE_REASONS[fault.code]} ({where}); resumes by itself once fixed"
+        if self.paused != reason:
+            log.warning("outbox: sending %s", reason)
+        self.paused = reason
+
+    def _resume(self) -> None:
+        if self.paused is not None:
+            log.info("outbox: sending resumed (was %s)", self.paused)
+            self.paused = None
+
+    def _pause_delay(self) -> float:
+        """How long an email held back by a pause waits before its next try."""
+        return max(self.poll_interval, 5.0)
+
+
+# What a storage fault did to the mail, for the admin's status.
+PAUSE_REASONS = {
+    "disk_full": "disk full",
+    "read_only": "storage read-only",
+    "file_too_large": "file size limit reached",
+    "io_error": "disk I/O error",
+}
 
 
 def _duration(value: timedelta | float) -> timedelta:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from tui.service.mail.render import Rendered
+from tui.service.private_files import PRIVATE_FILE, PRIVATE_FOLDER
 
 if TYPE_CHECKING:
     import aiosmtplib
@@ -28,7 +29,6 @@ COMMAND_TIMEOUT = 30.0
 SMTP_CONNECTIONS = 16  # open at once to one server
 TRANSACTION_TIMEOUT = 120.0  # MAIL, RCPT and DATA of one message
 SMTP_OK, SMTP_WILL_FORWARD = 250, 251
-PRIVATE_FILE, PRIVATE_FOLDER = 0o600, 0o700  # a Maildir's messages and folders
 
 
 class DeliveryError(Exception):

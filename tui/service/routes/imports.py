@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Request, Response
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
 
 from tui.service import chunks
-from tui.service.db import Contract, Import, ImportChunk, Program, new_message
+from tui.service.abandon import abandon_idle_imports, abandon_import
+from tui.service.db import Contract, Import, ImportChunk, Program, new_message, utcnow
 from tui.service.deps import (
     CurrentAdmin,
     Id,
@@ -21,8 +24,10 @@ from tui.service.deps import (
     notify_sender,
     owned,
 )
-from tui.service.errors import ApiProblem
+from tui.service.errors import ApiProblem, storage_problem
+from tui.service.mail import OutboxSender
 from tui.service.serializers import import_out
+from tui.service.storage import BYTES_PER_INVITATION, give_back_log_space, storage_fault
 from tui.wire import models as wire
 
 router = APIRouter(prefix="/imports", tags=["imports"])
@@ -35,6 +40,10 @@ IdempotencyKey = Annotated[
     ),
 ]
 CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": wire.ProblemDetail}}
+DROPPED = (
+    "The import was dropped with the rows it had received, so retrying stores nothing twice; "
+    "import the file again once this is fixed."
+)
 
 
 def _find_by_key(session: SessionDep, me: CurrentAdmin, key: str) -> Import | None:
@@ -81,6 +90,7 @@ def start_import(
 ) -> wire.ImportStatus:
     existing = _find_by_key(session, me, idempotency_key)
     if existing is None:
+        abandon_idle_imports(session, utcnow())  # those whose client died mid-upload
         owned(session, Program, body.program_id, me, "program")
         owned(session, Contract, body.contract_id, me, "contract")
         record = Import(
@@ -166,7 +176,34 @@ def put_chunk(
         session.commit()
     except IntegrityError:  # the same chunk, raced
         session.rollback()
+    except (DBAPIError, sqlite3.Error) as error:
+        _drop_on_storage_fault(session, record, error)
+        raise
     return {"seq": seq, "rows": rows.height}
+
+
+def _drop_on_storage_fault(
+    session: Session, record: Import, error: Exception, needed: int | None = None
+) -> None:
+    """A chunk or commit a storage fault failed: the import will not commit, so it is dropped
+    with its chunks now (they would only take the room a retry needs), and the fault told with
+    its own code. Any other database error goes on as it was."""
+    fault = storage_fault(error)
+    if fault is None:
+        return
+    session.rollback()
+    try:
+        if record.status == "open":
+            abandon_import(session, record)
+            session.commit()
+        done = DROPPED
+    except (DBAPIError, sqlite3.Error):  # refused too: abandoned once idle
+        session.rollback()
+        done = "Nothing was stored."
+    engine = session.get_bind().engine
+    session.close()
+    give_back_log_space(engine)
+    raise storage_problem(fault, engine, needed, done) from None
 
 
 @router.post("/{import_id}/commit", responses=CONFLICT)
@@ -210,24 +247,59 @@ def commit(
             "commit again and they will be skipped.",
             code="concurrent_import",
         ) from None
+    except (DBAPIError, sqlite3.Error) as error:  # sqlite3's own: the commit copies rows raw
+        _drop_on_storage_fault(session, record, error, body.rows * BYTES_PER_INVITATION)
+        raise
     if record.send_emails:
         notify_sender(request)
     return import_out(session, record)
 
 
+@router.delete("/{import_id}", responses=CONFLICT)
+def abandon(import_id: Id, session: WriteSessionDep, me: CurrentAdmin) -> wire.ImportStatus:
+    """Give up an import that has not committed: it is abandoned and its rows dropped. An
+    import already ended is answered as it is; a committed one cannot be given up (409)."""
+    record = owned(session, Import, import_id, me, "import")
+    if record.status == "committed":
+        raise ApiProblem(
+            409,
+            "Import committed",
+            "The import is committed; revoke its invitations instead.",
+            code="import_committed",
+        )
+    if record.status == "open":
+        abandon_import(session, record)
+        session.commit()
+    return import_out(session, record)
+
+
 @router.get("/{import_id}")
-def get_import(import_id: Id, session: SessionDep, me: CurrentAdmin) -> wire.ImportStatus:
-    return import_out(session, owned(session, Import, import_id, me, "import"))
+def get_import(
+    import_id: Id, session: SessionDep, me: CurrentAdmin, request: Request
+) -> wire.ImportStatus:
+    record = owned(session, Import, import_id, me, "import")
+    return mail_paused(request, import_out(session, record))
+
+
+def mail_paused(request: Request, status: wire.ImportStatus) -> wire.ImportStatus:
+    """The import's status, saying why its emails wait while this service's sender is paused
+    (a full disk): the database that would record the reason cannot be written."""
+    sender: OutboxSender | None = request.app.state.sender
+    if sender is None or sender.paused is None or status.emails_done:
+        return status
+    return status.model_copy(update={"email_problem": sender.paused})
 
 
 @router.get("")
 def list_imports(
-    session: SessionDep, me: CurrentAdmin, offset: Offset = 0, limit: Limit = 50
+    session: SessionDep, me: CurrentAdmin, request: Request, offset: Offset = 0, limit: Limit = 50
 ) -> wire.Page[wire.ImportStatus]:
     query = select(Import).where(Import.organization_id == me.organization_id)
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     records = session.scalars(query.order_by(Import.id.desc()).offset(offset).limit(limit))
-    items = [import_out(session, record, with_issues=False) for record in records]
+    items = [
+        mail_paused(request, import_out(session, record, with_issues=False)) for record in records
+    ]
     return wire.Page[wire.ImportStatus](items=items, total=total, offset=offset, limit=limit)
 
 
