@@ -271,7 +271,7 @@ BROKEN = """
 import sys
 import polars as pl
 import tui.intake.learner_file as learner_file
-from tui.cli import main
+from tui.cli.main import main
 
 
 def panic(*args, **kwargs):
