@@ -14,6 +14,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DirectoryTree, Footer, Header, Input, Label, Static
 
@@ -61,7 +62,7 @@ class BrowseFiles(ModalScreen[Path | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="browse-files"):
             yield Label("Browse files (.csv, .tsv, .txt, .xlsx)", classes="title")
-            yield Static("", id="folder", classes="hint")
+            yield Static("", id="folder", classes="hint", markup=False)
             yield LearnerFileTree(self.start)
         yield Footer()
 
@@ -116,7 +117,8 @@ class OpenInEditor(ModalScreen[bool]):
             yield Label("Template saved", classes="title")
             yield Static(
                 f"Saved {self.path}. Open it in {editor} now? Roster comes back when "
-                "you close the editor."
+                "you close the editor.",
+                markup=False,
             )
             with Horizontal(classes="buttons"):
                 yield Button("Not now", id="no")
@@ -151,7 +153,11 @@ class UploadScreen(ForwardsWorkerErrors, Screen[None]):
         with Vertical(id="upload"):
             yield Label("Upload the learner file", classes="title")
             yield Static(
-                f"Program: [b]{self.program.name}[/b]    Contract: [b]{self.contract.name}[/b]",
+                Content.from_markup(
+                    "Program: [b]$program[/b]    Contract: [b]$contract[/b]",
+                    program=self.program.name,
+                    contract=self.contract.name,
+                ),
                 classes="context",
             )
             yield Static(
@@ -165,7 +171,7 @@ class UploadScreen(ForwardsWorkerErrors, Screen[None]):
             yield Input(
                 placeholder="Path to the learner file (.csv, .tsv, .txt or .xlsx)", id="path"
             )
-            yield Static("", id="path-error")
+            yield Static("", id="path-error", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Download the .csv template", id="template")
                 yield Button("Browse files", id="browse")
