@@ -22,6 +22,7 @@ from tui.api.client import ApiError, ServiceUnreachableError
 from tui.intake.export import preview_frame
 from tui.intake.learner_file import read_learner_file
 from tui.intake.limits import Limits
+from tui.intake.safety import CHECKING, READING, failure_problem, is_interrupt
 from tui.memory import release_free_memory
 from tui.screens.messages import FileUploaded
 from tui.screens.save_as import clean_path, save_template
@@ -239,9 +240,24 @@ class UploadScreen(ForwardsWorkerErrors, Screen[None]):
 
     @work(exclusive=True, exit_on_error=False)
     async def read(self, path: Path) -> None:
+        """Read and check the file; any failure, a native panic included, is said where
+        "Reading the file…" stood, with how far it got: the upload never hangs."""
+        self._reached: tuple[str, int | None] = (READING, None)
+        try:
+            await self._read(path)
+        except asyncio.CancelledError:
+            raise  # another file chosen, or the screen closed
+        except BaseException as error:
+            if is_interrupt(error):
+                raise
+            problem = failure_problem(error, *self._reached)
+            self.query_one("#path-error", Static).update(problem.message)
+
+    async def _read(self, path: Path) -> None:
         from tui.api.importer import dry_run
 
         learner_file = checked = await asyncio.to_thread(read_learner_file, path, self.limits)
+        self._reached = (CHECKING, learner_file.summary.rows)
         if not learner_file.summary.file_errors:
             self.query_one("#path-error", Static).update("Checking with the service…")
             client = await services(self).client()
