@@ -143,7 +143,9 @@ class RosterApp(App[None]):
         try:
             update_config_file({"theme": theme})
         except OSError as error:
-            self.notify(f"The theme is not remembered: {error.strerror}.", severity="warning")
+            self.notify(
+                f"The theme is not remembered: {error.strerror}.", severity="warning", markup=False
+            )
             return
         self.settings = self.settings.model_copy(update={"theme": theme})
 
@@ -227,7 +229,7 @@ class RosterApp(App[None]):
             message = error.problem.detail
         else:
             message = f"Something went wrong: {type(error).__name__}: {error}"[:300]
-        self.notify(message, title="Roster", severity="error", timeout=10)
+        self.notify(message, title="Roster", severity="error", timeout=10, markup=False)
 
     async def client(self) -> RosterClient:
         """The service client, once connected (screens' workers wait for it)."""

@@ -32,8 +32,8 @@ def invitation(**changed: Any) -> wire.Invitation:
     return wire.Invitation(**(values | changed))
 
 
-def shown(text: str) -> str:
-    return Content.from_markup(text).plain
+def shown(text: Content) -> str:
+    return text.plain
 
 
 def test_a_sent_invitation_names_the_learner_the_program_and_the_contract() -> None:

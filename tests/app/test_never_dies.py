@@ -144,3 +144,37 @@ async def test_a_service_gone_before_the_dry_run_is_said_on_the_upload_screen(
         # Where "Checking with the service…" stood, not a notice under a status left standing.
         await until(pilot, lambda: "Cannot reach" in text_of(pilot, "#path-error"), timeout=60)
         assert isinstance(app.screen, UploadScreen)
+
+
+@pytest.mark.parametrize(
+    ("target", "said"),
+    [
+        ("read_learner_file", "while reading the file, before any row was read"),
+        ("preview_frame", "while checking the rows, with 2 learner rows read"),
+    ],
+)
+async def test_a_native_panic_while_uploading_is_said_where_reading_stood(
+    app: RosterApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, target: str, said: str
+) -> None:
+    import polars as pl
+
+    from tui.screens import upload as upload_screen
+    from tui.screens.pickers import ChooseContract, ChooseProgram
+    from tui.screens.upload import UploadScreen
+
+    def panic(*_: object) -> None:
+        raise pl.exceptions.PanicException("boom")
+
+    monkeypatch.setattr(upload_screen, target, panic)
+    path = learner_file(tmp_path, "Ann Lee,ann.lee@example.org,", "Bob Ray,bob.ray@example.org,")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot)
+        await pilot.press("i")
+        await choose(pilot, ChooseProgram, "inclusive")
+        await choose(pilot, ChooseContract, "enterprise")
+        await upload(pilot, path)
+        await until(pilot, lambda: "PanicException: boom" in text_of(pilot, "#path-error"))
+        assert said in text_of(pilot, "#path-error")
+        assert isinstance(app.screen, UploadScreen)
+        await pilot.press("escape")  # the app still answers
+        await on_screen(pilot, ChooseContract)

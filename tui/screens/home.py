@@ -89,7 +89,7 @@ class AdminHome(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
         await contracts.remove_children()
         await contracts.mount_all(
             Horizontal(
-                Label(contract.name, classes="contract-name"),
+                Label(contract.name, classes="contract-name", markup=False),
                 Static(seats_bar(contract), classes="contract-bar"),
                 classes="contract",
             )

@@ -9,10 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rich.markup import escape
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
@@ -119,16 +120,16 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
             self.records[record.id] = record
             table.add_row(
                 f"{when:%Y-%m-%d %H:%M}",
-                record.file_name,
+                Text(record.file_name, end=""),
                 f"{record.invited:,}",
                 f"{sum(record.skipped.values()):,}",
                 f"{record.errors:,}",
                 emails_text(record),
-                record.program_name,
-                record.contract_name,
+                Text(record.program_name, end=""),
+                Text(record.contract_name, end=""),
                 record.status,
                 f"{record.rows:,}",
-                record.admin_email,
+                Text(record.admin_email, end=""),
                 key=str(record.id),
             )
         self.total = page.total
@@ -148,7 +149,7 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
         import_id = self._highlighted()
         record = None if import_id is None else self.records.get(import_id)
         self.query_one("#import-detail", Static).update(
-            "No imports yet." if record is None else escape(import_detail(record))
+            "No imports yet." if record is None else Content(import_detail(record))
         )
 
     @on(DataTable.RowSelected, "#imports")
@@ -193,7 +194,10 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
             write_rows_with_errors(pl.DataFrame(rows.model_dump()), path, replace=True)
         except OSError as error:
             self.app.call_from_thread(
-                self.notify, f"Cannot write {path}: {error.strerror}.", severity="error"
+                self.notify,
+                f"Cannot write {path}: {error.strerror}.",
+                severity="error",
+                markup=False,
             )
             return
-        self.app.call_from_thread(self.notify, f"Saved the rows left out to {path}")
+        self.app.call_from_thread(self.notify, f"Saved the rows left out to {path}", markup=False)

@@ -11,11 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rich.markup import escape
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
@@ -128,10 +129,10 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
             for contract in (await client.contracts(program.id)).items:
                 contracts[contract.id] = contract.name
         self.query_one("#program", Select).set_options(
-            (program.name, program.id) for program in programs
+            (Text(program.name), program.id) for program in programs
         )
         self.query_one("#contract", Select).set_options(
-            (name, id_) for id_, name in sorted(contracts.items(), key=lambda item: item[1])
+            (Text(name), id_) for id_, name in sorted(contracts.items(), key=lambda item: item[1])
         )
 
     def filters(self) -> dict[str, Any]:
@@ -236,7 +237,7 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
         # Two lines, each cut to the width: the second keeps the mail server's whole reply in
         # view at 80 columns.
         detail.update(
-            escape(
+            Content(
                 f"{invitation.full_name} <{invitation.email}> · {status} · "
                 f"{invitation.program_name} · {invitation.contract_name}\n{email}"
             )
@@ -320,7 +321,7 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
             client = await services(self).client()
             result = await client.bulk(action, wire.InvitationSelection(**scope.selection))
         except ApiError as error:
-            self.notify(error.problem.detail, severity="error")
+            self.notify(error.problem.detail, severity="error", markup=False)
             return
         finally:
             table.loading = False

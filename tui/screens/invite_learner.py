@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import polars as pl
-from rich.markup import escape
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
 
@@ -82,7 +83,7 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[wire.Invitation | No
         programs = (await client.programs()).items
         self.programs = {program.id: program for program in programs}
         select = self.query_one("#program", Select)
-        select.set_options([(program.name, program.id) for program in programs])
+        select.set_options([(Text(program.name), program.id) for program in programs])
         if self.program is not None:
             select.value = self.program.id
 
@@ -98,7 +99,7 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[wire.Invitation | No
         self.contracts = {contract.id: contract for contract in contracts if contract.available}
         select = self.query_one("#contract", Select)
         select.set_options(
-            [(f"{c.name} — {contract_detail(c)}", c.id) for c in self.contracts.values()]
+            [(Text(f"{c.name} — {contract_detail(c)}"), c.id) for c in self.contracts.values()]
         )
 
     @on(Checkbox.Changed, "#send")
@@ -129,14 +130,16 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[wire.Invitation | No
         errors = [message for severity, message in issues if severity == "error"]
         warnings = [message for severity, message in issues if severity != "error"]
         if errors:
-            error.update("\n".join(f"✗ {escape(message)}" for message in errors))
+            error.update(Content("\n".join(f"✗ {message}" for message in errors)))
             return
         self.invite(program, contract, learner, warnings, typed)
 
     def _warn(self, warnings: list[str]) -> None:
         self.query_one("#form-error", Static).update(
-            "\n".join(f"! {escape(message)}" for message in warnings)
-            + "\nPress enter again to invite anyway, or correct it."
+            Content(
+                "\n".join(f"! {message}" for message in warnings)
+                + "\nPress enter again to invite anyway, or correct it."
+            )
         )
 
     @work(exclusive=True, group="invite", exit_on_error=False)
@@ -239,27 +242,36 @@ class InvitationSent(ModalScreen[None]):
         self.dismiss(None)
 
 
-def invitation_text(invitation: wire.Invitation, *, sent: bool) -> str:
-    """The invitation in a few lines (markup; the learner's values escaped)."""
-    who = escape(f"{invitation.full_name} <{invitation.email}>")
+def invitation_text(invitation: wire.Invitation, *, sent: bool) -> Content:
+    """The invitation in a few lines; the learner's and the service's values shown as text."""
     lines = [
-        f"[b]{who}[/b] is invited to [b]{escape(invitation.program_name)}[/b], on the contract "
-        f"{escape(invitation.contract_name)}, until {invitation.expires_at.astimezone():%Y-%m-%d}."
+        Content.from_markup(
+            "[b]$who[/b] is invited to [b]$program[/b], on the contract $contract, until $until.",
+            who=f"{invitation.full_name} <{invitation.email}>",
+            program=invitation.program_name,
+            contract=invitation.contract_name,
+            until=f"{invitation.expires_at.astimezone():%Y-%m-%d}",
+        )
     ]
     if not sent:
-        lines.append("No email was sent: the invitation was created without one.")
+        lines.append(Content("No email was sent: the invitation was created without one."))
     elif invitation.email_status == "sent":
-        lines.append("The invitation email was sent.")
+        lines.append(Content("The invitation email was sent."))
     elif invitation.email_status == "failed":
         lines.append(
-            "[red]The invitation email failed:[/red] "
-            + escape(invitation.email_error or "not sent")
-            + f"\nOnce the cause is fixed, send it again: roster invitations resend {invitation.id}"
+            Content.from_markup(
+                "[red]The invitation email failed:[/red] $error\nOnce the cause is fixed, send it "
+                "again: roster invitations resend $id",
+                error=invitation.email_error or "not sent",
+                id=str(invitation.id),
+            )
         )
     else:
         lines.append(
-            "The invitation email is still queued"
-            + (f" ({escape(invitation.email_error[:80])})" if invitation.email_error else "")
-            + ": Roster keeps sending it while it runs."
+            Content(
+                "The invitation email is still queued"
+                + (f" ({invitation.email_error[:80]})" if invitation.email_error else "")
+                + ": Roster keeps sending it while it runs."
+            )
         )
-    return "\n".join(lines)
+    return Content("\n").join(lines)

@@ -35,7 +35,7 @@ class Picker(ForwardsWorkerErrors, ModalScreen[Any]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog picker"):
             yield Label(self.title_text, classes="title")
-            yield Static(self.hint, classes="hint")
+            yield Static(self.hint, classes="hint", markup=False)
             yield SearchableList(self.placeholder)
             with Horizontal(classes="buttons"):
                 yield Button("Back", id="back")

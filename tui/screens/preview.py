@@ -11,6 +11,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Footer, Header, Input, Label, Static, TextArea
@@ -52,7 +53,9 @@ class EditRow(ModalScreen[dict[str, str] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="edit-row"):
             yield Label(f"Edit row {self.row['row']}", classes="title")
-            yield Static(str(self.row["issue"]) or "No issue in this row.", classes="hint")
+            yield Static(
+                str(self.row["issue"]) or "No issue in this row.", classes="hint", markup=False
+            )
             for field in LEARNER_FIELDS:
                 yield Label(field.header)
                 yield Input(str(self.row[field.name] or ""), id=field.name)
@@ -265,11 +268,17 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
             export_issues(frame, path, replace=True)
         except OSError as error:
             self.app.call_from_thread(
-                self.notify, f"Cannot write {path}: {error.strerror}.", severity="error"
+                self.notify,
+                f"Cannot write {path}: {error.strerror}.",
+                severity="error",
+                markup=False,
             )
             return
         self.app.call_from_thread(
-            self.notify, f"Exported the rows with issues to {path}", title="Export"
+            self.notify,
+            f"Exported the rows with issues to {path}",
+            title="Export",
+            markup=False,
         )
 
     def action_edit(self) -> None:
@@ -317,6 +326,7 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
             self.notify(
                 error.problem.detail if isinstance(error, ApiError) else str(error),
                 severity="error",
+                markup=False,
             )
             return
         finally:
@@ -347,8 +357,12 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         action = "Send invitations to" if bar.send else "Create invitations (no emails) for"
         self.app.push_screen(
             ConfirmCommit(
-                f"{action} {plural(report.ready, 'learner')} in [b]{self.program.name}[/b], "
-                f"on the contract [b]{self.contract.name}[/b]?",
+                Content.from_markup(
+                    f"{action} {plural(report.ready, 'learner')} in [b]$program[/b], "
+                    "on the contract [b]$contract[/b]?",
+                    program=self.program.name,
+                    contract=self.contract.name,
+                ),
                 bar.action_label,
             ),
             confirmed,
@@ -360,7 +374,7 @@ class ConfirmCommit(ModalScreen[bool]):
 
     BINDINGS = [Binding("escape", "dismiss(False)", "Cancel")]
 
-    def __init__(self, question: str, action: str) -> None:
+    def __init__(self, question: Content, action: str) -> None:
         super().__init__()
         self.question = question
         self.action = action

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -45,10 +46,10 @@ class ProgramsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
         table.clear()
         for program in self.programs:
             table.add_row(
-                program.name,
+                Text(program.name, end=""),
                 f"{program.learners:,}",
                 f"{program.pending:,}",
-                program.description,
+                Text(program.description, end=""),
                 key=str(program.id),
             )
         table.move_cursor(row=min(cursor, max(len(self.programs) - 1, 0)))

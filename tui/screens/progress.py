@@ -6,11 +6,11 @@ import asyncio
 from pathlib import Path
 
 import polars as pl
-from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, ProgressBar, Static
@@ -137,7 +137,9 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
             await keep_left_out(client, self.learner_file, status)
         except (ApiError, ServiceUnreachableError) as error:
             self.notify(
-                f"The rows left out were not kept with the import: {error}", severity="warning"
+                f"The rows left out were not kept with the import: {error}",
+                severity="warning",
+                markup=False,
             )
 
     @on(Button.Pressed, "#close")
@@ -176,12 +178,22 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
 
     def compose(self) -> ComposeResult:
         status = self.status
-        lines = [f"[b]{status.invited:,}[/b] {noun(status.invited, 'invitation')} created."]
+        lines = [
+            Content.from_markup(
+                f"[b]{status.invited:,}[/b] {noun(status.invited, 'invitation')} created."
+            )
+        ]
         if status.send_emails:
             sent = status.emails_sent
             lines.append(
-                f"[b]{sent:,}[/b] invitation {noun(sent, 'email')} sent."
-                + (f" [red]{status.emails_failed:,} failed.[/red]" if status.emails_failed else "")
+                Content.from_markup(
+                    f"[b]{sent:,}[/b] invitation {noun(sent, 'email')} sent."
+                    + (
+                        f" [red]{status.emails_failed:,} failed.[/red]"
+                        if status.emails_failed
+                        else ""
+                    )
+                )
             )
             waiting = status.emails_queued - status.emails_sent - status.emails_failed
             if waiting:
@@ -191,15 +203,17 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
                     else ""
                 )
                 lines.append(
-                    f"{plural(waiting, 'email')} still queued{why}: Roster keeps "
-                    "sending them while it runs."
+                    Content(
+                        f"{plural(waiting, 'email')} still queued{why}: Roster keeps "
+                        "sending them while it runs."
+                    )
                 )
         else:
-            lines.append("No emails were sent: the invitations were created without them.")
+            lines.append(Content("No emails were sent: the invitations were created without them."))
         differ = sum(1 for issue in status.issues if issue.code == "learner_differs")
         if differ:
             lines.append(
-                f"{plural(differ, 'stored learner')} "
+                Content(f"{plural(differ, 'stored learner')} ")
                 + (
                     "took the file's Full Name and External ID."
                     if status.update_learners
@@ -212,15 +226,17 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
                 plural(count, *SKIP_NAMES.get(code, (code, code)))
                 for code, count in status.skipped.items()
             )
-            lines.append(f"{plural(skipped, 'row')} skipped ({why}): no second invitation.")
+            lines.append(
+                Content(f"{plural(skipped, 'row')} skipped ({why}): no second invitation.")
+            )
         errors = self.report.errors
         if errors:
             were = "was" if errors == 1 else "were"
-            lines.append(f"{plural(errors, 'row')} with errors {were} left out.")
+            lines.append(Content(f"{plural(errors, 'row')} with errors {were} left out."))
         self.lines = lines
         with Vertical(classes="dialog", id="completion"):
             yield Label("Import complete", classes="title")
-            yield Static("\n".join(lines), id="completion-text")
+            yield Static(Content("\n").join(lines), id="completion-text")
             with Horizontal(classes="buttons"):
                 yield Button("Close", id="close", variant="primary")
         yield Footer()
@@ -238,9 +254,7 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
         client = await services(self).client()
         failed = await failed_emails(client, self.status)
         lines = failures_text(self.status, failed)
-        self._add_line(
-            "[red]Emails that failed:[/red]\n" + "\n".join(escape(line) for line in lines)
-        )
+        self._add_line(Content.from_markup("[red]Emails that failed:[/red]\n") + "\n".join(lines))
 
     @work(thread=True, exit_on_error=False)
     def write_error_file(self, source: Path) -> None:
@@ -250,14 +264,18 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
         left_out = self.frame.filter(pl.col("status").is_in(LEFT_OUT))
         try:
             path = export_issues(left_out, errors_file_for(source))
-            line = f"The rows left out (errors, and skipped rows with the reason) are in {path}"
+            line = Content(
+                f"The rows left out (errors, and skipped rows with the reason) are in {path}"
+            )
         except OSError as error:
-            line = f"[red]The rows with issues could not be written: {error.strerror}.[/red]"
+            line = Content.from_markup(
+                "[red]The rows with issues could not be written: $why.[/red]", why=error.strerror
+            )
         self.app.call_from_thread(self._add_line, line)
 
-    def _add_line(self, line: str) -> None:
+    def _add_line(self, line: Content) -> None:
         self.lines.append(line)
-        self.query_one("#completion-text", Static).update("\n".join(self.lines))
+        self.query_one("#completion-text", Static).update(Content("\n").join(self.lines))
 
     @on(Button.Pressed, "#close")
     def action_close(self) -> None:

@@ -13,6 +13,7 @@ from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 
@@ -80,16 +81,21 @@ class SaveAs(ModalScreen[Path | None]):
             return
         path = clean_path(text)
         if path.is_dir():
-            problem.update(f"{path} is a folder: add a file name, such as {self.suggested.name}.")
+            problem.update(
+                Content(f"{path} is a folder: add a file name, such as {self.suggested.name}.")
+            )
             return
         if not path.parent.is_dir():
-            problem.update(f"There is no folder {path.parent}. Type a folder that exists.")
+            problem.update(Content(f"There is no folder {path.parent}. Type a folder that exists."))
             return
         if path.exists() and self._replace != path:
             self._replace = path
             problem.update(
-                f"[b]{path.name} already exists.[/b] Press enter again to replace it, or type "
-                "another name."
+                Content.from_markup(
+                    "[b]$name already exists.[/b] Press enter again to replace it, or type "
+                    "another name.",
+                    name=path.name,
+                )
             )
             return
         self.dismiss(path)
@@ -106,9 +112,11 @@ def save_template(app: App[Any], folder: Path, saved: Callable[[Path], None] | N
         try:
             write_template(path, overwrite=True)  # the admin chose to replace a file there
         except OSError as error:
-            app.notify(f"Cannot write the template: {error.strerror}", severity="error")
+            app.notify(
+                f"Cannot write the template: {error.strerror}", severity="error", markup=False
+            )
             return
-        app.notify(f"Saved {path}", title="Template")
+        app.notify(f"Saved {path}", title="Template", markup=False)
         if saved is not None:
             saved(path)
 

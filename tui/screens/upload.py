@@ -14,6 +14,7 @@ from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DirectoryTree, Footer, Header, Input, Label, Static
 
@@ -21,6 +22,7 @@ from tui.api.client import ApiError, ServiceUnreachableError
 from tui.intake.export import preview_frame
 from tui.intake.learner_file import read_learner_file
 from tui.intake.limits import Limits
+from tui.intake.safety import CHECKING, READING, failure_problem, is_interrupt
 from tui.memory import release_free_memory
 from tui.screens.messages import FileUploaded
 from tui.screens.save_as import clean_path, save_template
@@ -61,7 +63,7 @@ class BrowseFiles(ModalScreen[Path | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="browse-files"):
             yield Label("Browse files (.csv, .tsv, .txt, .xlsx)", classes="title")
-            yield Static("", id="folder", classes="hint")
+            yield Static("", id="folder", classes="hint", markup=False)
             yield LearnerFileTree(self.start)
         yield Footer()
 
@@ -116,7 +118,8 @@ class OpenInEditor(ModalScreen[bool]):
             yield Label("Template saved", classes="title")
             yield Static(
                 f"Saved {self.path}. Open it in {editor} now? Roster comes back when "
-                "you close the editor."
+                "you close the editor.",
+                markup=False,
             )
             with Horizontal(classes="buttons"):
                 yield Button("Not now", id="no")
@@ -151,7 +154,11 @@ class UploadScreen(ForwardsWorkerErrors, Screen[None]):
         with Vertical(id="upload"):
             yield Label("Upload the learner file", classes="title")
             yield Static(
-                f"Program: [b]{self.program.name}[/b]    Contract: [b]{self.contract.name}[/b]",
+                Content.from_markup(
+                    "Program: [b]$program[/b]    Contract: [b]$contract[/b]",
+                    program=self.program.name,
+                    contract=self.contract.name,
+                ),
                 classes="context",
             )
             yield Static(
@@ -165,7 +172,7 @@ class UploadScreen(ForwardsWorkerErrors, Screen[None]):
             yield Input(
                 placeholder="Path to the learner file (.csv, .tsv, .txt or .xlsx)", id="path"
             )
-            yield Static("", id="path-error")
+            yield Static("", id="path-error", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Download the .csv template", id="template")
                 yield Button("Browse files", id="browse")
@@ -233,9 +240,24 @@ class UploadScreen(ForwardsWorkerErrors, Screen[None]):
 
     @work(exclusive=True, exit_on_error=False)
     async def read(self, path: Path) -> None:
+        """Read and check the file; any failure, a native panic included, is said where
+        "Reading the file…" stood, with how far it got: the upload never hangs."""
+        self._reached: tuple[str, int | None] = (READING, None)
+        try:
+            await self._read(path)
+        except asyncio.CancelledError:
+            raise  # another file chosen, or the screen closed
+        except BaseException as error:
+            if is_interrupt(error):
+                raise
+            problem = failure_problem(error, *self._reached)
+            self.query_one("#path-error", Static).update(problem.message)
+
+    async def _read(self, path: Path) -> None:
         from tui.api.importer import dry_run
 
         learner_file = checked = await asyncio.to_thread(read_learner_file, path, self.limits)
+        self._reached = (CHECKING, learner_file.summary.rows)
         if not learner_file.summary.file_errors:
             self.query_one("#path-error", Static).update("Checking with the service…")
             client = await services(self).client()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -112,10 +113,10 @@ class UsersScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen[N
         for learner in page.items:
             invitations = ", ".join(f"{p.program_name} ({p.status})" for p in learner.programs)
             table.add_row(
-                learner.full_name,
-                learner.email,
-                learner.external_id or "",
-                invitations,
+                Text(learner.full_name, end=""),
+                Text(learner.email, end=""),
+                Text(learner.external_id or "", end=""),
+                Text(invitations, end=""),
                 key=str(learner.id),
             )
         self.total = page.total

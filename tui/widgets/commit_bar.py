@@ -3,10 +3,10 @@ whether stored learners take the file's values, and send or only create the invi
 
 from __future__ import annotations
 
-from rich.markup import escape
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Button, Checkbox, Static
@@ -63,7 +63,9 @@ class CommitBar(Vertical):
     def watch_message(self, message: str) -> None:
         line, more, _ = message.partition("\n")
         self.query_one("#message", Static).update(
-            f"Message: [b]{escape(line)}[/b]{' …' if more else ''} · p changes it"
+            Content.from_markup(
+                "Message: [b]$line[/b]$more · p changes it", line=line, more=" …" if more else ""
+            )
             if message
             else "No message of your own in the emails · p writes one"
         )

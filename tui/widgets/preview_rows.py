@@ -6,6 +6,7 @@ import polars as pl
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Label, Static
 
@@ -96,6 +97,6 @@ class PreviewRows(Vertical):
         if row is None:
             detail.update("No rows to show.")
         elif row["issue"]:
-            detail.update(f"Row {row['row']}: {row['issue']}")
+            detail.update(Content(f"Row {row['row']}: {row['issue']}"))
         else:
             detail.update(f"Row {row['row']}: ready to invite.")

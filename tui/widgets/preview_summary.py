@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
@@ -46,7 +47,7 @@ class PreviewSummary(Vertical):
         self.query_one("#summary", Static).update(self._summary(report))
         if not self.readable:
             self.query_one("#file-error", Static).update(
-                "[b red]This file cannot be imported[/b red]\n\n"
+                Content.from_markup("[b red]This file cannot be imported[/b red]\n\n")
                 + "\n\n".join(f"✗ {error.message}" for error in report.file_errors)
                 + "\n\nFix the file, then press escape to upload it again."
             )
@@ -58,7 +59,7 @@ class PreviewSummary(Vertical):
             refused += "another contract."
         self._show("#service-error", refused)
 
-    def _summary(self, report: Report) -> str:
+    def _summary(self, report: Report) -> Content:
         source = describe_source(report)
         counts = (
             f"[b]{report.rows:,}[/b] {noun(report.rows, 'row')} uploaded · "
@@ -70,16 +71,17 @@ class PreviewSummary(Vertical):
                 else ""
             )
         )
-        return (
-            f"Program: [b]{self.program}[/b]    Contract: [b]{self.contract}[/b]\n"
-            f"File: [b]{report.file}[/b]"
-            + (f" — {source}" if source else "")
-            + "\n"
-            + (counts if self.readable else "")
+        return Content.from_markup(
+            "Program: [b]$program[/b]    Contract: [b]$contract[/b]\nFile: [b]$file[/b]$source\n"
+            + (counts if self.readable else ""),
+            program=self.program,
+            contract=self.contract,
+            file=report.file,
+            source=f" — {source}" if source else "",
         )
 
     def _show(self, selector: str, text: str) -> None:
         """`text` in the Static at `selector`, hidden when there is none."""
         static = self.query_one(selector, Static)
-        static.update(text)
+        static.update(Content(text))
         static.display = bool(text)
