@@ -178,3 +178,31 @@ async def test_a_native_panic_while_uploading_is_said_where_reading_stood(
         assert isinstance(app.screen, UploadScreen)
         await pilot.press("escape")  # the app still answers
         await on_screen(pilot, ChooseContract)
+
+
+async def test_a_native_panic_while_leaving_a_row_out_keeps_the_preview_and_says_why(
+    app: RosterApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import polars as pl
+
+    from tui.screens import preview as preview_screen
+    from tui.screens.preview import PreviewScreen
+    from tui.widgets.preview_rows import PreviewRows
+
+    def panic(*_: object) -> None:
+        raise pl.exceptions.PanicException("boom")
+
+    monkeypatch.setattr(preview_screen, "leave_out_row", panic)
+    path = learner_file(tmp_path, "Ann Lee,ann.lee@example.org,", "Bob Ray,bob.ray@example.org,")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await to_preview(pilot, path)
+        preview = app.screen
+        assert isinstance(preview, PreviewScreen)
+        await pilot.press("d")
+        await until(
+            pilot, lambda: any("PanicException: boom" in n.message for n in app._notifications)
+        )
+        # The rows are as they were, and the preview is not left waiting on the check.
+        assert preview.report.ready == 2
+        assert not preview.query_one(PreviewRows).checking
+        assert isinstance(app.screen, PreviewScreen)

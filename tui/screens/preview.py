@@ -23,6 +23,7 @@ from tui.intake.export import errors_file_for, export_issues, preview_frame
 from tui.intake.fields import FIELD_BY_HEADER, LEARNER_FIELDS
 from tui.intake.learner_file import LearnerFile
 from tui.intake.report import Report
+from tui.intake.safety import CHECKING, WRITING, failure_problem, is_interrupt
 from tui.screens.messages import CommitRequested
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors
@@ -274,6 +275,14 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
                 markup=False,
             )
             return
+        except BaseException as error:  # a library's native panic included
+            if is_interrupt(error):
+                raise
+            problem = failure_problem(error, WRITING, frame.height)
+            self.app.call_from_thread(
+                self.notify, problem.message, title="Export failed", severity="error", markup=False
+            )
+            return
         self.app.call_from_thread(
             self.notify,
             f"Exported the rows with issues to {path}",
@@ -328,6 +337,14 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
                 severity="error",
                 markup=False,
             )
+            return
+        except asyncio.CancelledError:
+            raise
+        except BaseException as error:  # a library's native panic included: the rows stay
+            if is_interrupt(error):
+                raise
+            problem = failure_problem(error, CHECKING, self.learner_file.summary.rows)
+            self.notify(problem.message, title="Not checked", severity="error", markup=False)
             return
         finally:
             rows.checking = False
