@@ -36,9 +36,10 @@ from sqlalchemy.orm import (
 )
 
 from tui.service.storage import storage_fault
-from tui.wire.models import EmailStatus, ImportState, InvitationStatus
+from tui.wire.models import AdminRole, EmailStatus, ImportState, InvitationStatus
 
 OutboxState = Literal["queued", "sent", "failed"]
+OutboxKind = Literal["invitation", "reminder"]
 
 
 class Clock:
@@ -84,6 +85,14 @@ class Organization(Base):
     # The name its invitation emails come from (`roster admin set-sender-name`); None: the
     # mail_from setting's name.
     sender_name: Mapped[str | None] = mapped_column(String(200))
+    # The invitation policy (`roster admin set-invitation-policy`): how long an invitation
+    # lives, and after how many days a still-pending one is reminded once (None: never).
+    invitation_lifetime_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    remind_after_days: Mapped[int | None] = mapped_column(Integer)
+    # The audit record's chain head: the newest entry's hash and how many entries there are,
+    # so that removing the newest entries is caught too (tui.service.audit).
+    audit_head: Mapped[str | None] = mapped_column(String(64))
+    audit_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -93,7 +102,21 @@ class Admin(Base):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     email: Mapped[str] = mapped_column(String(320))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # owner: everything, admins included; manager: invitations and members, in the programs of
+    # `AdminProgram` (all when it has none); viewer: reads only (tui.service.roles).
+    role: Mapped[AdminRole] = mapped_column(String(16), default="owner", server_default="owner")
+    # A removed admin's row stays, for the audit record; their token opens nothing.
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    token_rotated_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AdminProgram(Base):
+    """The programs a manager may act in; a manager with none acts in every program."""
+
+    __tablename__ = "admin_programs"
+    admin_id: Mapped[int] = mapped_column(ForeignKey("admins.id"), primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"), primary_key=True)
 
 
 class Program(Base):
@@ -103,6 +126,8 @@ class Program(Base):
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
+    # An archived program is offered nowhere and keeps its history; restoring clears it.
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -115,6 +140,8 @@ class Contract(Base):
     seats: Mapped[int | None] = mapped_column(Integer)  # None: unlimited
     starts_on: Mapped[date | None] = mapped_column(Date)
     ends_on: Mapped[date | None] = mapped_column(Date)
+    # An archived contract is offered nowhere and keeps its history; restoring clears it.
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
@@ -214,6 +241,11 @@ class Invitation(Base):
     email_error: Mapped[str | None] = mapped_column(Text)
     email_next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime)
     email_sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+    # A member removed (status "removed"): when and why; the seat is free from that moment.
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    removed_reason: Mapped[str | None] = mapped_column(Text)
+    # When a reminder was last queued (by hand or by the policy's automatic reminder).
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class Import(Base):
@@ -279,8 +311,38 @@ class OutboxMessage(Base):
     queued_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     next_attempt_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     claimed_by: Mapped[str | None] = mapped_column(String(120))
+    # "invitation" or "reminder": a reminder's email says it is one.
+    kind: Mapped[OutboxKind] = mapped_column(
+        String(16), default="invitation", server_default="invitation"
+    )
     last_error: Mapped[str | None] = mapped_column(Text)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class AuditEntry(Base):
+    """One change, as the audit record keeps it: append-only, each entry holding the hash of
+    the one before it in its organization (tui.service.audit)."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (
+        UniqueConstraint("organization_id", "seq"),
+        Index("ix_audit_entries_at", "organization_id", "at"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"))
+    seq: Mapped[int] = mapped_column(Integer)  # 1, 2, 3... within the organization
+    at: Mapped[datetime] = mapped_column(DateTime)
+    admin_id: Mapped[int | None] = mapped_column(ForeignKey("admins.id"))
+    actor: Mapped[str] = mapped_column(String(320))  # an admin's email, "automatic", "operator"
+    action: Mapped[str] = mapped_column(String(40))
+    program_id: Mapped[int | None] = mapped_column(Integer)
+    contract_id: Mapped[int | None] = mapped_column(Integer)
+    count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    learners: Mapped[list[str] | None] = mapped_column(JSON)
+    reason: Mapped[str | None] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 # How long a statement waits for another writer's lock before the request answers 503.

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tui.service.db import Admin, Contract, Import, Invitation, Program, hash_token, write_session
 from tui.service.errors import ApiProblem, not_found, too_many_attempts
 from tui.service.mail import OutboxSender
+from tui.service.roles import require_owner, require_writer
 from tui.service.throttle import GuessThrottle, Throttles
 
 M = TypeVar("M", Program, Contract, Import, Invitation)
@@ -95,7 +96,9 @@ def current_admin(
         # Its own short session: a request holds one connection at a time, never two.
         with _sessions(request)() as session:
             found = session.scalars(
-                select(Admin).where(Admin.token_hash == hash_token(token.strip()))
+                select(Admin).where(
+                    Admin.token_hash == hash_token(token.strip()), Admin.removed_at.is_(None)
+                )
             ).first()
         if found is None:
             guesses.failed()
@@ -110,6 +113,24 @@ def current_admin(
 
 
 CurrentAdmin = Annotated[Admin, Depends(current_admin)]
+
+
+def writer_admin(me: CurrentAdmin) -> Admin:
+    """The admin, if their role may change things (owner, manager); a viewer gets 403."""
+    require_writer(me)
+    return me
+
+
+def owner_admin(me: CurrentAdmin) -> Admin:
+    """The admin, if an owner (admins, the organization's policy, contracts, programs)."""
+    require_owner(me, "manage the organization's admins, contracts, programs or policy")
+    return me
+
+
+# Routes that change invitations, learners or members take WriterAdmin; the organization's
+# own settings take OwnerAdmin; reads take CurrentAdmin and filter by `roles.program_scope`.
+WriterAdmin = Annotated[Admin, Depends(writer_admin)]
+OwnerAdmin = Annotated[Admin, Depends(owner_admin)]
 Id = Annotated[int, Path(ge=1, le=MAX_ID)]
 Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE)]

@@ -50,7 +50,10 @@ def _message(value: object) -> object:
 
 # An admin's own words for the invitation emails (plain text: never markup), none when blank.
 Message = Annotated[Annotated[str, Field(max_length=MAX_MESSAGE)] | None, BeforeValidator(_message)]
-InvitationStatus = Literal["pending", "accepted", "revoked", "expired"]
+InvitationStatus = Literal["pending", "accepted", "revoked", "expired", "removed"]
+# owner: everything, admins included; manager: invitations and members (in some programs or
+# all); viewer: reads only.
+AdminRole = Literal["owner", "manager", "viewer"]
 EmailStatus = Literal["created", "queued", "retrying", "sent", "failed"]
 ImportState = Literal["open", "committed", "rejected", "abandoned"]
 # Problem codes of a storage fault under the service's database (tui.service.storage): retrying
@@ -70,11 +73,16 @@ class Organization(BaseModel):
     name: str
     is_demo: bool
     sender_name: str | None = None  # who the invitation emails are from, when set
+    invitation_lifetime_days: int = 30
+    remind_after_days: int | None = None  # None: no automatic reminder
 
 
 class Me(BaseModel):
     admin_email: str
     organization: Organization
+    role: AdminRole = "owner"
+    # The programs a manager acts in; None: every program.
+    programs: list[int] | None = None
 
 
 class Program(BaseModel):
