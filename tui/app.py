@@ -28,7 +28,7 @@ from tui.screens.messages import CommitRequested, FileUploaded, StartBulkFlow, S
 from tui.screens.programs import ProgramsScreen
 from tui.screens.services import Services
 from tui.screens.users import UsersScreen
-from tui.screens.worker_errors import WorkerFailed
+from tui.screens.worker_errors import LibraryFailure, WorkerFailed, never_hangs
 from tui.settings import Settings
 from tui.urls import mask_url
 from tui.wire import models as wire
@@ -150,6 +150,7 @@ class RosterApp(App[None]):
         self.settings = self.settings.model_copy(update={"theme": theme})
 
     @work(exclusive=True, group="connect", exit_on_error=False)
+    @never_hangs
     async def connect(self) -> None:
         """Reach the service (starting the embedded one); on failure, say where and why."""
         from tui.outcome import Exit, Failure
@@ -227,6 +228,11 @@ class RosterApp(App[None]):
             message = str(error)
         elif isinstance(error, ApiError):
             message = error.problem.detail
+        elif isinstance(error, LibraryFailure):
+            message = (
+                f"A library Roster uses failed: {error}"[:240]
+                + ". Nothing was lost; try again, and report this message if it comes back."
+            )
         else:
             message = f"Something went wrong: {type(error).__name__}: {error}"[:300]
         self.notify(message, title="Roster", severity="error", timeout=10, markup=False)

@@ -206,3 +206,71 @@ async def test_a_native_panic_while_leaving_a_row_out_keeps_the_preview_and_says
         assert preview.report.ready == 2
         assert not preview.query_one(PreviewRows).checking
         assert isinstance(app.screen, PreviewScreen)
+
+
+@pytest.mark.parametrize(
+    ("target", "title", "said"),
+    [
+        ("ready_rows", "The import did not happen", "while preparing the rows"),
+        ("run_import", "The import stopped", "Imports page shows whether"),
+    ],
+)
+async def test_a_native_panic_while_importing_is_said_and_close_works(
+    app: RosterApp,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    target: str,
+    title: str,
+    said: str,
+) -> None:
+    import polars as pl
+    from textual.widgets import Button
+
+    from tui.screens import progress
+    from tui.screens.preview import PreviewScreen
+
+    def panic(*_: object, **__: object) -> None:
+        raise pl.exceptions.PanicException("boom")
+
+    monkeypatch.setattr(progress, target, panic)
+    path = learner_file(tmp_path, "Ann Lee,ann.lee@example.org,", "Bob Ray,bob.ray@example.org,")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await to_preview(pilot, path)
+        await pilot.press("i")
+        await on_screen(pilot, progress.ImportProgress)
+        await until(pilot, lambda: "PanicException: boom" in text_of(pilot, "#phase"))
+        assert said in text_of(pilot, "#phase")
+        assert text_of(pilot, "#progress-title") == title
+        close = app.screen.query_one("#close", Button)
+        assert not close.disabled
+        await pilot.click("#close")
+        await on_screen(pilot, PreviewScreen)
+
+
+async def test_a_native_panic_in_any_worker_is_a_message_not_a_hang(
+    app: RosterApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Textual's workers catch only Exception; a panic (a BaseException) would leave the
+    worker running and the page empty without a word."""
+    import polars as pl
+
+    from tui.api.client import RosterClient
+
+    async def panic(*_: object, **__: object) -> None:
+        raise pl.exceptions.PanicException("boom")
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot)
+        monkeypatch.setattr(RosterClient, "programs", panic)
+        await pilot.press("p")
+        await on_screen(pilot, ProgramsScreen)
+        await until(
+            pilot,
+            lambda: any(
+                "A library Roster uses failed: PanicException: boom" in n.message
+                for n in app._notifications
+            ),
+        )
+        assert app.is_running
+        await pilot.press("a")  # the app still answers
+        await until(pilot, lambda: app.current_mode == "home")

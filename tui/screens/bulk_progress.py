@@ -19,7 +19,7 @@ from textual.widgets import Button, Label, ProgressBar, Static
 from tui.api.bulk import BATCH, act_in_batches
 from tui.api.client import ApiError, ServiceUnreachableError
 from tui.screens.services import services
-from tui.screens.worker_errors import ForwardsWorkerErrors
+from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
 from tui.wire import models as wire
 
@@ -73,6 +73,7 @@ class BulkProgress(ForwardsWorkerErrors, ModalScreen[wire.BulkResult | None]):
         self.run_batches()
 
     @work(exclusive=True, exit_on_error=False)
+    @never_hangs
     async def run_batches(self) -> None:
         client = await services(self).client()
         batches = act_in_batches(client, self.action_name, self.selection, self.batch_size)

@@ -13,7 +13,7 @@ from textual.widgets import Button, Footer, Header, Label, LoadingIndicator, Sta
 from tui.screens.messages import StartBulkFlow
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.services import services
-from tui.screens.worker_errors import ForwardsWorkerErrors
+from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.wire import models as wire
 
 BAR_WIDTH = 20
@@ -67,6 +67,7 @@ class AdminHome(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
         self.reload()
 
     @work(exclusive=True, exit_on_error=False)
+    @never_hangs
     async def reload(self) -> None:
         client = await services(self).client()
         usage = await client.usage()

@@ -21,7 +21,7 @@ from tui.screens.invitations import InvitationsScreen
 from tui.screens.paging import LoadsAsYouGo
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.services import services
-from tui.screens.worker_errors import ForwardsWorkerErrors
+from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
 from tui.wire import models as wire
 
@@ -101,6 +101,7 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
         self.reload()
 
     @work(exclusive=True, group="imports", exit_on_error=False)
+    @never_hangs
     async def reload(self) -> None:
         page = await self.fetch(0)
         table = self.query_one(DataTable)
@@ -164,6 +165,7 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
             self.save_left_out(import_id)
 
     @work(exclusive=True, group="left-out", exit_on_error=False)
+    @never_hangs
     async def save_left_out(self, import_id: int) -> None:
         """The rows the import did not invite, saved where the admin says in the template's
         layout with Error: fixed, they can be uploaded again."""
@@ -185,6 +187,7 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
         self.app.push_screen(SaveAs(f"Save the {len(rows):,} rows left out", suggested), chosen)
 
     @work(thread=True, exit_on_error=False)
+    @never_hangs
     def write(self, rows: wire.LeftOutRows, path: Path) -> None:
         import polars as pl
 

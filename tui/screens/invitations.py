@@ -24,7 +24,7 @@ from tui.api.client import ApiError
 from tui.screens.bulk_progress import BulkProgress, result_text
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.services import services
-from tui.screens.worker_errors import ForwardsWorkerErrors
+from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
 from tui.widgets.invitation_table import InvitationTable
 from tui.wire import models as wire
@@ -121,6 +121,7 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
         self.reload()  # the filters' choices load once the first rows are on screen
 
     @work(exclusive=True, group="choices", exit_on_error=False)
+    @never_hangs
     async def load_choices(self) -> None:
         client = await services(self).client()
         programs = (await client.programs()).items
@@ -152,6 +153,7 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
         }
 
     @work(exclusive=True, group="reload", exit_on_error=False)
+    @never_hangs
     async def reload(self, delay: float = 0.0, keep_cursor: bool = True) -> None:
         import asyncio
 
@@ -247,6 +249,7 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
         self.ask(action)
 
     @work(exclusive=True, group="ask", exit_on_error=False)
+    @never_hangs
     async def ask(self, action: str) -> None:
         """The scopes the action can take here, each with its count, in a question."""
         table = self.query_one(InvitationTable)
@@ -312,6 +315,7 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
         self.app.push_screen(progress, closed)
 
     @work(exclusive=True, group="act", exit_on_error=False)
+    @never_hangs
     async def run_action_on(self, action: str, scope: Scope) -> None:
         """One invitation: one request, and a notification with what it did."""
         title, _, done = ACTIONS[action]

@@ -16,7 +16,7 @@ from tui.api.client import ApiError
 from tui.intake.fields import LEARNER_FIELDS
 from tui.screens.pickers import contract_detail
 from tui.screens.services import services
-from tui.screens.worker_errors import ForwardsWorkerErrors
+from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.wire import models as wire
 from tui.wire.models import MAX_MESSAGE
 
@@ -78,6 +78,7 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[wire.Invitation | No
         self.load_programs()
 
     @work(exclusive=True, group="programs", exit_on_error=False)
+    @never_hangs
     async def load_programs(self) -> None:
         client = await services(self).client()
         programs = (await client.programs()).items
@@ -93,6 +94,7 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[wire.Invitation | No
             self.load_contracts(event.value)
 
     @work(exclusive=True, group="contracts", exit_on_error=False)
+    @never_hangs
     async def load_contracts(self, program_id: int) -> None:
         client = await services(self).client()
         contracts = (await client.contracts(program_id)).items
@@ -143,6 +145,7 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[wire.Invitation | No
         )
 
     @work(exclusive=True, group="invite", exit_on_error=False)
+    @never_hangs
     async def invite(
         self,
         program_id: int,

@@ -9,6 +9,7 @@ from textual import on, work
 from textual.screen import Screen
 from textual.widgets import DataTable
 
+from tui.screens.worker_errors import never_hangs
 from tui.wire import models as wire
 
 
@@ -31,6 +32,7 @@ class LoadsAsYouGo(Screen[Any]):
             self.load_more(table.row_count)
 
     @work(exclusive=True, group="more", exit_on_error=False)
+    @never_hangs
     async def load_more(self, offset: int) -> None:
         page = await self.fetch(offset)
         if self.query_one(DataTable).row_count == offset:  # no reload came in between

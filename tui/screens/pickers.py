@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, Static
 
 from tui.screens.services import services
-from tui.screens.worker_errors import ForwardsWorkerErrors
+from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.widgets.searchable_list import Item, SearchableList
 from tui.wire import models as wire
 
@@ -72,6 +72,7 @@ class ChooseProgram(Picker):
         self.load()
 
     @work(exclusive=True, exit_on_error=False)
+    @never_hangs
     async def load(self) -> None:
         client = await services(self).client()
         programs = (await client.programs()).items
@@ -114,6 +115,7 @@ class ChooseContract(Picker):
         self.load()
 
     @work(exclusive=True, exit_on_error=False)
+    @never_hangs
     async def load(self) -> None:
         client = await services(self).client()
         contracts = (await client.contracts(self.program.id)).items

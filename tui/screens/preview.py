@@ -26,7 +26,7 @@ from tui.intake.report import Report
 from tui.intake.safety import CHECKING, WRITING, failure_problem, is_interrupt
 from tui.screens.messages import CommitRequested
 from tui.screens.services import services
-from tui.screens.worker_errors import ForwardsWorkerErrors
+from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
 from tui.widgets.commit_bar import CommitBar
 from tui.widgets.preview_rows import PreviewRows
@@ -262,6 +262,7 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         self.app.push_screen(SaveAs("Export the rows with issues", errors_file_for(source)), chosen)
 
     @work(thread=True, exit_on_error=False)
+    @never_hangs
     def export(self, frame: pl.DataFrame, path: Path) -> None:
         """Write the rows with issues (a thread: a million rows take a while); the admin chose
         the path, and to replace the file if it was there."""
@@ -320,6 +321,7 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         )
 
     @work(exclusive=True, group="recheck", exit_on_error=False)
+    @never_hangs
     async def recheck(self, change: Callable[[], LearnerFile], done: str) -> None:
         """Make `change` to the file (a thread), then check it with the service again."""
         from tui.api.importer import dry_run

@@ -12,7 +12,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Label
 from tui.screens.messages import StartBulkFlow
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.services import services
-from tui.screens.worker_errors import ForwardsWorkerErrors
+from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.wire import models as wire
 
 
@@ -38,6 +38,7 @@ class ProgramsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
         self.reload()
 
     @work(exclusive=True, exit_on_error=False)
+    @never_hangs
     async def reload(self) -> None:
         client = await services(self).client()
         self.programs = (await client.programs()).items

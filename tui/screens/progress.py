@@ -28,8 +28,9 @@ from tui.api.importer import (
 )
 from tui.intake.learner_file import LearnerFile
 from tui.intake.report import Report
+from tui.intake.safety import is_interrupt
 from tui.screens.services import services
-from tui.screens.worker_errors import ForwardsWorkerErrors
+from tui.screens.worker_errors import ForwardsWorkerErrors, described, never_hangs
 from tui.text import noun, plural
 from tui.wire import models as wire
 
@@ -86,10 +87,19 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
         )
 
     @work(exclusive=True, exit_on_error=False)
+    @never_hangs
     async def run_import(self) -> None:
         client = await services(self).client()
         self.query_one("#phase", Label).update("Preparing the rows")
-        rows = await asyncio.to_thread(ready_rows, self.learner_file)
+        try:
+            rows = await asyncio.to_thread(never_hangs(ready_rows), self.learner_file)
+        except Exception as error:  # a library's panic included (never_hangs)
+            self._stopped(
+                "The import did not happen",
+                f"Roster failed while preparing the rows: {error}. Nothing was sent. Check "
+                "the file again; if this comes back, report this message with the file.",
+            )
+            return
         try:
             status = await run_import(
                 client,
@@ -115,12 +125,26 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
                 status = await wait_for_emails(client, status, sending)
         except (ApiError, ServiceUnreachableError) as error:
             detail = error.problem.detail if isinstance(error, ApiError) else str(error)
-            self.query_one("#progress-title", Label).update("The import did not happen")
-            self.query_one("#phase", Label).update(detail)
-            self.query_one("#close", Button).disabled = False
-            self.query_one("#close", Button).focus()
+            self._stopped("The import did not happen", detail)
+            return
+        except BaseException as error:  # a fault in Roster or a library, a native panic too
+            if is_interrupt(error) or isinstance(error, asyncio.CancelledError):
+                raise
+            self._stopped(
+                "The import stopped",
+                f"Roster failed while importing: {described(error)}. The Imports page shows "
+                "whether the invitations were created; importing the same file again invites no "
+                "one twice.",
+            )
             return
         self.dismiss(status)
+
+    def _stopped(self, title: str, detail: str) -> None:
+        """The import ended without its outcome: say why, and let the admin close."""
+        self.query_one("#progress-title", Label).update(title)
+        self.query_one("#phase", Label).update(Content(detail))
+        self.query_one("#close", Button).disabled = False
+        self.query_one("#close", Button).focus()
 
     def watch_committed(
         self, before: wire.ImportStatus | None, now: wire.ImportStatus | None
@@ -249,6 +273,7 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
             self.name_failures()
 
     @work(exit_on_error=False)
+    @never_hangs
     async def name_failures(self) -> None:
         """Which emails failed and why, and how to send them again."""
         client = await services(self).client()
@@ -257,6 +282,7 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
         self._add_line(Content.from_markup("[red]Emails that failed:[/red]\n") + "\n".join(lines))
 
     @work(thread=True, exit_on_error=False)
+    @never_hangs
     def write_error_file(self, source: Path) -> None:
         """The rows with issues, written beside the file (a thread: a million rows take time)."""
         from tui.intake.export import errors_file_for, export_issues

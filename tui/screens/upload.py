@@ -27,7 +27,7 @@ from tui.memory import release_free_memory
 from tui.screens.messages import FileUploaded
 from tui.screens.save_as import clean_path, save_template
 from tui.screens.services import services
-from tui.screens.worker_errors import ForwardsWorkerErrors
+from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.wire import models as wire
 
 LEARNER_FILE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx"}
@@ -239,6 +239,7 @@ class UploadScreen(ForwardsWorkerErrors, Screen[None]):
         self.read(path)
 
     @work(exclusive=True, exit_on_error=False)
+    @never_hangs
     async def read(self, path: Path) -> None:
         """Read and check the file; any failure, a native panic included, is said where
         "Reading the file…" stood, with how far it got: the upload never hangs."""

@@ -16,7 +16,7 @@ from tui.screens.messages import StartBulkFlow, StartSingleInvite
 from tui.screens.paging import LoadsAsYouGo
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.services import services
-from tui.screens.worker_errors import ForwardsWorkerErrors
+from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
 from tui.wire import models as wire
 
@@ -90,6 +90,7 @@ class UsersScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen[N
         self.query_one(DataTable).focus()
 
     @work(exclusive=True, group="learners", exit_on_error=False)
+    @never_hangs
     async def reload(self, delay: float = 0.0) -> None:
         import asyncio
 
