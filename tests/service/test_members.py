@@ -65,6 +65,12 @@ def test_members_are_the_accepted_learners_listed_searched_and_paged(service: Se
     other = f"/api/v1/programs/{service.globex.programs['Leadership']}/members"
     assert service.http.get(other, headers=service.as_(acme)).status_code == 404
     with service.sessions.begin() as session:
+        admin = session.scalars(select(Admin).where(Admin.organization_id == acme.id)).one()
+        admin.role = "viewer"
+    refused = remove(service, acme, emails=["l0@example.com"])  # a viewer reads only
+    assert (refused.status_code, refused.json()["code"]) == (403, "forbidden_role")
+    assert members_of(service, acme)["total"] == 3
+    with service.sessions.begin() as session:
         manager = session.scalars(select(Admin).where(Admin.organization_id == acme.id)).one()
         manager.role = "manager"
         session.add(AdminProgram(admin_id=manager.id, program_id=acme.programs["Data Literacy"]))
