@@ -10,6 +10,7 @@ import httpx
 from sqlalchemy import func, select, update
 
 from tests.service.conftest import (
+    SECRET,
     LiveService,
     Org,
     Service,
@@ -19,6 +20,7 @@ from tests.service.conftest import (
     upload_and_commit,
 )
 from tui.service.db import Admin, AdminProgram, AuditEntry, Invitation, utcnow
+from tui.service.links import link_token
 from tui.service.seats import holds_seat
 
 
@@ -128,6 +130,10 @@ def test_removing_frees_the_seat_at_once_and_the_record_keeps_who_and_why(
     assert (entry.reason, entry.program_id) == ("Left the company\nin March", stored.program_id)
     again = remove(service, acme, emails=["l0@example.com"]).json()
     assert again["not_members"][0]["code"] == "removed"
+    # The link of the removed invitation accepts nothing: membership is not taken back by it.
+    token = link_token(SECRET, stored.token_key)
+    assert service.http.post(f"/invitations/{token}/accept").json()["code"] == "invitation_removed"
+    assert seats_used(service, acme, "Ten seats") == 10
     assert remove(service, acme, emails=["a@example.com"], reason="x\n" * 6).status_code == 422
 
 

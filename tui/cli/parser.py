@@ -188,7 +188,9 @@ def _list_commands(command: _Command) -> None:
         metavar="N",
         help="remind: pending invitations emailed N days ago or more (default 7)",
     )
-    invitations.add_argument("--status", choices=("pending", "accepted", "revoked", "expired"))
+    invitations.add_argument(
+        "--status", choices=("pending", "accepted", "revoked", "expired", "removed")
+    )
     invitations.add_argument(
         "--email-status",
         choices=("created", "queued", "retrying", "sent", "failed"),
