@@ -118,9 +118,12 @@ def remove_members(
         named, not_members = _named_learners(session, program.organization_id, chosen)
         matched = len(named) + len(not_members)
         members = []
-        for part in _chunks(list(named)):
+        for part in _chunks(sorted(named)):
+            # Locked in id order, as the keyset batches lock: two removals naming the same
+            # members wait for one another instead of deadlocking.
             query = _members(program.id).where(Invitation.learner_id.in_(part))
-            members += session.execute(query.with_for_update(of=Invitation)).all()
+            query = query.order_by(Invitation.id).with_for_update(of=Invitation)
+            members += session.execute(query).all()
         left = set(named) - {learner_id for _, learner_id, _ in members}
         not_members += _why_not_members(session, program, {id_: named[id_] for id_ in left}, now)
     for part in _chunks([invitation_id for invitation_id, _, _ in members]):
