@@ -287,6 +287,29 @@ class RosterClient:
     async def revoke(self, invitation_id: int) -> wire.Invitation:
         return await self._request("DELETE", f"/invitations/{invitation_id}", wire.Invitation)
 
+    async def members(
+        self, program_id: int, q: str = "", offset: int = 0, limit: int = 100
+    ) -> wire.MemberPage:
+        """A page of the program's members (accepted learners), with the total."""
+        return await self._request(
+            "GET",
+            f"/programs/{program_id}/members",
+            wire.MemberPage,
+            params={"q": q, "offset": offset, "limit": limit},
+        )
+
+    async def remove_members(
+        self, program_id: int, selection: wire.MemberSelection
+    ) -> wire.MemberRemoval:
+        """End the membership of the members `selection` names (see tui.api.bulk)."""
+        return await self._request(
+            "POST",
+            f"/programs/{program_id}/members/remove",
+            wire.MemberRemoval,
+            json=selection.model_dump(exclude_none=True),
+            retry=False,
+        )
+
 
 class _Ack(BaseModel):
     seq: int = 0

@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
-from tui.cli import account, backups, files, lists, operators
+from tui.cli import account, backups, files, lists, members, operators
 from tui.cli.app import open_app
 from tui.cli.output import FORMATS
 from tui.intake.fields import HEADERS, all_headers_required
@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _intake_commands(command)
     _list_commands(command)
+    _member_commands(command, client)
     _operator_commands(command, local)
     _account_commands(command)
     return parser
@@ -187,7 +188,9 @@ def _list_commands(command: _Command) -> None:
         metavar="N",
         help="remind: pending invitations emailed N days ago or more (default 7)",
     )
-    invitations.add_argument("--status", choices=("pending", "accepted", "revoked", "expired"))
+    invitations.add_argument(
+        "--status", choices=("pending", "accepted", "revoked", "expired", "removed")
+    )
     invitations.add_argument(
         "--email-status",
         choices=("created", "queued", "retrying", "sent", "failed"),
@@ -206,6 +209,50 @@ def _list_commands(command: _Command) -> None:
         help="with show: save the rows the import did not invite, template layout plus Error",
     )
     _output(imports)
+
+
+def _member_commands(command: _Command, client: argparse.ArgumentParser) -> None:
+    listing = command(
+        "members",
+        "list a program's members, or remove some",
+        "List a program's members (learners who accepted their invitation): roster members "
+        "--program P [--search S]; or end the membership of some: roster members remove "
+        "--program P EMAIL... | --file F [--reason TEXT]. Removing frees their seats at once "
+        "and keeps their history; a removed learner can be invited again.",
+    )
+    listing.set_defaults(handler=members.members, action=None)
+    listing.add_argument("--program", help="program id or exact name (required)")
+    listing.add_argument(
+        "--search", default="", metavar="S", help="only members whose name, email or ID has S"
+    )
+    _output(listing)
+    actions = listing.add_subparsers(dest="action", metavar="ACTION")
+    remove_help = "end the membership of some members: their seats are free at once"
+    remove = actions.add_parser(
+        "remove",
+        help=remove_help,
+        description=f"{remove_help.capitalize()}, and the audit record keeps who, when and "
+        "why. Says how many it will remove and asks first (--yes skips the question). Exit "
+        "status 1 when some emails named are not members (each is listed with why).",
+        parents=[client],
+    )
+    remove.add_argument("emails", nargs="*", metavar="EMAIL", help="the members' emails")
+    remove.add_argument("--program", required=True, help="program id or exact name")
+    remove.add_argument(
+        "--file",
+        type=Path,
+        metavar="F",
+        help="the emails of a sheet's Email column (CSV, TSV or .xlsx, read as a learner "
+        "file is), or of a file of one address a line",
+    )
+    remove.add_argument(
+        "--reason",
+        metavar="TEXT",
+        help="why, kept with each removal and in the audit record (plain text, up to 500 "
+        "characters and 5 lines)",
+    )
+    remove.add_argument("--yes", action="store_true", help="remove without asking")
+    _output(remove)
 
 
 def _operator_commands(command: _Command, local: argparse.ArgumentParser) -> None:

@@ -180,6 +180,13 @@ def _read(path: Path, limits: Limits, guard: Guard) -> LearnerFile:
     return replace(checked, path=path)
 
 
+def read_cells(path: Path, limits: Limits) -> Table | Problem | None:
+    """The cells of any sheet Roster reads, as it reads a learner file (encodings, delimiters,
+    quoting, .xlsx), without the learner checks: for a file that names learners by one column.
+    None when it holds no non-blank record."""
+    return _read_table(path, limits, Report(file=path.name))
+
+
 def _read_table(path: Path, limits: Limits, report: Report) -> Table | Problem | None:
     """The file's cells, or the file error. The file's bytes live only in here: the cells are
     all that is kept."""

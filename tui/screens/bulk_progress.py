@@ -8,6 +8,8 @@ the dialog reports is what happened.
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, Callable
+
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -17,24 +19,28 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, ProgressBar, Static
 
 from tui.api.bulk import BATCH, act_in_batches
-from tui.api.client import ApiError, ServiceUnreachableError
+from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
 from tui.wire import models as wire
 
+# Another action than the invitations' own, a batch at a time: what it did so far after each.
+Batches = Callable[[RosterClient], AsyncGenerator[wire.BulkResult, None]]
 
-def result_text(result: wire.BulkResult, done: str) -> str:
+
+def result_text(result: wire.BulkResult, done: str, noun: str = "invitation") -> str:
     """ "2 of 3 invitations revoked; left as they were: 1 not pending." """
     left = ", ".join(f"{n:,} {code.replace('_', ' ')}" for code, n in result.left.items())
-    return f"{result.changed:,} of {plural(result.matched, 'invitation')} {done}" + (
+    return f"{result.changed:,} of {plural(result.matched, noun)} {done}" + (
         f"; left as they were: {left}." if left else "."
     )
 
 
 class BulkProgress(ForwardsWorkerErrors, ModalScreen[wire.BulkResult | None]):
     """Runs `action` on `selection` (about `count` invitations) and shows it going; dismissed
-    with what was done, once the admin closes it."""
+    with what was done, once the admin closes it. With `batches`, runs those instead, on
+    `count` of what `noun` names (members removed, say)."""
 
     BINDINGS = [Binding("escape", "stop_or_close", "Stop", show=False)]
     batch_size = BATCH  # invitations a request
@@ -48,9 +54,14 @@ class BulkProgress(ForwardsWorkerErrors, ModalScreen[wire.BulkResult | None]):
         done: str,
         label: str,
         count: int,
-        selection: wire.InvitationSelection,
+        selection: wire.InvitationSelection | None,
+        *,
+        batches: Batches | None = None,
+        noun: str = "invitation",
     ) -> None:
         super().__init__()
+        self.batches = batches
+        self.noun = noun
         self.action_name = action
         self.title_text = title
         self.done = done
@@ -62,7 +73,7 @@ class BulkProgress(ForwardsWorkerErrors, ModalScreen[wire.BulkResult | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="bulk-progress"):
-            yield Label(f"{self.title_text} invitations", classes="title", id="bulk-title")
+            yield Label(f"{self.title_text} {self.noun}s", classes="title", id="bulk-title")
             yield Static(f"{self.label}…", id="bulk-phase")
             yield ProgressBar(total=max(self.count, 1), show_eta=False, id="bulk-bar")
             yield Static(f"0 of {self.count:,}", id="bulk-counts")
@@ -76,7 +87,11 @@ class BulkProgress(ForwardsWorkerErrors, ModalScreen[wire.BulkResult | None]):
     @never_hangs
     async def run_batches(self) -> None:
         client = await services(self).client()
-        batches = act_in_batches(client, self.action_name, self.selection, self.batch_size)
+        if self.batches is not None:
+            batches = self.batches(client)
+        else:
+            assert self.selection is not None
+            batches = act_in_batches(client, self.action_name, self.selection, self.batch_size)
         try:
             async for so_far in batches:
                 self.done_so_far = so_far
@@ -112,8 +127,10 @@ class BulkProgress(ForwardsWorkerErrors, ModalScreen[wire.BulkResult | None]):
         self.query_one("#bulk-phase", Static).update(phase)
         not_reached = ""
         if self.stopping and untouched > 0:
-            not_reached = f" {plural(untouched, 'invitation')} not reached: left as they were."
-        self.query_one("#bulk-counts", Static).update(result_text(so_far, self.done) + not_reached)
+            not_reached = f" {plural(untouched, self.noun)} not reached: left as they were."
+        self.query_one("#bulk-counts", Static).update(
+            result_text(so_far, self.done, self.noun) + not_reached
+        )
         button = self.query_one("#bulk-stop", Button)
         button.label, button.variant, button.disabled = "Close", "primary", False
         button.focus()

@@ -31,7 +31,7 @@ from tui.wire import models as wire
 
 SEARCH_DELAY = 0.3
 REMIND_AFTER_DAYS = 7
-STATUSES = ("pending", "accepted", "revoked", "expired")
+STATUSES = ("pending", "accepted", "revoked", "expired", "removed")
 EMAIL_STATUSES = ("created", "queued", "retrying", "sent", "failed")
 ACTIONS = {
     "resend": ("Resend", "a new email each, and the expiry renewed", "resent"),

@@ -1,4 +1,5 @@
-"""Learning programs: each program with its learners and pending invitations; Invite learners."""
+"""Learning programs: each program with its learners and pending invitations; Invite learners,
+and its Members (`m`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Label
 
+from tui.screens.members import MembersScreen
 from tui.screens.messages import StartBulkFlow
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.services import services
@@ -19,7 +21,10 @@ from tui.wire import models as wire
 class ProgramsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
     TITLE = "Learning programs"
     AUTO_FOCUS = "#programs"
-    BINDINGS = [Binding("i", "invite", "Invite learners")]
+    BINDINGS = [
+        Binding("i", "invite", "Invite learners"),
+        Binding("m", "members", "Members", show=False),
+    ]
 
     def __init__(self) -> None:
         super().__init__()
@@ -62,3 +67,9 @@ class ProgramsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
         table = self.query_one(DataTable)
         if self.programs and 0 <= table.cursor_row < len(self.programs):
             self.post_message(StartBulkFlow(self.programs[table.cursor_row]))
+
+    def action_members(self) -> None:
+        """The highlighted program's members: listed, searched and removed."""
+        table = self.query_one(DataTable)
+        if self.programs and 0 <= table.cursor_row < len(self.programs):
+            self.app.push_screen(MembersScreen(self.programs[table.cursor_row]))

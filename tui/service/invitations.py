@@ -608,7 +608,7 @@ def resend_invitation(session: Session, invitation: Invitation, today: date) -> 
     """A new email and a renewed expiry. An expired invitation comes back to life only if its
     contract is still active, has a seat, and the learner has no other pending invitation."""
     now = utcnow()
-    if invitation.status in ("accepted", "revoked"):
+    if invitation.status in ("accepted", "revoked", "removed"):
         raise InvitationConflict(
             "not_pending",
             f"The invitation is {invitation.status}; only pending or expired invitations can be "

@@ -204,6 +204,106 @@ class BulkResult(BaseModel):
     )
 
 
+# A member's removal reason: plain text, a line or a few, kept with the invitation and in the
+# audit record.
+MAX_REASON = 500
+MAX_REASON_LINES = 5
+# The longest email a removal may name (longer ones are no address: email-validator stops at 254).
+MAX_EMAIL_CHARS = 320
+# The most emails or learner ids one removal request names (a client sends them in batches).
+MAX_MEMBERS_NAMED = 10_000
+
+
+def _reason(value: object) -> object:
+    """A removal's reason: trimmed, lines kept (at most MAX_REASON_LINES), no other control
+    character; blank is none."""
+    if not isinstance(value, str):
+        return value
+    lines = [line.strip() for line in value.strip().replace("\r\n", "\n").split("\n")]
+    if len(lines) > MAX_REASON_LINES:
+        raise ValueError(f"a reason has at most {MAX_REASON_LINES} lines")
+    text = "\n".join(lines)
+    if any(char != "\n" and (ord(char) < 32 or 127 <= ord(char) < 160) for char in text):
+        raise ValueError("a reason is plain text: no tab or other control character")
+    return text or None
+
+
+Reason = Annotated[Annotated[str, Field(max_length=MAX_REASON)] | None, BeforeValidator(_reason)]
+
+
+class Member(BaseModel):
+    """A member of a program: a learner whose invitation to it was accepted."""
+
+    invitation_id: int
+    learner_id: int
+    email: str
+    full_name: str
+    external_id: str | None
+    contract_id: int
+    contract_name: str
+    invited_at: UtcDatetime
+    accepted_at: UtcDatetime | None
+
+
+class MemberPage(Page[Member]):
+    pass
+
+
+class MemberSelection(BaseModel):
+    """Members of a program to remove: these emails, these learners, or every member the
+    search `q` matches (`all_matching`; every member when `q` is empty). Exactly one of the
+    three."""
+
+    emails: list[Annotated[str, Field(max_length=MAX_EMAIL_CHARS)]] | None = Field(
+        default=None, max_length=MAX_MEMBERS_NAMED
+    )
+    learner_ids: list[Id] | None = Field(default=None, max_length=MAX_MEMBERS_NAMED)
+    all_matching: bool = Field(default=False, description="every member the search q matches")
+    q: str = Field(default="", max_length=200, description="names, emails, External IDs")
+    reason: Reason = Field(
+        default=None,
+        description=f"why, kept with each removal: at most {MAX_REASON} characters and "
+        f"{MAX_REASON_LINES} lines",
+    )
+    # With all_matching, one batch at a time by keyset, as InvitationSelection does: the
+    # `limit` members of lowest invitation id above `after_id`.
+    after_id: Id | None = Field(default=None, description="only members of a greater id")
+    limit: int | None = Field(
+        default=None, ge=1, le=100_000, description="at most this many, the lowest ids first"
+    )
+
+    @model_validator(mode="after")
+    def _one_way_chosen(self) -> MemberSelection:
+        chosen = [self.emails is not None, self.learner_ids is not None, self.all_matching]
+        if sum(chosen) != 1:
+            raise ValueError("name the members: emails, learner_ids, or all_matching (with q)")
+        return self
+
+
+NotMemberCode = Literal["invalid_email", "unknown_learner", "pending", "removed", "not_member"]
+
+
+class NotMember(BaseModel):
+    """An email (or learner id) a removal named that is not a member of the program, and why."""
+
+    email: str
+    code: NotMemberCode
+    message: str
+
+
+class MemberRemoval(BaseModel):
+    """What a removal did: the members it removed, and each one named that was not a member."""
+
+    matched: int = Field(description="the members and names this request considered")
+    removed: int
+    not_members: list[NotMember] = Field(default_factory=list)
+    last_id: int | None = Field(
+        default=None,
+        description="with all_matching and limit: the batch's highest invitation id, the next "
+        "batch's after_id; null when no member was left",
+    )
+
+
 class InviteLearner(BaseModel):
     """Invite one learner (the Invite Learner form)."""
 

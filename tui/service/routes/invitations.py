@@ -236,11 +236,15 @@ def resend(
     return invitation_out(session, invitation.id, utcnow())
 
 
-@router.delete("/invitations/{invitation_id}")
+@router.delete("/invitations/{invitation_id}", responses={409: {"model": wire.ProblemDetail}})
 def revoke(invitation_id: Id, session: WriteSessionDep, me: CurrentAdmin) -> wire.Invitation:
+    """Revoke a pending invitation; an accepted one is refused (409 `is_member`): its learner is
+    a member, removed with /programs/{id}/members/remove."""
     from tui.service.invitations import revoke_invitation
+    from tui.service.members import refuse_revoking_members
 
     invitation = owned(session, Invitation, invitation_id, me, "invitation")
+    refuse_revoking_members(session, [invitation.id])
     revoke_invitation(session, invitation)
     session.commit()
     return invitation_out(session, invitation.id, utcnow())
@@ -327,15 +331,25 @@ def remind_selected(
     return wire.BulkResult(matched=matched, changed=changed, left=left, last_id=last_id)
 
 
-@router.post("/invitations/revoke", response_model_exclude_none=True)
+@router.post(
+    "/invitations/revoke",
+    response_model_exclude_none=True,
+    responses={409: {"model": wire.ProblemDetail}},
+)
 def revoke_selected(
     body: wire.InvitationSelection, session: WriteSessionDep, me: CurrentAdmin
 ) -> wire.BulkResult:
-    """Revoke every pending invitation selected: their seats are free."""
+    """Revoke every pending invitation selected: their seats are free. Accepted invitations
+    named by id, or by `status` accepted, are refused (409 `is_member`): their learners are
+    members, removed with /programs/{id}/members/remove. A filter's other accepted ones are
+    left as they are (`not_pending`)."""
     from tui.service.invitations import revoke_many
+    from tui.service.members import refuse_revoking_members
 
     now = utcnow()
     selected, last_id = _batch(session, me, body, now)
+    if body.ids is not None or body.status == "accepted":
+        refuse_revoking_members(session, selected)
     matched, changed = revoke_many(session, selected, now)
     session.commit()
     left = {"not_pending": matched - changed} if matched > changed else {}
