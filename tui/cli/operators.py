@@ -242,6 +242,40 @@ def set_sender_name(session: Session, options: argparse.Namespace) -> dict[str, 
     }
 
 
+def set_invitation_policy(session: Session, options: argparse.Namespace) -> dict[str, Any]:
+    """The organization's invitation lifetime and automatic reminder; the reminder as it was
+    unless --remind-after-days or --no-remind says otherwise."""
+    from tui.service import admin as operator
+    from tui.service import audit
+    from tui.service.policy import PolicyRefused, check_policy, set_policy
+
+    organization = _organization(session, options)
+    remind = organization.remind_after_days
+    if options.no_remind:
+        remind = None
+    elif options.remind_after_days is not None:
+        remind = options.remind_after_days
+    try:
+        wanted = check_policy(options.lifetime_days, remind)
+    except PolicyRefused as refusal:
+        kept = (
+            ""
+            if remind is None or options.remind_after_days is not None
+            else (
+                f" The organization reminds after {remind} days now: give --remind-after-days "
+                "or --no-remind with --lifetime-days."
+            )
+        )
+        raise operator.InvalidInput(f"{refusal}{kept}") from None
+    before, after = set_policy(session, organization, wanted, audit.Actor.operator())
+    return {
+        "id": organization.id,
+        "name": organization.name,
+        **after.as_dict(),
+        "changed": before != after,
+    }
+
+
 def create_admin(session: Session, options: argparse.Namespace) -> dict[str, Any]:
     from tui.service import admin as operator
 

@@ -318,6 +318,30 @@ def _admin_actions(
     sender_name.add_argument(
         "name", help='as the From header shows it, e.g. "Acme Academy"; "" for mail_from\'s'
     )
+    policy = action(
+        "set-invitation-policy",
+        "how long an organization's invitations live, and their automatic reminder",
+    )
+    policy.set_defaults(create=operators.set_invitation_policy)
+    policy.add_argument("--org", required=True, help="organization id or name")
+    policy.add_argument(
+        "--lifetime-days",
+        type=int,
+        required=True,
+        metavar="N",
+        help="days an invitation lives from its email, 1 to 365 (default policy 30); new "
+        "invitations and resends take it",
+    )
+    remind = policy.add_mutually_exclusive_group()
+    remind.add_argument(
+        "--remind-after-days",
+        type=int,
+        metavar="M",
+        help="remind a still pending invitation once, M days after its email (less than N)",
+    )
+    remind.add_argument(
+        "--no-remind", action="store_true", help="no automatic reminder (the default policy)"
+    )
     create_admin = action("create-admin", "create an admin and print their token, once")
     create_admin.set_defaults(create=operators.create_admin)
     create_admin.add_argument("--org", required=True, help="organization id or name")
