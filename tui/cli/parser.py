@@ -229,8 +229,10 @@ def _operator_commands(command: _Command, local: argparse.ArgumentParser) -> Non
 
     worker = command(
         "worker",
-        "send the outbox's invitation emails, with no HTTP, until SIGTERM or SIGINT",
-        "Send the invitation emails API replicas queue (roster serve --no-sender). Run any "
+        "send the outbox's emails and reminders, with no HTTP, until SIGTERM or SIGINT",
+        "Send the invitation emails and automatic reminders of the data directory's database "
+        "(the app's: it keeps mail going after the app quits, and sends alongside it), or of "
+        "--database-url's, which API replicas queue (roster serve --no-sender). Run any "
         "number, on any machines: each takes other emails. On SIGTERM or SIGINT it finishes "
         "the emails in flight, hands back the rest and exits 0.",
         parents=(local,),
