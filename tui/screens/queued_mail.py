@@ -12,11 +12,17 @@ from textual.widgets import Button, Footer, Label, Static
 
 from tui.text import plural
 
-# What the app's own sender leaves behind when it quits, and what sends it then.
-AFTER_QUIT = (
-    "They go out only while Roster runs. Stay until they are sent, or let `roster worker` "
-    "send them after you quit (README: Keeping mail going after you log out)."
-)
+
+def after_quit(queued: int) -> str:
+    """What becomes of the app's queued emails when it quits, and what sends them then."""
+    if queued == 1:
+        start, sent, them = "It goes out", "it is sent", "it"
+    else:
+        start, sent, them = "They go out", "they are sent", "them"
+    return (
+        f"{start} only while Roster runs. Stay until {sent}, or let `roster worker` send "
+        f"{them} after you quit (README: Keeping mail going after you log out)."
+    )
 
 
 class QueuedMailOnQuit(ModalScreen[bool]):
@@ -45,7 +51,7 @@ class QueuedMailOnQuit(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label(f"{plural(self.queued, 'email')} still queued", id="queued-title")
-            yield Static(AFTER_QUIT, id="queued-detail", markup=False)
+            yield Static(after_quit(self.queued), id="queued-detail", markup=False)
             with Horizontal():
                 yield Button("Stay", id="stay", variant="primary")
                 yield Button("Quit anyway", id="quit", variant="warning")

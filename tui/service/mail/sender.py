@@ -55,6 +55,7 @@ from tui.service.mail.transports import (
 )
 from tui.service.reminders import REMINDER_SCAN_INTERVAL, queue_due_reminders
 from tui.service.storage import StorageFault, database_path, storage_fault
+from tui.text import plural
 
 log = logging.getLogger("roster.mail")
 T = TypeVar("T")
@@ -256,7 +257,7 @@ class OutboxSender:
             self._failed("could not queue the reminders due; trying again", error)
             return
         if queued:
-            log.info("outbox: %d automatic reminders queued", queued)
+            log.info("outbox: queued %s", plural(queued, "automatic reminder"))
             self._more_due = True
 
     async def _renewer(self) -> None:
