@@ -5,9 +5,9 @@ every `REMINDER_SCAN_INTERVAL`).
 Safe with any number of senders: the candidates are read without a lock, then queued in one
 write transaction whose UPDATE sets `reminded_at` only where it is still unset, and which
 returns the invitations it changed. On SQLite the write transaction is the database's only
-writer; on PostgreSQL a second sender's UPDATE waits for the first one's commit and then finds
-`reminded_at` set. Only the invitations a transaction changed get an email, so each is
-reminded once.
+writer; on PostgreSQL the rows are locked first (`FOR UPDATE SKIP LOCKED`: those another
+sender holds are left to it), and a row another sender reminded meanwhile no longer matches.
+Only the invitations a transaction changed get an email, so each is reminded once.
 """
 
 from __future__ import annotations
@@ -94,6 +94,17 @@ def _queue_reminders(
 ) -> int:
     """Remind the invitations `ids` still due (`due`, checked again under the write lock)."""
     with write_session(sessions) as session, session.begin():
+        if session.get_bind().dialect.name == "postgresql":
+            # The rows another sender is reminding are skipped, not waited for: two senders
+            # locking the same rows in different orders would deadlock.
+            ids = list(
+                session.scalars(
+                    select(Invitation.id)
+                    .where(Invitation.id.in_(ids), *due)
+                    .order_by(Invitation.id)
+                    .with_for_update(skip_locked=True)
+                )
+            )
         reminded = session.execute(
             update(Invitation)
             .where(Invitation.id.in_(ids), *due)
