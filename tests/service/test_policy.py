@@ -268,3 +268,31 @@ def test_the_manual_remind_sends_the_reminder_and_no_automatic_one_follows(
         1,
         ["ann@example.com"],
     )
+
+
+def test_a_reminder_says_so_and_shows_the_names_as_text() -> None:
+    from tui.service.mail import Outgoing, render_invitation
+
+    outgoing = Outgoing(
+        7,
+        3,
+        "ann@example.org",
+        "Ann <Lee>",
+        "<b>Data</b> & more",
+        "Acme",
+        "key",
+        kind="reminder",
+        expires_at=datetime(2027, 1, 6, 23, 0),
+    )
+    sender = "Acme Learning <learning@acme.example>"
+    message = Received(
+        "", [], [], render_invitation(outgoing, "https://r.example", sender, secret=b"s" * 32).data
+    ).parsed()
+    assert message["Subject"] == "Reminder: you are invited to <b>Data</b> & more"
+    html = message.get_body(("html",))
+    assert html is not None
+    assert (
+        "<p>This is a reminder: Acme invites you to the learning program "
+        "<strong>&lt;b&gt;Data&lt;/b&gt; &amp; more</strong>.</p>"
+    ) in html.get_content()
+    assert "Your invitation expires on 6 January 2027." in html.get_content()
