@@ -1,10 +1,8 @@
 """Mail after the admin logs out: `roster worker` sends the data directory's outbox, alongside
-the app's own sender (each email once), and stops cleanly on SIGTERM; the invitation policy is
-set with `roster admin set-invitation-policy`. Each command runs as its own process."""
+the app's own sender (each email once), and stops cleanly on SIGTERM, as its own process."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -15,42 +13,7 @@ from pathlib import Path
 from tests.mailing import MailServer, Recorder, learners, outbox_states, queue_invitations
 from tests.mailing import wait_until as wait_for
 from tests.service.test_mail import RunningSender
-from tests.test_operators import refused, run
 from tui.service.db import open_database
-
-
-def test_the_policy_command_answers_in_json_and_refuses_a_reminder_after_the_expiry(
-    tmp_path: Path,
-) -> None:
-    def policy(*args: str) -> subprocess.CompletedProcess[str]:
-        return run(
-            "admin",
-            "set-invitation-policy",
-            "--org",
-            "Acme",
-            *args,
-            "--format",
-            "json",
-            tmp_path=tmp_path,
-        )
-
-    assert run("admin", "create-org", "Acme", tmp_path=tmp_path).returncode == 0
-    done = policy("--lifetime-days", "14", "--remind-after-days", "5")
-    assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == {
-        "id": 1,
-        "name": "Acme",
-        "invitation_lifetime_days": 14,
-        "remind_after_days": 5,
-        "changed": True,
-    }
-    late = refused(policy("--lifetime-days", "5"))
-    assert late["code"] == "invalid_input"
-    assert "must come before the invitation expires" in late["message"]
-    assert "--no-remind" in late["message"]
-    assert refused(policy("--lifetime-days", "366", "--no-remind"))["code"] == "invalid_input"
-    off = json.loads(policy("--lifetime-days", "5", "--no-remind").stdout)
-    assert (off["invitation_lifetime_days"], off["remind_after_days"]) == (5, None)
 
 
 def test_roster_worker_sends_the_data_directory_s_mail_alongside_the_app_each_email_once(

@@ -4,9 +4,12 @@ remind says so too. Real databases, a real SMTP server, the service's clock held
 
 from __future__ import annotations
 
+import json
+import subprocess
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +20,7 @@ from tests.mailing import MailServer, Received, learners, outbox_states, queue_i
 from tests.mailing import wait_until as wait_for
 from tests.service.conftest import Service, batch, get, invite, upload_and_commit
 from tests.service.test_mail import RunningSender
+from tests.test_operators import refused, run
 from tui.service import reminders
 from tui.service.db import (
     Admin,
@@ -296,3 +300,44 @@ def test_a_reminder_says_so_and_shows_the_names_as_text() -> None:
         "<strong>&lt;b&gt;Data&lt;/b&gt; &amp; more</strong>.</p>"
     ) in html.get_content()
     assert "Your invitation expires on 6 January 2027." in html.get_content()
+
+
+def test_the_policy_command_answers_in_json_and_refuses_a_reminder_after_the_expiry(
+    database_url: str, tmp_path: Path
+) -> None:
+    from tui.service.db import open_database
+
+    sessions = open_database(database_url)  # migrated, as `roster migrate` leaves it
+
+    def admin(*args: str) -> subprocess.CompletedProcess[str]:
+        return run(
+            "admin", *args, "--database-url", database_url, "--format", "json", tmp_path=tmp_path
+        )
+
+    def policy(*args: str) -> subprocess.CompletedProcess[str]:
+        return admin("set-invitation-policy", "--org", "Acme", *args)
+
+    assert admin("create-org", "Acme").returncode == 0
+    done = policy("--lifetime-days", "14", "--remind-after-days", "5")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "id": 1,
+        "name": "Acme",
+        "invitation_lifetime_days": 14,
+        "remind_after_days": 5,
+        "changed": True,
+    }
+    late = refused(policy("--lifetime-days", "5"))
+    assert late["code"] == "invalid_input"
+    assert "must come before the invitation expires" in late["message"]
+    assert "--no-remind" in late["message"]
+    assert refused(policy("--lifetime-days", "366", "--no-remind"))["code"] == "invalid_input"
+    off = json.loads(policy("--lifetime-days", "5", "--no-remind").stdout)
+    assert (off["invitation_lifetime_days"], off["remind_after_days"]) == (5, None)
+    changes = entries(sessions, "policy.changed")
+    sessions.kw["bind"].dispose()
+    assert [entry.actor.startswith("operator (") for entry in changes] == [True, True]
+    assert changes[1].details == {
+        "old": {"invitation_lifetime_days": 14, "remind_after_days": 5},
+        "new": {"invitation_lifetime_days": 5, "remind_after_days": None},
+    }
