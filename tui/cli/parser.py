@@ -331,7 +331,7 @@ def _admin_actions(
         type=int,
         required=True,
         metavar="N",
-        help="days an invitation lives from its email, 1 to 365 (default policy 30); new "
+        help="days an invitation lives once made or resent, 1 to 365 (default 30); new "
         "invitations and resends take it",
     )
     remind = policy.add_mutually_exclusive_group()

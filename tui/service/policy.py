@@ -1,8 +1,8 @@
 """An organization's invitation policy: how long its invitations live, and whether a still
 pending one is reminded once, after how many days.
 
-The lifetime counts from the invitation's email (a resend renews it); the reminder from the
-last email sent, once per invitation, by whatever sends mail (tui.service.mail.reminders).
+The lifetime counts from when the invitation is made (a resend renews it); the reminder from
+its last email sent, once per invitation, by whatever sends mail (tui.service.reminders).
 """
 
 from __future__ import annotations
