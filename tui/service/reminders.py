@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any, Final, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, insert, literal_column, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tui.service import audit
@@ -42,7 +42,9 @@ def _due(organization_id: int, remind_after_days: int, now: datetime) -> list[An
     index ix_invitations_to_remind holds exactly the pending ones never reminded)."""
     return [
         Invitation.organization_id == organization_id,
-        Invitation.status == "pending",
+        # Written as the index's own predicate, not a parameter: a prepared statement's
+        # generic plan on PostgreSQL could not prove a parameter matches it.
+        Invitation.status == literal_column("'pending'"),
         Invitation.reminded_at.is_(None),
         Invitation.email_sent_at <= now - timedelta(days=remind_after_days),
         Invitation.email_status == "sent",
