@@ -243,6 +243,44 @@ class RosterApp(App[None]):
         assert self._client is not None
         return self._client
 
+    @property
+    def sends_mail_itself(self) -> bool:
+        """The embedded service sends the data directory's mail, only while the app runs."""
+        return not self.settings.api_url
+
+    async def action_quit(self) -> None:
+        """Quit; with the embedded service's emails still queued, first say that they go out
+        only while Roster runs (or with `roster worker`), and let the admin stay."""
+        from tui.screens.queued_mail import QueuedMailOnQuit
+
+        if isinstance(self.screen, QueuedMailOnQuit):  # asked already: Ctrl+Q again quits
+            self.exit()
+            return
+        queued = await self._queued_emails()
+        if not queued:
+            self.exit()
+            return
+
+        def answered(quit_anyway: bool | None) -> None:
+            if quit_anyway:
+                self.exit()
+
+        self.push_screen(QueuedMailOnQuit(queued), answered)
+
+    async def _queued_emails(self) -> int:
+        """How many of the embedded service's emails are still queued or being retried; 0
+        when the app does not send its own mail or cannot tell."""
+        if not self.sends_mail_itself or self._client is None or not self._connected.is_set():
+            return 0
+        try:
+            pages = [
+                await self._client.invitations(email_status=status, limit=1)
+                for status in ("queued", "retrying")
+            ]
+        except (ApiError, ServiceUnreachableError):
+            return 0
+        return sum(page.total for page in pages)
+
     async def on_unmount(self) -> None:
         if self._client is not None:
             await self._client.close()

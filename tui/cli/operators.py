@@ -92,7 +92,8 @@ def serve(options: argparse.Namespace) -> int:
 
 def worker(options: argparse.Namespace) -> int:
     """Deliver the outbox until SIGTERM or SIGINT, with no HTTP: mail for API replicas that run
-    no sender (`roster serve --no-sender`)."""
+    no sender (`roster serve --no-sender`), or the data directory's mail while the app is
+    closed (it sends alongside a running app: the outbox's claims keep each email sent once)."""
     settings = long_running_settings(options)  # before polars is imported
     import asyncio
     import logging
@@ -102,12 +103,15 @@ def worker(options: argparse.Namespace) -> int:
     from tui.service.private_files import private_database
     from tui.service.runtime import log_service_to, open_sender, secret_key
     from tui.service.schema import migrates_on_open
-    from tui.service.startup import database_failures
+    from tui.service.startup import check_data_dir, database_failures
     from tui.service.worker import POLL_INTERVAL, run_worker
     from tui.urls import mask_url
 
     log_service_to(logging.StreamHandler(sys.stderr))
     url = settings.resolved_database_url()
+    if not settings.database_url:  # the data directory's database, as the app's
+        check_data_dir(settings.data_dir)
+        prepare_data_dir(settings.data_dir)
     warn_if_open(settings)
     with database_failures(url):
         private_database(url)
@@ -239,6 +243,40 @@ def set_sender_name(session: Session, options: argparse.Namespace) -> dict[str, 
         "id": organization.id,
         "name": organization.name,
         "sender_name": organization.sender_name,
+    }
+
+
+def set_invitation_policy(session: Session, options: argparse.Namespace) -> dict[str, Any]:
+    """The organization's invitation lifetime and automatic reminder; the reminder as it was
+    unless --remind-after-days or --no-remind says otherwise."""
+    from tui.service import admin as operator
+    from tui.service import audit
+    from tui.service.policy import PolicyRefused, check_policy, set_policy
+
+    organization = _organization(session, options)
+    remind = organization.remind_after_days
+    if options.no_remind:
+        remind = None
+    elif options.remind_after_days is not None:
+        remind = options.remind_after_days
+    try:
+        wanted = check_policy(options.lifetime_days, remind)
+    except PolicyRefused as refusal:
+        kept = (
+            ""
+            if remind is None or options.remind_after_days is not None
+            else (
+                f" The organization reminds after {remind} days now: give --remind-after-days "
+                "or --no-remind with --lifetime-days."
+            )
+        )
+        raise operator.InvalidInput(f"{refusal}{kept}") from None
+    before, after = set_policy(session, organization, wanted, audit.Actor.operator())
+    return {
+        "id": organization.id,
+        "name": organization.name,
+        **after.as_dict(),
+        "changed": before != after,
     }
 
 

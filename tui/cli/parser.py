@@ -276,8 +276,10 @@ def _operator_commands(command: _Command, local: argparse.ArgumentParser) -> Non
 
     worker = command(
         "worker",
-        "send the outbox's invitation emails, with no HTTP, until SIGTERM or SIGINT",
-        "Send the invitation emails API replicas queue (roster serve --no-sender). Run any "
+        "send the outbox's emails and reminders, with no HTTP, until SIGTERM or SIGINT",
+        "Send the invitation emails and automatic reminders of the data directory's database "
+        "(the app's: it keeps mail going after the app quits, and sends alongside it), or of "
+        "--database-url's, which API replicas queue (roster serve --no-sender). Run any "
         "number, on any machines: each takes other emails. On SIGTERM or SIGINT it finishes "
         "the emails in flight, hands back the rest and exits 0.",
         parents=(local,),
@@ -364,6 +366,30 @@ def _admin_actions(
     sender_name.add_argument("--org", required=True, help="organization id or name")
     sender_name.add_argument(
         "name", help='as the From header shows it, e.g. "Acme Academy"; "" for mail_from\'s'
+    )
+    policy = action(
+        "set-invitation-policy",
+        "how long an organization's invitations live, and their automatic reminder",
+    )
+    policy.set_defaults(create=operators.set_invitation_policy)
+    policy.add_argument("--org", required=True, help="organization id or name")
+    policy.add_argument(
+        "--lifetime-days",
+        type=int,
+        required=True,
+        metavar="N",
+        help="days an invitation lives once made or resent, 1 to 365 (default 30); new "
+        "invitations and resends take it",
+    )
+    remind = policy.add_mutually_exclusive_group()
+    remind.add_argument(
+        "--remind-after-days",
+        type=int,
+        metavar="M",
+        help="remind a still pending invitation once, M days after its email (less than N)",
+    )
+    remind.add_argument(
+        "--no-remind", action="store_true", help="no automatic reminder (the default policy)"
     )
     create_admin = action("create-admin", "create an admin and print their token, once")
     create_admin.set_defaults(create=operators.create_admin)

@@ -226,12 +226,12 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
                     if status.email_problem
                     else ""
                 )
-                lines.append(
-                    Content(
-                        f"{plural(waiting, 'email')} still queued{why}: Roster keeps "
-                        "sending them while it runs."
-                    )
+                keeps = (
+                    "Roster sends them only while it runs; after you quit, `roster worker` does."
+                    if services(self).sends_mail_itself
+                    else "Roster keeps sending them while it runs."
                 )
+                lines.append(Content(f"{plural(waiting, 'email')} still queued{why}: {keeps}"))
         else:
             lines.append(Content("No emails were sent: the invitations were created without them."))
         differ = sum(1 for issue in status.issues if issue.code == "learner_differs")

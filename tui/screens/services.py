@@ -19,6 +19,11 @@ class Services(Protocol):
         """The service client, once connected (a worker waits for it)."""
         ...
 
+    @property
+    def sends_mail_itself(self) -> bool:
+        """The app's own embedded service sends the mail, which stops when the app quits."""
+        ...
+
 
 def services(node: DOMNode) -> Services:
     """`node.app`, as what screens may ask of it."""

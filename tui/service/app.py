@@ -19,6 +19,7 @@ from tui.service.routes import (
     learners,
     me,
     members,
+    policy,
     programs,
 )
 from tui.service.throttle import Throttles
@@ -62,7 +63,7 @@ def create_app(
     app.state.secret = secret
     app.state.throttles = Throttles()
     install_error_handlers(app)
-    for module in (me, programs, learners, invitations, imports, members):
+    for module in (me, programs, learners, invitations, imports, members, policy):
         app.include_router(module.router, prefix=API, responses=COMMON_ERRORS)
     app.include_router(
         learner_pages.router,

@@ -219,6 +219,14 @@ class Invitation(Base):
         Index("ix_invitations_program_id", "program_id", "id"),
         Index("ix_invitations_contract_seats", "contract_id", "status", "expires_at"),
         Index("ix_invitations_learner", "learner_id"),
+        # The automatic reminder's scan reads only the pending invitations never reminded (0014).
+        Index(
+            "ix_invitations_to_remind",
+            "organization_id",
+            "email_sent_at",
+            sqlite_where=text("status = 'pending' AND reminded_at IS NULL"),
+            postgresql_where=text("status = 'pending' AND reminded_at IS NULL"),
+        ),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)

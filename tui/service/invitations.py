@@ -57,16 +57,17 @@ from tui.service.db import (
     ImportFollowup,
     Invitation,
     Learner,
+    OutboxKind,
     OutboxMessage,
     Program,
     utcnow,
 )
 from tui.service.links import new_key
+from tui.service.policy import invitation_lifetime
 from tui.service.seats import contract_program_ids as covered_programs
 from tui.service.seats import is_pending, seats_used, unavailable_reason
 from tui.text import fold
 
-INVITATION_LIFETIME = timedelta(days=30)
 # The columns every invitation made by one create_invitations shares, and their values.
 Shared = dict[str, int | str | datetime | None]
 
@@ -222,7 +223,8 @@ def create_invitations(
         "status": "pending",
         "email_status": "queued" if send_emails else "created",
         "created_at": now,
-        "expires_at": now + INVITATION_LIFETIME,
+        # The organization's policy (tui.service.policy): 30 days unless it says otherwise.
+        "expires_at": now + invitation_lifetime(session, program.organization_id),
         "email_attempts": 0,
         "email_next_attempt_at": now if send_emails else None,
     }
@@ -555,6 +557,7 @@ def queue_email(session: Session, invitation: Invitation, now: datetime) -> None
             attempts=0,
             queued_at=now,
             next_attempt_at=now,
+            kind="invitation",
         )
     )
     invitation.email_status = "queued"
@@ -644,7 +647,9 @@ def resend_invitation(session: Session, invitation: Invitation, today: date) -> 
                 seats_left=None if contract.seats is None else max(contract.seats - used, 0),
             )
         invitation.status = "pending"
-    invitation.expires_at = now + INVITATION_LIFETIME
+    invitation.expires_at = now + invitation_lifetime(session, invitation.organization_id)
+    # Renewed: the automatic reminder counts from this email, as from a new invitation's.
+    invitation.reminded_at = None
     queue_email(session, invitation, now)
 
 
@@ -673,13 +678,40 @@ def commit_issues(record: Import) -> list[Issue]:
 
 
 def resend_many(
-    session: Session, selected: Select[int], now: datetime, *, renew: bool = True
+    session: Session, selected: Select[int], now: datetime, lifetime: timedelta
 ) -> tuple[int, int]:
     """Resend every live pending invitation in `selected` (a query of invitation ids): a new
-    email each, and the expiry renewed unless `renew` is False (a reminder). Returns (matched,
-    changed); expired, accepted and revoked ones are left as they are (an expired one is
-    revived one at a time, with its seat).
+    email each, and the expiry renewed for `lifetime` (the organization's policy). Returns
+    (matched, changed); expired, accepted and revoked ones are left as they are (an expired
+    one is revived one at a time, with its seat).
     """
+    matched, ids = _email_again(
+        session,
+        selected,
+        now,
+        "invitation",
+        # Renewed: the automatic reminder counts from this email, as from a new invitation's.
+        {"expires_at": now + lifetime, "reminded_at": None},
+    )
+    return matched, len(ids)
+
+
+def remind_many(session: Session, selected: Select[int], now: datetime) -> tuple[int, list[int]]:
+    """Remind every live pending invitation in `selected`: the same invitation emailed again
+    as a reminder (it says so), the expiry as it is, and `reminded_at` set, so the automatic
+    reminder does not send another. Returns (matched, the ids reminded)."""
+    return _email_again(session, selected, now, "reminder", {"reminded_at": now})
+
+
+def _email_again(
+    session: Session,
+    selected: Select[int],
+    now: datetime,
+    kind: OutboxKind,
+    changes: dict[str, Any],
+) -> tuple[int, list[int]]:
+    """A new email of `kind` for every live pending invitation in `selected`, with `changes`
+    to each; (matched, the ids emailed)."""
     live = select(Invitation.id).where(Invitation.id.in_(selected), is_pending(now))
     matched = session.scalar(select(func.count()).where(Invitation.id.in_(selected))) or 0
     ids = list(session.scalars(live))
@@ -693,7 +725,7 @@ def resend_many(
                 email_attempts=0,
                 email_error=None,
                 email_next_attempt_at=now,
-                **({"expires_at": now + INVITATION_LIFETIME} if renew else {}),
+                **changes,
             )
             .execution_options(synchronize_session=False)
         )
@@ -706,11 +738,12 @@ def resend_many(
                     "attempts": 0,
                     "queued_at": now,
                     "next_attempt_at": now,
+                    "kind": kind,
                 }
                 for id_ in batch
             ],
         )
-    return matched, len(ids)
+    return matched, ids
 
 
 def revoke_many(session: Session, selected: Select[int], now: datetime) -> tuple[int, int]:

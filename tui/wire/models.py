@@ -77,6 +77,15 @@ class Organization(BaseModel):
     remind_after_days: int | None = None  # None: no automatic reminder
 
 
+class InvitationPolicy(BaseModel):
+    """An organization's invitation policy (`GET`/`PUT /organization/policy`): how long an
+    invitation lives once made or resent, and after how many days a still pending one is
+    reminded once (None: never); the reminder comes before the expiry."""
+
+    invitation_lifetime_days: int = Field(30, ge=1, le=365)
+    remind_after_days: int | None = Field(None, ge=1, le=364)
+
+
 class Me(BaseModel):
     admin_email: str
     organization: Organization

@@ -120,6 +120,7 @@ def claim_due(
                 OutboxMessage.queued_at,
                 Invitation.status,
                 Invitation.expires_at,
+                OutboxMessage.kind,
             )
             .join(Invitation, Invitation.id == OutboxMessage.invitation_id)
             .outerjoin(Message, Message.id == Invitation.message_id)
@@ -131,7 +132,14 @@ def claim_due(
         )
         rows = list(session.execute(query))
         live = [row for row in rows if row[11] == "pending" and row[12] > now]
-        claims = [Claim(Outgoing(*row[:9]), attempts=row[9], queued_at=row[10]) for row in live]
+        claims = [
+            Claim(
+                Outgoing(*row[:9], kind=row[13], expires_at=row[12]),
+                attempts=row[9],
+                queued_at=row[10],
+            )
+            for row in live
+        ]
         _drop_unsendable(
             session, [(row[0], row[1], row[11]) for row in rows if row not in live], now
         )

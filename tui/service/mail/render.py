@@ -13,6 +13,7 @@ import quopri
 import re
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from email.utils import formatdate, parseaddr
 from functools import lru_cache
 
@@ -44,6 +45,9 @@ class Outgoing:
     token_key: str  # what finds the invitation: its link is made with the secret key
     message: str | None = None  # the admin's own words (an import's or one invite's)
     sender_name: str | None = None  # the organization's, in place of mail_from's name
+    # "reminder": the same invitation emailed again, saying it is a reminder.
+    kind: str = "invitation"
+    expires_at: datetime | None = None  # UTC, naive: the email says until when it is valid
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,11 +78,12 @@ def render_invitation(item: Outgoing, public_url: str, sender: str, *, secret: b
     )
     link = f"{public_url.rstrip('/')}/invitations/{link_token(secret, item.token_key)}"
     message = body_text(item.message or "")
+    wording = _Wording(item.kind == "reminder", _day(item.expires_at))
     boundary = f"=_roster_{item.outbox_id}_{item.invitation_id}"  # "=_" never occurs in QP
     headers = [
         from_header,
         _to_header(name, recipient),
-        _unstructured("Subject", f"You are invited to {program}".rstrip()),
+        _unstructured("Subject", wording.subject(program)),
         f"Date: {_date()}",
         # The same for every attempt, so a receiver can recognise a retry.
         f"Message-ID: <roster-{item.outbox_id}.invitation-{item.invitation_id}@roster.invalid>",
@@ -90,9 +95,9 @@ def render_invitation(item: Outgoing, public_url: str, sender: str, *, secret: b
         "\r\n".join(headers),
         "",
         f"--{boundary}",
-        _part("text/plain", _plain_body(name, program, organization, link, message)),
+        _part("text/plain", _plain_body(wording, name, program, organization, link, message)),
         f"--{boundary}",
-        _part("text/html", _html_body(name, program, organization, link, message)),
+        _part("text/html", _html_body(wording, name, program, organization, link, message)),
         f"--{boundary}--",
         "",
     ]
@@ -214,22 +219,75 @@ def check_sender(mail_from: str) -> None:
     _sender(mail_from)
 
 
-def _plain_body(name: str, program: str, organization: str, link: str, message: str) -> str:
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def _day(moment: datetime | None) -> str:
+    """A day as the email says it, whatever the locale: 6 January 2027 (UTC); "" unknown."""
+    if moment is None:
+        return ""
+    return f"{moment.day} {_MONTHS[moment.month - 1]} {moment.year}"
+
+
+@dataclass(frozen=True, slots=True)
+class _Wording:
+    """What differs between an invitation and its reminder: the subject, the first sentence,
+    and how long it is valid."""
+
+    reminder: bool
+    expires_on: str  # "" when unknown
+
+    def subject(self, program: str) -> str:
+        said = f"You are invited to {program}".rstrip()
+        return f"Reminder: {said[0].lower()}{said[1:]}" if self.reminder else said
+
+    def opening(self, organization: str, program: str) -> str:
+        invites = f"{organization} invites you to the learning program {program}."
+        return f"This is a reminder: {invites}" if self.reminder else invites
+
+    def validity(self) -> str:
+        """Until when the link works, with a space after it ("" when unknown)."""
+        if not self.expires_on:
+            return ""
+        if self.reminder:
+            return f"Your invitation expires on {self.expires_on}. "
+        return f"The invitation is valid until {self.expires_on}. "
+
+
+def _plain_body(
+    wording: _Wording, name: str, program: str, organization: str, link: str, message: str
+) -> str:
     said = f"A message from {organization}:\n\n{message}\n\n" if message else ""
     return (
         f"Hello {name},\n\n"
-        f"{organization} invites you to the learning program {program}.\n\n"
+        f"{wording.opening(organization, program)}\n\n"
         f"{said}"
         f"Accept the invitation here:\n{link}\n\n"
-        "The invitation is valid for 30 days. If you did not expect it, you can ignore this "
-        "email.\n"
+        f"{wording.validity()}If you did not expect it, you can ignore this email.\n"
     )
 
 
-def _html_body(name: str, program: str, organization: str, link: str, message: str) -> str:
+def _html_body(
+    wording: _Wording, name: str, program: str, organization: str, link: str, message: str
+) -> str:
     name, program, organization, href = (
         html.escape(value) for value in (name, program, organization, link)
     )
+    # The wording's own words hold no markup characters: only the values need escaping.
+    opening = wording.opening(organization, f"<strong>{program}</strong>")
     # Text, never markup: escaped, its lines kept with <br>.
     said = (
         f"<p>A message from {organization}:</p>\n<blockquote><p>"
@@ -240,10 +298,10 @@ def _html_body(name: str, program: str, organization: str, link: str, message: s
     )
     return (
         f"<p>Hello {name},</p>\n"
-        f"<p>{organization} invites you to the learning program <strong>{program}</strong>.</p>\n"
+        f"<p>{opening}</p>\n"
         f"{said}"
         f'<p><a href="{href}">Accept the invitation</a></p>\n'
-        "<p>The invitation is valid for 30 days. If you did not expect it, you can ignore this "
+        f"<p>{wording.validity()}If you did not expect it, you can ignore this "
         "email.</p>\n"
     )
 

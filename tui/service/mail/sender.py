@@ -12,6 +12,10 @@ sender keeps three promises:
   rows of one that was killed.
 - A 5xx reply fails the email at once; a transient failure is retried with capped, jittered
   backoff until `retry_window` after the email was queued.
+
+Every `remind_interval` it also queues the automatic reminders that fall due
+(tui.service.reminders): whatever sends mail, the embedded app, `roster serve` or `roster
+worker`, reminds too.
 """
 
 from __future__ import annotations
@@ -49,7 +53,9 @@ from tui.service.mail.transports import (
     TransientFailure,
     Transport,
 )
+from tui.service.reminders import REMINDER_SCAN_INTERVAL, queue_due_reminders
 from tui.service.storage import StorageFault, database_path, storage_fault
+from tui.text import plural
 
 log = logging.getLogger("roster.mail")
 T = TypeVar("T")
@@ -89,6 +95,7 @@ class OutboxSender:
         max_delay: float = 300.0,
         poll_interval: float = 2.0,
         stop_timeout: float = 10.0,
+        remind_interval: float = REMINDER_SCAN_INTERVAL,
     ) -> None:
         check_sender(sender)  # a bad mail_from setting fails now, not at every email
         self.sessions = sessions
@@ -103,6 +110,7 @@ class OutboxSender:
         self.max_delay = max_delay
         self.poll_interval = poll_interval
         self.stop_timeout = stop_timeout
+        self.remind_interval = remind_interval
         # Enough to keep every slot busy between claims, little enough to send well within
         # the lease: claimed rows wait for no one.
         self.claim_batch = 4 * concurrency
@@ -115,6 +123,7 @@ class OutboxSender:
         self._wanted = asyncio.Event()  # the feeder should claim: notified, or slots need work
         self._more_due = True  # the last claim was full, or mail was queued since
         self._resume_at = 0.0  # monotonic time before which claiming waits (server down)
+        self._remind_at = 0.0  # monotonic time of the next look for reminders due
         self._queue: asyncio.Queue[Claim | None] = asyncio.Queue()
         self._held: set[int] = set()  # outbox ids claimed and not yet recorded
         self._unrecorded: list[tuple[Outcome, asyncio.Future[None]]] = []
@@ -204,6 +213,7 @@ class OutboxSender:
 
     async def _feed(self) -> None:
         while not self._stopping:
+            await self._queue_reminders()
             wait = await self._claim()
             if wait > 0 and not self._stopping:
                 with contextlib.suppress(TimeoutError):
@@ -234,6 +244,21 @@ class OutboxSender:
         if next_due is None:
             return 0.0
         return min(self.poll_interval, max((next_due - utcnow()).total_seconds(), 0.01))
+
+    async def _queue_reminders(self) -> None:
+        """Queue the automatic reminders due, every `remind_interval` (the feeder wakes at
+        least every `poll_interval`)."""
+        if time.monotonic() < self._remind_at:
+            return
+        self._remind_at = time.monotonic() + self.remind_interval
+        try:
+            queued = await self._database(queue_due_reminders, self.sessions, utcnow())
+        except Exception as error:
+            self._failed("could not queue the reminders due; trying again", error)
+            return
+        if queued:
+            log.info("outbox: queued %s", plural(queued, "automatic reminder"))
+            self._more_due = True
 
     async def _renewer(self) -> None:
         period = self.lease.total_seconds() / 3

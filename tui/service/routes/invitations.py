@@ -13,6 +13,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from tui.service import dry_run
+from tui.service.audit import Actor
 from tui.service.db import Admin, Contract, Invitation, Learner, Program, utcnow
 from tui.service.deps import (
     MAX_ID,
@@ -23,6 +24,7 @@ from tui.service.deps import (
     OptionalId,
     Search,
     SessionDep,
+    WriterAdmin,
     WriteSessionDep,
     notify_sender,
     owned,
@@ -302,10 +304,12 @@ def resend_selected(
 ) -> wire.BulkResult:
     """A new email for every pending invitation selected, and its expiry renewed."""
     from tui.service.invitations import resend_many
+    from tui.service.policy import invitation_lifetime
 
     now = utcnow()
     selected, last_id = _batch(session, me, body, now)
-    matched, changed = resend_many(session, selected, now)
+    lifetime = invitation_lifetime(session, me.organization_id)
+    matched, changed = resend_many(session, selected, now, lifetime)
     session.commit()
     if changed:
         notify_sender(request)
@@ -315,15 +319,20 @@ def resend_selected(
 
 @router.post("/invitations/remind", response_model_exclude_none=True)
 def remind_selected(
-    body: wire.InvitationSelection, session: WriteSessionDep, me: CurrentAdmin, request: Request
+    body: wire.InvitationSelection, session: WriteSessionDep, me: WriterAdmin, request: Request
 ) -> wire.BulkResult:
-    """A reminder: the same invitation emailed again to every pending one selected (for
-    example `pending_for_days`: no answer for that long). The expiry stays as it is."""
-    from tui.service.invitations import resend_many
+    """A reminder: the same invitation emailed again, saying it is a reminder, to every
+    pending one selected (for example `pending_for_days`: no answer for that long). The expiry
+    stays as it is, and the automatic reminder sends them no other."""
+    from tui.service.invitations import remind_many
+    from tui.service.reminders import record_reminded
 
     now = utcnow()
     selected, last_id = _batch(session, me, body, now)
-    matched, changed = resend_many(session, selected, now, renew=False)
+    matched, reminded = remind_many(session, selected, now)
+    changed = len(reminded)
+    if reminded:
+        record_reminded(session, me.organization_id, Actor.admin(me), reminded, body.program_id)
     session.commit()
     if changed:
         notify_sender(request)

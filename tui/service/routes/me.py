@@ -24,6 +24,8 @@ def get_me(session: SessionDep, me: CurrentAdmin) -> wire.Me:
             name=organization.name,
             is_demo=organization.is_demo,
             sender_name=organization.sender_name,
+            invitation_lifetime_days=organization.invitation_lifetime_days,
+            remind_after_days=organization.remind_after_days,
         ),
     )
 
