@@ -1,4 +1,5 @@
-"""The organization's admins, managed by its owners: list, add, change, remove, and new tokens.
+"""The organization's admins, managed by its owners: add, change, remove, and new tokens; any
+admin may list them, and give themselves a new token.
 
 A token is answered once, when it is made; the service keeps only its hash (`db.hash_token`),
 so a copy of the database opens nothing. A removed admin's row stays for the audit record;
@@ -117,8 +118,9 @@ def _invalid(error: operator.InvalidInput) -> ApiProblem:
 
 
 @router.get("/admins")
-def list_admins(session: SessionDep, me: OwnerAdmin) -> wire.Page[wire.AdminRecord]:
-    """The organization's admins (not those removed), oldest first."""
+def list_admins(session: SessionDep, me: CurrentAdmin) -> wire.Page[wire.AdminRecord]:
+    """The organization's admins (not those removed), oldest first: any admin may read it, to
+    find an owner to ask; only owners change it."""
     admins = list(
         session.scalars(
             select(Admin)
