@@ -12,6 +12,7 @@ from textual.widgets import Button, Footer, Header, Label, LoadingIndicator, Sta
 
 from tui.screens.messages import StartBulkFlow
 from tui.screens.reloading import ReloadsWhenShown
+from tui.screens.roles import OffersByRole
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors
 from tui.wire import models as wire
@@ -38,8 +39,10 @@ def seats_bar(contract: wire.Contract) -> Text:
     return text
 
 
-class AdminHome(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
+class AdminHome(OffersByRole, ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
     TITLE = "Admin home"
+    WRITES = frozenset({"invite"})
+    WRITE_BUTTONS = ("#invite",)
     AUTO_FOCUS = "#invite"
     BINDINGS = [Binding("i", "invite", "Invite learners")]
 
@@ -69,6 +72,7 @@ class AdminHome(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
     @work(exclusive=True, exit_on_error=False)
     async def reload(self) -> None:
         client = await services(self).client()
+        self.offer_by_role()
         usage = await client.usage()
         self.query_one(LoadingIndicator).display = False
         for key, value in (

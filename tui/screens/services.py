@@ -19,6 +19,11 @@ class Services(Protocol):
         """The service client, once connected (a worker waits for it)."""
         ...
 
+    @property
+    def read_only(self) -> bool:
+        """The admin only reads (a viewer), as far as the app knows once connected."""
+        ...
+
 
 def services(node: DOMNode) -> Services:
     """`node.app`, as what screens may ask of it."""
