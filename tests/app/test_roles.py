@@ -43,12 +43,12 @@ async def test_a_viewer_is_offered_no_invite_and_no_action_on_invitations(
         await on_screen(pilot, AdminHome)
         invite = pilot.app.screen.query_one("#invite", Button)
         await until(pilot, lambda: invite.disabled)
-        assert "a viewer only reads" in str(invite.label)
+        assert str(invite.label) == "Invite learners (read only)"
         assert "i" not in pilot.app.active_bindings
         await pilot.press("i")
         assert isinstance(pilot.app.screen, AdminHome)  # no flow started
 
         await pilot.press("v")
         await on_screen(pilot, InvitationsScreen)
-        await until(pilot, lambda: "read only" in text_of(pilot, "#invitation-total"))
+        await until(pilot, lambda: "a viewer: read only" in text_of(pilot, "#invitation-total"))
         assert not {"s", "m", "x", "space"} & set(pilot.app.active_bindings)

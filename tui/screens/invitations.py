@@ -182,7 +182,7 @@ class InvitationsScreen(OffersByRole, ReloadsWhenShown, ForwardsWorkerErrors, Sc
             self.load_choices()
         marked = f" · {len(table.marked):,} marked" if table.marked else ""
         keys = (
-            f"read only: {READ_ONLY}"
+            f"a viewer: {READ_ONLY}"
             if self.read_only()
             else "space marks · s resend · m remind · x revoke"
         )

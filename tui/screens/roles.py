@@ -11,7 +11,8 @@ from textual.widgets import Button
 
 from tui.screens.services import services
 
-READ_ONLY = "a viewer only reads"
+# What a viewer is told where an action would be: beside a disabled button, under a table.
+READ_ONLY = "read only"
 
 
 class OffersByRole(Screen[Any]):
