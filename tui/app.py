@@ -46,13 +46,16 @@ class RosterCommands(Provider):
 
         app = self.app
         assert isinstance(app, RosterApp)
-        return [
+        invites: list[tuple[str, str, Callable[[], object]]] = [
             (
                 "Invite learners in bulk",
                 "Choose a program and contract, upload a file",
                 app.start_bulk_flow,
             ),
             ("Invite one learner", "The Invite Learner form", app.start_single_invite),
+        ]
+        return [
+            *([] if app.read_only else invites),
             (
                 "Save the CSV template",
                 ", ".join(HEADERS),
@@ -209,6 +212,11 @@ class RosterApp(App[None]):
         # the collector need not walk them again. Its full passes over them held the
         # interpreter's lock for 60-130 ms during a large upload, frames the terminal missed.
         gc.freeze()
+
+    @property
+    def read_only(self) -> bool:
+        """The admin is a viewer: the screens and the palette offer nothing that changes."""
+        return self.me is not None and self.me.role == "viewer"
 
     def _connection_failed(self, title: str, where: str, detail: str, code: int) -> None:
         from tui.screens.connection import ConnectionProblem

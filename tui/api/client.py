@@ -310,6 +310,33 @@ class RosterClient:
             retry=False,
         )
 
+    # The organization's admins (owners only), and a new token for oneself (anyone).
+
+    async def admins(self) -> wire.Page[wire.AdminRecord]:
+        return await self._request("GET", "/admins", wire.Page[wire.AdminRecord])
+
+    async def add_admin(self, body: wire.AdminCreate) -> wire.AdminToken:
+        # Not retried: a lost answer would have made a token nobody saw; add again instead.
+        return await self._request(
+            "POST", "/admins", wire.AdminToken, retry=False, json=body.model_dump()
+        )
+
+    async def change_admin(self, admin_id: int, body: wire.AdminChange) -> wire.AdminRecord:
+        return await self._request(
+            "PATCH",
+            f"/admins/{admin_id}",
+            wire.AdminRecord,
+            json=body.model_dump(exclude_none=True),
+        )
+
+    async def remove_admin(self, admin_id: int) -> wire.AdminRecord:
+        return await self._request("DELETE", f"/admins/{admin_id}", wire.AdminRecord)
+
+    async def rotate_token(self, admin_id: int | None = None) -> wire.AdminToken:
+        """A new token for the admin (None: for the one this client is), answered once."""
+        path = "/me/token" if admin_id is None else f"/admins/{admin_id}/token"
+        return await self._request("POST", path, wire.AdminToken, retry=False)
+
 
 class _Ack(BaseModel):
     seq: int = 0

@@ -282,12 +282,33 @@ def set_invitation_policy(session: Session, options: argparse.Namespace) -> dict
 
 def create_admin(session: Session, options: argparse.Namespace) -> dict[str, Any]:
     from tui.service import admin as operator
+    from tui.service import audit
 
     organization = _organization(session, options)
-    admin_, token = operator.create_admin(session, organization, options.email)
+    if operator.active_admin(session, organization.id, options.email) is not None:
+        raise operator.InvalidInput(
+            f"{options.email.strip()} is already an admin of {organization.name}; an owner "
+            "gives them a new token with `roster admins rotate EMAIL`."
+        )
+    programs = [
+        operator.find_program(session, organization.id, ref) for ref in options.program or []
+    ]
+    admin_, token = operator.create_admin(
+        session, organization, options.email, options.role, programs
+    )
+    named = [program.id for program in programs] or None
+    audit.record(
+        session,
+        organization.id,
+        audit.Actor.operator(),
+        "admin.added",
+        details={"email": admin_.email, "role": admin_.role, "programs": named},
+    )
     return {
         "id": admin_.id,
         "email": admin_.email,
+        "role": admin_.role,
+        "programs": named,
         "token": token,
         "organization_id": organization.id,
     }

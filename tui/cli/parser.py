@@ -11,7 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
-from tui.cli import account, backups, files, lists, members, operators
+from tui.cli import account, admins, backups, files, lists, members, operators
 from tui.cli.app import open_app
 from tui.cli.output import FORMATS
 from tui.intake.fields import HEADERS, all_headers_required
@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     _intake_commands(command)
     _list_commands(command)
     _member_commands(command, client)
+    _admins_command(command)
     _operator_commands(command, local)
     _account_commands(command)
     return parser
@@ -255,6 +256,38 @@ def _member_commands(command: _Command, client: argparse.ArgumentParser) -> None
     _output(remove)
 
 
+def _admins_command(command: _Command) -> None:
+    sub = command(
+        "admins",
+        "list the organization's admins; owners add, change, remove them and rotate tokens",
+        "List the organization's admins and their roles. Owners: `roster admins add EMAIL "
+        "--role ROLE [--program P ...]` (prints the new token, once), `change EMAIL [--role "
+        "ROLE] [--program P ... | --all-programs]`, `remove EMAIL` (their token opens nothing "
+        "from then on), `rotate EMAIL` (a new token, printed once; the old one opens nothing). "
+        "Any admin: `rotate` without EMAIL, a new token of one's own, kept where the old one "
+        "was read from (the config file, or the data directory's token file).",
+    )
+    sub.set_defaults(handler=admins.admins)
+    sub.add_argument("action", nargs="?", choices=("add", "change", "remove", "rotate"))
+    sub.add_argument("email", nargs="?", metavar="EMAIL")
+    sub.add_argument(
+        "--role",
+        choices=("owner", "manager", "viewer"),
+        help="owner: everything, admins included; manager: invitations and members (in the "
+        "programs named, or all); viewer: reads only",
+    )
+    sub.add_argument(
+        "--program",
+        action="append",
+        metavar="P",
+        help="a manager's program, id or exact name (repeat for more; none: every program)",
+    )
+    sub.add_argument(
+        "--all-programs", action="store_true", help="change: a manager of every program"
+    )
+    _output(sub)
+
+
 def _operator_commands(command: _Command, local: argparse.ArgumentParser) -> None:
     database_help = "sqlite:///path or postgresql://... (ROSTER_DATABASE_URL)"
     mail_help = "smtp://, smtps:// or maildir:// (ROSTER_MAIL_URL)"
@@ -395,6 +428,18 @@ def _admin_actions(
     create_admin.set_defaults(create=operators.create_admin)
     create_admin.add_argument("--org", required=True, help="organization id or name")
     create_admin.add_argument("--email", required=True)
+    create_admin.add_argument(
+        "--role",
+        choices=("owner", "manager", "viewer"),
+        default="owner",
+        help="owner (default): everything; manager: invitations and members; viewer: reads",
+    )
+    create_admin.add_argument(
+        "--program",
+        action="append",
+        metavar="P",
+        help="a manager's program, id or name (repeat for more; none: every program)",
+    )
     create_program = action("create-program", "create a program")
     create_program.set_defaults(create=operators.create_program)
     create_program.add_argument("--org", required=True, help="organization id or name")

@@ -12,6 +12,7 @@ from textual.widgets import Button, Footer, Header, Label, LoadingIndicator, Sta
 
 from tui.screens.messages import StartBulkFlow
 from tui.screens.reloading import ReloadsWhenShown
+from tui.screens.roles import OffersByRole
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.wire import models as wire
@@ -38,8 +39,10 @@ def seats_bar(contract: wire.Contract) -> Text:
     return text
 
 
-class AdminHome(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
+class AdminHome(OffersByRole, ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
     TITLE = "Admin home"
+    WRITES = frozenset({"invite"})
+    WRITE_BUTTONS = ("#invite",)
     AUTO_FOCUS = "#invite"
     BINDINGS = [Binding("i", "invite", "Invite learners")]
 
@@ -70,6 +73,7 @@ class AdminHome(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
     @never_hangs
     async def reload(self) -> None:
         client = await services(self).client()
+        self.offer_by_role()
         usage = await client.usage()
         self.query_one(LoadingIndicator).display = False
         for key, value in (

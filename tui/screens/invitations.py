@@ -23,6 +23,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 from tui.api.client import ApiError
 from tui.screens.bulk_progress import BulkProgress, result_text
 from tui.screens.reloading import ReloadsWhenShown
+from tui.screens.roles import READ_ONLY, OffersByRole
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
@@ -81,8 +82,9 @@ class ConfirmAction(ModalScreen[Scope | None]):
             self.dismiss(self.scopes[int(str(event.button.id).removeprefix("scope-"))])
 
 
-class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
+class InvitationsScreen(OffersByRole, ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
     TITLE = "Invitations"
+    WRITES = frozenset({"mark", "act"})
     AUTO_RELOAD = False  # a reload would move the cursor under the admin
     AUTO_FOCUS = "#invitations"
     BINDINGS = [
@@ -160,6 +162,7 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
         if delay:
             await asyncio.sleep(delay)  # wait for the admin to stop typing
         client = await services(self).client()
+        self.offer_by_role()
         chosen = self.filters()
 
         async def page(offset: int, limit: int) -> wire.InvitationPage:
@@ -180,9 +183,13 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
             self._choices_loaded = True
             self.load_choices()
         marked = f" · {len(table.marked):,} marked" if table.marked else ""
+        keys = (
+            f"a viewer: {READ_ONLY}"
+            if self.read_only()
+            else "space marks · s resend · m remind · x revoke"
+        )
         self.query_one("#invitation-total", Label).update(
-            f"{plural(table.total, 'invitation')}{marked} · space marks · s resend · m remind "
-            "· x revoke · ? every key"
+            f"{plural(table.total, 'invitation')}{marked} · {keys} · ? every key"
         )
 
     @on(Input.Changed, "#search")

@@ -13,13 +13,16 @@ from textual.widgets import Button, DataTable, Footer, Header, Label
 from tui.screens.members import MembersScreen
 from tui.screens.messages import StartBulkFlow
 from tui.screens.reloading import ReloadsWhenShown
+from tui.screens.roles import OffersByRole
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.wire import models as wire
 
 
-class ProgramsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
+class ProgramsScreen(OffersByRole, ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
     TITLE = "Learning programs"
+    WRITES = frozenset({"invite"})
+    WRITE_BUTTONS = ("#invite",)
     AUTO_FOCUS = "#programs"
     BINDINGS = [
         Binding("i", "invite", "Invite learners"),
@@ -46,6 +49,7 @@ class ProgramsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
     @never_hangs
     async def reload(self) -> None:
         client = await services(self).client()
+        self.offer_by_role()
         self.programs = (await client.programs()).items
         table = self.query_one(DataTable)
         cursor = table.cursor_row
@@ -65,6 +69,8 @@ class ProgramsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
     @on(DataTable.RowSelected)
     def action_invite(self) -> None:
         table = self.query_one(DataTable)
+        if self.read_only():  # Enter on a program: a viewer has nothing to start
+            return
         if self.programs and 0 <= table.cursor_row < len(self.programs):
             self.post_message(StartBulkFlow(self.programs[table.cursor_row]))
 

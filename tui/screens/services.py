@@ -24,6 +24,11 @@ class Services(Protocol):
         """The app's own embedded service sends the mail, which stops when the app quits."""
         ...
 
+    @property
+    def read_only(self) -> bool:
+        """The admin only reads (a viewer), as far as the app knows once connected."""
+        ...
+
 
 def services(node: DOMNode) -> Services:
     """`node.app`, as what screens may ask of it."""

@@ -15,6 +15,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Input, Label
 from tui.screens.messages import StartBulkFlow, StartSingleInvite
 from tui.screens.paging import LoadsAsYouGo
 from tui.screens.reloading import ReloadsWhenShown
+from tui.screens.roles import OffersByRole
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
@@ -47,8 +48,10 @@ class InviteMenu(ModalScreen[str | None]):
         self.dismiss(event.button.id)
 
 
-class UsersScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
+class UsersScreen(OffersByRole, LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
     TITLE = "Users"
+    WRITES = frozenset({"invite"})
+    WRITE_BUTTONS = ("#invite",)
     AUTO_RELOAD = False  # a reload would reset the table's cursor
     AUTO_FOCUS = "#learners"
     BINDINGS = [
@@ -97,6 +100,7 @@ class UsersScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen[N
         if delay:
             await asyncio.sleep(delay)  # wait for the admin to stop typing
         client = await services(self).client()
+        self.offer_by_role()
         self.searched = self.query_one("#search", Input).value.strip()
         page = await client.learners(q=self.searched, limit=self.PAGE)
         table = self.query_one(DataTable)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from tui.service.db import (
     Admin,
+    AdminProgram,
     Contract,
     ContractProgram,
     Invitation,
@@ -19,7 +21,7 @@ from tui.service.db import (
     hash_token,
     utcnow,
 )
-from tui.wire.models import RowBatch
+from tui.wire.models import AdminRole, RowBatch
 
 DEMO_ORGANIZATION = "Demo Organization (sample data)"
 DEMO_ADMIN = "admin@demo.roster.invalid"
@@ -93,16 +95,53 @@ def create_organization(session: Session, name: str, *, is_demo: bool = False) -
     return organization
 
 
-def create_admin(session: Session, organization: Organization, email: str) -> tuple[Admin, str]:
-    """A new admin and their token; only the token's hash is stored."""
+def create_admin(
+    session: Session,
+    organization: Organization,
+    email: str,
+    role: AdminRole = "owner",
+    programs: Sequence[Program] = (),
+) -> tuple[Admin, str]:
+    """A new admin and their token; only the token's hash is stored. `programs`: a manager's
+    (none: every program)."""
     email = email.strip()
     if "@" not in email or len(email) > 320 or _CONTROL.search(email):
         raise InvalidInput(f"{email[:80]!r} is not an email address.")
+    if programs and role != "manager":
+        raise InvalidInput(
+            f"Only a manager is named for programs; an {role} acts in every program."
+            if role == "owner"
+            else f"Only a manager is named for programs; a {role} reads every program."
+        )
     token = new_token()
-    admin = Admin(organization_id=organization.id, email=email, token_hash=hash_token(token))
+    admin = Admin(
+        organization_id=organization.id, email=email, token_hash=hash_token(token), role=role
+    )
     session.add(admin)
     session.flush()
+    for program in programs:
+        session.add(AdminProgram(admin_id=admin.id, program_id=program.id))
+    session.flush()
     return admin, token
+
+
+def active_admin(session: Session, organization_id: int, email: str) -> Admin | None:
+    """The organization's admin with this email (case aside) who is not removed."""
+    return session.scalars(
+        select(Admin).where(
+            Admin.organization_id == organization_id,
+            func.lower(Admin.email) == email.strip().lower(),
+            Admin.removed_at.is_(None),
+        )
+    ).first()
+
+
+def rotate_token(admin: Admin) -> str:
+    """A new token for the admin; the old one opens nothing from the commit on."""
+    token = new_token()
+    admin.token_hash = hash_token(token)
+    admin.token_rotated_at = utcnow()
+    return token
 
 
 def create_program(

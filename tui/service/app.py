@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tui.service.errors import install_error_handlers
 from tui.service.mail import OutboxSender
 from tui.service.routes import (
+    admins,
     imports,
     invitations,
     learner_pages,
@@ -28,7 +29,7 @@ from tui.wire import models as wire
 API = "/api/v1"
 # What any /api/v1 route may answer besides its result (all application/problem+json).
 COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": wire.ProblemDetail} for status in (400, 401, 404, 422, 429, 503, 507)
+    status: {"model": wire.ProblemDetail} for status in (400, 401, 403, 404, 422, 429, 503, 507)
 }
 
 
@@ -63,7 +64,7 @@ def create_app(
     app.state.secret = secret
     app.state.throttles = Throttles()
     install_error_handlers(app)
-    for module in (me, programs, learners, invitations, imports, members, policy):
+    for module in (me, programs, learners, invitations, imports, members, policy, admins):
         app.include_router(module.router, prefix=API, responses=COMMON_ERRORS)
     app.include_router(
         learner_pages.router,

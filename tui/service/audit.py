@@ -49,6 +49,7 @@ ACTIONS: Final = (
     "contract.archived",
     "contract.restored",
     "admin.added",
+    "admin.changed",
     "admin.removed",
     "admin.token_rotated",
     "policy.changed",

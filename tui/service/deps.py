@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from tui.service.db import Admin, Contract, Import, Invitation, Program, hash_token, write_session
 from tui.service.errors import ApiProblem, not_found, too_many_attempts
 from tui.service.mail import OutboxSender
-from tui.service.roles import require_owner, require_writer
+from tui.service.roles import program_scope, require_owner, require_writer
 from tui.service.throttle import GuessThrottle, Throttles
 
 M = TypeVar("M", Program, Contract, Import, Invitation)
@@ -139,10 +139,19 @@ Search = Annotated[str, Query(max_length=200)]
 
 
 def owned(session: Session, model: type[M], id_: int, me: Admin, what: str) -> M:
-    """The admin's organization's `model` with this id, or 404 (another organization's too)."""
+    """The admin's organization's `model` with this id, or 404 (another organization's too).
+
+    A program, or an invitation or import of a program, outside a manager's programs is 404
+    as well: it does not exist for them (`roles.program_scope`). A contract belongs to the
+    whole organization: the program it is used with is the one checked."""
     found = session.get(model, id_)
     if found is None or found.organization_id != me.organization_id:
         raise not_found(what)
+    if not isinstance(found, Contract):
+        scope = program_scope(session, me)
+        program_id = found.id if isinstance(found, Program) else found.program_id
+        if scope is not None and program_id not in scope:
+            raise not_found(what)
     return found
 
 

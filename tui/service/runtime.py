@@ -199,12 +199,21 @@ def ensure_demo(sessions: sessionmaker[Session], data_dir: Path) -> str:
     return token
 
 
+def keep_embedded_token(data_dir: Path, token: str) -> Path:
+    """Keep the demo admin's new token (`roster admins rotate`) where the embedded service
+    reads it; the token file's path."""
+    token_path = data_dir / TOKEN_FILE
+    _write_private(token_path, token)
+    return token_path
+
+
 def _demo_token_valid(session: Session, token: str) -> bool:
     return bool(token) and (
         session.scalars(
             select(Admin.id)
             .join(Organization, Organization.id == Admin.organization_id)
             .where(Organization.is_demo, Admin.token_hash == hash_token(token))
+            .where(Admin.removed_at.is_(None))
         ).first()
         is not None
     )

@@ -518,3 +518,36 @@ class ProblemDetail(BaseModel):
     seats_left: int | None = Field(
         default=None, description="contract_capacity: the seats the contract has left."
     )
+
+
+class AdminRecord(BaseModel):
+    """An admin of the organization, as its owners see them: never a token, nor its hash."""
+
+    id: int
+    email: str
+    role: AdminRole
+    # A manager's programs; None: every program (an owner, a viewer, a manager named for none).
+    programs: list[int] | None = None
+    created_at: UtcDatetime
+    token_rotated_at: UtcDatetime | None = None
+
+
+class AdminCreate(BaseModel):
+    email: Annotated[str, Field(min_length=3, max_length=320)]
+    role: AdminRole
+    # Only a manager is named for programs; none: every program.
+    programs: Annotated[list[Id], Field(max_length=1000)] = Field(default_factory=list)
+
+
+class AdminChange(BaseModel):
+    """A new role, new programs, or both; what is left out stays as it is."""
+
+    role: AdminRole | None = None
+    programs: Annotated[list[Id], Field(max_length=1000)] | None = None
+
+
+class AdminToken(BaseModel):
+    """An admin and their new token: answered once, stored by the service only as a hash."""
+
+    admin: AdminRecord
+    token: str

@@ -20,12 +20,14 @@ from tui.service.deps import (
     Limit,
     Offset,
     SessionDep,
+    WriterAdmin,
     WriteSessionDep,
     notify_sender,
     owned,
 )
 from tui.service.errors import ApiProblem, storage_problem
 from tui.service.mail import OutboxSender
+from tui.service.roles import in_scope, program_scope
 from tui.service.serializers import import_out
 from tui.service.storage import BYTES_PER_INVITATION, give_back_log_space, storage_fault
 from tui.wire import models as wire
@@ -84,14 +86,15 @@ def _same_request(record: Import, body: wire.ImportCreate) -> bool:
 def start_import(
     body: wire.ImportCreate,
     session: WriteSessionDep,
-    me: CurrentAdmin,
+    me: WriterAdmin,
     response: Response,
     idempotency_key: IdempotencyKey,
 ) -> wire.ImportStatus:
+    # First: a key's import in a program outside a manager's programs is not theirs to see.
+    owned(session, Program, body.program_id, me, "program")
     existing = _find_by_key(session, me, idempotency_key)
     if existing is None:
         abandon_idle_imports(session, utcnow())  # those whose client died mid-upload
-        owned(session, Program, body.program_id, me, "program")
         owned(session, Contract, body.contract_id, me, "contract")
         record = Import(
             organization_id=me.organization_id,
@@ -143,7 +146,7 @@ def put_chunk(
     import_id: Id,
     seq: Annotated[int, Path(ge=0, le=2**31 - 1)],
     session: WriteSessionDep,
-    me: CurrentAdmin,
+    me: WriterAdmin,
     request: Request,
     body: Annotated[bytes, Depends(_chunk_body)],
 ) -> dict[str, int]:
@@ -211,7 +214,7 @@ def commit(
     import_id: Id,
     body: wire.ImportCommit,
     session: WriteSessionDep,
-    me: CurrentAdmin,
+    me: WriterAdmin,
     request: Request,
 ) -> wire.ImportStatus:
     from tui.service.invitations import ImportConflict, commit_import, reject_import
@@ -256,7 +259,7 @@ def commit(
 
 
 @router.delete("/{import_id}", responses=CONFLICT)
-def abandon(import_id: Id, session: WriteSessionDep, me: CurrentAdmin) -> wire.ImportStatus:
+def abandon(import_id: Id, session: WriteSessionDep, me: WriterAdmin) -> wire.ImportStatus:
     """Give up an import that has not committed: it is abandoned and its rows dropped. An
     import already ended is answered as it is; a committed one cannot be given up (409)."""
     record = owned(session, Import, import_id, me, "import")
@@ -295,6 +298,7 @@ def list_imports(
     session: SessionDep, me: CurrentAdmin, request: Request, offset: Offset = 0, limit: Limit = 50
 ) -> wire.Page[wire.ImportStatus]:
     query = select(Import).where(Import.organization_id == me.organization_id)
+    query = query.where(in_scope(program_scope(session, me), Import.program_id))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     records = session.scalars(query.order_by(Import.id.desc()).offset(offset).limit(limit))
     items = [
@@ -305,7 +309,7 @@ def list_imports(
 
 @router.put("/{import_id}/left-out", responses=CONFLICT)
 def keep_left_out(
-    import_id: Id, body: wire.LeftOutRows, session: WriteSessionDep, me: CurrentAdmin
+    import_id: Id, body: wire.LeftOutRows, session: WriteSessionDep, me: WriterAdmin
 ) -> dict[str, int]:
     """Keep the rows of the file this committed import did not invite (sent again: replaced)."""
     record = owned(session, Import, import_id, me, "import")

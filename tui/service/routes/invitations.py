@@ -30,6 +30,7 @@ from tui.service.deps import (
     owned,
 )
 from tui.service.errors import ApiProblem
+from tui.service.roles import in_scope, program_scope
 from tui.service.seats import is_pending, with_status
 from tui.service.serializers import (
     invitation_json,
@@ -96,7 +97,7 @@ def list_invitations(
         q=q,
         pending_for_days=pending_for_days,
     )
-    where = _filters(me, now, chosen)
+    where = _filters(session, me, now, chosen)
     if NDJSON in request.headers.get("accept", ""):
         dialect = session.get_bind().dialect.name
         every = invitation_json(now, dialect).where(*where)
@@ -142,7 +143,8 @@ def check_invitations(
         int | None, Query(ge=1, le=MAX_ID, description="The contract, with a text/csv body.")
     ] = None,
 ) -> Response:
-    """The dry run: the service's checks on rows that passed the file checks, seats left.
+    """The dry run: the service's checks on rows that passed the file checks, seats left. It
+    changes nothing, so every role may run it (a viewer too).
 
     The answer (a CheckResult) is written from the checks' frames by polars: a file checked
     again against its own invitations has a row issue per row, a million of them.
@@ -202,7 +204,7 @@ def invite_learner(
     program_id: Id,
     body: wire.InviteLearner,
     session: WriteSessionDep,
-    me: CurrentAdmin,
+    me: WriterAdmin,
     request: Request,
 ) -> wire.Invitation:
     from tui.service.invite_one import invite_one_learner
@@ -221,7 +223,7 @@ def invite_learner(
     responses={409: {"model": wire.ProblemDetail}},
 )
 def resend(
-    invitation_id: Id, session: WriteSessionDep, me: CurrentAdmin, request: Request
+    invitation_id: Id, session: WriteSessionDep, me: WriterAdmin, request: Request
 ) -> wire.Invitation:
     from tui.service.invitations import InvitationConflict, resend_invitation
 
@@ -239,7 +241,7 @@ def resend(
 
 
 @router.delete("/invitations/{invitation_id}", responses={409: {"model": wire.ProblemDetail}})
-def revoke(invitation_id: Id, session: WriteSessionDep, me: CurrentAdmin) -> wire.Invitation:
+def revoke(invitation_id: Id, session: WriteSessionDep, me: WriterAdmin) -> wire.Invitation:
     """Revoke a pending invitation; an accepted one is refused (409 `is_member`): its learner is
     a member, removed with /programs/{id}/members/remove."""
     from tui.service.invitations import revoke_invitation
@@ -252,9 +254,11 @@ def revoke(invitation_id: Id, session: WriteSessionDep, me: CurrentAdmin) -> wir
     return invitation_out(session, invitation.id, utcnow())
 
 
-def _selected(me: CurrentAdmin, body: wire.InvitationSelection, now: datetime) -> Select[int]:
+def _selected(
+    session: Session, me: Admin, body: wire.InvitationSelection, now: datetime
+) -> Select[int]:
     """The ids of the organization's invitations the selection names."""
-    query = select(Invitation.id).where(*_filters(me, now, body))
+    query = select(Invitation.id).where(*_filters(session, me, now, body))
     if body.q:
         query = query.join(Learner, Learner.id == Invitation.learner_id)
     if body.after_id is not None:
@@ -267,7 +271,9 @@ def _batch(
 ) -> tuple[Select[int], int | None]:
     """The selection's ids and, with `limit`, only its next batch: the `limit` lowest ids, and
     the highest of them (None when none are left)."""
-    selected = _selected(me, body, now)
+    if body.program_id is not None:  # outside a manager's programs: 404, as when listing
+        owned(session, Program, body.program_id, me, "program")
+    selected = _selected(session, me, body, now)
     if body.limit is None:
         return selected, None
     batch = selected.order_by(Invitation.id).limit(body.limit).subquery()
@@ -276,9 +282,15 @@ def _batch(
     return selected.where(Invitation.id <= (last or 0)), last
 
 
-def _filters(me: Admin, now: datetime, chosen: wire.InvitationSelection) -> list[Any]:
-    """The conditions of a filter, for a listing (joined with learners) or an action."""
-    where: list[Any] = [Invitation.organization_id == me.organization_id]
+def _filters(
+    session: Session, me: Admin, now: datetime, chosen: wire.InvitationSelection
+) -> list[Any]:
+    """The conditions of a filter, for a listing (joined with learners) or an action; a
+    manager's are within their programs."""
+    where: list[Any] = [
+        Invitation.organization_id == me.organization_id,
+        in_scope(program_scope(session, me), Invitation.program_id),
+    ]
     if chosen.program_id is not None:
         where.append(Invitation.program_id == chosen.program_id)
     if chosen.contract_id is not None:
@@ -300,7 +312,7 @@ def _filters(me: Admin, now: datetime, chosen: wire.InvitationSelection) -> list
 
 @router.post("/invitations/resend", response_model_exclude_none=True)
 def resend_selected(
-    body: wire.InvitationSelection, session: WriteSessionDep, me: CurrentAdmin, request: Request
+    body: wire.InvitationSelection, session: WriteSessionDep, me: WriterAdmin, request: Request
 ) -> wire.BulkResult:
     """A new email for every pending invitation selected, and its expiry renewed."""
     from tui.service.invitations import resend_many
@@ -346,7 +358,7 @@ def remind_selected(
     responses={409: {"model": wire.ProblemDetail}},
 )
 def revoke_selected(
-    body: wire.InvitationSelection, session: WriteSessionDep, me: CurrentAdmin
+    body: wire.InvitationSelection, session: WriteSessionDep, me: WriterAdmin
 ) -> wire.BulkResult:
     """Revoke every pending invitation selected: their seats are free. Accepted invitations
     named by id, or by `status` accepted, are refused (409 `is_member`): their learners are

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from tui.service.db import Invitation, Learner, Program, utcnow
 from tui.service.deps import CurrentAdmin, Limit, Offset, OptionalId, Search, SessionDep, owned
+from tui.service.roles import in_scope, program_scope
 from tui.service.seats import live_status
 from tui.service.serializers import learner_out
 from tui.text import fold
@@ -25,6 +26,13 @@ def list_learners(
     limit: Limit = 50,
 ) -> wire.Page[wire.Learner]:
     query = select(Learner).where(Learner.organization_id == me.organization_id)
+    scope = program_scope(session, me)
+    if scope is not None:  # a manager sees the learners of their programs
+        query = query.where(
+            Learner.id.in_(
+                select(Invitation.learner_id).where(in_scope(scope, Invitation.program_id))
+            )
+        )
     if q:  # accents and case aside: "elodie" finds Élodie
         query = query.where(Learner.search_key.contains(fold(q), autoescape=True))
     if program_id is not None:
@@ -39,6 +47,7 @@ def list_learners(
         select(Invitation.learner_id, Invitation.program_id, Program.name, live_status(utcnow()))
         .join(Program, Program.id == Invitation.program_id)
         .where(Invitation.learner_id.in_([learner.id for learner in learners]))
+        .where(in_scope(scope, Invitation.program_id))
         .order_by(Invitation.id)
     ):
         programs.setdefault(learner_id, []).append(

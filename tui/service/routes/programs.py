@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from tui.service.db import Contract, ContractProgram, Invitation, Program, utcnow
 from tui.service.deps import CurrentAdmin, Id, Limit, Offset, Search, SessionDep, owned
+from tui.service.roles import in_scope, program_scope
 from tui.service.serializers import contract_out, program_out
 from tui.wire import models as wire
 
@@ -22,6 +23,7 @@ def list_programs(
     session: SessionDep, me: CurrentAdmin, q: Search = "", offset: Offset = 0, limit: Limit = 50
 ) -> wire.Page[wire.Program]:
     query = select(Program).where(Program.organization_id == me.organization_id)
+    query = query.where(in_scope(program_scope(session, me), Program.id))
     if q:
         query = query.where(Program.name.ilike(f"%{q}%"))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
