@@ -9,8 +9,10 @@ STAMP := $(VENV)/.installed
 run: $(STAMP)
 	$(BIN)/roster
 
+# Two workers: the tests are independent (each makes its own data directory, database and
+# servers), and the machines this runs on have two cores.
 test: $(STAMP) lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 lint: $(STAMP)
 	$(BIN)/ruff check tui tests bench

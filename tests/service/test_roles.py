@@ -45,6 +45,10 @@ ROUTES: dict[tuple[str, str], Roles] = {
     ("GET", "/api/v1/imports/{import_id}"): (200, 404, 200),
     ("PUT", "/api/v1/imports/{import_id}/left-out"): (200, 404, 403),
     ("GET", "/api/v1/imports/{import_id}/left-out"): (200, 404, 200),
+    ("GET", "/api/v1/programs/{program_id}/members"): (200, 404, 200),
+    ("POST", "/api/v1/programs/{program_id}/members/remove"): (200, 404, 403),
+    ("GET", "/api/v1/organization/policy"): (200, 200, 200),
+    ("PUT", "/api/v1/organization/policy"): (200, 403, 403),
     ("GET", "/api/v1/admins"): (200, 200, 200),  # to find an owner to ask
     ("POST", "/api/v1/admins"): (201, 403, 403),
     ("PATCH", "/api/v1/admins/{admin_id}"): (200, 403, 403),
@@ -134,6 +138,12 @@ def test_every_route_answers_each_role_as_the_table_says(service: Service) -> No
         },
         ("POST", "/api/v1/admins"): {"json": {"email": "new@acme.example", "role": "viewer"}},
         ("PATCH", "/api/v1/admins/{admin_id}"): {"json": {"role": "manager"}},
+        ("POST", "/api/v1/programs/{program_id}/members/remove"): {
+            "json": {"emails": ["nobody@example.com"]}
+        },
+        ("PUT", "/api/v1/organization/policy"): {
+            "json": {"invitation_lifetime_days": 14, "remind_after_days": 7}
+        },
     }
     for selection in ("resend", "remind", "revoke"):
         bodies["POST", f"/api/v1/invitations/{selection}"] = {"json": {"program_id": leadership}}

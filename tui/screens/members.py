@@ -28,8 +28,9 @@ from tui.api.client import ApiError, RosterClient
 from tui.screens.bulk_progress import BulkProgress, result_text
 from tui.screens.paging import LoadsAsYouGo
 from tui.screens.reloading import ReloadsWhenShown
+from tui.screens.roles import OffersByRole
 from tui.screens.services import services
-from tui.screens.worker_errors import ForwardsWorkerErrors
+from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
 from tui.wire import models as wire
 
@@ -100,8 +101,11 @@ class ConfirmRemoval(ModalScreen[Removal | None]):
         self.dismiss(Removal(choice.label, choice.count, choice.selection, reason))
 
 
-class MembersScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
+class MembersScreen(
+    OffersByRole, LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]
+):
     TITLE = "Members"
+    WRITES = frozenset({"mark", "remove"})
     AUTO_RELOAD = False  # a reload would move the cursor under the admin
     AUTO_FOCUS = "#members"
     BINDINGS = [
@@ -145,6 +149,7 @@ class MembersScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
         self.reload()
 
     @work(exclusive=True, group="members", exit_on_error=False)
+    @never_hangs
     async def reload(self, delay: float = 0.0) -> None:
         import asyncio
 
@@ -158,6 +163,7 @@ class MembersScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
         table.clear()
         self.members = []
         self.add(page)
+        self.offer_by_role()
         table.move_cursor(row=min(cursor, max(table.row_count - 1, 0)))
         if not self.query_one("#search", Input).has_focus:
             table.focus()
@@ -282,6 +288,7 @@ class MembersScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
         self.app.push_screen(progress, closed)
 
     @work(exclusive=True, group="remove", exit_on_error=False)
+    @never_hangs
     async def remove_one(self, selection: wire.MemberSelection) -> None:
         """One member: one request, and a notification with what it did."""
         table = self.query_one(DataTable)
