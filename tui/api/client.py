@@ -109,18 +109,25 @@ class RosterClient:
         return await self._request("GET", "/usage", wire.Usage)
 
     async def programs(
-        self, q: str = "", offset: int = 0, limit: int = 500
+        self, q: str = "", offset: int = 0, limit: int = 500, *, archived: bool = False
     ) -> wire.Page[wire.Program]:
+        """The programs offered; with `archived`, the archived ones only."""
         return await self._request(
             "GET",
             "/programs",
             wire.Page[wire.Program],
-            params={"q": q, "offset": offset, "limit": limit},
+            params={"q": q, "offset": offset, "limit": limit, **_archived(archived)},
         )
 
-    async def contracts(self, program_id: int, q: str = "") -> wire.Page[wire.Contract]:
+    async def contracts(
+        self, program_id: int, q: str = "", *, archived: bool = False
+    ) -> wire.Page[wire.Contract]:
+        """The program's contracts offered; with `archived`, the archived ones only."""
         return await self._request(
-            "GET", f"/programs/{program_id}/contracts", wire.Page[wire.Contract], params={"q": q}
+            "GET",
+            f"/programs/{program_id}/contracts",
+            wire.Page[wire.Contract],
+            params={"q": q, **_archived(archived)},
         )
 
     async def learners(
@@ -303,3 +310,8 @@ def _problem(response: httpx.Response) -> wire.ProblemDetail:
             detail=response.text[:500] or response.reason_phrase,
             code=f"http_{response.status_code}",
         )
+
+
+def _archived(archived: bool) -> dict[str, str]:
+    """The lists' `archived` parameter, sent only when asked for."""
+    return {"archived": "true"} if archived else {}

@@ -7,11 +7,12 @@ The handlers' modules import only what every command needs; each handler imports
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Protocol
 
-from tui.cli import account, backups, files, lists, operators
+from tui.cli import account, backups, catalog, files, lists, operators
 from tui.cli.app import open_app
 from tui.cli.output import FORMATS
 from tui.intake.fields import HEADERS, all_headers_required
@@ -158,6 +159,10 @@ def _list_commands(command: _Command) -> None:
     contracts.set_defaults(handler=lists.contracts)
     contracts.add_argument("--program", required=True, help="program id or exact name")
     _output(contracts)
+    for listing in (programs, contracts):
+        listing.add_argument(
+            "--archived", action="store_true", help="the archived ones only (offered nowhere)"
+        )
 
     invitations = command(
         "invitations",
@@ -336,6 +341,46 @@ def _admin_actions(
     )
     create_contract.add_argument("--starts", type=_day, help="first day, YYYY-MM-DD")
     create_contract.add_argument("--ends", type=_day, help="last day, YYYY-MM-DD")
+    _catalog_actions(action)
+
+
+def _catalog_actions(action: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """Contracts and programs changed, archived and restored (tui.cli.catalog)."""
+    edit_contract = action(
+        "edit-contract",
+        "change a contract's name, seats or dates (never fewer seats than are in use)",
+    )
+    edit_contract.set_defaults(create=catalog.edit_contract)
+    edit_contract.add_argument("--org", required=True, help="organization id or name")
+    edit_contract.add_argument("contract", help="contract id or name")
+    edit_contract.add_argument("--name", help="the new name, unique in the organization")
+    seats = edit_contract.add_mutually_exclusive_group()
+    seats.add_argument("--seats", type=_seats, help="a positive whole number of seats")
+    seats.add_argument("--unlimited", action="store_true", help="no seat limit")
+    starts = edit_contract.add_mutually_exclusive_group()
+    starts.add_argument("--starts", type=_day, help="first day, YYYY-MM-DD")
+    starts.add_argument("--no-starts", action="store_true", help="no first day")
+    ends = edit_contract.add_mutually_exclusive_group()
+    ends.add_argument("--ends", type=_day, help="last day, YYYY-MM-DD")
+    ends.add_argument("--no-ends", action="store_true", help="no last day")
+    edit_program = action("edit-program", "change a program's name or description")
+    edit_program.set_defaults(create=catalog.edit_program)
+    edit_program.add_argument("--org", required=True, help="organization id or name")
+    edit_program.add_argument("program", help="program id or name")
+    edit_program.add_argument("--name", help="the new name, unique in the organization")
+    edit_program.add_argument("--description", help='the new description ("" for none)')
+    for kind, handler in (
+        ("contract", catalog.archive_contract),
+        ("program", catalog.archive_program),
+    ):
+        archive = action(
+            f"archive-{kind}",
+            f"archive a {kind}: offered nowhere, its history kept (--restore brings it back)",
+        )
+        archive.set_defaults(create=handler)
+        archive.add_argument("--org", required=True, help="organization id or name")
+        archive.add_argument(kind, help=f"{kind} id or name")
+        archive.add_argument("--restore", action="store_true", help=f"restore the {kind}")
 
 
 def _account_commands(command: _Command) -> None:

@@ -26,6 +26,7 @@ from tui.service.deps import (
 )
 from tui.service.errors import ApiProblem, storage_problem
 from tui.service.mail import OutboxSender
+from tui.service.seats import archived_refusal
 from tui.service.serializers import import_out
 from tui.service.storage import BYTES_PER_INVITATION, give_back_log_space, storage_fault
 from tui.wire import models as wire
@@ -91,8 +92,10 @@ def start_import(
     existing = _find_by_key(session, me, idempotency_key)
     if existing is None:
         abandon_idle_imports(session, utcnow())  # those whose client died mid-upload
-        owned(session, Program, body.program_id, me, "program")
-        owned(session, Contract, body.contract_id, me, "contract")
+        program = owned(session, Program, body.program_id, me, "program")
+        contract = owned(session, Contract, body.contract_id, me, "contract")
+        if archived := archived_refusal(program, contract):
+            raise ApiProblem(409, "Archived", archived, code="archived")
         record = Import(
             organization_id=me.organization_id,
             admin_id=me.id,

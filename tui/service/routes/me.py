@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 
 from tui.service.db import Contract, Invitation, Learner, Organization, Program, utcnow
 from tui.service.deps import CurrentAdmin, SessionDep
@@ -38,13 +38,15 @@ def get_usage(session: SessionDep, me: CurrentAdmin) -> wire.Usage:
         ).all()
     )
     contracts = session.scalars(
-        select(Contract).where(Contract.organization_id == org).order_by(Contract.name)
+        select(Contract)
+        .where(Contract.organization_id == org, Contract.archived_at.is_(None))
+        .order_by(Contract.name)
     )
 
-    def count(model: type[Learner] | type[Program]) -> int:
+    def count(model: type[Learner] | type[Program], *where: ColumnElement[bool]) -> int:
         return (
             session.scalar(
-                select(func.count()).select_from(model).where(model.organization_id == org)
+                select(func.count()).select_from(model).where(model.organization_id == org, *where)
             )
             or 0
         )
@@ -53,6 +55,6 @@ def get_usage(session: SessionDep, me: CurrentAdmin) -> wire.Usage:
         learners=count(Learner),
         pending_invitations=statuses.get("pending", 0),
         accepted_invitations=statuses.get("accepted", 0),
-        programs=count(Program),
+        programs=count(Program, Program.archived_at.is_(None)),  # those offered
         contracts=[contract_out(session, contract, None, now) for contract in contracts],
     )
