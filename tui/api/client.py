@@ -130,6 +130,34 @@ class RosterClient:
             params={"q": q, **_archived(archived)},
         )
 
+    async def edit_contract(self, contract_id: int, change: wire.ContractChange) -> wire.Contract:
+        """Owners: only the fields set on `change` are sent, and change."""
+        return await self._request(
+            "PATCH",
+            f"/contracts/{contract_id}",
+            wire.Contract,
+            json=change.model_dump(mode="json", exclude_unset=True),
+        )
+
+    async def edit_program(self, program_id: int, change: wire.ProgramChange) -> wire.Program:
+        """Owners: only the fields set on `change` are sent, and change."""
+        return await self._request(
+            "PATCH",
+            f"/programs/{program_id}",
+            wire.Program,
+            json=change.model_dump(mode="json", exclude_unset=True),
+        )
+
+    async def archive_program(self, program_id: int, *, restore: bool = False) -> wire.Program:
+        """Owners: the program offered nowhere (its history kept), or back with `restore`."""
+        action = "restore" if restore else "archive"
+        return await self._request("POST", f"/programs/{program_id}/{action}", wire.Program)
+
+    async def archive_contract(self, contract_id: int, *, restore: bool = False) -> wire.Contract:
+        """Owners: the contract offered nowhere (its history kept), or back with `restore`."""
+        action = "restore" if restore else "archive"
+        return await self._request("POST", f"/contracts/{contract_id}/{action}", wire.Contract)
+
     async def learners(
         self, q: str = "", program_id: int | None = None, offset: int = 0, limit: int = 100
     ) -> wire.Page[wire.Learner]:

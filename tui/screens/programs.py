@@ -1,4 +1,5 @@
-"""Learning programs: each program with its learners and pending invitations; Invite learners."""
+"""Learning programs: each program with its learners and pending invitations; Invite learners.
+An owner may also edit a program (e) or archive it (x): keys the help (?) lists."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Label
 
+from tui.api.client import ApiError
 from tui.screens.messages import StartBulkFlow
+from tui.screens.program_change import ArchiveProgram, EditProgram
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors
@@ -19,7 +23,12 @@ from tui.wire import models as wire
 class ProgramsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
     TITLE = "Learning programs"
     AUTO_FOCUS = "#programs"
-    BINDINGS = [Binding("i", "invite", "Invite learners")]
+    BINDINGS = [
+        Binding("i", "invite", "Invite learners"),
+        Binding("e", "edit", "Edit program (owners)", show=False),
+        Binding("x", "archive", "Archive program (owners)", show=False),
+    ]
+    owner: reactive[bool] = reactive(False, bindings=True)
 
     def __init__(self) -> None:
         super().__init__()
@@ -54,6 +63,7 @@ class ProgramsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
             )
         table.move_cursor(row=min(cursor, max(len(self.programs) - 1, 0)))
         table.focus()
+        self.owner = (await client.me()).role == "owner"  # who may edit and archive (e, x)
 
     @on(Button.Pressed, "#invite")
     @on(DataTable.RowSelected)
@@ -61,3 +71,52 @@ class ProgramsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
         table = self.query_one(DataTable)
         if self.programs and 0 <= table.cursor_row < len(self.programs):
             self.post_message(StartBulkFlow(self.programs[table.cursor_row]))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("edit", "archive"):
+            return self.owner and bool(self.programs)
+        return True
+
+    def _highlighted(self) -> wire.Program | None:
+        row = self.query_one(DataTable).cursor_row
+        return self.programs[row] if self.programs and 0 <= row < len(self.programs) else None
+
+    def action_edit(self) -> None:
+        program = self._highlighted()
+        if program is None:
+            return
+
+        def edited(change: wire.ProgramChange | None) -> None:
+            if change is not None:
+                self.change_program(program, change)
+
+        self.app.push_screen(EditProgram(program), edited)
+
+    def action_archive(self) -> None:
+        program = self._highlighted()
+        if program is None:
+            return
+
+        def answered(archive: bool | None) -> None:
+            if archive:
+                self.change_program(program, None)
+
+        self.app.push_screen(ArchiveProgram(program), answered)
+
+    @work(exclusive=True, group="change", exit_on_error=False)
+    async def change_program(
+        self, program: wire.Program, change: wire.ProgramChange | None
+    ) -> None:
+        """Send the change (None: archive the program) and show the programs as they are now."""
+        client = await services(self).client()
+        try:
+            if change is None:
+                await client.archive_program(program.id)
+            else:
+                await client.edit_program(program.id, change)
+        except ApiError as error:
+            self.notify(error.problem.detail, severity="error", markup=False)
+            return
+        done = "archived" if change is None else "saved"
+        self.notify(f"{program.name}: {done}.", markup=False)
+        self.reload()
