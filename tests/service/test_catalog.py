@@ -4,12 +4,13 @@ is in the audit record with who made it and the old and new values."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 
 from tests.service.conftest import Org, Service, get, invite, start
-from tui.service.db import Admin, AuditEntry
+from tui.service.db import Admin, AuditEntry, Invitation, utcnow
 
 
 def patch(service: Service, org: Org, path: str, body: dict[str, Any]) -> Any:
@@ -150,3 +151,26 @@ def test_only_owners_change_contracts_and_programs(service: Service) -> None:
         post(service, acme, f"/programs/{acme.programs['Leadership']}/archive"),
     ):
         assert (response.status_code, response.json()["code"]) == (403, "forbidden_role")
+
+
+def test_pending_invitations_of_an_archived_contract_stay_valid_and_expired_ones_stay_expired(
+    service: Service,
+) -> None:
+    acme = service.acme
+    ann = invite(service, acme, "ann@example.com").json()["id"]
+    bob = invite(service, acme, "bob@example.com").json()["id"]
+    with service.sessions.begin() as session:
+        session.execute(
+            update(Invitation)
+            .where(Invitation.id == bob)
+            .values(expires_at=utcnow() - timedelta(days=1))
+        )
+    assert (
+        post(service, acme, f"/contracts/{acme.contracts['Unlimited']}/archive").status_code == 200
+    )
+
+    assert post(service, acme, f"/invitations/{ann}/resend").json()["status"] == "pending"
+    revived = post(service, acme, f"/invitations/{bob}/resend")
+    assert (revived.status_code, revived.json()["code"]) == (409, "archived")
+    statuses = {i["email"]: i["status"] for i in get(service, acme, "/api/v1/invitations")["items"]}
+    assert statuses == {"ann@example.com": "pending", "bob@example.com": "expired"}
