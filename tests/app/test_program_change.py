@@ -7,12 +7,14 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from textual.widgets import Static
+from textual.widgets import Select, Static
 
 from tests.app.conftest import connected, on_screen, type_text, until
 from tui.app import RosterApp
+from tui.screens.invitations import InvitationsScreen
 from tui.screens.program_change import ArchiveProgram, EditProgram
 from tui.screens.programs import ProgramsScreen
+from tui.widgets.invitation_table import InvitationTable
 
 pytestmark = pytest.mark.anyio
 
@@ -52,3 +54,23 @@ async def test_an_owner_renames_then_archives_a_program(app: RosterApp, data_dir
         ).fetchall()
     admin = "admin@demo.roster.invalid"
     assert actions == [("program.edited", admin), ("program.archived", admin)]
+
+
+async def test_an_archived_program_s_invitations_are_still_found_on_the_invitations_page(
+    app: RosterApp,
+) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot)
+        client = await app.client()
+        (leadership,) = (await client.programs(q="Leadership")).items
+        await client.archive_program(leadership.id)
+        await pilot.press("v")
+        await on_screen(pilot, InvitationsScreen)
+        screen = app.screen
+        table = screen.query_one(InvitationTable)
+        await app.workers.wait_for_complete()  # the filters' choices
+        screen.query_one("#program", Select).value = leadership.id  # offered as a filter
+        await until(pilot, lambda: table.total == 20)
+        await pilot.pause()
+        shown = app.export_screenshot().replace("&#160;", " ")
+        assert "Leadership Essentials (archived)" in shown

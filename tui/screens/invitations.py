@@ -123,13 +123,18 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
     @work(exclusive=True, group="choices", exit_on_error=False)
     async def load_choices(self) -> None:
         client = await services(self).client()
-        programs = (await client.programs()).items
+        # Archived programs and contracts too, named so: their invitations are history to find.
+        programs = [
+            *(await client.programs()).items,
+            *(await client.programs(archived=True)).items,
+        ]
         contracts: dict[int, str] = {}
         for program in programs:
-            for contract in (await client.contracts(program.id)).items:
-                contracts[contract.id] = contract.name
+            for archived in (False, True):
+                for contract in (await client.contracts(program.id, archived=archived)).items:
+                    contracts[contract.id] = _named(contract)
         self.query_one("#program", Select).set_options(
-            (Text(program.name), program.id) for program in programs
+            (Text(_named(program)), program.id) for program in programs
         )
         self.query_one("#contract", Select).set_options(
             (Text(name), id_) for id_, name in sorted(contracts.items(), key=lambda item: item[1])
@@ -328,3 +333,8 @@ class InvitationsScreen(ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
         self.notify(result_text(result, done), title=title)
         table.marked.clear()
         self.reload()
+
+
+def _named(item: wire.Program | wire.Contract) -> str:
+    """A filter's choice: the name, marked when archived (offered nowhere, history kept)."""
+    return f"{item.name} (archived)" if item.archived_at else item.name
