@@ -394,3 +394,24 @@ def test_operators_edit_and_archive_contracts_and_programs_under_the_api_s_rules
         "program.created",
     ]
     assert all(actor.startswith("operator (") for _, actor in entries)
+
+
+def test_owners_change_contracts_and_programs_through_the_service(tmp_path: Path) -> None:
+    def roster(*args: str) -> subprocess.CompletedProcess[str]:
+        return run(*args, "--format", "json", tmp_path=tmp_path)
+
+    data = "Data Literacy for Everyone"
+    below = roster("contracts", "edit", "Pilot - 30 seats", "--program", data, "--seats", "20")
+    assert refused(below, exit_code=3)["code"] == "seats_in_use"
+    edited = roster("contracts", "edit", "Pilot - 30 seats", "--program", data, "--seats", "40")
+    assert (json.loads(edited.stdout)["seats_total"], edited.returncode) == (40, 0)
+
+    assert roster("programs", "archive", data).returncode == 0
+    names = [p["name"] for p in json.loads(roster("programs").stdout)["items"]]
+    assert data not in names
+    archived = json.loads(roster("programs", "--archived").stdout)["items"]
+    assert [program["name"] for program in archived] == [data]
+    # Its history still lists, by name.
+    invitations = json.loads(roster("invitations", "--program", data).stdout)
+    assert invitations["total"] == 8
+    assert {i["program_name"] for i in invitations["items"]} == {f"{data} (archived)"}

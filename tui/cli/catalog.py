@@ -1,19 +1,24 @@
-"""The operators' commands that change contracts and programs (`roster admin edit-contract`,
-`edit-program`, `archive-contract`, `archive-program`): each an action `operators.admin` runs
-in one transaction, under the rules the owners' API follows (`tui.service.catalog`)."""
+"""Contracts and programs changed, under the one set of rules of `tui.service.catalog`: by
+operators on the database (`roster admin edit-contract`, `edit-program`, `archive-contract`,
+`archive-program`: each an action `operators.admin` runs in one transaction), and by owners
+through the service (`roster programs edit|archive|restore PROGRAM`, `roster contracts
+edit|archive|restore CONTRACT --program P`)."""
 
 from __future__ import annotations
 
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from tui.cli.output import output_of
+from tui.cli.options import batch_settings
+from tui.cli.output import Format, output_of, print_record
+from tui.outcome import Exit, Failure
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from tui.service.catalog import Changes
     from tui.service.db import Contract, Program
+    from tui.settings import Settings
 
 
 def edit_contract(session: Session, options: argparse.Namespace) -> dict[str, Any]:
@@ -124,3 +129,89 @@ def _shown(field: str, value: object) -> str:
     if value is None:
         return "unlimited" if field == "seats" else "none"
     return str(value)
+
+
+# Owners, through the service.
+
+
+def programs(options: argparse.Namespace) -> int:
+    """`roster programs`: the list, or with an action a change to one program."""
+    from tui.cli import lists
+    from tui.cli.client import run
+
+    if not options.action:
+        return lists.programs(options)
+    output = output_of(options)
+    return run(change_program(batch_settings(options), options, output), output)
+
+
+def contracts(options: argparse.Namespace) -> int:
+    """`roster contracts --program P`: the list, or with an action a change to one contract."""
+    from tui.cli import lists
+    from tui.cli.client import run
+
+    if not options.action:
+        return lists.contracts(options)
+    output = output_of(options)
+    return run(change_contract(batch_settings(options), options, output), output)
+
+
+async def change_program(settings: Settings, options: argparse.Namespace, output: Format) -> int:
+    from tui.cli.client import connect, find_program
+    from tui.wire import models as wire
+
+    target = _target(options, "program")
+    async with connect(settings) as client:
+        program = await find_program(client, target)
+        if options.action == "edit":
+            given = {
+                field: value
+                for field, value in (("name", options.name), ("description", options.description))
+                if value is not None
+            }
+            if not given:
+                raise Failure("usage", "Nothing to change: give --name or --description.")
+            changed = await client.edit_program(program.id, wire.ProgramChange(**given))
+        else:
+            changed = await client.archive_program(program.id, restore=options.action == "restore")
+    print_record(output, changed.model_dump(mode="json"))
+    return Exit.OK
+
+
+async def change_contract(settings: Settings, options: argparse.Namespace, output: Format) -> int:
+    from tui.cli.client import connect, find_contract, find_program
+    from tui.wire import models as wire
+
+    target = _target(options, "contract")
+    async with connect(settings) as client:
+        program = await find_program(client, options.program)
+        contract = await find_contract(client, program, target)
+        if options.action == "edit":
+            given: dict[str, Any] = {}
+            if options.name is not None:
+                given["name"] = options.name
+            if options.unlimited or options.seats is not None:
+                given["seats"] = None if options.unlimited else options.seats
+            if options.no_starts or options.starts is not None:
+                given["starts_on"] = None if options.no_starts else options.starts
+            if options.no_ends or options.ends is not None:
+                given["ends_on"] = None if options.no_ends else options.ends
+            if not given:
+                raise Failure(
+                    "usage",
+                    "Nothing to change: give --name, --seats or --unlimited, --starts or "
+                    "--no-starts, --ends or --no-ends.",
+                )
+            changed = await client.edit_contract(contract.id, wire.ContractChange(**given))
+        else:
+            restore = options.action == "restore"
+            changed = await client.archive_contract(contract.id, restore=restore)
+    record = changed.model_dump(mode="json", exclude={"program_ids", "unavailable_reason"})
+    print_record(output, record)
+    return Exit.OK
+
+
+def _target(options: argparse.Namespace, kind: str) -> str:
+    if not options.target:
+        raise Failure("usage", f"Name the {kind} to {options.action}: its id or exact name.")
+    return str(options.target)

@@ -163,6 +163,7 @@ def _list_commands(command: _Command) -> None:
         listing.add_argument(
             "--archived", action="store_true", help="the archived ones only (offered nowhere)"
         )
+    _owner_changes(programs, contracts)
 
     invitations = command(
         "invitations",
@@ -211,6 +212,27 @@ def _list_commands(command: _Command) -> None:
         help="with show: save the rows the import did not invite, template layout plus Error",
     )
     _output(imports)
+
+
+def _owner_changes(programs: argparse.ArgumentParser, contracts: argparse.ArgumentParser) -> None:
+    """Owners change a program or contract through the service (tui.cli.catalog), with the
+    options of `roster admin edit-program` and `edit-contract`."""
+    programs.set_defaults(handler=catalog.programs)
+    contracts.set_defaults(handler=catalog.contracts)
+    for listing, kind in ((programs, "PROGRAM"), (contracts, "CONTRACT")):
+        listing.add_argument("action", nargs="?", choices=("edit", "archive", "restore"))
+        listing.add_argument("target", nargs="?", metavar=kind, help="id or exact name")
+        listing.add_argument("--name", help="edit: the new name, unique in the organization")
+    programs.add_argument("--description", help='edit: the new description ("" for none)')
+    seats = contracts.add_mutually_exclusive_group()
+    seats.add_argument("--seats", type=_seats, help="edit: a positive whole number of seats")
+    seats.add_argument("--unlimited", action="store_true", help="edit: no seat limit")
+    starts = contracts.add_mutually_exclusive_group()
+    starts.add_argument("--starts", type=_day, help="edit: first day, YYYY-MM-DD")
+    starts.add_argument("--no-starts", action="store_true", help="edit: no first day")
+    ends = contracts.add_mutually_exclusive_group()
+    ends.add_argument("--ends", type=_day, help="edit: last day, YYYY-MM-DD")
+    ends.add_argument("--no-ends", action="store_true", help="edit: no last day")
 
 
 def _operator_commands(command: _Command, local: argparse.ArgumentParser) -> None:
