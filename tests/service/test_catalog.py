@@ -70,6 +70,8 @@ def test_names_stay_unique_in_the_organization(service: Service) -> None:
     assert (taken.status_code, taken.json()["code"]) == (409, "name_taken")
     assert patch(service, acme, program, {"name": "Data Literacy"}).json()["code"] == "name_taken"
     assert patch(service, acme, program, {"name": " "}).json()["code"] == "invalid_input"
+    nul = patch(service, acme, program, {"description": "a\u0000b"})
+    assert (nul.status_code, nul.json()["code"]) == (422, "invalid_input")
 
     renamed = patch(service, acme, program, {"name": "Leading Teams", "description": "Six weeks"})
     assert renamed.status_code == 200

@@ -10,6 +10,7 @@ invitations can still be accepted. Archiving stops new invitations; restoring br
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from enum import Enum
 from typing import Any, Final
@@ -23,6 +24,8 @@ from tui.service.db import Contract, Program, utcnow
 from tui.service.seats import seats_used
 
 MAX_DESCRIPTION: Final = 2000
+# Line breaks and tabs may stand in a description; no other control character may.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 Changes = dict[str, list[Any]]  # a field's [old, new], as the audit entry keeps them
 
 
@@ -133,6 +136,8 @@ def edit_program(
             raise InvalidInput(
                 f"The description has {len(description):,} characters; at most {MAX_DESCRIPTION:,}."
             )
+        if _CONTROL.search(description):
+            raise InvalidInput("The description holds a control character; write it as plain text.")
         _note(changes, "description", program.description, description)
         program.description = description
     if changes:
