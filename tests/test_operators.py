@@ -344,3 +344,74 @@ def test_an_import_the_service_refuses_is_one_json_document_with_the_seats_left(
     assert (document["status"], document["invited"]) == ("not_started", 0)
     assert document["error"]["code"] == "contract_capacity"
     assert document["error"]["seats_left"] == 2
+
+
+def test_operators_edit_and_archive_contracts_and_programs_under_the_api_s_rules(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    def admin(*args: str) -> subprocess.CompletedProcess[str]:
+        return run("admin", *args, "--org", "1", "--format", "json", tmp_path=tmp_path)
+
+    assert run("programs", tmp_path=tmp_path).returncode == 0  # the demo organization, seeded
+    below = refused(admin("edit-contract", "Pilot - 30 seats", "--seats", "20"))
+    assert below["code"] == "seats_in_use"
+    assert below["message"].startswith("Pilot - 30 seats has 28 seats in use; at least 28.")
+    backwards = refused(admin("edit-contract", "Pilot - 30 seats", "--ends", "2025-01-01"))
+    assert backwards["code"] == "dates_out_of_order"
+
+    edited = admin("edit-contract", "Pilot - 30 seats", "--seats", "40", "--name", "Pilot")
+    assert edited.returncode == 0, edited.stderr
+    assert json.loads(edited.stdout)["changed"] == {
+        "name": ["Pilot - 30 seats", "Pilot"],
+        "seats": [30, 40],
+    }
+    archived = admin("archive-contract", "Pilot")
+    assert json.loads(archived.stdout)["changed"] is True
+    contracts = run(
+        "contracts",
+        "--program",
+        "Data Literacy for Everyone",
+        "--format",
+        "json",
+        tmp_path=tmp_path,
+    )
+    assert "Pilot" not in [contract["name"] for contract in json.loads(contracts.stdout)["items"]]
+    assert json.loads(admin("archive-contract", "Pilot", "--restore").stdout)["archived_at"] is None
+
+    created = admin("create-program", "Onboarding")
+    assert created.returncode == 0, created.stderr
+    with sqlite3.connect(tmp_path / "data" / "roster.db") as database:
+        entries = database.execute(
+            "SELECT action, actor FROM audit_entries WHERE action LIKE 'contract.%' "
+            "OR action LIKE 'program.%' ORDER BY seq"
+        ).fetchall()
+    assert [action for action, _ in entries] == [
+        "contract.edited",
+        "contract.archived",
+        "contract.restored",
+        "program.created",
+    ]
+    assert all(actor.startswith("operator (") for _, actor in entries)
+
+
+def test_owners_change_contracts_and_programs_through_the_service(tmp_path: Path) -> None:
+    def roster(*args: str) -> subprocess.CompletedProcess[str]:
+        return run(*args, "--format", "json", tmp_path=tmp_path)
+
+    data = "Data Literacy for Everyone"
+    below = roster("contracts", "edit", "Pilot - 30 seats", "--program", data, "--seats", "20")
+    assert refused(below, exit_code=3)["code"] == "seats_in_use"
+    edited = roster("contracts", "edit", "Pilot - 30 seats", "--program", data, "--seats", "40")
+    assert (json.loads(edited.stdout)["seats_total"], edited.returncode) == (40, 0)
+
+    assert roster("programs", "archive", data).returncode == 0
+    names = [p["name"] for p in json.loads(roster("programs").stdout)["items"]]
+    assert data not in names
+    archived = json.loads(roster("programs", "--archived").stdout)["items"]
+    assert [program["name"] for program in archived] == [data]
+    # Its history still lists, by name.
+    invitations = json.loads(roster("invitations", "--program", data).stdout)
+    assert invitations["total"] == 8
+    assert {i["program_name"] for i in invitations["items"]} == {f"{data} (archived)"}

@@ -109,19 +109,54 @@ class RosterClient:
         return await self._request("GET", "/usage", wire.Usage)
 
     async def programs(
-        self, q: str = "", offset: int = 0, limit: int = 500
+        self, q: str = "", offset: int = 0, limit: int = 500, *, archived: bool = False
     ) -> wire.Page[wire.Program]:
+        """The programs offered; with `archived`, the archived ones only."""
         return await self._request(
             "GET",
             "/programs",
             wire.Page[wire.Program],
-            params={"q": q, "offset": offset, "limit": limit},
+            params={"q": q, "offset": offset, "limit": limit, **_archived(archived)},
         )
 
-    async def contracts(self, program_id: int, q: str = "") -> wire.Page[wire.Contract]:
+    async def contracts(
+        self, program_id: int, q: str = "", *, archived: bool = False
+    ) -> wire.Page[wire.Contract]:
+        """The program's contracts offered; with `archived`, the archived ones only."""
         return await self._request(
-            "GET", f"/programs/{program_id}/contracts", wire.Page[wire.Contract], params={"q": q}
+            "GET",
+            f"/programs/{program_id}/contracts",
+            wire.Page[wire.Contract],
+            params={"q": q, **_archived(archived)},
         )
+
+    async def edit_contract(self, contract_id: int, change: wire.ContractChange) -> wire.Contract:
+        """Owners: only the fields set on `change` are sent, and change."""
+        return await self._request(
+            "PATCH",
+            f"/contracts/{contract_id}",
+            wire.Contract,
+            json=change.model_dump(mode="json", exclude_unset=True),
+        )
+
+    async def edit_program(self, program_id: int, change: wire.ProgramChange) -> wire.Program:
+        """Owners: only the fields set on `change` are sent, and change."""
+        return await self._request(
+            "PATCH",
+            f"/programs/{program_id}",
+            wire.Program,
+            json=change.model_dump(mode="json", exclude_unset=True),
+        )
+
+    async def archive_program(self, program_id: int, *, restore: bool = False) -> wire.Program:
+        """Owners: the program offered nowhere (its history kept), or back with `restore`."""
+        action = "restore" if restore else "archive"
+        return await self._request("POST", f"/programs/{program_id}/{action}", wire.Program)
+
+    async def archive_contract(self, contract_id: int, *, restore: bool = False) -> wire.Contract:
+        """Owners: the contract offered nowhere (its history kept), or back with `restore`."""
+        action = "restore" if restore else "archive"
+        return await self._request("POST", f"/contracts/{contract_id}/{action}", wire.Contract)
 
     async def learners(
         self, q: str = "", program_id: int | None = None, offset: int = 0, limit: int = 100
@@ -353,3 +388,8 @@ def _problem(response: httpx.Response) -> wire.ProblemDetail:
             detail=response.text[:500] or response.reason_phrase,
             code=f"http_{response.status_code}",
         )
+
+
+def _archived(archived: bool) -> dict[str, str]:
+    """The lists' `archived` parameter, sent only when asked for."""
+    return {"archived": "true"} if archived else {}

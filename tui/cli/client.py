@@ -11,7 +11,7 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from tui.cli.output import Format, report_failure
 from tui.outcome import Exit, Failure
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from tui.api.client import RosterClient
     from tui.settings import Settings
     from tui.wire import models as wire
+
+Named = TypeVar("Named", "wire.Program", "wire.Contract")
 
 
 class CommandError(Failure):
@@ -111,10 +113,15 @@ def run(command: Coroutine[Any, Any, int], output: Format = "table") -> int:
 
 
 async def find_program(client: RosterClient, name_or_id: str) -> wire.Program:
-    programs = (await client.programs(q="" if name_or_id.isdigit() else name_or_id)).items
-    for program in programs:
-        if str(program.id) == name_or_id or program.name == name_or_id:
-            return program
+    q = "" if name_or_id.isdigit() else name_or_id
+    programs = (await client.programs(q=q)).items
+    # Then the archived ones: not offered, but their history lists, and the service says why
+    # they take no invitations.
+    found = _named(programs, name_or_id) or _named(
+        (await client.programs(q=q, archived=True)).items, name_or_id
+    )
+    if found is not None:
+        return found
     close = ", ".join(f'"{program.name}" ({program.id})' for program in programs[:5])
     raise CommandError(
         f"No program {name_or_id!r}. "
@@ -126,15 +133,24 @@ async def find_program(client: RosterClient, name_or_id: str) -> wire.Program:
 async def find_contract(
     client: RosterClient, program: wire.Program, name_or_id: str
 ) -> wire.Contract:
-    contracts = (await client.contracts(program.id)).items
-    for contract in contracts:
-        if str(contract.id) == name_or_id or contract.name == name_or_id:
-            return contract
+    found = _named((await client.contracts(program.id)).items, name_or_id) or _named(
+        (await client.contracts(program.id, archived=True)).items, name_or_id
+    )
+    if found is not None:
+        return found
     raise CommandError(
         f"No contract {name_or_id!r} for {program.name}. "
         f"List them with: roster contracts --program {program.id}",
         code="contract_not_found",
     )
+
+
+def _named(items: list[Named], name_or_id: str) -> Named | None:
+    """The program or contract of this id or exact name."""
+    for item in items:
+        if str(item.id) == name_or_id or item.name == name_or_id:
+            return item
+    return None
 
 
 async def confirm(refusal: str) -> bool:

@@ -23,14 +23,14 @@ def programs(options: argparse.Namespace) -> int:
     from tui.cli.client import run
 
     output = output_of(options)
-    return run(list_programs(batch_settings(options), output), output)
+    return run(list_programs(batch_settings(options), output, archived=options.archived), output)
 
 
-async def list_programs(settings: Settings, output: Format) -> int:
+async def list_programs(settings: Settings, output: Format, *, archived: bool = False) -> int:
     from tui.cli.client import connect
 
     async with connect(settings) as client:
-        found = (await client.programs()).items
+        found = (await client.programs(archived=archived)).items
     print_list(
         output,
         [program.model_dump() for program in found],
@@ -44,15 +44,20 @@ def contracts(options: argparse.Namespace) -> int:
     from tui.cli.client import run
 
     output = output_of(options)
-    return run(list_contracts(batch_settings(options), options.program, output), output)
+    return run(
+        list_contracts(batch_settings(options), options.program, output, archived=options.archived),
+        output,
+    )
 
 
-async def list_contracts(settings: Settings, program_ref: str, output: Format) -> int:
+async def list_contracts(
+    settings: Settings, program_ref: str, output: Format, *, archived: bool = False
+) -> int:
     from tui.cli.client import connect, find_program
 
     async with connect(settings) as client:
         program = await find_program(client, program_ref)
-        found = (await client.contracts(program.id)).items
+        found = (await client.contracts(program.id, archived=archived)).items
     print_list(
         output,
         [contract.model_dump(mode="json") for contract in found],

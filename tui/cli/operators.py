@@ -207,6 +207,7 @@ def admin(options: argparse.Namespace) -> int:
             created = options.create(session, options)
     except (operator.NotFoundError, operator.InvalidInput) as error:
         code = "not_found" if isinstance(error, operator.NotFoundError) else "invalid_input"
+        code = getattr(error, "code", code)  # a contract or program change's broken rule
         return report_failure(Failure(code, str(error)), output)
     except IntegrityError:
         name = getattr(options, "name", None) or getattr(options, "email", "")
@@ -316,14 +317,24 @@ def create_admin(session: Session, options: argparse.Namespace) -> dict[str, Any
 
 def create_program(session: Session, options: argparse.Namespace) -> dict[str, Any]:
     from tui.service import admin as operator
+    from tui.service import audit
 
     organization = _organization(session, options)
     program = operator.create_program(session, organization, options.name)
+    audit.record(
+        session,
+        organization.id,
+        audit.Actor.operator(),
+        "program.created",
+        program_id=program.id,
+        details={"name": program.name},
+    )
     return {"id": program.id, "name": program.name}
 
 
 def create_contract(session: Session, options: argparse.Namespace) -> dict[str, Any]:
     from tui.service import admin as operator
+    from tui.service import audit
 
     organization = _organization(session, options)
     program = operator.find_program(session, organization.id, options.program)
@@ -335,6 +346,20 @@ def create_contract(session: Session, options: argparse.Namespace) -> dict[str, 
         seats=options.seats,
         starts_on=options.starts,
         ends_on=options.ends,
+    )
+    audit.record(
+        session,
+        organization.id,
+        audit.Actor.operator(),
+        "contract.created",
+        program_id=program.id,
+        contract_id=contract.id,
+        details={
+            "name": contract.name,
+            "seats": contract.seats,
+            "starts_on": contract.starts_on.isoformat() if contract.starts_on else None,
+            "ends_on": contract.ends_on.isoformat() if contract.ends_on else None,
+        },
     )
     return {
         "id": contract.id,

@@ -7,11 +7,12 @@ The handlers' modules import only what every command needs; each handler imports
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Protocol
 
-from tui.cli import account, admins, backups, files, lists, members, operators
+from tui.cli import account, admins, backups, catalog, files, lists, members, operators
 from tui.cli.app import open_app
 from tui.cli.output import FORMATS
 from tui.intake.fields import HEADERS, all_headers_required
@@ -160,6 +161,11 @@ def _list_commands(command: _Command) -> None:
     contracts.set_defaults(handler=lists.contracts)
     contracts.add_argument("--program", required=True, help="program id or exact name")
     _output(contracts)
+    for listing in (programs, contracts):
+        listing.add_argument(
+            "--archived", action="store_true", help="the archived ones only (offered nowhere)"
+        )
+    _owner_changes(programs, contracts)
 
     invitations = command(
         "invitations",
@@ -286,6 +292,27 @@ def _admins_command(command: _Command) -> None:
         "--all-programs", action="store_true", help="change: a manager of every program"
     )
     _output(sub)
+
+
+def _owner_changes(programs: argparse.ArgumentParser, contracts: argparse.ArgumentParser) -> None:
+    """Owners change a program or contract through the service (tui.cli.catalog), with the
+    options of `roster admin edit-program` and `edit-contract`."""
+    programs.set_defaults(handler=catalog.programs)
+    contracts.set_defaults(handler=catalog.contracts)
+    for listing, kind in ((programs, "PROGRAM"), (contracts, "CONTRACT")):
+        listing.add_argument("action", nargs="?", choices=("edit", "archive", "restore"))
+        listing.add_argument("target", nargs="?", metavar=kind, help="id or exact name")
+        listing.add_argument("--name", help="edit: the new name, unique in the organization")
+    programs.add_argument("--description", help='edit: the new description ("" for none)')
+    seats = contracts.add_mutually_exclusive_group()
+    seats.add_argument("--seats", type=_seats, help="edit: a positive whole number of seats")
+    seats.add_argument("--unlimited", action="store_true", help="edit: no seat limit")
+    starts = contracts.add_mutually_exclusive_group()
+    starts.add_argument("--starts", type=_day, help="edit: first day, YYYY-MM-DD")
+    starts.add_argument("--no-starts", action="store_true", help="edit: no first day")
+    ends = contracts.add_mutually_exclusive_group()
+    ends.add_argument("--ends", type=_day, help="edit: last day, YYYY-MM-DD")
+    ends.add_argument("--no-ends", action="store_true", help="edit: no last day")
 
 
 def _operator_commands(command: _Command, local: argparse.ArgumentParser) -> None:
@@ -454,6 +481,46 @@ def _admin_actions(
     )
     create_contract.add_argument("--starts", type=_day, help="first day, YYYY-MM-DD")
     create_contract.add_argument("--ends", type=_day, help="last day, YYYY-MM-DD")
+    _catalog_actions(action)
+
+
+def _catalog_actions(action: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """Contracts and programs changed, archived and restored (tui.cli.catalog)."""
+    edit_contract = action(
+        "edit-contract",
+        "change a contract's name, seats or dates (never fewer seats than are in use)",
+    )
+    edit_contract.set_defaults(create=catalog.edit_contract)
+    edit_contract.add_argument("--org", required=True, help="organization id or name")
+    edit_contract.add_argument("contract", help="contract id or name")
+    edit_contract.add_argument("--name", help="the new name, unique in the organization")
+    seats = edit_contract.add_mutually_exclusive_group()
+    seats.add_argument("--seats", type=_seats, help="a positive whole number of seats")
+    seats.add_argument("--unlimited", action="store_true", help="no seat limit")
+    starts = edit_contract.add_mutually_exclusive_group()
+    starts.add_argument("--starts", type=_day, help="first day, YYYY-MM-DD")
+    starts.add_argument("--no-starts", action="store_true", help="no first day")
+    ends = edit_contract.add_mutually_exclusive_group()
+    ends.add_argument("--ends", type=_day, help="last day, YYYY-MM-DD")
+    ends.add_argument("--no-ends", action="store_true", help="no last day")
+    edit_program = action("edit-program", "change a program's name or description")
+    edit_program.set_defaults(create=catalog.edit_program)
+    edit_program.add_argument("--org", required=True, help="organization id or name")
+    edit_program.add_argument("program", help="program id or name")
+    edit_program.add_argument("--name", help="the new name, unique in the organization")
+    edit_program.add_argument("--description", help='the new description ("" for none)')
+    for kind, handler in (
+        ("contract", catalog.archive_contract),
+        ("program", catalog.archive_program),
+    ):
+        archive = action(
+            f"archive-{kind}",
+            f"archive a {kind}: offered nowhere, its history kept (--restore brings it back)",
+        )
+        archive.set_defaults(create=handler)
+        archive.add_argument("--org", required=True, help="organization id or name")
+        archive.add_argument(kind, help=f"{kind} id or name")
+        archive.add_argument("--restore", action="store_true", help=f"restore the {kind}")
 
 
 def _account_commands(command: _Command) -> None:

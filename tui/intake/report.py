@@ -163,4 +163,5 @@ RULES: dict[str, Rule] = {
     ),
     "contract_capacity": Rule(title="Not enough seats"),
     "contract_unavailable": Rule(title="Contract unavailable"),
+    "archived": Rule(title="Program or contract archived"),
 }

@@ -126,13 +126,18 @@ class InvitationsScreen(OffersByRole, ReloadsWhenShown, ForwardsWorkerErrors, Sc
     @never_hangs
     async def load_choices(self) -> None:
         client = await services(self).client()
-        programs = (await client.programs()).items
+        # Archived programs and contracts too, named so: their invitations are history to find.
+        programs = [
+            *(await client.programs()).items,
+            *(await client.programs(archived=True)).items,
+        ]
         contracts: dict[int, str] = {}
         for program in programs:
-            for contract in (await client.contracts(program.id)).items:
-                contracts[contract.id] = contract.name
+            for archived in (False, True):
+                for contract in (await client.contracts(program.id, archived=archived)).items:
+                    contracts[contract.id] = _named(contract)
         self.query_one("#program", Select).set_options(
-            (Text(program.name), program.id) for program in programs
+            (Text(_named(program)), program.id) for program in programs
         )
         self.query_one("#contract", Select).set_options(
             (Text(name), id_) for id_, name in sorted(contracts.items(), key=lambda item: item[1])
@@ -339,3 +344,8 @@ class InvitationsScreen(OffersByRole, ReloadsWhenShown, ForwardsWorkerErrors, Sc
         self.notify(result_text(result, done), title=title)
         table.marked.clear()
         self.reload()
+
+
+def _named(item: wire.Program | wire.Contract) -> str:
+    """A filter's choice: the name, marked when archived (offered nowhere, history kept)."""
+    return f"{item.name} (archived)" if item.archived_at else item.name

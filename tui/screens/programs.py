@@ -1,5 +1,6 @@
 """Learning programs: each program with its learners and pending invitations; Invite learners,
-and its Members (`m`)."""
+and its Members (`m`). An owner may also edit a program (e) or archive it (x): keys the help (?)
+lists."""
 
 from __future__ import annotations
 
@@ -7,11 +8,14 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Button, DataTable, Footer, Header, Label
 
+from tui.api.client import ApiError
 from tui.screens.members import MembersScreen
 from tui.screens.messages import StartBulkFlow
+from tui.screens.program_change import ArchiveProgram, EditProgram
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.roles import OffersByRole
 from tui.screens.services import services
@@ -27,7 +31,10 @@ class ProgramsScreen(OffersByRole, ReloadsWhenShown, ForwardsWorkerErrors, Scree
     BINDINGS = [
         Binding("i", "invite", "Invite learners"),
         Binding("m", "members", "Members", show=False),
+        Binding("e", "edit", "Edit program (owners)", show=False),
+        Binding("x", "archive", "Archive program (owners)", show=False),
     ]
+    owner: reactive[bool] = reactive(False, bindings=True)
 
     def __init__(self) -> None:
         super().__init__()
@@ -64,6 +71,7 @@ class ProgramsScreen(OffersByRole, ReloadsWhenShown, ForwardsWorkerErrors, Scree
             )
         table.move_cursor(row=min(cursor, max(len(self.programs) - 1, 0)))
         table.focus()
+        self.owner = (await client.me()).role == "owner"  # who may edit and archive (e, x)
 
     @on(Button.Pressed, "#invite")
     @on(DataTable.RowSelected)
@@ -79,3 +87,53 @@ class ProgramsScreen(OffersByRole, ReloadsWhenShown, ForwardsWorkerErrors, Scree
         table = self.query_one(DataTable)
         if self.programs and 0 <= table.cursor_row < len(self.programs):
             self.app.push_screen(MembersScreen(self.programs[table.cursor_row]))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("edit", "archive"):
+            return self.owner and bool(self.programs)
+        return super().check_action(action, parameters)
+
+    def _highlighted(self) -> wire.Program | None:
+        row = self.query_one(DataTable).cursor_row
+        return self.programs[row] if self.programs and 0 <= row < len(self.programs) else None
+
+    def action_edit(self) -> None:
+        program = self._highlighted()
+        if program is None:
+            return
+
+        def edited(change: wire.ProgramChange | None) -> None:
+            if change is not None:
+                self.change_program(program, change)
+
+        self.app.push_screen(EditProgram(program), edited)
+
+    def action_archive(self) -> None:
+        program = self._highlighted()
+        if program is None:
+            return
+
+        def answered(archive: bool | None) -> None:
+            if archive:
+                self.change_program(program, None)
+
+        self.app.push_screen(ArchiveProgram(program), answered)
+
+    @work(exclusive=True, group="change", exit_on_error=False)
+    @never_hangs
+    async def change_program(
+        self, program: wire.Program, change: wire.ProgramChange | None
+    ) -> None:
+        """Send the change (None: archive the program) and show the programs as they are now."""
+        client = await services(self).client()
+        try:
+            if change is None:
+                await client.archive_program(program.id)
+            else:
+                await client.edit_program(program.id, change)
+        except ApiError as error:
+            self.notify(error.problem.detail, severity="error", markup=False)
+            return
+        done = "archived" if change is None else "saved"
+        self.notify(f"{program.name}: {done}.", markup=False)
+        self.reload()

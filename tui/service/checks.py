@@ -21,7 +21,13 @@ from tui.intake.report import SKIP_CODES, Issue, Problem
 from tui.intake.rules import ISSUE_SCHEMA, check_learners, learner_differences, skip_issues, text_of
 from tui.service.db import Contract, Invitation, Learner, Program, utcnow
 from tui.service.frames import read_frame
-from tui.service.seats import contract_program_ids, is_pending, seats_used, unavailable_reason
+from tui.service.seats import (
+    archived_refusal,
+    contract_program_ids,
+    is_pending,
+    seats_used,
+    unavailable_reason,
+)
 from tui.wire.models import RowBatch
 
 # Below this many learners in the organization, loading them all beats querying by email.
@@ -233,6 +239,8 @@ def _contract_state(
     # million invitations).
     used = 0 if contract.seats is None else seats_used(session, contract.id, now)
     seats_left = None if contract.seats is None else max(contract.seats - used, 0)
+    if archived := archived_refusal(program, contract):
+        return seats_left, [Problem(code="archived", message=archived)]
     reason = unavailable_reason(
         contract, contract_program_ids(session, contract.id), used, program.id, today
     )

@@ -64,8 +64,8 @@ from tui.service.db import (
 )
 from tui.service.links import new_key
 from tui.service.policy import invitation_lifetime
+from tui.service.seats import archived_refusal, is_pending, seats_used, unavailable_reason
 from tui.service.seats import contract_program_ids as covered_programs
-from tui.service.seats import is_pending, seats_used, unavailable_reason
 from tui.text import fold
 
 # The columns every invitation made by one create_invitations shares, and their values.
@@ -617,9 +617,13 @@ def resend_invitation(session: Session, invitation: Invitation, today: date) -> 
             f"The invitation is {invitation.status}; only pending or expired invitations can be "
             "sent again.",
         )
-    _, contract = lock_for_invitations(session, invitation.program_id, invitation.contract_id)
+    program, contract = lock_for_invitations(session, invitation.program_id, invitation.contract_id)
     session.refresh(invitation)
     if invitation.status == "expired":
+        # A pending invitation stays valid when its program or contract is archived; an expired
+        # one would be a new invitation.
+        if archived := archived_refusal(program, contract):
+            raise InvitationConflict("archived", f"{archived} The invitation stays expired.")
         other = session.scalar(
             select(func.count())
             .select_from(Invitation)

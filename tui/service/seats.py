@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from tui.service.db import Contract, ContractProgram, Invitation, utcnow
+from tui.service.db import Contract, ContractProgram, Invitation, Program, utcnow
 
 
 # Expiry is a condition of every query, never a write a reader has to do first: a pending
@@ -70,6 +70,8 @@ def unavailable_reason(
     contract: Contract, program_ids: list[int], used: int, program_id: int | None, today: date
 ) -> str | None:
     """Why the contract cannot take new invitations (for the program), or None."""
+    if contract.archived_at is not None:
+        return "is archived"
     if program_id is not None and program_id not in program_ids:
         return "does not cover this program"
     if contract.ends_on is not None and contract.ends_on < today:
@@ -78,4 +80,16 @@ def unavailable_reason(
         return f"starts on {contract.starts_on.isoformat()}"
     if contract.seats is not None and used >= contract.seats:
         return f"full: all {contract.seats:,} seats are taken"
+    return None
+
+
+def archived_refusal(program: Program | None, contract: Contract | None) -> str | None:
+    """Why new invitations cannot go to this program under this contract because one is
+    archived, or None."""
+    for thing, kind in ((program, "program"), (contract, "contract")):
+        if thing is not None and thing.archived_at is not None:
+            return (
+                f'The {kind} "{thing.name}" is archived: it takes no new invitations. '
+                f"Choose another {kind}, or ask an owner to restore it."
+            )
     return None

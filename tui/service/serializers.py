@@ -6,11 +6,12 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Text, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, Text, case, func, literal, or_, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, sessionmaker
 
+from tui.service.catalog import ARCHIVED_SUFFIX, archived_name
 from tui.service.db import (
     Admin,
     Contract,
@@ -46,6 +47,7 @@ def contract_out(
         available=reason is None,
         unavailable_reason=reason,
         program_ids=program_ids,
+        archived_at=contract.archived_at,
     )
 
 
@@ -76,8 +78,10 @@ def import_out(session: Session, record: Import, *, with_issues: bool = True) ->
         ).first()
     chunks = session.scalar(select(func.count()).where(ImportChunk.import_id == record.id))
     # The session keeps each: a page of imports looks each program up once.
-    program = session.get_one(Program, record.program_id).name
-    contract = session.get_one(Contract, record.contract_id).name
+    program_row = session.get_one(Program, record.program_id)
+    contract_row = session.get_one(Contract, record.contract_id)
+    program = archived_name(program_row.name, program_row.archived_at is not None)
+    contract = archived_name(contract_row.name, contract_row.archived_at is not None)
     admin = session.get_one(Admin, record.admin_id).email
     return wire.ImportStatus(
         id=record.id,
@@ -108,9 +112,18 @@ def import_out(session: Session, record: Import, *, with_issues: bool = True) ->
     )
 
 
+def shown_name(model: type[Program] | type[Contract]) -> ColumnElement[str]:
+    """The program's or contract's name as listings of history show it: "Name (archived)"
+    once archived (`catalog.archived_name`, in SQL)."""
+    return case(
+        (model.archived_at.is_not(None), model.name + literal(ARCHIVED_SUFFIX)),
+        else_=model.name,
+    )
+
+
 def select_invitations(now: datetime) -> InvitationRows:
     return (
-        select(Invitation, live_status(now), Learner, Program.name, Contract.name)
+        select(Invitation, live_status(now), Learner, shown_name(Program), shown_name(Contract))
         .join(Learner, Learner.id == Invitation.learner_id)
         .join(Program, Program.id == Invitation.program_id)
         .join(Contract, Contract.id == Invitation.contract_id)
@@ -164,9 +177,9 @@ def invitation_json(now: datetime, dialect: str) -> Select[Any]:
     fields: dict[str, Any] = {
         "id": Invitation.id,
         "program_id": Invitation.program_id,
-        "program_name": Program.name,
+        "program_name": shown_name(Program),
         "contract_id": Invitation.contract_id,
-        "contract_name": Contract.name,
+        "contract_name": shown_name(Contract),
         "learner_id": Invitation.learner_id,
         "email": Learner.email,
         "full_name": Learner.full_name,
@@ -235,6 +248,7 @@ def program_out(program: Program, counts: dict[tuple[int, str], int]) -> wire.Pr
         description=program.description,
         learners=counts.get((program.id, "accepted"), 0),
         pending=counts.get((program.id, "pending"), 0),
+        archived_at=program.archived_at,
     )
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from tui.intake.fields import EMAIL_FIELD, FIELD_NAMES, IDENTIFIER_FIELD, sentence
 from tui.intake.report import Issue, Problem
@@ -100,6 +100,7 @@ class Program(BaseModel):
     description: str = ""
     learners: int = 0  # accepted invitations
     pending: int = 0  # pending invitations
+    archived_at: UtcDatetime | None = None  # archived: offered nowhere, its history kept
 
 
 class Contract(BaseModel):
@@ -113,6 +114,28 @@ class Contract(BaseModel):
     available: bool
     unavailable_reason: str | None = None
     program_ids: list[int] = Field(default_factory=list)
+    archived_at: UtcDatetime | None = None  # archived: offered nowhere, its history kept
+
+
+class ContractChange(BaseModel):
+    """An owner's change to a contract (`PATCH /contracts/{id}`): only the fields sent change;
+    `seats: null` is unlimited, a null date no limit on that side."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=1000)
+    seats: int | None = Field(default=None, ge=1, le=2**31 - 1)
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+
+class ProgramChange(BaseModel):
+    """An owner's change to a program (`PATCH /programs/{id}`): only the fields sent change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, max_length=1000)
+    description: str | None = Field(default=None, max_length=10_000)
 
 
 class Usage(BaseModel):

@@ -28,6 +28,7 @@ from tui.service.deps import (
 from tui.service.errors import ApiProblem, storage_problem
 from tui.service.mail import OutboxSender
 from tui.service.roles import in_scope, program_scope
+from tui.service.seats import archived_refusal
 from tui.service.serializers import import_out
 from tui.service.storage import BYTES_PER_INVITATION, give_back_log_space, storage_fault
 from tui.wire import models as wire
@@ -91,11 +92,13 @@ def start_import(
     idempotency_key: IdempotencyKey,
 ) -> wire.ImportStatus:
     # First: a key's import in a program outside a manager's programs is not theirs to see.
-    owned(session, Program, body.program_id, me, "program")
+    program = owned(session, Program, body.program_id, me, "program")
     existing = _find_by_key(session, me, idempotency_key)
     if existing is None:
         abandon_idle_imports(session, utcnow())  # those whose client died mid-upload
-        owned(session, Contract, body.contract_id, me, "contract")
+        contract = owned(session, Contract, body.contract_id, me, "contract")
+        if archived := archived_refusal(program, contract):
+            raise ApiProblem(409, "Archived", archived, code="archived")
         record = Import(
             organization_id=me.organization_id,
             admin_id=me.id,

@@ -9,7 +9,7 @@ from tui.service.db import Invitation, Learner, Program, utcnow
 from tui.service.deps import CurrentAdmin, Limit, Offset, OptionalId, Search, SessionDep, owned
 from tui.service.roles import in_scope, program_scope
 from tui.service.seats import live_status
-from tui.service.serializers import learner_out
+from tui.service.serializers import learner_out, shown_name
 from tui.text import fold
 from tui.wire import models as wire
 
@@ -44,7 +44,12 @@ def list_learners(
     learners = list(session.scalars(query.order_by(Learner.full_name).offset(offset).limit(limit)))
     programs: dict[int, list[wire.LearnerProgram]] = {}
     for learner_id, program_id_, name, status in session.execute(
-        select(Invitation.learner_id, Invitation.program_id, Program.name, live_status(utcnow()))
+        select(
+            Invitation.learner_id,
+            Invitation.program_id,
+            shown_name(Program),
+            live_status(utcnow()),
+        )
         .join(Program, Program.id == Invitation.program_id)
         .where(Invitation.learner_id.in_([learner.id for learner in learners]))
         .where(in_scope(scope, Invitation.program_id))

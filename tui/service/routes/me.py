@@ -54,7 +54,9 @@ def get_usage(session: SessionDep, me: CurrentAdmin) -> wire.Usage:
             .group_by(status)
         ).all()
     )
-    contracts = select(Contract).where(Contract.organization_id == org)
+    contracts = select(Contract).where(
+        Contract.organization_id == org, Contract.archived_at.is_(None)
+    )
     if scope is not None:  # a manager's: those their programs use
         used = select(ContractProgram.contract_id).where(
             in_scope(scope, ContractProgram.program_id)
@@ -72,7 +74,10 @@ def get_usage(session: SessionDep, me: CurrentAdmin) -> wire.Usage:
         learners=session.scalar(learners) or 0,
         pending_invitations=statuses.get("pending", 0),
         accepted_invitations=statuses.get("accepted", 0),
-        programs=session.scalar(programs.where(in_scope(scope, Program.id))) or 0,
+        programs=session.scalar(
+            programs.where(in_scope(scope, Program.id), Program.archived_at.is_(None))
+        )
+        or 0,  # those offered
         contracts=[
             contract_out(session, contract, None, now)
             for contract in session.scalars(contracts.order_by(Contract.name))
