@@ -55,6 +55,13 @@ ROUTES: dict[tuple[str, str], Roles] = {
     ("POST", "/api/v1/admins/{admin_id}/token"): (200, 403, 403),
     ("DELETE", "/api/v1/admins/{admin_id}"): (200, 403, 403),
     ("POST", "/api/v1/me/token"): (200, 200, 200),  # anyone's own token
+    # Owners change contracts and programs; each archive is restored at once, in this order.
+    ("PATCH", "/api/v1/contracts/{contract_id}"): (200, 403, 403),
+    ("POST", "/api/v1/contracts/{contract_id}/archive"): (200, 403, 403),
+    ("POST", "/api/v1/contracts/{contract_id}/restore"): (200, 403, 403),
+    ("PATCH", "/api/v1/programs/{program_id}"): (200, 403, 403),
+    ("POST", "/api/v1/programs/{program_id}/archive"): (200, 403, 403),
+    ("POST", "/api/v1/programs/{program_id}/restore"): (200, 403, 403),
     # The learners' side and the documentation: no admin at all.
     ("GET", "/invitations/{token}"): (404, 404, 404),
     ("POST", "/invitations/{token}/accept"): (404, 404, 404),
@@ -115,6 +122,7 @@ def test_every_route_answers_each_role_as_the_table_says(service: Service) -> No
         "import_id": import_id,
         "seq": 0,
         "admin_id": victim_id,
+        "contract_id": unlimited,
         "token": "no-such-token",
     }
     rows = batch(1, start=100)
@@ -138,6 +146,8 @@ def test_every_route_answers_each_role_as_the_table_says(service: Service) -> No
         },
         ("POST", "/api/v1/admins"): {"json": {"email": "new@acme.example", "role": "viewer"}},
         ("PATCH", "/api/v1/admins/{admin_id}"): {"json": {"role": "manager"}},
+        ("PATCH", "/api/v1/contracts/{contract_id}"): {"json": {"seats": 500}},
+        ("PATCH", "/api/v1/programs/{program_id}"): {"json": {"description": "Six weeks."}},
         ("POST", "/api/v1/programs/{program_id}/members/remove"): {
             "json": {"emails": ["nobody@example.com"]}
         },
