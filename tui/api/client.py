@@ -287,6 +287,25 @@ class RosterClient:
     async def revoke(self, invitation_id: int) -> wire.Invitation:
         return await self._request("DELETE", f"/invitations/{invitation_id}", wire.Invitation)
 
+    async def audit(
+        self, offset: int = 0, limit: int = 100, **filters: str | int | None
+    ) -> wire.Page[wire.AuditEntry]:
+        """A page of the audit record, newest first; `filters`: since, until, actor, action,
+        program_id, q (None: not filtered)."""
+        params = {name: value for name, value in filters.items() if value not in (None, "")}
+        return await self._request(
+            "GET",
+            "/audit",
+            wire.Page[wire.AuditEntry],
+            params={**params, "offset": offset, "limit": limit},
+        )
+
+    async def audit_verify(self) -> wire.AuditVerdict:
+        return await self._request("GET", "/audit/verify", wire.AuditVerdict)
+
+    async def import_results(self, import_id: int) -> wire.ImportResults:
+        return await self._request("GET", f"/imports/{import_id}/results", wire.ImportResults)
+
 
 class _Ack(BaseModel):
     seq: int = 0

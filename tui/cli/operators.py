@@ -232,9 +232,19 @@ def create_org(session: Session, options: argparse.Namespace) -> dict[str, Any]:
 
 def set_sender_name(session: Session, options: argparse.Namespace) -> dict[str, Any]:
     from tui.service import admin as operator
+    from tui.service import audit
 
     organization = _organization(session, options)
+    before = organization.sender_name
     operator.set_sender_name(organization, options.name)
+    if organization.sender_name != before:
+        audit.record(
+            session,
+            organization.id,
+            audit.Actor.operator(),
+            "organization.sender_changed",
+            details={"sender_name": organization.sender_name, "before": before},
+        )
     return {
         "id": organization.id,
         "name": organization.name,
@@ -257,9 +267,18 @@ def create_admin(session: Session, options: argparse.Namespace) -> dict[str, Any
 
 def create_program(session: Session, options: argparse.Namespace) -> dict[str, Any]:
     from tui.service import admin as operator
+    from tui.service import audit
 
     organization = _organization(session, options)
     program = operator.create_program(session, organization, options.name)
+    audit.record(
+        session,
+        organization.id,
+        audit.Actor.operator(),
+        "program.created",
+        program_id=program.id,
+        details={"name": program.name},
+    )
     return {"id": program.id, "name": program.name}
 
 
@@ -276,6 +295,22 @@ def create_contract(session: Session, options: argparse.Namespace) -> dict[str, 
         seats=options.seats,
         starts_on=options.starts,
         ends_on=options.ends,
+    )
+    from tui.service import audit
+
+    audit.record(
+        session,
+        organization.id,
+        audit.Actor.operator(),
+        "contract.created",
+        program_id=program.id,
+        contract_id=contract.id,
+        details={
+            "name": contract.name,
+            "seats": contract.seats,
+            "starts_on": str(contract.starts_on) if contract.starts_on else None,
+            "ends_on": str(contract.ends_on) if contract.ends_on else None,
+        },
     )
     return {
         "id": contract.id,

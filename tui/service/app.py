@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tui.service.errors import install_error_handlers
 from tui.service.mail import OutboxSender
-from tui.service.routes import imports, invitations, learner_pages, learners, me, programs
+from tui.service.routes import audit, imports, invitations, learner_pages, learners, me, programs
 from tui.service.throttle import Throttles
 from tui.wire import models as wire
 
@@ -54,7 +54,7 @@ def create_app(
     app.state.secret = secret
     app.state.throttles = Throttles()
     install_error_handlers(app)
-    for module in (me, programs, learners, invitations, imports):
+    for module in (me, programs, learners, invitations, imports, audit):
         app.include_router(module.router, prefix=API, responses=COMMON_ERRORS)
     app.include_router(
         learner_pages.router,

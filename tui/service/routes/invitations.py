@@ -12,7 +12,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from tui.service import dry_run
+from tui.service import dry_run, recorded
 from tui.service.db import Admin, Contract, Invitation, Learner, Program, utcnow
 from tui.service.deps import (
     MAX_ID,
@@ -208,6 +208,9 @@ def invite_learner(
     owned(session, Program, program_id, me, "program")
     owned(session, Contract, body.contract_id, me, "contract")
     invitation_id = invite_one_learner(session, program_id, body, date.today())
+    recorded.invitation_changed(
+        session, me, "invitation.created", session.get_one(Invitation, invitation_id)
+    )
     session.commit()
     if body.send_email:
         notify_sender(request)
@@ -231,6 +234,7 @@ def resend(
         raise ApiProblem(
             409, "Cannot resend", conflict.message, conflict.code, seats_left=conflict.seats_left
         ) from None
+    recorded.invitation_changed(session, me, "invitation.resent", invitation)
     session.commit()
     notify_sender(request)
     return invitation_out(session, invitation.id, utcnow())
@@ -241,7 +245,10 @@ def revoke(invitation_id: Id, session: WriteSessionDep, me: CurrentAdmin) -> wir
     from tui.service.invitations import revoke_invitation
 
     invitation = owned(session, Invitation, invitation_id, me, "invitation")
+    was = invitation.status
     revoke_invitation(session, invitation)
+    if invitation.status != was:
+        recorded.invitation_changed(session, me, "invitation.revoked", invitation)
     session.commit()
     return invitation_out(session, invitation.id, utcnow())
 
@@ -301,7 +308,9 @@ def resend_selected(
 
     now = utcnow()
     selected, last_id = _batch(session, me, body, now)
+    emails = recorded.live_emails(session, selected, now)
     matched, changed = resend_many(session, selected, now)
+    recorded.bulk_changed(session, me, "invitation.resent", body, changed, emails)
     session.commit()
     if changed:
         notify_sender(request)
@@ -336,7 +345,9 @@ def revoke_selected(
 
     now = utcnow()
     selected, last_id = _batch(session, me, body, now)
+    emails = recorded.live_emails(session, selected, now)
     matched, changed = revoke_many(session, selected, now)
+    recorded.bulk_changed(session, me, "invitation.revoked", body, changed, emails)
     session.commit()
     left = {"not_pending": matched - changed} if matched > changed else {}
     return wire.BulkResult(matched=matched, changed=changed, left=left, last_id=last_id)
