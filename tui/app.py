@@ -21,6 +21,7 @@ from textual.screen import Screen
 
 from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
 from tui.intake.fields import HEADERS
+from tui.screens.activity import ActivityScreen
 from tui.screens.home import AdminHome
 from tui.screens.imports import ImportsScreen
 from tui.screens.invitations import InvitationsScreen
@@ -71,6 +72,7 @@ class RosterCommands(Provider):
                 lambda: app.switch_mode("invitations"),
             ),
             ("Imports", "The history of imports", lambda: app.switch_mode("imports")),
+            ("Activity", "The audit record: who changed what", lambda: app.switch_mode("activity")),
         ]
 
     async def discover(self) -> Hits:
@@ -94,6 +96,7 @@ class RosterApp(App[None]):
         "programs": ProgramsScreen,
         "invitations": InvitationsScreen,
         "imports": ImportsScreen,
+        "activity": ActivityScreen,
     }
     DEFAULT_MODE = "home"
     # Below 30 lines (80x24 and such) every screen gets the class -short: dialogs go compact.
@@ -104,6 +107,8 @@ class RosterApp(App[None]):
         Binding("p", "switch_mode('programs')", "Programs"),
         Binding("v", "switch_mode('invitations')", "Invitations"),
         Binding("h", "switch_mode('imports')", "Imports"),
+        # Out of the footer, whose keys fit 80 columns as they are; ? and the palette list it.
+        Binding("t", "switch_mode('activity')", "Activity", show=False),
         Binding("question_mark", "help", "Keys"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]

@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, RootModel
 
 from tui.wire import models as wire
 
@@ -300,11 +300,18 @@ class RosterClient:
             params={**params, "offset": offset, "limit": limit},
         )
 
+    async def audit_actions(self) -> list[str]:
+        return (await self._request("GET", "/audit/actions", _Strings)).root
+
     async def audit_verify(self) -> wire.AuditVerdict:
         return await self._request("GET", "/audit/verify", wire.AuditVerdict)
 
     async def import_results(self, import_id: int) -> wire.ImportResults:
         return await self._request("GET", f"/imports/{import_id}/results", wire.ImportResults)
+
+
+class _Strings(RootModel[list[str]]):
+    pass
 
 
 class _Ack(BaseModel):

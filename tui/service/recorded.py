@@ -71,6 +71,20 @@ def invitation_changed(session: Session, me: Admin, action: str, invitation: Inv
     )
 
 
+def live_program(session: Session, selected: Select[int], now: datetime) -> int | None:
+    """The one program of the live pending invitations in `selected` (None: several, or
+    none), for an entry of invitations chosen by id."""
+    programs = list(
+        session.scalars(
+            select(Invitation.program_id)
+            .where(Invitation.id.in_(selected), is_pending(now))
+            .distinct()
+            .limit(2)
+        )
+    )
+    return programs[0] if len(programs) == 1 else None
+
+
 def live_emails(session: Session, selected: Select[int], now: datetime) -> list[str]:
     """The learners' emails of the live pending invitations in `selected`, read before a bulk
     action changes them; at most one more than the record names (it then keeps the count)."""
@@ -92,22 +106,24 @@ def bulk_changed(
     selection: wire.InvitationSelection,
     changed: int,
     emails: list[str],
+    program_id: int | None = None,
 ) -> None:
     """A bulk resend or revoke (one batch of it): the count changed, the learners, the filter
-    that chose them. A batch that changed nothing writes nothing."""
+    that chose them, the program (`program_id` when the filter names none but all were of
+    one). A batch that changed nothing writes nothing."""
     if not changed:
         return
     chosen = selection.model_dump(
         exclude_none=True, exclude={"limit", "after_id", "ids"}, exclude_defaults=True
     )
     if selection.ids is not None:
-        chosen["ids"] = len(selection.ids)
+        chosen["chosen_by_id"] = len(selection.ids)
     audit.record(
         session,
         me.organization_id,
         audit.Actor.admin(me),
         action,
-        program_id=selection.program_id,
+        program_id=selection.program_id or program_id,
         contract_id=selection.contract_id,
         count=changed,
         learners=emails[:changed],

@@ -132,6 +132,12 @@ def _entry_out(
     )
 
 
+@router.get("/actions")
+def actions(me: CurrentAdmin) -> list[str]:
+    """Every action the record knows, as the `action` filter takes them."""
+    return list(audit.ACTIONS)
+
+
 @router.get("/verify")
 def verify(session: SessionDep, me: CurrentAdmin) -> wire.AuditVerdict:
     """Walk the record's chain: whole, or the first entry changed or removed."""

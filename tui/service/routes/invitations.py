@@ -309,8 +309,9 @@ def resend_selected(
     now = utcnow()
     selected, last_id = _batch(session, me, body, now)
     emails = recorded.live_emails(session, selected, now)
+    program_id = None if body.program_id else recorded.live_program(session, selected, now)
     matched, changed = resend_many(session, selected, now)
-    recorded.bulk_changed(session, me, "invitation.resent", body, changed, emails)
+    recorded.bulk_changed(session, me, "invitation.resent", body, changed, emails, program_id)
     session.commit()
     if changed:
         notify_sender(request)
@@ -346,8 +347,9 @@ def revoke_selected(
     now = utcnow()
     selected, last_id = _batch(session, me, body, now)
     emails = recorded.live_emails(session, selected, now)
+    program_id = None if body.program_id else recorded.live_program(session, selected, now)
     matched, changed = revoke_many(session, selected, now)
-    recorded.bulk_changed(session, me, "invitation.revoked", body, changed, emails)
+    recorded.bulk_changed(session, me, "invitation.revoked", body, changed, emails, program_id)
     session.commit()
     left = {"not_pending": matched - changed} if matched > changed else {}
     return wire.BulkResult(matched=matched, changed=changed, left=left, last_id=last_id)
