@@ -107,8 +107,9 @@ class RosterApp(App[None]):
         Binding("p", "switch_mode('programs')", "Programs"),
         Binding("v", "switch_mode('invitations')", "Invitations"),
         Binding("h", "switch_mode('imports')", "Imports"),
-        # Out of the footer, whose keys fit 80 columns as they are; ? and the palette list it.
-        Binding("t", "switch_mode('activity')", "Activity", show=False),
+        # Activity, out of the footer (its keys fill 80 columns) and of the key list; the
+        # palette offers it by name.
+        Binding("t", "switch_mode('activity')", "", show=False),
         Binding("question_mark", "help", "Keys"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
