@@ -16,8 +16,10 @@ from typing import Any
 import httpx
 from sqlalchemy import delete, update
 
-from tests.service.conftest import LiveService
+from tests.service.conftest import LiveService, Service, invite
 from tui.service.db import AuditEntry
+
+OPERATOR = (sys.executable, "-m", "tui", "admin")
 
 
 def roster(live: LiveService, *args: str) -> subprocess.CompletedProcess[str]:
@@ -161,3 +163,25 @@ def test_an_imports_results_one_line_per_row(live_service: LiveService, tmp_path
     assert lines[2]["Reason"] == "An email address must have an @-sign."
     again = roster(live, "imports", "results", str(started["id"]), "--output", str(target))
     assert again.returncode == 2 and "does not write over a file" in again.stderr
+
+
+def test_an_operator_verifies_on_the_database(service: Service) -> None:
+    invite(service, service.acme, "ann@example.com")
+    url = service.sessions.kw["bind"].url.render_as_string(hide_password=False)
+
+    def verify() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*OPERATOR, "audit-verify", "--org", "Acme", "--database-url", url, "--format", "json"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    whole = verify()
+    assert (whole.returncode, json.loads(whole.stdout)["checked"]) == (0, 1)
+    with service.sessions.begin() as session:
+        session.execute(update(AuditEntry).values(actor="someone@else.example"))
+    broken = verify()
+    assert broken.returncode == 6
+    assert json.loads(broken.stdout)["error"]["broken_at"] == 1

@@ -14,6 +14,8 @@ from tui.outcome import Exit
 from tui.text import plural
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from tui.settings import Settings
     from tui.wire import models as wire
 
@@ -131,3 +133,25 @@ async def verify(settings: Settings, output: Format) -> int:
             file=sys.stderr,
         )
     return Exit.OK if verdict.whole else Exit.TAMPERED
+
+
+def verify_on_database(session: Session, options: argparse.Namespace) -> dict[str, Any]:
+    """`roster admin audit-verify --org ORG`: the same check, by an operator on the database
+    itself (no service, no token). A broken record is a Failure with exit 6."""
+    from tui.outcome import Failure
+    from tui.service import audit as record
+    from tui.service.admin import find_organization
+
+    organization = find_organization(session, options.org)
+    verdict = record.verify(session, organization.id)
+    if verdict.broken_at is not None:
+        raise Failure(
+            "audit_broken",
+            f"The audit record of {organization.name} is not whole: {verdict.problem} (the "
+            f"{plural(verdict.checked, 'entry', 'entries')} before it hold).",
+            Exit.TAMPERED,
+            organization_id=organization.id,
+            checked=verdict.checked,
+            broken_at=verdict.broken_at,
+        )
+    return {"organization_id": organization.id, "whole": True, "checked": verdict.checked}

@@ -385,6 +385,11 @@ def _admin_actions(
     )
     create_contract.add_argument("--starts", type=_day, help="first day, YYYY-MM-DD")
     create_contract.add_argument("--ends", type=_day, help="last day, YYYY-MM-DD")
+    audit_verify = action(
+        "audit-verify", "check an organization's audit record on the database (exit 6: broken)"
+    )
+    audit_verify.set_defaults(create=audit.verify_on_database)
+    audit_verify.add_argument("--org", required=True, help="organization id or name")
 
 
 def _account_commands(command: _Command) -> None:

@@ -41,19 +41,19 @@ def _moment(name: str, text: str, *, end_of_day: bool) -> datetime:
             day = date.fromisoformat(text)
             return datetime.combine(day + timedelta(days=1 if end_of_day else 0), time())
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):  # not a date, or past the calendar's ends
         raise ApiProblem(
             422,
             "Invalid filter",
             f"{name}={text!r} is not a date: give YYYY-MM-DD or an ISO 8601 moment.",
             code="invalid_filter",
         ) from None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment
 
 
-@router.get("", response_model_exclude_none=True)
+@router.get("", response_model_exclude_none=True, responses={422: {"model": wire.ProblemDetail}})
 def list_entries(
     session: SessionDep,
     me: CurrentAdmin,
