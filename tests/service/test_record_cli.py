@@ -83,6 +83,8 @@ def test_audit_filters_csv_round_trip_and_verify(live_service: LiveService, tmp_
     assert [e["learners"] for e in audit("--action", "invitation.revoked")] == [["eve@example.com"]]
     assert len(audit("--actor", "admin@acme.example")) == 3
     assert audit("--since", (date.today() + timedelta(days=1)).isoformat()) == []
+    unknown = roster(live, "audit", "--action", "invitation.deleted")
+    assert unknown.returncode == 2 and "invitation.revoked" in unknown.stderr
     sheet = _sheet(roster(live, "audit", "--format", "csv", "--since", str(date.today())).stdout)
     assert [(r["seq"], r["action"], r["actor"]) for r in sheet] == [
         ("3", "invitation.revoked", "admin@acme.example"),

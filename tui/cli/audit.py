@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from tui.cli.options import batch_settings
 from tui.cli.output import Format, output_of, print_json, print_list
-from tui.outcome import Exit
+from tui.outcome import Exit, Failure
 from tui.text import plural
 
 if TYPE_CHECKING:
@@ -45,6 +45,14 @@ def audit(options: argparse.Namespace) -> int:
     settings = batch_settings(options)
     if options.verify:
         return run(verify(settings, output), output)
+    if options.action:
+        from tui.service.audit import ACTIONS
+
+        if options.action not in ACTIONS:
+            raise Failure(
+                "usage",
+                f"No action {options.action!r}; the record's actions are: {', '.join(ACTIONS)}.",
+            )
     filters = {
         "since": options.since,
         "until": options.until,
@@ -138,7 +146,6 @@ async def verify(settings: Settings, output: Format) -> int:
 def verify_on_database(session: Session, options: argparse.Namespace) -> dict[str, Any]:
     """`roster admin audit-verify --org ORG`: the same check, by an operator on the database
     itself (no service, no token). A broken record is a Failure with exit 6."""
-    from tui.outcome import Failure
     from tui.service import audit as record
     from tui.service.admin import find_organization
 
