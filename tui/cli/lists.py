@@ -271,6 +271,10 @@ def imports(options: argparse.Namespace) -> int:
         return run(import_results(settings, options.import_id, options.output), output)
     if options.output is not None:
         raise Failure("usage", "--output goes with results: roster imports results ID --output F")
+    if options.import_id is not None and output == "csv":
+        raise Failure(
+            "usage", "One import as CSV is its results: roster imports results ID [--output F]"
+        )
     if options.import_id is not None:
         return run(show_import(settings, options.import_id, output, options.left_out), output)
     return run(list_imports(settings, output), output)
