@@ -21,6 +21,7 @@ from textual.screen import Screen
 
 from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
 from tui.intake.fields import HEADERS
+from tui.screens.activity import ActivityScreen
 from tui.screens.home import AdminHome
 from tui.screens.imports import ImportsScreen
 from tui.screens.invitations import InvitationsScreen
@@ -74,6 +75,7 @@ class RosterCommands(Provider):
                 lambda: app.switch_mode("invitations"),
             ),
             ("Imports", "The history of imports", lambda: app.switch_mode("imports")),
+            ("Activity", "The audit record: who changed what", lambda: app.switch_mode("activity")),
         ]
 
     async def discover(self) -> Hits:
@@ -97,6 +99,7 @@ class RosterApp(App[None]):
         "programs": ProgramsScreen,
         "invitations": InvitationsScreen,
         "imports": ImportsScreen,
+        "activity": ActivityScreen,
     }
     DEFAULT_MODE = "home"
     # Below 30 lines (80x24 and such) every screen gets the class -short: dialogs go compact.
@@ -107,6 +110,9 @@ class RosterApp(App[None]):
         Binding("p", "switch_mode('programs')", "Programs"),
         Binding("v", "switch_mode('invitations')", "Invitations"),
         Binding("h", "switch_mode('imports')", "Imports"),
+        # Activity, out of the footer (its keys fill 80 columns) and of the key list; the
+        # palette offers it by name.
+        Binding("t", "switch_mode('activity')", "", show=False),
         Binding("question_mark", "help", "Keys"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]

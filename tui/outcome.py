@@ -15,6 +15,7 @@ class Exit(IntEnum):
     REFUSED = 3  # nothing done: the service refused (seats, contract, token, conflict)
     UNREACHABLE = 4  # nothing done: the service could not be reached
     STORAGE = 5  # nothing done: the disk under the database is full, read-only or failing
+    TAMPERED = 6  # the audit record is not whole: an entry was changed or removed
 
 
 class Failure(Exception):

@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, RootModel
 
 from tui.wire import models as wire
 
@@ -371,6 +371,32 @@ class RosterClient:
         """A new token for the admin (None: for the one this client is), answered once."""
         path = "/me/token" if admin_id is None else f"/admins/{admin_id}/token"
         return await self._request("POST", path, wire.AdminToken, retry=False)
+
+    async def audit(
+        self, offset: int = 0, limit: int = 100, **filters: str | int | None
+    ) -> wire.Page[wire.AuditEntry]:
+        """A page of the audit record, newest first; `filters`: since, until, actor, action,
+        program_id, q (None: not filtered)."""
+        params = {name: value for name, value in filters.items() if value not in (None, "")}
+        return await self._request(
+            "GET",
+            "/audit",
+            wire.Page[wire.AuditEntry],
+            params={**params, "offset": offset, "limit": limit},
+        )
+
+    async def audit_actions(self) -> list[str]:
+        return (await self._request("GET", "/audit/actions", _Strings)).root
+
+    async def audit_verify(self) -> wire.AuditVerdict:
+        return await self._request("GET", "/audit/verify", wire.AuditVerdict)
+
+    async def import_results(self, import_id: int) -> wire.ImportResults:
+        return await self._request("GET", f"/imports/{import_id}/results", wire.ImportResults)
+
+
+class _Strings(RootModel[list[str]]):
+    pass
 
 
 class _Ack(BaseModel):

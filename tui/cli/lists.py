@@ -135,11 +135,14 @@ async def list_invitations(
     """Every invitation of the filter, streamed by the service. JSON goes out as it comes in,
     never parsed here: a million invitations in seconds, and memory stays small."""
     import contextlib
+    import json
 
     from tui.cli.client import connect, find_program
+    from tui.cli.output import CsvWriter
     from tui.wire import models as wire
 
     out = sys.stdout.buffer
+    sheet = CsvWriter() if output == "csv" else None
     total = 0
     rows: list[list[object]] = []
     rest = b""
@@ -165,6 +168,9 @@ async def list_invitations(
                     continue
                 *lines, rest = (rest + chunk).split(b"\n")
                 for line in lines:
+                    if sheet is not None:
+                        sheet.add(json.loads(line))
+                        continue
                     i = wire.Invitation.model_validate_json(line)
                     created, problem = f"{i.created_at:%Y-%m-%d}", (i.email_error or "")[:60]
                     rows.append(
@@ -173,6 +179,8 @@ async def list_invitations(
     if output == "json":
         out.write(rest.replace(b"\n", b"") + b'], "total": %d}\n' % total)
         out.flush()
+        return Exit.OK
+    if sheet is not None:
         return Exit.OK
     print_table(
         ["ID", "LEARNER", "EMAIL", "STATUS", "EMAIL STATUS", "CREATED", "EMAIL PROBLEM"], rows
@@ -262,6 +270,16 @@ def imports(options: argparse.Namespace) -> int:
         options.left_out and options.import_id is None
     ):
         raise Failure("usage", "Show one import with: roster imports show ID [--left-out FILE]")
+    if options.show == "results":
+        from tui.cli.sheets import import_results
+
+        return run(import_results(settings, options.import_id, options.output), output)
+    if options.output is not None:
+        raise Failure("usage", "--output goes with results: roster imports results ID --output F")
+    if options.import_id is not None and output == "csv":
+        raise Failure(
+            "usage", "One import as CSV is its results: roster imports results ID [--output F]"
+        )
     if options.import_id is not None:
         return run(show_import(settings, options.import_id, output, options.left_out), output)
     return run(list_imports(settings, output), output)

@@ -237,9 +237,19 @@ def create_org(session: Session, options: argparse.Namespace) -> dict[str, Any]:
 
 def set_sender_name(session: Session, options: argparse.Namespace) -> dict[str, Any]:
     from tui.service import admin as operator
+    from tui.service import audit
 
     organization = _organization(session, options)
+    before = organization.sender_name
     operator.set_sender_name(organization, options.name)
+    if organization.sender_name != before:
+        audit.record(
+            session,
+            organization.id,
+            audit.Actor.operator(),
+            "organization.sender_changed",
+            details={"sender_name": organization.sender_name, "before": before},
+        )
     return {
         "id": organization.id,
         "name": organization.name,

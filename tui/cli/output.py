@@ -1,21 +1,25 @@
 """How a command prints what it did: a file's report, a list, a created record or a failure, as a
-table for people or as JSON for scripts (--format). Every command prints through these, so the
-two forms read, and parse, the same everywhere."""
+table for people or as JSON for scripts (--format); a list also as CSV, for a spreadsheet.
+Every command prints through these, so the forms read, and parse, the same everywhere."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     from tui.intake import LearnerFile
     from tui.outcome import Failure
 
-Format = Literal["table", "json"]
+Format = Literal["table", "json", "csv"]
 FORMATS: tuple[Format, ...] = ("table", "json")
+# What a list command takes (`print_list`): the forms above, and CSV.
+LIST_FORMATS: tuple[Format, ...] = (*FORMATS, "csv")
 
 
 def output_of(options: object) -> Format:
@@ -49,11 +53,57 @@ def print_list(
     rows: Sequence[Sequence[object]],
     **more: Any,
 ) -> None:
-    """A list: `{"items": [...], **more}` in JSON, else a table of `rows` under `headers`."""
+    """A list: `{"items": [...], **more}` in JSON, the items as CSV (`write_csv`), else a table
+    of `rows` under `headers`."""
     if output == "json":
         print_json({"items": list(items), **more})
+    elif output == "csv":
+        write_csv(items)
     else:
         print_table(headers, rows)
+
+
+def csv_cell(value: object) -> str:
+    """A value as a CSV cell: none is empty, a list or an object is its JSON, a moment its ISO
+    text; a cell a spreadsheet would run as a formula is neutralized as the error file's are."""
+    from tui.intake.export import neutralize
+
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        text = json.dumps(value, ensure_ascii=False, default=str)
+    elif isinstance(value, datetime | date):
+        text = value.isoformat()
+    else:
+        text = str(value)
+    return neutralize(text)
+
+
+class CsvWriter:
+    """Items as CSV, one at a time: a header row of the first item's keys, then one row per
+    item (a streamed list never holds them all)."""
+
+    def __init__(self, out: io.TextIOBase | None = None) -> None:
+        self._writer = csv.writer(out or sys.stdout, lineterminator="\r\n")
+        self._keys: list[str] | None = None
+        self.written = 0
+
+    def add(self, item: dict[str, Any]) -> None:
+        if self._keys is None:
+            self._keys = list(item)
+            self._writer.writerow(self._keys)
+        self._writer.writerow([csv_cell(item.get(key)) for key in self._keys])
+        self.written += 1
+
+
+def write_csv(items: Iterable[dict[str, Any]], out: io.TextIOBase | None = None) -> int:
+    """The items as CSV on standard output (or `out`); how many rows were written."""
+    writer = CsvWriter(out)
+    for item in items:
+        writer.add(item)
+    return writer.written
 
 
 def print_record(output: Format, record: dict[str, Any]) -> None:

@@ -12,9 +12,9 @@ from datetime import date
 from pathlib import Path
 from typing import Protocol
 
-from tui.cli import account, admins, backups, catalog, files, lists, members, operators
+from tui.cli import account, admins, audit, backups, catalog, files, lists, members, operators
 from tui.cli.app import open_app
-from tui.cli.output import FORMATS
+from tui.cli.output import FORMATS, LIST_FORMATS
 from tui.intake.fields import HEADERS, all_headers_required
 
 
@@ -68,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     _list_commands(command)
     _member_commands(command, client)
     _admins_command(command)
+    _audit_command(command)
     _operator_commands(command, local)
     _account_commands(command)
     return parser
@@ -91,6 +92,16 @@ class _Command(Protocol):
 
 def _output(sub: argparse.ArgumentParser) -> None:
     sub.add_argument("--format", choices=FORMATS, default="table")
+
+
+def _list_output(sub: argparse.ArgumentParser) -> None:
+    """--format of a command that prints a list (`output.print_list`): CSV too, every item."""
+    sub.add_argument(
+        "--format",
+        choices=LIST_FORMATS,
+        default="table",
+        help="table for people, json for scripts, csv for a spreadsheet (every item)",
+    )
 
 
 def _intake_commands(command: _Command) -> None:
@@ -203,11 +214,17 @@ def _list_commands(command: _Command) -> None:
         choices=("created", "queued", "retrying", "sent", "failed"),
         help="only invitations whose email is in this state (failed ones show the reason)",
     )
-    _output(invitations)
+    _list_output(invitations)
 
-    imports = command("imports", "the import history, or one import with `imports show ID`")
+    imports = command(
+        "imports",
+        "the import history, or one import with `imports show ID`",
+        "The import history; one import with `roster imports show ID`; its results, one CSV "
+        "line per row of its file with its outcome, with `roster imports results ID "
+        "[--output FILE]`.",
+    )
     imports.set_defaults(handler=lists.imports)
-    imports.add_argument("show", nargs="?", choices=("show",), help=argparse.SUPPRESS)
+    imports.add_argument("show", nargs="?", choices=("show", "results"), help=argparse.SUPPRESS)
     imports.add_argument("import_id", nargs="?", type=int, metavar="ID")
     imports.add_argument(
         "--left-out",
@@ -215,7 +232,39 @@ def _list_commands(command: _Command) -> None:
         metavar="FILE",
         help="with show: save the rows the import did not invite, template layout plus Error",
     )
-    _output(imports)
+    imports.add_argument(
+        "--output",
+        type=Path,
+        metavar="FILE",
+        help="with results: write the CSV to FILE (a new file) instead of standard output",
+    )
+    _list_output(imports)
+
+
+def _audit_command(command: _Command) -> None:
+    record = command(
+        "audit",
+        "the audit record: who changed what, newest first; `audit verify` checks it",
+        "The organization's audit record, newest first: every import, invitation, resend, "
+        "reminder, revoke, removal, learner update and change of contracts, programs, admins "
+        "and policy, with who made it. The table shows the newest entries; --format json or "
+        "csv prints every entry of the filter. `roster audit verify` checks that no entry was "
+        "changed or removed: exit 0 when whole, 6 naming the first entry that was.",
+    )
+    record.set_defaults(handler=audit.audit)
+    record.add_argument("verify", nargs="?", choices=("verify",), help=argparse.SUPPRESS)
+    record.add_argument(
+        "--since", type=audit.moment, metavar="DATE", help="from this day (YYYY-MM-DD, UTC) on"
+    )
+    record.add_argument(
+        "--until", type=audit.moment, metavar="DATE", help="up to this day, included"
+    )
+    record.add_argument("--actor", metavar="EMAIL", help="only this admin's changes")
+    record.add_argument(
+        "--action", metavar="A", help="only this action, e.g. invitation.revoked, import.committed"
+    )
+    record.add_argument("--program", help="only this program's entries (id or exact name)")
+    _list_output(record)
 
 
 def _member_commands(command: _Command, client: argparse.ArgumentParser) -> None:
@@ -232,7 +281,7 @@ def _member_commands(command: _Command, client: argparse.ArgumentParser) -> None
     listing.add_argument(
         "--search", default="", metavar="S", help="only members whose name, email or ID has S"
     )
-    _output(listing)
+    _list_output(listing)
     actions = listing.add_subparsers(dest="action", metavar="ACTION")
     remove_help = "end the membership of some members: their seats are free at once"
     remove = actions.add_parser(
@@ -481,6 +530,11 @@ def _admin_actions(
     )
     create_contract.add_argument("--starts", type=_day, help="first day, YYYY-MM-DD")
     create_contract.add_argument("--ends", type=_day, help="last day, YYYY-MM-DD")
+    audit_verify = action(
+        "audit-verify", "check an organization's audit record on the database (exit 6: broken)"
+    )
+    audit_verify.set_defaults(create=audit.verify_on_database)
+    audit_verify.add_argument("--org", required=True, help="organization id or name")
     _catalog_actions(action)
 
 

@@ -67,10 +67,15 @@ def preview_frame(checked: LearnerFile) -> pl.DataFrame:
     )
 
 
+# A tab or a carriage return first makes some spreadsheets read a formula after it (OWASP); no
+# cell the intake reads starts with one (it trims them), but Roster's other sheets may.
+_ALSO_FORMULA_LEADS = ("\t", "\r")
+
+
 def neutralize(value: str) -> str:
     """A cell a spreadsheet would run as a formula, made plain text (OWASP CSV injection); the
     intake takes the apostrophe off again when the file comes back."""
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
+    return "'" + value if value.startswith(FORMULA_PREFIXES + _ALSO_FORMULA_LEADS) else value
 
 
 def errors_file_for(source: Path) -> Path:

@@ -68,6 +68,8 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
     BINDINGS = [
         Binding("enter", "open", "Its invitations"),
         Binding("x", "save_left_out", "Save rows left out"),
+        # Out of the footer, whose keys fit 80 columns as they are; ? lists it.
+        Binding("r", "save_results", "Save results (a line per row)", show=False),
     ]
 
     def __init__(self) -> None:
@@ -204,3 +206,48 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
             )
             return
         self.app.call_from_thread(self.notify, f"Saved the rows left out to {path}", markup=False)
+
+    def action_save_results(self) -> None:
+        import_id = self._highlighted()
+        if import_id is None:
+            return
+        if self.records[import_id].status != "committed":
+            self.notify("This import was not committed: it has no results.", timeout=3)
+            return
+        self.save_results(import_id)
+
+    @work(exclusive=True, group="results", exit_on_error=False)
+    async def save_results(self, import_id: int) -> None:
+        """The import's results, one line per row of its file with its outcome and why, saved
+        where the admin says."""
+        from tui.screens.save_as import SaveAs
+
+        client = await services(self).client()
+        results = await client.import_results(import_id)
+        stem = Path(self.records[import_id].file_name or "learners.csv").stem
+        suggested = Path.cwd() / f"{stem}-results.csv"
+
+        def chosen(path: Path | None) -> None:
+            if path is not None:
+                self.write_results(results, path)
+
+        self.app.push_screen(
+            SaveAs(f"Save the results of import {import_id} ({len(results):,} rows)", suggested),
+            chosen,
+        )
+
+    @work(thread=True, exit_on_error=False)
+    def write_results(self, results: wire.ImportResults, path: Path) -> None:
+        from tui.api.sheets import save_import_results
+
+        try:
+            save_import_results(results, path, replace=True)
+        except OSError as error:
+            self.app.call_from_thread(
+                self.notify,
+                f"Cannot write {path}: {error.strerror}.",
+                severity="error",
+                markup=False,
+            )
+            return
+        self.app.call_from_thread(self.notify, f"Saved the results to {path}", markup=False)

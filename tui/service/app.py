@@ -14,6 +14,7 @@ from tui.service.errors import install_error_handlers
 from tui.service.mail import OutboxSender
 from tui.service.routes import (
     admins,
+    audit,
     catalog,
     imports,
     invitations,
@@ -65,7 +66,18 @@ def create_app(
     app.state.secret = secret
     app.state.throttles = Throttles()
     install_error_handlers(app)
-    for module in (me, programs, learners, invitations, imports, members, policy, admins, catalog):
+    for module in (
+        me,
+        programs,
+        learners,
+        invitations,
+        imports,
+        members,
+        policy,
+        admins,
+        catalog,
+        audit,
+    ):
         app.include_router(module.router, prefix=API, responses=COMMON_ERRORS)
     app.include_router(
         learner_pages.router,

@@ -280,6 +280,9 @@ class Import(Base):
     # The file's rows this import did not invite, with why (wire.LeftOutRows, column by column),
     # as the client kept them after the commit: the admin can save them again.
     left_out: Mapped[dict[str, list[Any]] | None] = mapped_column(JSON)
+    # The file's row numbers of the rows invited, as [first, last] runs, in the invitations' id
+    # order (tui.service.import_results); None for imports committed before it was kept.
+    invited_rows: Mapped[list[list[int]] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     committed_at: Mapped[datetime | None] = mapped_column(DateTime)
 

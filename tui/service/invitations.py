@@ -48,6 +48,7 @@ from tui.intake.fields import (
 )
 from tui.intake.report import Issue
 from tui.service import chunks
+from tui.service.audit import MAX_NAMED_LEARNERS
 from tui.service.checks import Checked, check_rows
 from tui.service.db import (
     Base,
@@ -115,8 +116,10 @@ def commit_import(
     today: date,
     *,
     owed_since: datetime | None = None,
-) -> None:
-    """Create the import's invitations and queue their emails, all or nothing.
+) -> tuple[int, list[str]]:
+    """Create the import's invitations and queue their emails, all or nothing. Returns how
+    many stored learners it gave the file's values (`update_learners`) and their emails, at
+    most one more than the audit record names.
 
     The skipped rows' emails still owed become the import's: queued or retrying, or sent since
     the import started, or since `owed_since` when that is earlier (the start of the command
@@ -126,7 +129,7 @@ def commit_import(
     taken, whatever other imports and invitations run at the same moment.
     """
     if record.status == "committed":
-        return
+        return 0, []
     if record.status == "rejected":
         raise ImportConflict("import_rejected", "The import was refused; start a new one.")
     if record.status == "abandoned":
@@ -170,6 +173,7 @@ def commit_import(
     record.invited = invited
     record.skipped = dict(checked.skipped)
     record.errors = checked.errors
+    record.invited_rows = row_runs(frame["row"].gather(checked.ready["index"]))
     # As JSON from the frame: a file imported again has a million issues, which as pydantic
     # objects and back cost seconds.
     issues = checked.all_issues
@@ -177,6 +181,32 @@ def commit_import(
     record.committed_at = utcnow()
     # The rows are in the invitations now; the chunks were only a staging area.
     session.execute(delete(ImportChunk).where(ImportChunk.import_id == record.id))
+    return _updated_learners(frame, checked, issues) if record.update_learners else (0, [])
+
+
+def _updated_learners(
+    frame: pl.DataFrame, checked: Checked, issues: pl.DataFrame
+) -> tuple[int, list[str]]:
+    """The ready rows' emails whose stored learner differed (`learner_differs`): those an
+    import with `update_learners` changed; at most one more than the audit record names."""
+    differ = issues.filter(pl.col("code") == "learner_differs")["row"].cast(pl.Int64)
+    if not differ.len():
+        return 0, []
+    rows = frame["row"].gather(checked.ready["index"]).cast(pl.Int64)
+    emails = checked.ready["normalized"].filter(rows.is_in(differ.implode()))
+    return emails.len(), emails.head(MAX_NAMED_LEARNERS + 1).to_list()
+
+
+def row_runs(rows: pl.Series) -> list[list[int]]:
+    """Row numbers as [first, last] runs of consecutive numbers, in their order: a file's
+    invited rows are a few runs however many they are (a run ends at each row left out)."""
+    if not rows.len():
+        return []
+    rows = rows.cast(pl.Int64)
+    starts = (rows.diff() != 1).fill_null(True)
+    runs = pl.DataFrame({"row": rows, "run": starts.cum_sum()}).group_by("run", maintain_order=True)
+    bounds = runs.agg(pl.col("row").first().alias("first"), pl.col("row").last().alias("last"))
+    return [[first, last] for first, last in bounds.select("first", "last").iter_rows()]
 
 
 def reject_import(session: Session, record: Import) -> None:

@@ -574,3 +574,51 @@ class AdminToken(BaseModel):
 
     admin: AdminRecord
     token: str
+
+
+class AuditEntry(BaseModel):
+    """One entry of the organization's audit record: when, who, what, on which program,
+    contract and learners (a bulk change: its count; named up to a thousand), and why."""
+
+    seq: int
+    at: UtcDatetime
+    actor: str  # an admin's email, "operator (login)" or "automatic"
+    action: str
+    program_id: int | None = None
+    program_name: str | None = None
+    contract_id: int | None = None
+    contract_name: str | None = None
+    count: int = 0
+    learners: list[str] | None = None
+    reason: str | None = None
+    details: dict[str, Any] | None = None
+
+
+class AuditVerdict(BaseModel):
+    """`GET /audit/verify`: the entries checked and, when the record is not whole, the first
+    entry changed or removed (`broken_at`, its sequence number) and what was found."""
+
+    whole: bool
+    checked: int
+    broken_at: int | None = None
+    problem: str | None = None
+
+
+ImportOutcome = Literal["invited", "skipped", "error"]
+IMPORT_RESULT_COLUMNS = ("row", *FIELD_NAMES, "outcome", "reason")
+
+
+class ImportResults(BaseModel):
+    """An import's results, column by column: one line per row of its file that the service
+    or the client's kept left-out rows know, in row order, with its outcome and why. `row` is
+    None for the invited rows of an import committed before Roster kept their row numbers."""
+
+    row: list[RowNumber | None]
+    full_name: list[str]
+    email: list[str]
+    external_id: list[str]
+    outcome: list[ImportOutcome]
+    reason: list[str]
+
+    def __len__(self) -> int:
+        return len(self.row)

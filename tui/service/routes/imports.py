@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
-from tui.service import chunks
+from tui.service import chunks, recorded
 from tui.service.abandon import abandon_idle_imports, abandon_import
 from tui.service.db import Contract, Import, ImportChunk, Program, new_message, utcnow
 from tui.service.deps import (
@@ -225,8 +225,11 @@ def commit(
     record = owned(session, Import, import_id, me, "import")
     # Set by an embedded service started for one command (tui.service.runtime.EmbeddedService).
     owed_since = getattr(request.app.state, "owed_since", None)
+    retried = record.status == "committed"  # its entry is written already
     try:
-        commit_import(session, record, body.rows, date.today(), owed_since=owed_since)
+        updated = commit_import(session, record, body.rows, date.today(), owed_since=owed_since)
+        if not retried:
+            recorded.import_committed(session, me, record, updated)
         session.commit()
     except ImportConflict as conflict:
         session.rollback()
@@ -340,3 +343,20 @@ def left_out(import_id: Id, session: SessionDep, me: CurrentAdmin) -> wire.LeftO
         "error": [],
     }
     return wire.LeftOutRows.model_validate(record.left_out or empty)
+
+
+@router.get("/{import_id}/results", responses=CONFLICT)
+def results(import_id: Id, session: SessionDep, me: CurrentAdmin) -> wire.ImportResults:
+    """One line per row of the import's file with its outcome: invited, skipped or error, and
+    why (rows with errors the client found are here when it kept its left-out rows)."""
+    from tui.service.import_results import import_results
+
+    record = owned(session, Import, import_id, me, "import")
+    if record.status != "committed":
+        raise ApiProblem(
+            409,
+            "Import not committed",
+            f"The import is {record.status}; it has results once it is committed.",
+            code="import_not_committed",
+        )
+    return import_results(session, record)

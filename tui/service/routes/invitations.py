@@ -12,7 +12,7 @@ from fastapi.responses import Response, StreamingResponse
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from tui.service import dry_run
+from tui.service import dry_run, recorded
 from tui.service.audit import Actor
 from tui.service.db import Admin, Contract, Invitation, Learner, Program, utcnow
 from tui.service.deps import (
@@ -212,6 +212,9 @@ def invite_learner(
     owned(session, Program, program_id, me, "program")
     owned(session, Contract, body.contract_id, me, "contract")
     invitation_id = invite_one_learner(session, program_id, body, date.today())
+    recorded.invitation_changed(
+        session, me, "invitation.created", session.get_one(Invitation, invitation_id)
+    )
     session.commit()
     if body.send_email:
         notify_sender(request)
@@ -235,6 +238,7 @@ def resend(
         raise ApiProblem(
             409, "Cannot resend", conflict.message, conflict.code, seats_left=conflict.seats_left
         ) from None
+    recorded.invitation_changed(session, me, "invitation.resent", invitation)
     session.commit()
     notify_sender(request)
     return invitation_out(session, invitation.id, utcnow())
@@ -249,7 +253,10 @@ def revoke(invitation_id: Id, session: WriteSessionDep, me: WriterAdmin) -> wire
 
     invitation = owned(session, Invitation, invitation_id, me, "invitation")
     refuse_revoking_members(session, [invitation.id])
+    was = invitation.status
     revoke_invitation(session, invitation)
+    if invitation.status != was:
+        recorded.invitation_changed(session, me, "invitation.revoked", invitation)
     session.commit()
     return invitation_out(session, invitation.id, utcnow())
 
@@ -321,7 +328,10 @@ def resend_selected(
     now = utcnow()
     selected, last_id = _batch(session, me, body, now)
     lifetime = invitation_lifetime(session, me.organization_id)
+    emails = recorded.live_emails(session, selected, now)
+    program_id = None if body.program_id else recorded.live_program(session, selected, now)
     matched, changed = resend_many(session, selected, now, lifetime)
+    recorded.bulk_changed(session, me, "invitation.resent", body, changed, emails, program_id)
     session.commit()
     if changed:
         notify_sender(request)
@@ -371,7 +381,10 @@ def revoke_selected(
     selected, last_id = _batch(session, me, body, now)
     if body.ids is not None or body.status == "accepted":
         refuse_revoking_members(session, selected)
+    emails = recorded.live_emails(session, selected, now)
+    program_id = None if body.program_id else recorded.live_program(session, selected, now)
     matched, changed = revoke_many(session, selected, now)
+    recorded.bulk_changed(session, me, "invitation.revoked", body, changed, emails, program_id)
     session.commit()
     left = {"not_pending": matched - changed} if matched > changed else {}
     return wire.BulkResult(matched=matched, changed=changed, left=left, last_id=last_id)
