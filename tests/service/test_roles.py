@@ -45,6 +45,12 @@ ROUTES: dict[tuple[str, str], Roles] = {
     ("GET", "/api/v1/imports/{import_id}"): (200, 404, 200),
     ("PUT", "/api/v1/imports/{import_id}/left-out"): (200, 404, 403),
     ("GET", "/api/v1/imports/{import_id}/left-out"): (200, 404, 200),
+    # The viewer asks first, while the import is open: no results yet (409), not a refusal.
+    ("GET", "/api/v1/imports/{import_id}/results"): (200, 404, 409),
+    # The record: a manager reads the entries of their programs.
+    ("GET", "/api/v1/audit"): (200, 200, 200),
+    ("GET", "/api/v1/audit/actions"): (200, 200, 200),
+    ("GET", "/api/v1/audit/verify"): (200, 200, 200),
     ("GET", "/api/v1/programs/{program_id}/members"): (200, 404, 200),
     ("POST", "/api/v1/programs/{program_id}/members/remove"): (200, 404, 403),
     ("GET", "/api/v1/organization/policy"): (200, 200, 200),
