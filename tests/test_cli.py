@@ -140,6 +140,25 @@ def test_bad_usage_exits_2(tmp_path: Path) -> None:
     assert roster("check", "x.csv", "--format", "xml").returncode == 2
 
 
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("programs", "--bogus", "--format", "json"), "unrecognized arguments: --bogus"),
+        (("audit", "--since", "yesterday", "--format=json"), "'yesterday' is not a date"),
+        (("members", "--format", "json", "remove"), "--program"),
+    ],
+)
+def test_bad_usage_asked_for_as_json_is_one_json_document(
+    args: tuple[str, ...], said: str
+) -> None:
+    """A script that asked for JSON reads its refusal as JSON too, exit status 2."""
+    done = roster(*args)
+    assert done.returncode == 2
+    error = json.loads(done.stdout)["error"]
+    assert error["code"] == "usage" and said in error["message"]
+    assert "Traceback" not in done.stderr
+
+
 def test_table_groups_issues_by_problem_with_rows_and_fixes(tmp_path: Path) -> None:
     rows = "".join(f"Learner {i},learner{i}.example.com,\n" for i in range(8))
     path = tmp_path / "learners.csv"

@@ -239,7 +239,10 @@ def test_operator_input_is_checked_before_it_reaches_the_database(tmp_path: Path
     negative = admin(
         "create-contract", "--org", "Acme", "--program", "Leadership", "C", "--seats", "-5"
     )
-    assert negative.returncode == 2 and "at least 1 seat" in negative.stderr
+    # Refused by the arguments' own check, and told as JSON: the command asked for it.
+    assert negative.returncode == 2
+    assert refused(negative)["code"] == "usage"
+    assert "at least 1 seat" in refused(negative)["message"]
     backwards = admin(
         "create-contract",
         "--org",

@@ -29,7 +29,7 @@ def _main(argv: Sequence[str] | None) -> int:
     from tui.cli.parser import build_parser
     from tui.outcome import Failure
 
-    parser = build_parser()
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if args.local and {"api_url", "token"} & set(vars(args)):
         parser.error(

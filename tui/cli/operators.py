@@ -265,20 +265,23 @@ def set_invitation_policy(session: Session, options: argparse.Namespace) -> dict
     from tui.service.policy import PolicyRefused, check_policy, set_policy
 
     organization = _organization(session, options)
+    lifetime = options.lifetime_days
+    if lifetime is None:  # left out: as it is
+        lifetime = organization.invitation_lifetime_days
     remind = organization.remind_after_days
     if options.no_remind:
         remind = None
     elif options.remind_after_days is not None:
         remind = options.remind_after_days
     try:
-        wanted = check_policy(options.lifetime_days, remind)
+        wanted = check_policy(lifetime, remind)
     except PolicyRefused as refusal:
         kept = (
             ""
             if remind is None or options.remind_after_days is not None
             else (
                 f" The organization reminds after {remind} days now: give --remind-after-days "
-                "or --no-remind with --lifetime-days."
+                "or --no-remind too."
             )
         )
         raise operator.InvalidInput(f"{refusal}{kept}") from None

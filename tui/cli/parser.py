@@ -7,10 +7,11 @@ The handlers' modules import only what every command needs; each handler imports
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import sys
+from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Protocol
+from typing import NoReturn, Protocol
 
 from tui.cli import account, admins, audit, backups, catalog, files, lists, members, operators
 from tui.cli.app import open_app
@@ -18,17 +19,44 @@ from tui.cli.output import FORMATS, LIST_FORMATS
 from tui.intake.fields import HEADERS, all_headers_required
 
 
-def build_parser() -> argparse.ArgumentParser:
+class RosterParser(argparse.ArgumentParser):
+    """A parser whose usage errors are one JSON document when the command line asks for
+    `--format json`: a script reads every outcome the same way, a refusal of its arguments
+    included (exit status 2, as argparse's own)."""
+
+    wants_json = False  # set by `build_parser` from the command line about to be parsed
+
+    def error(self, message: str) -> NoReturn:
+        if RosterParser.wants_json:
+            import json
+
+            document = {"error": {"code": "usage", "message": f"{message} (see {self.prog} -h)"}}
+            print(json.dumps(document, ensure_ascii=False))
+            raise SystemExit(2)
+        super().error(message)
+
+
+def _asks_json(argv: Sequence[str]) -> bool:
+    return any(
+        (word == "--format" and following == "json") or word == "--format=json"
+        for word, following in zip(argv, [*argv[1:], ""], strict=True)
+    )
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The command line's parser; `argv`, the arguments it will parse (None: sys.argv's), tell
+    it whether its usage errors are JSON."""
+    RosterParser.wants_json = _asks_json(sys.argv[1:] if argv is None else argv)
     # Options accepted before or after the command: the data directory everywhere, the
     # service's address and token only where a command talks to the service.
-    local = argparse.ArgumentParser(add_help=False)
+    local = RosterParser(add_help=False)
     local.add_argument(
         "--data-dir",
         type=Path,
         default=argparse.SUPPRESS,
         help="data directory of the embedded service (ROSTER_DATA_DIR)",
     )
-    client = argparse.ArgumentParser(add_help=False, parents=[local])
+    client = RosterParser(add_help=False, parents=[local])
     client.add_argument(
         "--api-url",
         default=argparse.SUPPRESS,
@@ -40,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="admin token for --api-url; prefer `roster login` or ROSTER_TOKEN, which other "
         "users cannot read in the process list",
     )
-    parser = argparse.ArgumentParser(
+    parser = RosterParser(
         prog="roster",
         description="Invite learners to a learning program in bulk, from the terminal. "
         "Without a command, opens the app.",
@@ -55,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
         help_: str,
         description: str | None = None,
         *,
-        parents: tuple[argparse.ArgumentParser, ...] = (client,),
+        parents: tuple[RosterParser, ...] = (client,),
         local: bool = False,
     ) -> argparse.ArgumentParser:
         sub = commands.add_parser(
@@ -85,7 +113,7 @@ class _Command(Protocol):
         help_: str,
         description: str | None = None,
         *,
-        parents: tuple[argparse.ArgumentParser, ...] = ...,
+        parents: tuple[RosterParser, ...] = ...,
         local: bool = False,
     ) -> argparse.ArgumentParser: ...
 
@@ -364,7 +392,7 @@ def _owner_changes(programs: argparse.ArgumentParser, contracts: argparse.Argume
     ends.add_argument("--no-ends", action="store_true", help="edit: no last day")
 
 
-def _operator_commands(command: _Command, local: argparse.ArgumentParser) -> None:
+def _operator_commands(command: _Command, local: RosterParser) -> None:
     database_help = "sqlite:///path or postgresql://... (ROSTER_DATABASE_URL)"
     mail_help = "smtp://, smtps:// or maildir:// (ROSTER_MAIL_URL)"
     serve = command(
@@ -485,10 +513,9 @@ def _admin_actions(
     policy.add_argument(
         "--lifetime-days",
         type=int,
-        required=True,
         metavar="N",
-        help="days an invitation lives once made or resent, 1 to 365 (default 30); new "
-        "invitations and resends take it",
+        help="days an invitation lives once made or resent, 1 to 365 (30 for a new "
+        "organization; left out: as it is); new invitations and resends take it",
     )
     remind = policy.add_mutually_exclusive_group()
     remind.add_argument(
