@@ -110,9 +110,9 @@ class RosterApp(App[None]):
         Binding("p", "switch_mode('programs')", "Programs"),
         Binding("v", "switch_mode('invitations')", "Invitations"),
         Binding("h", "switch_mode('imports')", "Imports"),
-        # Activity, out of the footer (its keys fill 80 columns) and of the key list; the
-        # palette offers it by name.
-        Binding("t", "switch_mode('activity')", "", show=False),
+        # Activity, out of the footer (its keys fill 80 columns); the key list (?) and the
+        # palette offer it by name.
+        Binding("t", "switch_mode('activity')", "Activity", show=False),
         Binding("question_mark", "help", "Keys"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
