@@ -320,6 +320,18 @@ def test_a_browser_accepting_the_invitation_gets_a_page_not_json(service: Servic
     assert gone.status_code == 410
     assert "Ask Acme for a new invitation" in gone.text
 
+    # A link that matches nothing: a page saying so and what to do, not the API's JSON.
+    for unknown in (
+        service.http.get("/invitations/no-such-link", headers=browser),
+        service.http.post("/invitations/no-such-link/accept", headers=browser),
+    ):
+        assert unknown.status_code == 404
+        assert unknown.headers["content-type"].startswith("text/html")
+        assert "This invitation link is not valid" in unknown.text
+        assert "whole link from the email" in unknown.text
+    # A program (no text/html) still gets the problem as JSON.
+    assert service.http.get("/invitations/no-such-link").json()["code"] == "not_found"
+
 
 def test_links_emailed_before_the_upgrade_still_open_and_the_database_keeps_no_link(
     database_url: str,

@@ -185,6 +185,10 @@ def test_wrong_invitation_links_get_429_for_that_address_only(
         statements.clear()
         assert_throttled(guesser.get("/invitations/guess"))
         assert_throttled(guesser.post(f"/invitations/{token}/accept"))
+        # A browser is told on a page, with the same wait.
+        page = guesser.get("/invitations/guess", headers={"Accept": "text/html"})
+        assert page.status_code == 429 and "Retry-After" in page.headers
+        assert "Too many tries" in page.text and "Wait a few minutes" in page.text
         assert statements == []
 
         assert other.get("/invitations/guess").status_code == 404

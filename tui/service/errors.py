@@ -8,7 +8,7 @@ from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from tui.intake.report import Problem
 from tui.service.db import database_busy
+from tui.service.pages import from_a_browser, refusal_page
 from tui.service.refusals import InviteRefused
 from tui.service.storage import StorageFault, fault_message, storage_fault
 from tui.wire import models as wire
@@ -161,7 +162,9 @@ def _problem(status: int, detail: str, code: str | None = None) -> wire.ProblemD
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiProblem)
-    async def _api_problem(_request: Request, error: ApiProblem) -> JSONResponse:
+    async def _api_problem(request: Request, error: ApiProblem) -> Response:
+        if from_a_browser(request):  # a learner's link: a page, not JSON
+            return refusal_page(error.body, dict(error.headers or {}))
         return problem_response(error.body, error.headers, error.extensions)
 
     @app.exception_handler(InviteRefused)
@@ -169,8 +172,11 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem_response(cannot_invite(refused))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
-        return problem_response(_problem(error.status_code, str(error.detail)), error.headers)
+    async def _http(request: Request, error: StarletteHTTPException) -> Response:
+        problem = _problem(error.status_code, str(error.detail))
+        if from_a_browser(request):
+            return refusal_page(problem, dict(error.headers or {}))
+        return problem_response(problem, error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:

@@ -13,6 +13,7 @@ from tui.service.db import Invitation, Organization, Program, utcnow
 from tui.service.deps import Guesses, InvitationGuesses, SessionDep, WriteSessionDep
 from tui.service.errors import ApiProblem, not_found
 from tui.service.links import MAX_TOKEN, stored_key
+from tui.service.pages import page
 from tui.service.seats import live_status
 from tui.wire.models import ProblemDetail
 
@@ -43,20 +44,8 @@ def _find(
     return invitation, status, program, organization
 
 
-def _page(title: str, heading: str, body: str) -> str:
-    """A small, self-contained page: readable on a phone, no scripts, nothing fetched."""
-    return (
-        '<!doctype html><html lang="en"><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{html.escape(title)}</title>"
-        "<style>body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;"
-        "padding:0 1rem;line-height:1.5}button{font-size:1.1rem;padding:.6rem 1.2rem}</style>"
-        f"<h1>{html.escape(heading)}</h1>{body}</html>"
-    )
-
-
 @router.get("/invitations/{token}", response_class=HTMLResponse)
-def invitation_page(
+def invitationpage(
     token: Token, guesses: InvitationGuesses, session: SessionDep, request: Request
 ) -> str:
     _, status, program, organization = _find(session, request, token, guesses)
@@ -66,7 +55,7 @@ def invitation_page(
         if status == "pending"
         else f"<p>This invitation is {html.escape(status)}.</p>"
     )
-    return _page(f"Invitation to {program}", f"{organization} invites you to {program}", action)
+    return page(f"Invitation to {program}", f"{organization} invites you to {program}", action)
 
 
 @router.post("/invitations/{token}/accept", responses={410: {"model": ProblemDetail}})
@@ -79,7 +68,7 @@ def accept(
     if status not in ("pending", "accepted"):
         if browser:
             return HTMLResponse(
-                _page(
+                page(
                     "Invitation not valid",
                     f"This invitation is {status}",
                     f"<p>Ask {html.escape(organization)} for a new invitation to "
@@ -96,7 +85,7 @@ def accept(
         session.commit()
     if browser:
         return HTMLResponse(
-            _page(
+            page(
                 f"Welcome to {program}",
                 f"Welcome to {program}",
                 f"<p>You accepted {html.escape(organization)}'s invitation. You are now a "
