@@ -85,6 +85,10 @@ def test_failed_emails_are_listed_with_the_reason_and_the_import_is_in_the_histo
     ]
     shown = roster("imports", "show", str(history[0]["id"]), env=env)
     assert "2 sent, 2 failed" in shown
+    # The history's table says who started each import.
+    header, row = roster("imports", env=env).splitlines()[:2]
+    assert header.split()[:3] == ["ID", "WHEN", "BY"]
+    assert history[0]["admin_email"] and history[0]["admin_email"] in row
 
     # The cause is fixed (the mailboxes exist now); the retry the import named sends each once.
     smtp_server.handler.refuse = lambda _address: None

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from tui.cli.options import batch_settings
 from tui.cli.output import output_of, print_json
 from tui.outcome import Exit, Failure
+from tui.text import plural
 
 if TYPE_CHECKING:
     from tui.settings import Settings
@@ -46,7 +47,7 @@ def backup(options: argparse.Namespace) -> int:
         return Exit.OK
     print(
         f"Backed up to {done.path} ({size_text(done.size)}, schema {done.revision}, "
-        f"{done.invitations:,} invitations). Restore it with: roster restore {done.path}"
+        f"{plural(done.invitations, 'invitation')}). Restore it with: roster restore {done.path}"
     )
     return Exit.OK
 
@@ -72,7 +73,7 @@ def restore(options: argparse.Namespace) -> int:
         return Exit.OK
     print(
         f"Restored {done.path} from {options.path} ({size_text(done.size)}, schema "
-        f"{done.revision}, {done.invitations:,} invitations)."
+        f"{done.revision}, {plural(done.invitations, 'invitation')})."
     )
     if kept:
         print(f"The database it replaced is kept as {', '.join(kept)}.")

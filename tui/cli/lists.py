@@ -320,6 +320,7 @@ async def list_imports(settings: Settings, output: Format) -> int:
         [
             "ID",
             "WHEN",
+            "BY",
             "FILE",
             "STATUS",
             "ROWS",
@@ -334,6 +335,7 @@ async def list_imports(settings: Settings, output: Format) -> int:
             [
                 r.id,
                 f"{r.created_at.astimezone():%Y-%m-%d %H:%M}",
+                r.admin_email or "-",
                 r.file_name or "-",
                 r.status,
                 r.rows,

@@ -15,6 +15,7 @@ from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.roles import OffersByRole
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
+from tui.text import plural
 from tui.wire import models as wire
 
 BAR_WIDTH = 20
@@ -30,7 +31,7 @@ def seats_bar(contract: wire.Contract) -> Text:
         )
         text.append("█" * filled, style=style)
         text.append("░" * (BAR_WIDTH - filled), style="dim")
-        text.append(f" {contract.seats_used:,} of {contract.seats_total:,} seats used")
+        text.append(f" {contract.seats_used:,} of {plural(contract.seats_total, 'seat')} used")
     else:
         text.append("∞".ljust(BAR_WIDTH), style="green")
         text.append(f" {contract.seats_used:,} used (unlimited)")

@@ -186,7 +186,9 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
             if path is not None:
                 self.write(rows, path)
 
-        self.app.push_screen(SaveAs(f"Save the {len(rows):,} rows left out", suggested), chosen)
+        self.app.push_screen(
+            SaveAs(f"Save the {plural(len(rows), 'row')} left out", suggested), chosen
+        )
 
     @work(thread=True, exit_on_error=False)
     @never_hangs
@@ -232,7 +234,9 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
                 self.write_results(results, path)
 
         self.app.push_screen(
-            SaveAs(f"Save the results of import {import_id} ({len(results):,} rows)", suggested),
+            SaveAs(
+                f"Save the results of import {import_id} ({plural(len(results), 'row')})", suggested
+            ),
             chosen,
         )
 

@@ -13,6 +13,7 @@ from textual.widgets import Button, Footer, Label, Static
 
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
+from tui.text import plural
 from tui.widgets.searchable_list import Item, SearchableList
 from tui.wire import models as wire
 
@@ -82,7 +83,8 @@ class ChooseProgram(Picker):
                 Item(
                     program.id,
                     program.name,
-                    f"{program.learners:,} learners, {program.pending:,} pending invitations",
+                    f"{plural(program.learners, 'learner')}, "
+                    f"{plural(program.pending, 'pending invitation')}",
                 )
                 for program in programs
             ]
@@ -93,7 +95,7 @@ def contract_detail(contract: wire.Contract) -> str:
     seats = (
         "Unlimited seats"
         if contract.seats_total is None
-        else f"{contract.seats_left:,} of {contract.seats_total:,} seats left"
+        else f"{contract.seats_left:,} of {plural(contract.seats_total, 'seat')} left"
     )
     dates = f"{contract.starts_on or 'open start'} – {contract.ends_on or 'no end date'}"
     return f"{seats} · {dates}"
