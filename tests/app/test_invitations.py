@@ -304,3 +304,37 @@ async def test_escape_stops_a_bulk_action_after_the_batch_in_flight(
             f"1 of 1 invitation revoked. {pending - 1} invitations not reached: left as they were."
         )
         assert stored(data_dir, "SELECT count(*) FROM invitations WHERE status='revoked'") == [(1,)]
+
+
+async def test_back_from_an_import_s_invitations_the_history_stays_on_that_import(
+    app: RosterApp, data_dir: Path, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    for name in ("first.csv", "second.csv"):
+        path = learner_file(tmp_path, f"Ann Lee,ann.{name[:-4]}@example.org,", name=name)
+        done = subprocess.run(
+            [sys.executable, "-m", "tui", "--data-dir", str(data_dir), "import", str(path)]
+            + ["--program", "Inclusive Hiring", "--contract", ENTERPRISE, "--yes", "--no-send"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot)
+        await pilot.press("h")
+        await on_screen(pilot, ImportsScreen)
+        table = app.screen.query_one(DataTable)
+        await until(pilot, lambda: table.row_count == 2)
+        table.focus()
+        await pilot.press("down")  # the older import, first.csv
+        await until(pilot, lambda: "first.csv" in str(table.get_row_at(table.cursor_row)[1]))
+        await pilot.press("enter")
+        await on_screen(pilot, InvitationsScreen)
+        await pilot.press("escape")
+        await on_screen(pilot, ImportsScreen)
+        await pilot.pause()
+        await until(pilot, lambda: table.row_count == 2)
+        assert "first.csv" in str(table.get_row_at(table.cursor_row)[1])

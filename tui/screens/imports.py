@@ -107,9 +107,12 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
     async def reload(self) -> None:
         page = await self.fetch(0)
         table = self.query_one(DataTable)
+        highlighted = self._highlighted()  # back from an import's invitations: that import
         table.clear()
         self.records.clear()
         self.add(page)
+        if highlighted is not None and str(highlighted) in table.rows:
+            table.move_cursor(row=table.get_row_index(str(highlighted)))
         self.show_detail()
 
     async def fetch(self, offset: int) -> wire.Page[wire.ImportStatus]:
