@@ -314,9 +314,18 @@ async def test_back_from_an_import_s_invitations_the_history_stays_on_that_impor
 
     for name in ("first.csv", "second.csv"):
         path = learner_file(tmp_path, f"Ann Lee,ann.{name[:-4]}@example.org,", name=name)
+        options = ["--program", "Inclusive Hiring", "--contract", ENTERPRISE, "--yes", "--no-send"]
         done = subprocess.run(
-            [sys.executable, "-m", "tui", "--data-dir", str(data_dir), "import", str(path)]
-            + ["--program", "Inclusive Hiring", "--contract", ENTERPRISE, "--yes", "--no-send"],
+            [
+                sys.executable,
+                "-m",
+                "tui",
+                "--data-dir",
+                str(data_dir),
+                "import",
+                str(path),
+                *options,
+            ],
             capture_output=True,
             text=True,
             check=False,
