@@ -112,3 +112,10 @@ def test_an_operators_viewer_is_refused_and_an_owner_rotates_the_logged_in_token
     engine.dispose()
     assert entries[0][0] == "admin.added" and entries[0][1].startswith("operator (")
     assert entries[-1] == ("admin.token_rotated", "lead@initech.example")
+
+
+def test_rotating_a_token_given_with_token_says_so(served: tuple[str, str, Path]) -> None:
+    url, owner, _ = served
+    rotated = roster("--api-url", url, "--token", owner, "admins", "rotate")
+    assert rotated.returncode == 0, rotated.stderr
+    assert "the old token (given with --token) opens nothing now" in rotated.stderr

@@ -180,6 +180,8 @@ class RosterApp(App[None]):
                 return
             if self.settings.api_url:
                 self._client = RosterClient(self.settings.api_url, self.settings.token or "")
+            elif self._service is not None:
+                await self._reread_embedded_token()
             elif self._client is None:
                 from tui.service.runtime import EmbeddedService
                 from tui.service.startup import check_data_dir, start_embedded
@@ -203,10 +205,8 @@ class RosterApp(App[None]):
             )
             detail = error.problem.detail
             if error.problem.status == 401:
-                detail = (
-                    "The service does not know this admin token (it may have been replaced). "
-                    f"Log in again with: roster login --api-url {shown_url}"
-                )
+                detail = "The service does not know this admin token (it may have been replaced). "
+                detail += self._how_to_go_on()
             self._connection_failed(title, where, detail, Exit.REFUSED)
             return
         except Failure as failure:
@@ -235,9 +235,56 @@ class RosterApp(App[None]):
 
         self.push_screen(ConnectionProblem(title, where, detail), answered)
 
+    def _how_to_go_on(self) -> str:
+        """What to do when the service no longer takes the app's admin token."""
+        if self.settings.api_url:
+            shown_url = mask_url(self.settings.api_url, "http")
+            return (
+                f"Log in with the new token: roster login --api-url {shown_url} (or set "
+                "ROSTER_TOKEN), then start Roster again."
+            )
+        return (
+            "Try again reads the token the data directory keeps now (roster admins rotate "
+            "writes it there); or quit and start Roster again."
+        )
+
+    def _token_refused(self) -> None:
+        """The service refused the admin token after the app connected (rotated or removed):
+        said once, on the connection problem screen; screens' workers wait meanwhile."""
+        from tui.outcome import Exit
+
+        if not self._connected.is_set():
+            return  # said already: the other screens' refusals add nothing
+        self._connected.clear()
+        where = (
+            mask_url(self.settings.api_url, "http")
+            if self.settings.api_url
+            else f"the embedded service in {self.settings.data_dir}"
+        )
+        detail = "It was rotated or removed since Roster started. " + self._how_to_go_on()
+        self._connection_failed("This admin token no longer works", where, detail, Exit.REFUSED)
+
+    async def _reread_embedded_token(self) -> None:
+        """Connect again with the token the data directory keeps now, if it changed."""
+        from tui.service.runtime import TOKEN_FILE
+
+        assert self._service is not None
+        try:
+            token = (self.settings.data_dir / TOKEN_FILE).read_text().strip()
+        except OSError:  # none, or unreadable: the token the service started with
+            token = ""
+        if token and token != self._service.token:
+            self._service.token = token
+            old, self._client = self._client, RosterClient(self._service.url, token)
+            if old is not None:
+                await old.close()
+
     def on_worker_failed(self, event: WorkerFailed) -> None:
         """Any worker's failure is a message in the app, never the end of it."""
         error = event.error
+        if isinstance(error, ApiError) and error.problem.status == 401:
+            self._token_refused()
+            return
         if isinstance(error, ServiceUnreachableError):
             message = str(error)
         elif isinstance(error, ApiError):

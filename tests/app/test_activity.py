@@ -43,11 +43,18 @@ async def test_an_entry_in_full_under_the_table(app: RosterApp) -> None:
                 send_email=False,
             ),
         )
+        await client.edit_program(program.id, wire.ProgramChange(description="Renewed"))
         await client.revoke(invited.id)
         await pilot.press("t")
         await on_screen(pilot, ActivityScreen)
         table = app.screen.query_one("#activity", DataTable)
-        await until(pilot, lambda: table.row_count == 2)
+        await until(pilot, lambda: table.row_count == 3)
+        counts = {str(table.get_row_at(row)[1]): table.get_row_at(row)[2] for row in range(3)}
+        assert counts == {
+            "invitation.revoked": "1",
+            "program.edited": "—",
+            "invitation.created": "1",
+        }
         detail = text_of(pilot, "#activity-detail")
         assert "invitation.revoked" in detail and program.name in detail
         assert "1 learner: mallory@example.com" in detail

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from textual.widgets import Button, DataTable, Input
 
-from tests.app.conftest import connected, on_screen, text_of, until
+from tests.app.conftest import connected, on_screen, text_of, type_text, until
 from tui.app import RosterApp
 from tui.screens.bulk_progress import BulkProgress
 from tui.screens.members import ConfirmRemoval, MembersScreen
@@ -85,3 +85,38 @@ async def test_marked_members_are_removed_in_batches_with_the_reason_and_their_s
         (1,),
         (1,),
     ]
+
+
+async def test_the_reason_is_typed_first_and_enter_in_it_removes_no_one(
+    app: RosterApp, data_dir: Path
+) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connected(pilot)
+        await pilot.press("p")
+        await on_screen(pilot, ProgramsScreen)
+        programs = app.screen
+        assert isinstance(programs, ProgramsScreen)
+        await until(pilot, lambda: bool(programs.programs))
+        names = [program.name for program in programs.programs]
+        programs.query_one(DataTable).move_cursor(row=names.index(PROGRAM))
+        await pilot.press("m")
+        await on_screen(pilot, MembersScreen)
+        screen = app.screen
+        assert isinstance(screen, MembersScreen)
+        await until(pilot, lambda: screen.total == 20)
+        await pilot.press("slash", *"amara", "enter")
+        await until(pilot, lambda: screen.total == 1)
+
+        await pilot.press("x")
+        await on_screen(pilot, ConfirmRemoval)
+        labels = [str(button.label) for button in app.screen.query(Button)]
+        assert labels[1:] == ["The 1 member of this search", "Cancel"]
+        await type_text(pilot, "Moved on")
+        await pilot.press("enter")  # from the reason to the choices: nothing removed yet
+        assert isinstance(app.screen, ConfirmRemoval)
+        assert app.screen.focused is app.screen.query_one("#scope-0", Button)
+        await pilot.press("enter")
+        await on_screen(pilot, MembersScreen)
+        await until(pilot, lambda: screen.total == 0)
+    removed = stored(data_dir, "SELECT removed_reason FROM invitations WHERE status = 'removed'")
+    assert removed == [("Moved on",)]

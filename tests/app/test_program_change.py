@@ -33,21 +33,29 @@ async def test_an_owner_renames_then_archives_a_program(app: RosterApp, data_dir
         await pilot.press(*["down"] * names.index("Inclusive Hiring"), "e")
         await on_screen(pilot, EditProgram)
         await pilot.press(*["backspace"] * len("Inclusive Hiring"))
-        await type_text(pilot, "Fair Hiring")
+        await type_text(pilot, "Python for Analysts")  # another program's name
+        await pilot.press("enter")
+        refusal = app.screen.query_one("#edit-refusal", Static)
+        await until(pilot, lambda: "choose another name" in str(refusal.render()))
+        assert isinstance(app.screen, EditProgram)  # open, with what was typed
+        await pilot.press(*["backspace"] * len("Python for Analysts"))
+        await type_text(pilot, "Zoe's Hiring")  # sorts last: the rows move
         await pilot.press("enter")
         await on_screen(pilot, ProgramsScreen)
-        await until(pilot, lambda: "Fair Hiring" in [p.name for p in screen.programs])
+        await until(pilot, lambda: "Zoe's Hiring" in [p.name for p in screen.programs])
+        await pilot.pause()
 
-        await pilot.press("x")  # the cursor is still on it: the names sort the same
+        await pilot.press("x")  # the cursor followed the program it was on
         await on_screen(pilot, ArchiveProgram)
         question = str(app.screen.query_one("#archive-question", Static).render())
-        assert "0 learners and 0 pending invitations stay" in question
+        assert "Its 0 learners and 0 pending invitations stay" in question
+        assert '`roster programs restore "Zoe\'s Hiring"` brings it back' in question
         await pilot.click("#archive")
         await on_screen(pilot, ProgramsScreen)
-        await until(pilot, lambda: "Fair Hiring" not in [p.name for p in screen.programs])
+        await until(pilot, lambda: "Zoe's Hiring" not in [p.name for p in screen.programs])
     with sqlite3.connect(data_dir / "roster.db") as database:
         assert database.execute(
-            "SELECT archived_at IS NOT NULL FROM programs WHERE name = 'Fair Hiring'"
+            "SELECT archived_at IS NOT NULL FROM programs WHERE name = 'Zoe''s Hiring'"
         ).fetchall() == [(1,)]
         actions = database.execute(
             "SELECT action, actor FROM audit_entries WHERE action LIKE 'program.%' ORDER BY seq"

@@ -12,6 +12,8 @@ from tests.app.conftest import connected, on_screen, roster, text_of, until
 from tui.app import RosterApp
 from tui.screens.home import AdminHome
 from tui.screens.invitations import InvitationsScreen
+from tui.screens.members import MembersScreen
+from tui.screens.programs import ProgramsScreen
 from tui.service import admin as operator
 from tui.service.db import Organization, open_database
 from tui.service.runtime import ensure_demo, keep_embedded_token
@@ -52,3 +54,11 @@ async def test_a_viewer_is_offered_no_invite_and_no_action_on_invitations(
         await on_screen(pilot, InvitationsScreen)
         await until(pilot, lambda: "a viewer: read only" in text_of(pilot, "#invitation-total"))
         assert not {"s", "m", "x", "space"} & set(pilot.app.active_bindings)
+
+        await pilot.press("p")  # a program's members: read, not marked or removed
+        await on_screen(pilot, ProgramsScreen)
+        await until(pilot, lambda: bool(getattr(pilot.app.screen, "programs", None)))
+        await pilot.press("m")
+        await on_screen(pilot, MembersScreen)
+        await until(pilot, lambda: "read only" in text_of(pilot, "#members-total"))
+        assert "x removes" not in text_of(pilot, "#members-total")

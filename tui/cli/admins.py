@@ -87,7 +87,8 @@ async def act(settings: Settings, options: argparse.Namespace, output: Format) -
             own = not options.email or options.email.strip().lower() == me.admin_email.lower()
             admin_id = None if own else (await _find(client, options.email)).id
             made = await client.rotate_token(admin_id)
-            _print_token(output, made, _keep_own_token(settings, made.token) if own else None)
+            kept_in = _keep_own_token(settings, options, made.token) if own else None
+            _print_token(output, made, kept_in)
             return Exit.OK
         admin = await _find(client, options.email)
         if options.action == "remove":
@@ -119,9 +120,10 @@ def _print_token(output: Format, made: wire.AdminToken, kept_in: str | None) -> 
         print(f"Your new token is kept in {kept_in}; the old one opens nothing.", file=sys.stderr)
 
 
-def _keep_own_token(settings: Settings, token: str) -> str | None:
+def _keep_own_token(settings: Settings, options: argparse.Namespace, token: str) -> str | None:
     """Keep one's new token where the old one was read from; where, or None when it came from
-    --token or ROSTER_TOKEN (told on stderr: the next command needs the new one)."""
+    --token or ROSTER_TOKEN (told on stderr, naming which: the next command needs the new
+    one)."""
     from tui.cli.output import print_warning
     from tui.config_file import CONFIG_FILE, source_of
 
@@ -129,15 +131,17 @@ def _keep_own_token(settings: Settings, token: str) -> str | None:
         from tui.service.runtime import keep_embedded_token
 
         return str(keep_embedded_token(settings.data_dir, token))
-    source = source_of("token", {})
+    given = {"token": options.token} if getattr(options, "token", None) is not None else {}
+    source = source_of("token", given)
     if source == str(CONFIG_FILE):
         from tui.settings import update_config_file
 
         update_config_file({"token": token})
         return source
+    where = "given with --token" if source == "--token" else f"from {source}"
     print_warning(
-        f"the old token (from {source}) opens nothing now: set ROSTER_TOKEN to the new one, "
-        "or keep it with `roster login`."
+        f"the old token ({where}) opens nothing now: use the new one (with --token or "
+        "ROSTER_TOKEN), or keep it with `roster login`."
     )
     return None
 

@@ -1,9 +1,9 @@
 """Activity: the organization's audit record, newest first: who changed what, when.
 
-A line per entry (when, who, action, program, count), filtered by action and searched by
-actor or learner; the highlighted entry in full under the table: its contract, reason,
-learners and details. Everything shown comes from the database: it is shown as text, never
-read as markup.
+A line per entry (when, who, action, program, count: a dash for a change that counts nothing),
+filtered by action and searched by actor or learner; the highlighted entry in full under the
+table: its contract, reason, learners and details. Everything shown comes from the database:
+it is shown as text, never read as markup.
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from tui.wire import models as wire
 
 SEARCH_DELAY = 0.25
 SHOWN_LEARNERS = 20  # the detail names this many learners, then how many more
+# The Count of an entry that counts nothing (a program renamed, an admin added).
+NO_COUNT = "—"
 
 
 def entry_detail(entry: wire.AuditEntry) -> Text:
@@ -128,7 +130,7 @@ class ActivityScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Scree
             table.add_row(
                 f"{entry.at.astimezone():%Y-%m-%d %H:%M}",
                 entry.action,
-                f"{entry.count:,}",
+                f"{entry.count:,}" if entry.count > 0 else NO_COUNT,
                 Text(entry.actor, end=""),
                 Text(entry.program_name or "-", end=""),
                 key=str(entry.seq),

@@ -28,7 +28,7 @@ from tui.api.client import ApiError, RosterClient
 from tui.screens.bulk_progress import BulkProgress, result_text
 from tui.screens.paging import LoadsAsYouGo
 from tui.screens.reloading import ReloadsWhenShown
-from tui.screens.roles import OffersByRole
+from tui.screens.roles import READ_ONLY, OffersByRole
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
@@ -40,6 +40,7 @@ WHAT_REMOVAL_DOES = (
     "Their membership ends and their seats are free at once; their history stays, and they "
     "can be invited again."
 )
+REASON_HINT = "Type a reason, or none; enter (or tab) moves to the choices. escape cancels."
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class ConfirmRemoval(ModalScreen[Removal | None]):
         with Vertical(classes="dialog", id="confirm-removal"):
             yield Label("Remove members", classes="title")
             yield Static(Content(f"From {self.program.name}. {WHAT_REMOVAL_DOES} Which ones?"))
+            yield Static(REASON_HINT, id="removal-hint", classes="hint")
             yield Input(
                 placeholder="Reason (optional): kept with each removal",
                 max_length=wire.MAX_REASON,
@@ -85,10 +87,11 @@ class ConfirmRemoval(ModalScreen[Removal | None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#scope-0", Button).focus()
+        self.query_one("#reason", Input).focus()  # typing starts the reason
 
     @on(Input.Submitted, "#reason")
     def _reason_given(self) -> None:
+        """enter in the reason removes nothing: it moves to the choices."""
         self.query_one("#scope-0", Button).focus()
 
     @on(Button.Pressed)
@@ -192,8 +195,9 @@ class MembersScreen(
         loaded = self.query_one(DataTable).row_count
         more = f" ({loaded:,} loaded; more load as you go down)" if loaded < self.total else ""
         marked = f" · {len(self.marked):,} marked" if self.marked else ""
+        keys = READ_ONLY if self.read_only() else "space marks · x removes"
         self.query_one("#members-total", Label).update(
-            f"{plural(self.total, 'member')}{more}{marked} · space marks · x removes"
+            f"{plural(self.total, 'member')}{more}{marked} · {keys}"
         )
 
     @property
@@ -243,18 +247,20 @@ class MembersScreen(
                 Removal(f"The {count:,} marked", count, {"learner_ids": sorted(self.marked)})
             )
         if self.total:
-            which = "in this search" if self.searched else "members"
             choices.append(
-                Removal(
-                    f"All {self.total:,} {which}",
-                    self.total,
-                    {"all_matching": True, "q": self.searched},
-                )
+                Removal(self._all_label(), self.total, {"all_matching": True, "q": self.searched})
             )
         if not choices:
             self.notify("No member to remove here.", timeout=3)
             return
         self.app.push_screen(ConfirmRemoval(self.program, choices), self._chosen)
+
+    def _all_label(self) -> str:
+        """`All 12 members`, `All 12 in this search`; `The 1 member (of this search)`."""
+        if self.total == 1:
+            return "The 1 member of this search" if self.searched else "The 1 member"
+        which = "in this search" if self.searched else "members"
+        return f"All {self.total:,} {which}"
 
     def _chosen(self, removal: Removal | None) -> None:
         if removal is None:

@@ -1,25 +1,43 @@
 """An owner changes a program from the Learning programs page: its name and description
-(EditProgram), or archives it (ArchiveProgram: offered nowhere from then on, its history
-kept). The Programs page sends what they answer to the service."""
+(EditProgram, which sends the change itself and stays open with the service's refusal, so that
+the admin can fix it and save again), or archives it (ArchiveProgram: offered nowhere from then
+on, its history kept; the Programs page sends that answer to the service)."""
 
 from __future__ import annotations
 
-from textual import on
+import shlex
+
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 
+from tui.api.client import ApiError
+from tui.screens.services import services
+from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
 from tui.wire import models as wire
 
+SPECIAL_IN_DOUBLE_QUOTES = set('"$`\\!')
 
-class EditProgram(ModalScreen[wire.ProgramChange | None]):
-    """The program's name and description, to change; dismissed with the fields changed (None
-    when cancelled or nothing changed)."""
+
+def restore_command(program: wire.Program) -> str:
+    """The command an owner restores the program with, its name quoted for a shell: in double
+    quotes where nothing in it is special there, else as `shlex.quote` does."""
+    name = program.name
+    quoted = f'"{name}"' if not SPECIAL_IN_DOUBLE_QUOTES & set(name) else shlex.quote(name)
+    return f"roster programs restore {'-- ' if name.startswith('-') else ''}{quoted}"
+
+
+class EditProgram(ForwardsWorkerErrors, ModalScreen[wire.Program | None]):
+    """The program's name and description, to change. Save sends the fields changed: the
+    dialog is dismissed with the program as the service keeps it, or stays open saying why the
+    service refused (None when cancelled or nothing changed)."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
+    DEFAULT_CSS = "EditProgram #edit-refusal { color: $error; height: auto; }"
 
     def __init__(self, program: wire.Program) -> None:
         super().__init__()
@@ -32,6 +50,7 @@ class EditProgram(ModalScreen[wire.ProgramChange | None]):
             yield Input(self.program.name, id="program-name", max_length=200)
             yield Label("Description")
             yield Input(self.program.description, id="program-description", max_length=2000)
+            yield Static("", id="edit-refusal", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button("Save", id="save", variant="primary")
@@ -53,7 +72,23 @@ class EditProgram(ModalScreen[wire.ProgramChange | None]):
             )
             if value != before
         }
-        self.dismiss(wire.ProgramChange(**changed) if changed else None)
+        if not changed:
+            self.dismiss(None)
+            return
+        self.save(wire.ProgramChange(**changed))
+
+    @work(exclusive=True, group="edit-program", exit_on_error=False)
+    @never_hangs
+    async def save(self, change: wire.ProgramChange) -> None:
+        """Send the change: closed with the program as it is now, or open with the refusal
+        under the fields, to fix and save again."""
+        client = await services(self).client()
+        try:
+            program = await client.edit_program(self.program.id, change)
+        except ApiError as error:
+            self.query_one("#edit-refusal", Static).update(f"✗ {error.problem.detail}")
+            return
+        self.dismiss(program)
 
     @on(Button.Pressed, "#cancel")
     def _cancel(self) -> None:
@@ -77,7 +112,7 @@ class ArchiveProgram(ModalScreen[bool]):
                 "It is offered nowhere from now on: not on this page, not in the pickers, no new "
                 f"invitations. Its {plural(program.learners, 'learner')} and "
                 f"{plural(program.pending, 'pending invitation')} stay, and pending invitations "
-                "can still be accepted. `roster admin archive-program --restore` brings it back.",
+                f"can still be accepted. `{restore_command(program)}` brings it back.",
                 id="archive-question",
                 markup=False,
             )

@@ -55,11 +55,14 @@ class ProgramsScreen(OffersByRole, ReloadsWhenShown, ForwardsWorkerErrors, Scree
     @work(exclusive=True, exit_on_error=False)
     @never_hangs
     async def reload(self) -> None:
+        """The programs as they are now; the cursor stays on the program it was on (a rename
+        re-sorts them), else on the same row."""
         client = await services(self).client()
         self.offer_by_role()
+        highlighted = self._highlighted()
         self.programs = (await client.programs()).items
         table = self.query_one(DataTable)
-        cursor = table.cursor_row
+        row = table.cursor_row
         table.clear()
         for program in self.programs:
             table.add_row(
@@ -69,7 +72,10 @@ class ProgramsScreen(OffersByRole, ReloadsWhenShown, ForwardsWorkerErrors, Scree
                 Text(program.description, end=""),
                 key=str(program.id),
             )
-        table.move_cursor(row=min(cursor, max(len(self.programs) - 1, 0)))
+        ids = [program.id for program in self.programs]
+        if highlighted is not None and highlighted.id in ids:
+            row = ids.index(highlighted.id)
+        table.move_cursor(row=min(row, max(len(self.programs) - 1, 0)))
         table.focus()
         self.owner = (await client.me()).role == "owner"  # who may edit and archive (e, x)
 
@@ -102,9 +108,10 @@ class ProgramsScreen(OffersByRole, ReloadsWhenShown, ForwardsWorkerErrors, Scree
         if program is None:
             return
 
-        def edited(change: wire.ProgramChange | None) -> None:
-            if change is not None:
-                self.change_program(program, change)
+        def edited(saved: wire.Program | None) -> None:
+            if saved is not None:  # the dialog sent the change, and stayed open until it held
+                self.notify(f"{saved.name}: saved.", markup=False)
+                self.reload()
 
         self.app.push_screen(EditProgram(program), edited)
 
@@ -115,25 +122,19 @@ class ProgramsScreen(OffersByRole, ReloadsWhenShown, ForwardsWorkerErrors, Scree
 
         def answered(archive: bool | None) -> None:
             if archive:
-                self.change_program(program, None)
+                self.archive_program(program)
 
         self.app.push_screen(ArchiveProgram(program), answered)
 
     @work(exclusive=True, group="change", exit_on_error=False)
     @never_hangs
-    async def change_program(
-        self, program: wire.Program, change: wire.ProgramChange | None
-    ) -> None:
-        """Send the change (None: archive the program) and show the programs as they are now."""
+    async def archive_program(self, program: wire.Program) -> None:
+        """Archive the program and show the programs as they are now."""
         client = await services(self).client()
         try:
-            if change is None:
-                await client.archive_program(program.id)
-            else:
-                await client.edit_program(program.id, change)
+            await client.archive_program(program.id)
         except ApiError as error:
             self.notify(error.problem.detail, severity="error", markup=False)
             return
-        done = "archived" if change is None else "saved"
-        self.notify(f"{program.name}: {done}.", markup=False)
+        self.notify(f"{program.name}: archived.", markup=False)
         self.reload()
