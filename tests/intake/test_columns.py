@@ -10,6 +10,7 @@ import pytest
 from tests.intake.conftest import WriteFile, read
 from tui.intake import read_learner_file
 from tui.intake.columns import ColumnChoiceError, parse_column_options
+from tui.intake.export import errors_file_for, export_issues, preview_frame
 from tui.intake.fields import LEARNER_FIELDS
 from tui.intake.table import header_key
 
@@ -139,3 +140,17 @@ def test_column_options_name_fields_as_the_template_does() -> None:
         "Full Name": "Nom",
         "External ID": "Matricule",
     }
+
+
+def test_the_error_file_of_renamed_columns_has_the_templates_headers(
+    write_file: WriteFile,
+) -> None:
+    source = write_file(["Nom,Courriel,ID", "Ann Lee,ann@example,7"])
+    chosen = {"Full Name": "Nom", "Email": "Courriel", "External ID": "ID"}
+    path = export_issues(
+        preview_frame(read_learner_file(source, columns=chosen)), errors_file_for(source)
+    )
+    assert path.read_bytes().startswith(b"\xef\xbb\xbfFull Name,Email,External ID,Error\r\n")
+    again = read(path)  # uploaded again as it is, without naming the columns
+    assert (again.report.file_errors, again.report.columns) == ([], {})
+    assert learners(path) == [("Ann Lee", "ann@example", "7")]
