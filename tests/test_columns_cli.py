@@ -116,6 +116,7 @@ def test_import_invites_from_the_columns_chosen(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["invited"] == 1
+    assert "Columns: Full Name ← Nom, Email ← Courriel, External ID ← Matricule" in done.stderr
     listed = run("invitations", *target[:2], "--format", "json", tmp_path=tmp_path)
     [invited] = [i for i in json.loads(listed.stdout)["items"] if i["email"] == "ann@example.com"]
     assert (invited["full_name"], invited["external_id"]) == ("Ann Lee", "E-1")

@@ -217,6 +217,10 @@ async def invite_from_file(
         if report.file_errors:
             # The file was fine; the service refused it (seats, contract dates).
             return not_started(checked, output, style, Exit.REFUSED, seats_left=contract.seats_left)
+        if report.columns:
+            from tui.intake.render import describe_columns
+
+            print(describe_columns(report), file=sys.stderr)
         print(what_import_does(report, program, contract, choices), file=sys.stderr)
         if not yes and not await confirm("add --yes to import without asking."):
             print("Nothing was imported.", file=sys.stderr)

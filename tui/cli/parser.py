@@ -202,7 +202,7 @@ def _column_option(sub: argparse.ArgumentParser) -> None:
         metavar="FIELD=HEADER",
         help='read a field from a column of the file by its header, e.g. --column "Email=Work '
         "Email\" (repeatable; the fields are the template's headers). Without it, common "
-        "names (Name, E-mail, Employee ID, ...) are recognised",
+        "names (Name, E-mail, Employee ID, ...) are recognised.",
     )
 
 
