@@ -145,6 +145,17 @@ def _take(
     match.errors.append(Problem(code="duplicate_header", message=message))
 
 
+def columns_to_choose(header: list[str], file_errors: list[Problem]) -> dict[str, int] | None:
+    """The columns found for the fields (field header -> index), when choosing the others could
+    make the file readable: its only file errors are missing headers and some named column
+    went to no field. None otherwise."""
+    if not header or not file_errors or any(e.code != "missing_header" for e in file_errors):
+        return None
+    found = match_columns(header, 0, {}).columns
+    free = [i for i, cell in enumerate(header) if cell and i not in found.values()]
+    return found if free else None
+
+
 def renamed(columns: Mapping[str, int], header: list[str]) -> dict[str, str]:
     """Field header -> the file's header for each field, when any field's column is not under
     its template header (an alias or a choice); empty when the file uses the template's."""

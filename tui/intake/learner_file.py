@@ -46,6 +46,8 @@ class LearnerFile:
     issues: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ISSUE_SCHEMA))
     width: int = len(HEADERS)  # columns in the header row
     path: Path | None = None
+    # The header row's cells, when the file had one: what a column chooser offers.
+    header: tuple[str, ...] = ()
 
     @cached_property
     def report(self) -> Report:
@@ -162,7 +164,7 @@ def _read(path: Path, limits: Limits, guard: Guard, columns: ColumnChoices) -> L
     report.blank_rows_skipped = table.blank_rows
     if header.errors:
         report.file_errors.extend(header.errors)
-        return LearnerFile(summary=report)
+        return LearnerFile(summary=report, header=tuple(table.header))
     if table.cells.height == 0:
         return _failed(
             report,
