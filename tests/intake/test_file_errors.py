@@ -115,9 +115,9 @@ def test_missing_header_names_each_missing_one_and_all_three_are_required(
 
 
 def test_missing_header_lists_every_missing_name(write_file: WriteFile) -> None:
-    _, message = file_error(write_file(["Name,Mail", "Ann Lee,ann@example.com"]))
+    _, message = file_error(write_file(["Nom,Courriel", "Ann Lee,ann@example.com"]))
     assert '"Full Name", "Email" or "External ID"' in message
-    assert 'The header row reads: "Name", "Mail"' in message
+    assert 'The header row reads: "Nom", "Courriel"' in message
 
 
 def test_duplicate_header(write_file: WriteFile) -> None:

@@ -58,26 +58,39 @@ def template(options: argparse.Namespace) -> int:
 def check(options: argparse.Namespace) -> int:
     """The file alone, or with --program and --contract the service's checks too."""
     output = output_of(options)
+    columns = column_choices(options)
     if not (options.program or options.contract):
-        exit_now(check_alone(options.file, output))
+        exit_now(check_alone(options.file, output, columns))
     if not (options.program and options.contract):
         raise BadArguments("check needs both --program and --contract, or neither")
     from tui.cli.client import run
 
     settings = batch_settings(options)
     return run(
-        check_with_service(settings, options.file, options.program, options.contract, output),
+        check_with_service(
+            settings, options.file, options.program, options.contract, output, columns
+        ),
         output,
     )
 
 
-def check_alone(path: Path, output: Format) -> int:
+def column_choices(options: argparse.Namespace) -> dict[str, str]:
+    """The fields' columns the --column options name (field header -> the file's header)."""
+    from tui.intake.columns import ColumnChoiceError, parse_column_options
+
+    try:
+        return parse_column_options(options.column)
+    except ColumnChoiceError as error:
+        raise BadArguments(str(error)) from None
+
+
+def check_alone(path: Path, output: Format, columns: dict[str, str]) -> int:
     from tui.memory import configure_batch_allocator
 
     configure_batch_allocator()
     from tui.intake import read_learner_file
 
-    learner_file = read_learner_file(path, intake_limits())
+    learner_file = read_learner_file(path, intake_limits(), columns)
     return print_report(learner_file, output)
 
 
@@ -90,13 +103,18 @@ def exit_now(code: int) -> NoReturn:
 
 
 async def check_with_service(
-    settings: Settings, path: Path, program_ref: str, contract_ref: str, output: Format
+    settings: Settings,
+    path: Path,
+    program_ref: str,
+    contract_ref: str,
+    output: Format,
+    columns: dict[str, str],
 ) -> int:
     from tui.api.importer import dry_run
     from tui.cli.client import connect
     from tui.intake import read_learner_file
 
-    reading = read_in_background(read_learner_file, path, settings.limits)
+    reading = read_in_background(read_learner_file, path, settings.limits, columns)
     async with connect(settings) as client:
         learner_file, target = await file_and_target(client, reading, program_ref, contract_ref)
         if target:
@@ -146,6 +164,7 @@ def import_file(options: argparse.Namespace) -> int:
     from tui.wire.models import MAX_MESSAGE
 
     output = output_of(options)
+    columns = column_choices(options)
     message = (options.message or "").strip() or None
     if message and len(message) > MAX_MESSAGE:
         raise Failure(
@@ -164,6 +183,7 @@ def import_file(options: argparse.Namespace) -> int:
             choices=choices,
             yes=options.yes,
             output=output,
+            columns=columns,
         ),
         output,
     )
@@ -178,6 +198,7 @@ async def invite_from_file(
     choices: Choices,
     yes: bool,
     output: Format,
+    columns: dict[str, str],
 ) -> int:
     from tui.api.importer import dry_run, failed_emails
     from tui.cli.client import confirm, connect
@@ -185,7 +206,7 @@ async def invite_from_file(
     from tui.intake.render import Style, use_color
 
     style = Style(use_color(sys.stderr))
-    reading = read_in_background(read_learner_file, path, settings.limits)
+    reading = read_in_background(read_learner_file, path, settings.limits, columns)
     async with connect(settings) as client:
         learner_file, target = await file_and_target(client, reading, program_ref, contract_ref)
         if not target:
@@ -196,6 +217,10 @@ async def invite_from_file(
         if report.file_errors:
             # The file was fine; the service refused it (seats, contract dates).
             return not_started(checked, output, style, Exit.REFUSED, seats_left=contract.seats_left)
+        if report.columns:
+            from tui.intake.render import describe_columns
+
+            print(describe_columns(report), file=sys.stderr)
         print(what_import_does(report, program, contract, choices), file=sys.stderr)
         if not yes and not await confirm("add --yes to import without asking."):
             print("Nothing was imported.", file=sys.stderr)

@@ -190,6 +190,20 @@ def _intake_commands(command: _Command) -> None:
     )
     do_import.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     _output(do_import)
+    for reads_file in (check, do_import):
+        _column_option(reads_file)
+
+
+def _column_option(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument(
+        "--column",
+        action="append",
+        default=[],
+        metavar="FIELD=HEADER",
+        help='read a field from a column of the file by its header, e.g. --column "Email=Work '
+        "Email\" (repeatable; the fields are the template's headers). Without it, common "
+        "names (Name, E-mail, Employee ID, ...) are recognised.",
+    )
 
 
 def _list_commands(command: _Command) -> None:

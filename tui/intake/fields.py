@@ -56,8 +56,9 @@ class LearnerField:
     max_length: int
     # The column of the service's `learners` table the value is stored in.
     stored: str
-    # Other headers HR files use for the same field, matched like the header (case and spacing
-    # ignored).
+    # Other headers HR files use for the same field, matched like the header: case, spacing and
+    # punctuation ignored (so "E-mail" and "full_name" are the headers themselves). A file's
+    # header cell that is the template's header wins over one that is an alias.
     aliases: tuple[str, ...] = ()
     # A sample value, for the Invite Learner form's placeholder.
     example: str = ""
@@ -92,6 +93,14 @@ LEARNER_FIELDS: tuple[LearnerField, ...] = (
         required=True,
         max_length=256,
         stored="full_name",
+        aliases=(
+            "Name",
+            "Learner",
+            "Learner name",
+            "Employee name",
+            "Display name",
+            "Participant",
+        ),
         example="Ann Lee",
         width=24,
     ),
@@ -103,6 +112,8 @@ LEARNER_FIELDS: tuple[LearnerField, ...] = (
         # RFC 5321's limit on a path; email-validator enforces it with its own message.
         max_length=254,
         stored="email",
+        # E-mail address, Work e-mail: the same names once punctuation is ignored.
+        aliases=("Email address", "Work email", "Business email", "Mail"),
         example="ann.lee@example.com",
         noun="email address",
         width=32,
@@ -114,6 +125,17 @@ LEARNER_FIELDS: tuple[LearnerField, ...] = (
         required=False,
         max_length=256,
         stored="external_id",
+        # Not a bare "ID": an export's ID is as often its own record or row number, and the
+        # External ID is how Roster tells learners apart; --column "External ID=ID" says so.
+        aliases=(
+            "Employee ID",
+            "Employee number",
+            "Employee no",
+            "Personnel number",
+            "Staff ID",
+            "Worker ID",
+            "HRIS ID",
+        ),
         width=14,
     ),
 )

@@ -11,6 +11,7 @@ from typing import BinaryIO
 import polars as pl
 from pydantic import TypeAdapter
 
+from tui.intake.columns import ColumnChoices
 from tui.intake.decode import TextFile, decode_learner_file, read_file_bytes
 from tui.intake.fields import HEADERS
 from tui.intake.limits import Limits
@@ -45,6 +46,8 @@ class LearnerFile:
     issues: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=ISSUE_SCHEMA))
     width: int = len(HEADERS)  # columns in the header row
     path: Path | None = None
+    # The header row's cells, when the file had one: what a column chooser offers.
+    header: tuple[str, ...] = ()
 
     @cached_property
     def report(self) -> Report:
@@ -91,8 +94,13 @@ def _issue_list() -> TypeAdapter[list[Issue]]:
     return TypeAdapter(list[Issue])  # built when first used: `roster check` needs none
 
 
-def read_learner_file(path: Path, limits: Limits | None = None) -> LearnerFile:
+def read_learner_file(
+    path: Path, limits: Limits | None = None, columns: ColumnChoices | None = None
+) -> LearnerFile:
     """Read, decode and check a learner file. Never raises for anything in the file.
+
+    `columns` names the file's column for some fields (field header -> the file's header, as
+    `roster import --column` gives them); the others are found by their header or an alias.
 
     The guards name each known trap; anything none of them foresaw - an exception, or a
     library's native panic - still ends in a file error (`internal_error`, see
@@ -100,7 +108,7 @@ def read_learner_file(path: Path, limits: Limits | None = None) -> LearnerFile:
     """
     limits = limits or Limits()
     with guarded(READING) as guard:
-        return _read(path, limits, guard)
+        return _read(path, limits, guard, columns or {})
     return _failed(Report(file=path.name), guard.problem)
 
 
@@ -133,7 +141,7 @@ def _encoding_warnings(decoded: TextFile) -> list[Problem]:
     ]
 
 
-def _read(path: Path, limits: Limits, guard: Guard) -> LearnerFile:
+def _read(path: Path, limits: Limits, guard: Guard, columns: ColumnChoices) -> LearnerFile:
     report = Report(file=path.name)
     table = _read_table(path, limits, report)
     if isinstance(table, Problem):
@@ -150,12 +158,13 @@ def _read(path: Path, limits: Limits, guard: Guard) -> LearnerFile:
     guard.rows = table.cells.height
     report.delimiter = table.delimiter
     report.file_warnings.extend(table.warnings)
-    header = map_header(table)
+    header = map_header(table, columns)
     report.file_warnings.extend(header.warnings)
+    report.columns = header.renamed
     report.blank_rows_skipped = table.blank_rows
     if header.errors:
         report.file_errors.extend(header.errors)
-        return LearnerFile(summary=report)
+        return LearnerFile(summary=report, header=tuple(table.header))
     if table.cells.height == 0:
         return _failed(
             report,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import polars as pl
 
-from tui.intake.report import RULES, Problem, Report
+from tui.intake.report import RULES, Problem, Report, quote
 from tui.text import plural
 
 if TYPE_CHECKING:
@@ -71,6 +71,16 @@ def describe_source(report: Report) -> str:
     return ", ".join(parts)
 
 
+def describe_columns(report: Report) -> str:
+    """'Columns: Full Name ← Name, Email ← Work Email, ...': which of the file's columns each
+    field was read from, when they are not the template's headers; "" when they are."""
+    if not report.columns:
+        return ""
+    return "Columns: " + ", ".join(
+        f"{field} ← {quote(header)}" for field, header in report.columns.items()
+    )
+
+
 def render_report(checked: LearnerFile, style: Style) -> str:
     """The report on a checked file. Its issues are grouped in their frame, and only the few
     shown become text: a file checked again against its own invitations has a million."""
@@ -87,6 +97,8 @@ def render_report(checked: LearnerFile, style: Style) -> str:
         if report.blank_rows_skipped:
             counts.append(f"{plural(report.blank_rows_skipped, 'blank row')} skipped")
         lines.append("  " + " · ".join(counts))
+        if report.columns:
+            lines.append("  " + describe_columns(report))
     lines += _problems(report.file_errors, style.red("✗ File error"), style)
     lines += _problems(report.file_warnings, style.yellow("! Warning"), style)
     order = {code: index for index, code in enumerate(RULES)}

@@ -52,6 +52,10 @@ class Report(BaseModel):
     # whose keys are the design's.
     differing: int = Field(default=0, exclude=True)
     blank_rows_skipped: int = 0
+    # Field header -> the file's header it was read from, when any field's column is not under
+    # its template header (an alias, or a column the admin chose); left out of the JSON when
+    # empty, so a file with the template's headers reports as it always has.
+    columns: dict[str, str] = Field(default_factory=dict, exclude_if=lambda columns: not columns)
     file_errors: list[Problem] = Field(default_factory=list)
     file_warnings: list[Problem] = Field(default_factory=list)
     issues: list[Issue] = Field(default_factory=list)
@@ -134,6 +138,7 @@ RULES: dict[str, Rule] = {
     "too_many_rows": Rule(title="Too many rows"),
     "missing_header": Rule(title="Missing header"),
     "duplicate_header": Rule(title="Duplicate header"),
+    "column_not_found": Rule(title="Chosen column not in the file"),
     "no_rows": Rule(title="No learners"),
     "extra_column": Rule(title="Extra column ignored"),
     "unterminated_quote": Rule(title="Quote never closed"),

@@ -8,6 +8,13 @@ from dataclasses import field as dataclass_field
 
 import polars as pl
 
+from tui.intake.columns import (
+    ColumnChoices,
+    column_letter,
+    column_suggestion,
+    match_columns,
+    renamed,
+)
 from tui.intake.emails import EmailJudging, library_thread, same_learner_key, suggest_domain
 from tui.intake.fields import (
     EMAIL_FIELD,
@@ -27,7 +34,7 @@ from tui.intake.report import (
     quote,
     too_long_code,
 )
-from tui.intake.table import ERROR_HEADER, HEADER_KEYS, MAX_CELL_CHARS, Table, header_key
+from tui.intake.table import ERROR_HEADER, MAX_CELL_CHARS, Table, header_key
 
 # The frame `check_learners` takes: the spreadsheet row, a text column per learner field, and
 # the column of a value beyond the header (null for none).
@@ -50,16 +57,6 @@ _LINE_BREAK = r"[\n\r\u2028\u2029\x85]"
 _SCIENTIFIC = r"^[+-]?[0-9](?:[.,][0-9]+)?[Ee]\+?[0-9]+$"
 
 
-def column_letter(index: int) -> str:
-    """Spreadsheet letters of a 0-based column index: 0 -> A, 26 -> AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(ord("A") + remainder) + letters
-    return letters
-
-
 def text_of(template: str, *values: pl.Expr | str) -> pl.Expr:
     """`template` with each `{}` replaced by the next of `values` (an expression, or a column's
     name), as text; null where any value is null. What `pl.format` gives, which it is not:
@@ -80,30 +77,35 @@ def text_of(template: str, *values: pl.Expr | str) -> pl.Expr:
 @dataclass
 class HeaderMap:
     """Which column holds each header (by its name in the template), and what the header row is
-    wrong about."""
+    wrong about. `renamed` names each field's column when any is not under its template header
+    (an alias or a --column choice)."""
 
     columns: dict[str, int] = dataclass_field(default_factory=dict)
     errors: list[Problem] = dataclass_field(default_factory=list)
     warnings: list[Problem] = dataclass_field(default_factory=list)
+    renamed: dict[str, str] = dataclass_field(default_factory=dict)
 
 
-def map_header(table: Table) -> HeaderMap:
-    result = HeaderMap()
+def map_header(table: Table, chosen: ColumnChoices | None = None) -> HeaderMap:
+    match = match_columns(table.header, table.header_row, chosen or {})
+    result = HeaderMap(columns=match.columns, errors=match.errors)
+    taken = set(match.columns.values())
     for index, cell in enumerate(table.header):
         where = f"column {column_letter(index)}"
-        name = HEADER_KEYS.get(header_key(cell))
-        if name is not None:
-            if name in result.columns:
-                first = column_letter(result.columns[name])
-                result.errors.append(
-                    Problem(
-                        code="duplicate_header",
-                        message=f'"{name}" is both column {first} and {where} of the header '
-                        f"(row {table.header_row}). Keep one and delete the other.",
-                    )
+        if index in taken or index in match.doubles:
+            continue
+        if index in match.passed_over:
+            name = match.passed_over[index]
+            result.warnings.append(
+                Problem(
+                    code="extra_column",
+                    message=f'Column "{quote(cell)}" ({where}) is not read: --column takes '
+                    f'{name} from "{quote(table.header[match.columns[name]])}".'
+                    if name in match.columns
+                    else f'Column "{quote(cell)}" ({where}) is not read: --column names '
+                    f"another column for {name}.",
                 )
-            else:
-                result.columns[name] = index
+            )
         elif header_key(cell) == header_key(ERROR_HEADER):
             continue  # Roster's own error file, uploaded again
         elif cell:
@@ -122,17 +124,21 @@ def map_header(table: Table) -> HeaderMap:
                     "it is ignored.",
                 )
             )
-    missing = [name for name in HEADERS if name not in result.columns]
+    # A field whose chosen column is not in the file has its own error already.
+    missing = [name for name in HEADERS if name not in result.columns and name not in match.chosen]
     if missing:
         found = quote(", ".join(f'"{cell}"' for cell in table.header if cell)) or "nothing"
+        suggestion = column_suggestion(missing, result.columns, table.header, table.cells)
         result.errors.append(
             Problem(
                 code="missing_header",
                 message=f"The header row (row {table.header_row}) has no {_join(missing)} "
                 f"column. {all_headers_required()} The header row reads: {found}. "
-                "Start from the template (roster template).",
+                f"Start from the template (roster template).{suggestion}",
             )
         )
+    if not result.errors:
+        result.renamed = renamed(result.columns, table.header)
     return result
 
 

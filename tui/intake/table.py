@@ -91,8 +91,13 @@ class Table:
     warnings: list[Problem] = field(default_factory=list)
 
 
+_NOT_LETTERS = re.compile(r"[\W_]+")
+
+
 def header_key(name: str) -> str:
-    return name.strip(TRIM_CHARS).casefold()
+    """A header as matching compares it: case, spacing and punctuation ignored, so that
+    "E-mail", "e_mail" and "EMAIL" are one name."""
+    return _NOT_LETTERS.sub("", name.casefold())
 
 
 # What a header cell may say for each field: its header or an alias, case and spacing ignored.

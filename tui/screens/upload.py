@@ -19,11 +19,13 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DirectoryTree, Footer, Header, Input, Label, Static
 
 from tui.api.client import ApiError, ServiceUnreachableError
+from tui.intake.columns import columns_to_choose
 from tui.intake.export import preview_frame
 from tui.intake.learner_file import read_learner_file
 from tui.intake.limits import Limits
 from tui.intake.safety import CHECKING, READING, failure_problem, is_interrupt
 from tui.memory import release_free_memory
+from tui.screens.choose_columns import ChooseColumns
 from tui.screens.messages import FileUploaded
 from tui.screens.save_as import clean_path, save_template
 from tui.screens.services import services
@@ -257,7 +259,15 @@ class UploadScreen(ForwardsWorkerErrors, Screen[None]):
     async def _read(self, path: Path) -> None:
         from tui.api.importer import dry_run
 
-        learner_file = checked = await asyncio.to_thread(read_learner_file, path, self.limits)
+        learner_file = await asyncio.to_thread(read_learner_file, path, self.limits)
+        found = columns_to_choose(list(learner_file.header), learner_file.summary.file_errors)
+        if found is not None:
+            dialog = ChooseColumns(path.name, learner_file.header, found)
+            columns = await self.app.push_screen_wait(dialog)
+            if columns:
+                read = read_learner_file
+                learner_file = await asyncio.to_thread(read, path, self.limits, columns)
+        checked = learner_file
         self._reached = (CHECKING, learner_file.summary.rows)
         if not learner_file.summary.file_errors:
             self.query_one("#path-error", Static).update("Checking with the service…")

@@ -9,7 +9,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from tui.intake.render import describe_source
+from tui.intake.render import describe_columns, describe_source
 from tui.intake.report import Report
 from tui.text import noun, plural
 
@@ -71,13 +71,16 @@ class PreviewSummary(Vertical):
                 else ""
             )
         )
+        columns = describe_columns(report)
         return Content.from_markup(
             "Program: [b]$program[/b]    Contract: [b]$contract[/b]\nFile: [b]$file[/b]$source\n"
-            + (counts if self.readable else ""),
+            + (counts if self.readable else "")
+            + ("\n$columns" if columns and self.readable else ""),
             program=self.program,
             contract=self.contract,
             file=report.file,
             source=f" — {source}" if source else "",
+            columns=columns,
         )
 
     def _show(self, selector: str, text: str) -> None:
