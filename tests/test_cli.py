@@ -148,9 +148,7 @@ def test_bad_usage_exits_2(tmp_path: Path) -> None:
         (("members", "--format", "json", "remove"), "--program"),
     ],
 )
-def test_bad_usage_asked_for_as_json_is_one_json_document(
-    args: tuple[str, ...], said: str
-) -> None:
+def test_bad_usage_asked_for_as_json_is_one_json_document(args: tuple[str, ...], said: str) -> None:
     """A script that asked for JSON reads its refusal as JSON too, exit status 2."""
     done = roster(*args)
     assert done.returncode == 2

@@ -1,0 +1,177 @@
+"""A sync through the API: its diff against the program's learners, its commit in one
+transaction, the removal threshold, and a second run that changes nothing."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import update
+
+from tests.service.conftest import Org, Service, batch, count, get, upload_and_commit
+from tui.service.db import Invitation, Learner
+
+LEADERSHIP = "Leadership"
+
+
+def _program(service: Service) -> None:
+    """1,000 learners in Leadership: learner0..999 (External IDs E0..E999), the first 600
+    members (accepted), the others pending."""
+    acme = service.acme
+    response = upload_and_commit(service, acme, "seed", batch(1000), send=False)
+    assert response.status_code == 200, response.text
+    learner_ids = [row[0] for row in _learners(service, 600)]
+    with service.sessions.begin() as session:
+        session.execute(
+            update(Invitation)
+            .where(Invitation.learner_id.in_(learner_ids))
+            .values(status="accepted")
+        )
+
+
+def _learners(service: Service, first: int) -> list[tuple[int, str]]:
+    from sqlalchemy import select
+
+    with service.sessions() as session:
+        return [
+            (row[0], row[1])
+            for row in session.execute(
+                select(Learner.id, Learner.email).where(
+                    Learner.email.in_([f"learner{n}@example.com" for n in range(first)])
+                )
+            )
+        ]
+
+
+def _monthly_file() -> dict[str, list[Any]]:
+    """900 of the 1,000 (learner900..999 left), 150 new, 20 renamed, 10 with a new email."""
+    rows = batch(900)
+    rows["full_name"][:20] = [f"Renamed {n}" for n in range(20)]
+    rows["email"][20:30] = [f"moved{n}@example.com" for n in range(20, 30)]
+    new = batch(150, start=1000)
+    return {column: rows[column] + new[column] for column in rows}
+
+
+def _sync(
+    service: Service, org: Org, rows: dict[str, list[Any]], **choices: Any
+) -> tuple[int, Any]:
+    """Start a sync of Leadership, upload its rows; (its id, its diff)."""
+    started = service.http.post(
+        "/api/v1/imports",
+        headers={**service.as_(org), "Idempotency-Key": str(uuid.uuid4())},
+        json={
+            "program_id": org.programs[LEADERSHIP],
+            "contract_id": org.contracts["Unlimited"],
+            "send_emails": False,
+            "file_name": "hr.csv",
+            "mode": "sync",
+            **choices,
+        },
+    )
+    assert started.status_code == 201, started.text
+    import_id = started.json()["id"]
+    response = service.http.put(
+        f"/api/v1/imports/{import_id}/chunks/0", headers=service.as_(org), json=rows
+    )
+    assert response.status_code == 200, response.text
+    diff = get(service, org, f"/api/v1/imports/{import_id}/diff", rows=len(rows["row"]))
+    return import_id, diff
+
+
+def _commit(service: Service, import_id: int, rows: int) -> Any:
+    return service.http.post(
+        f"/api/v1/imports/{import_id}/commit",
+        headers=service.as_(service.acme),
+        json={"rows": rows},
+    )
+
+
+def _live(service: Service) -> int:
+    return count(
+        service,
+        Invitation,
+        Invitation.program_id == service.acme.programs[LEADERSHIP],
+        Invitation.status.in_(("accepted", "pending")),
+    )
+
+
+def test_a_sync_shows_its_diff_applies_it_once_and_then_changes_nothing(service: Service) -> None:
+    _program(service)
+    rows = _monthly_file()
+    import_id, diff = _sync(service, service.acme, rows, remove_missing=True)
+    assert (len(diff["invite"]), len(diff["update"]), len(diff["remove"])) == (150, 30, 100)
+    assert (diff["unchanged"], diff["errors"], diff["learners"], diff["refusal"]) == (
+        870,
+        [],
+        1000,
+        None,
+    )
+    assert [row["email"] for row in diff["invite"]] == [
+        f"learner{n}@example.com" for n in range(1000, 1150)
+    ]
+    assert {row["email"] for row in diff["remove"]} == {
+        f"learner{n}@example.com" for n in range(900, 1000)
+    }
+    assert {row["status"] for row in diff["remove"]} == {"pending"}
+    renamed, moved = diff["update"][:20], diff["update"][20:]
+    assert [(row["old_full_name"], row["full_name"]) for row in renamed[:2]] == [
+        ("Learner 0", "Renamed 0"),
+        ("Learner 1", "Renamed 1"),
+    ]
+    assert [(row["old_email"], row["email"], row["external_id"]) for row in moved[:1]] == [
+        ("learner20@example.com", "moved20@example.com", "E20")
+    ]
+    assert _live(service) == 1000  # the diff changed nothing
+
+    response = _commit(service, import_id, len(rows["row"]))
+    assert response.status_code == 200, response.text
+    assert response.json()["sync"] == {
+        "invited": 150,
+        "updated": 30,
+        "removed": 0,
+        "revoked": 100,
+        "unchanged": 870,
+        "errors": 0,
+    }
+    assert _live(service) == 1050
+    assert (
+        count(
+            service, Learner, Learner.email == "moved20@example.com", Learner.external_id == "E20"
+        )
+        == 1
+    )
+    assert count(service, Learner, Learner.full_name == "Renamed 3") == 1
+    synced = get(service, service.acme, "/api/v1/audit", action="program.synced")["items"]
+    assert [entry["details"]["file_name"] for entry in synced] == ["hr.csv"]
+
+    again, diff = _sync(service, service.acme, rows, remove_missing=True)
+    assert (diff["invite"], diff["update"], diff["remove"], diff["unchanged"]) == ([], [], [], 1050)
+    response = _commit(service, again, len(rows["row"]))
+    assert response.json()["sync"]["invited"] == 0
+    assert _live(service) == 1050
+
+
+def test_a_sync_removing_too_many_is_refused_unless_allowed(service: Service) -> None:
+    _program(service)
+    half = batch(500)
+    import_id, diff = _sync(service, service.acme, half, remove_missing=True)
+    assert diff["refusal_code"] == "too_many_removals"
+    assert "--max-removals 500" in diff["refusal"]
+    response = _commit(service, import_id, 500)
+    assert (response.status_code, response.json()["code"]) == (409, "too_many_removals")
+    assert _live(service) == 1000
+
+    # Without --remove-missing the diff lists them, and nothing is removed.
+    import_id, diff = _sync(service, service.acme, half)
+    assert (len(diff["remove"]), diff["refusal"]) == (500, None)
+    assert _commit(service, import_id, 500).status_code == 200
+    assert _live(service) == 1000
+
+    import_id, diff = _sync(service, service.acme, half, remove_missing=True, max_removals=500)
+    assert diff["refusal"] is None
+    response = _commit(service, import_id, 500)
+    assert response.json()["sync"]["removed"] + response.json()["sync"]["revoked"] == 500
+    assert _live(service) == 500
+    assert count(service, Invitation, Invitation.status == "removed") == 100
+    removed = get(service, service.acme, "/api/v1/audit", action="member.removed")["items"]
+    assert [entry["count"] for entry in removed] == [500]
