@@ -62,11 +62,13 @@ def test_sync_shows_asks_applies_once_and_guards_removals(tmp_path: Path) -> Non
     kept = [(m["full_name"], m["email"], m["external_id"]) for m in before[:18]]
     kept[0] = ("Amara O. Smith", *kept[0][1:])  # renamed
     kept[1] = (kept[1][0], "moved@example.com", kept[1][2])  # a new email, same External ID
-    hr = write(tmp_path / "hr.csv", [*kept, ("New Person", "new@example.com", "EMP-9000")])
+    # A row with an error names before[18] by its External ID: never taken for a leaver.
+    typo = ("Typo", "not-an-email", before[18]["external_id"])
+    hr = write(tmp_path / "hr.csv", [*kept, ("New Person", "new@example.com", "EMP-9000"), typo])
 
     code, preview = sync(data_dir, hr, "--remove-missing", "--dry-run")
     diff = preview["diff"]
-    assert (code, preview["result"]["status"]) == (0, "dry_run")
+    assert (code, preview["result"]["status"]) == (1, "dry_run")
     assert [row["email"] for row in diff["invite"]] == ["new@example.com"]
     assert [(u["old_full_name"], u["full_name"]) for u in diff["update"][:1]] == [
         (before[0]["full_name"], "Amara O. Smith")
@@ -74,16 +76,17 @@ def test_sync_shows_asks_applies_once_and_guards_removals(tmp_path: Path) -> Non
     assert [(u["old_email"], u["email"]) for u in diff["update"][1:]] == [
         (before[1]["email"], "moved@example.com")
     ]
-    assert [row["email"] for row in diff["remove"]] == [m["email"] for m in before[18:]]
-    assert (diff["unchanged"], diff["errors"]) == (16, [])
+    assert [row["email"] for row in diff["remove"]] == [before[19]["email"]]
+    assert diff["unchanged"] == 16
+    assert [(error["row"], error["code"]) for error in diff["errors"]] == [(21, "invalid_email")]
 
     code, refused = sync(data_dir, hr, "--remove-missing")  # no --yes, no terminal
     assert (code, refused["error"]["code"]) == (2, "usage")  # and nothing changed: see below
 
     code, done = sync(data_dir, hr, "--remove-missing", "--yes")
     result = done["result"]
-    assert code == 0, done
-    assert (result["invited"], result["updated"], result["removed"]) == (1, 2, 2)
+    assert code == 1, done  # the row with an error was left out
+    assert (result["invited"], result["updated"], result["removed"]) == (1, 2, 1)
 
     again = roster(
         data_dir,
@@ -96,15 +99,15 @@ def test_sync_shows_asks_applies_once_and_guards_removals(tmp_path: Path) -> Non
         "--remove-missing",
         "--yes",
     )
-    assert again.returncode == 0, again.stderr
+    assert again.returncode == 1, again.stderr
     assert "Nothing to change." in again.stdout
 
     half = write(tmp_path / "half.csv", kept[:9])
     code, refused = sync(data_dir, half, "--remove-missing", "--yes")
     assert (code, refused["error"]["code"]) == (3, "too_many_removals")
-    assert "--max-removals 10" in refused["error"]["message"]
-    code, done = sync(data_dir, half, "--remove-missing", "--yes", "--max-removals", "10")
-    assert (code, done["result"]["removed"] + done["result"]["revoked"]) == (0, 10)
+    assert "--max-removals 11" in refused["error"]["message"]
+    code, done = sync(data_dir, half, "--remove-missing", "--yes", "--max-removals", "11")
+    assert (code, done["result"]["removed"], done["result"]["revoked"]) == (0, 10, 1)
     after = members(data_dir)
     assert len(after) == 9
     assert [m["full_name"] for m in after[:1]] == ["Amara O. Smith"]

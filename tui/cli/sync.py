@@ -21,6 +21,8 @@ from tui.outcome import Exit, Failure
 from tui.text import plural
 
 if TYPE_CHECKING:
+    import polars as pl
+
     from tui.api.client import RosterClient
     from tui.intake import LearnerFile
     from tui.settings import Settings
@@ -55,7 +57,7 @@ async def sync_from_file(settings: Settings, options: argparse.Namespace, output
         import_id, rows, diff = await _upload(
             client, learner_file, program, contract, options, path
         )
-        diff = diff.model_copy(update={"errors": _file_errors(learner_file) + diff.errors})
+        diff = with_file_errors(diff, learner_file)
         try:
             return await _decide(client, import_id, rows, diff, program, options, output)
         except BaseException:
@@ -77,10 +79,10 @@ async def _upload(
     """Start the sync, upload the file's rows without errors (id, how many), read its diff."""
     import uuid
 
-    from tui.api.importer import _upload, ready_rows
+    from tui.api.importer import _upload
     from tui.wire import models as wire
 
-    rows = ready_rows(learner_file)
+    rows = every_row(learner_file)
     started = await client.start_import(
         wire.ImportCreate(
             program_id=program.id,
@@ -96,6 +98,43 @@ async def _upload(
     )
     await _upload(client, started.id, rows, None)
     return started.id, rows.height, await client.sync_diff(started.id, rows.height)
+
+
+def every_row(learner_file: LearnerFile) -> pl.DataFrame:
+    """Every row of the file as a chunk holds it, those with errors too: the service never
+    takes a learner such a row names (its email or External ID) for one missing from the file.
+    A row with errors goes without its Full Name, so that the service, which checks the rows
+    again, leaves it out too whatever the error was (extra cells, say, it cannot see)."""
+    import polars as pl
+
+    failed = learner_file.issues.filter(pl.col("severity") == "error")["row"]
+    return learner_file.learners.select(
+        "row",
+        pl.when(pl.col("row").is_in(failed.implode()))
+        .then(pl.lit(""))
+        .otherwise(pl.col("full_name"))
+        .alias("full_name"),
+        pl.coalesce("email_normalized", "email").alias("email"),
+        pl.when(pl.col("external_id") != "").then(pl.col("external_id")).alias("external_id"),
+    )
+
+
+def with_file_errors(diff: wire.SyncDiff, learner_file: LearnerFile) -> wire.SyncDiff:
+    """The diff with the file's own errors for its rows with errors (the first of each), and
+    the service's for the others."""
+    import polars as pl
+
+    from tui.wire import models as wire
+
+    errors = (
+        learner_file.issues.filter(pl.col("severity") == "error")
+        .unique("row", keep="first", maintain_order=True)
+        .select("row", "code", "message")
+    )
+    mine = [wire.SyncError.model_validate(row) for row in errors.to_dicts()]
+    rows = {error.row for error in mine}
+    theirs = [error for error in diff.errors if error.row not in rows]
+    return diff.model_copy(update={"errors": sorted(mine + theirs, key=lambda error: error.row)})
 
 
 async def _decide(
@@ -172,20 +211,6 @@ def _refused(failure: Failure, document: dict[str, Any], output: Format) -> int:
     else:
         print(f"roster: {failure.message}", file=sys.stderr)
     return int(failure.exit_code)
-
-
-def _file_errors(learner_file: LearnerFile) -> list[wire.SyncError]:
-    """The file's rows with errors (left out of the upload), the first error of each."""
-    import polars as pl
-
-    from tui.wire import models as wire
-
-    errors = (
-        learner_file.issues.filter(pl.col("severity") == "error")
-        .unique("row", keep="first", maintain_order=True)
-        .select("row", "code", "message")
-    )
-    return [wire.SyncError.model_validate(row) for row in errors.to_dicts()]
 
 
 def what_sync_does(diff: wire.SyncDiff, program: wire.Program) -> str:

@@ -97,9 +97,10 @@ def program_learners(session: Session, program: Program, now: datetime) -> pl.Da
     return pl.concat([members, pending])
 
 
-def _file_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _file_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     """The file's rows that pass the row rules (`row`, `full_name`, `email` normalized, its
-    `key`, `external_id` or null, `index` in the frame), and the errors of the others."""
+    `key`, `external_id` or null, `index` in the frame), the errors of the others, and who
+    those others may name (`key`, `external_id`): never removed for a row with an error."""
     batch = frame.with_columns(pl.col("external_id").fill_null("")).with_row_index("index")
     learners, issues = check_learners(
         batch.select("row", *FIELD_NAMES).with_columns(
@@ -122,15 +123,20 @@ def _file_rows(frame: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     errors = failed.select(pl.col("row").cast(pl.Int64), "code", "message").unique(
         "row", keep="first", maintain_order=True
     )
-    return rows, errors
+    named = batch.filter(~pl.col("index").is_in(valid["index"].implode())).select(
+        pl.col("email").str.strip_chars().str.to_lowercase().alias("key"),
+        pl.when(pl.col("external_id") != "").then(pl.col("external_id")).alias("external_id"),
+    )
+    return rows, errors, named
 
 
 def diff(
-    rows: pl.DataFrame, learners: pl.DataFrame
+    rows: pl.DataFrame, learners: pl.DataFrame, named: pl.DataFrame
 ) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame, int]:
     """(to invite: file rows; to update: file rows with the learner's `old_` values; not in
     the file: program learners; how many unchanged). Matched on the External ID where both
-    have one, else on the email's key."""
+    have one, else on the email's key. A learner a row with errors may name (`named`: its
+    email's key or External ID) is not counted as missing from the file."""
     stored = learners.with_columns(pl.col("old_email").str.to_lowercase().alias("old_key"))
     by_id = rows.filter(pl.col("external_id").is_not_null()).join(
         stored.filter(pl.col("old_external_id").is_not_null()),
@@ -148,7 +154,13 @@ def diff(
     )
     matched = pl.concat([by_id.select(by_email.columns), by_email])
     invite = rows.filter(~pl.col("index").is_in(matched["index"].implode()))
-    remove = learners.filter(~pl.col("learner_id").is_in(matched["learner_id"].implode()))
+    remove = learners.filter(
+        ~pl.col("learner_id").is_in(matched["learner_id"].implode())
+        & ~pl.col("old_email").str.to_lowercase().is_in(named["key"].implode())
+        & ~pl.col("old_external_id")
+        .is_in(named["external_id"].drop_nulls().implode())
+        .fill_null(value=False)
+    )
     differs = (
         (pl.col("full_name") != pl.col("old_full_name"))
         | (pl.col("email") != pl.col("old_email"))
@@ -232,9 +244,9 @@ def commit_sync(
             final=False,
         )
     program, contract = lock_for_invitations(session, record.program_id, record.contract_id)
-    rows, errors = _file_rows(frame)
+    rows, errors, named = _file_rows(frame)
     learners = program_learners(session, program, now)
-    invite, update_rows, remove, unchanged = diff(rows, learners)
+    invite, update_rows, remove, unchanged = diff(rows, learners, named)
     taken = _taken(session, program.organization_id, update_rows)
     if taken.height:
         update_rows = update_rows.filter(~pl.col("row").is_in(taken["row"].implode()))
