@@ -3,12 +3,25 @@ transaction, the removal threshold, and a second run that changes nothing."""
 
 from __future__ import annotations
 
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import httpx
+import pytest
 from sqlalchemy import update
 
-from tests.service.conftest import Org, Service, batch, count, get, upload_and_commit
+from tests.service.conftest import (
+    LiveService,
+    Org,
+    Service,
+    batch,
+    count,
+    get,
+    upload_and_commit,
+)
+from tests.service.test_concurrency import add_contract, pending_on
 from tui.service.db import Invitation, Learner
 
 LEADERSHIP = "Leadership"
@@ -175,3 +188,73 @@ def test_a_sync_removing_too_many_is_refused_unless_allowed(service: Service) ->
     assert count(service, Invitation, Invitation.status == "removed") == 100
     removed = get(service, service.acme, "/api/v1/audit", action="member.removed")["items"]
     assert [entry["count"] for entry in removed] == [500]
+
+
+def test_an_import_during_a_sync_commit_waits_for_it_and_never_interleaves(
+    live_service: LiveService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sync paused inside its commit (its removals done, its seats counted): an import into
+    the same program and contract is refused as busy until the sync commits, then sees the
+    seats the sync took."""
+    from tui.service import sync
+
+    live = live_service
+    contract = add_contract(live, "110 seats", 110)
+    http = httpx.Client(base_url=live.url + "/api/v1", headers=live.headers(), timeout=60)
+
+    def upload(rows: dict[str, list[Any]], **choices: Any) -> int:
+        started = http.post(
+            "/imports",
+            headers={"Idempotency-Key": str(uuid.uuid4())},
+            json={
+                "program_id": live.acme.programs[LEADERSHIP],
+                "contract_id": contract,
+                "send_emails": False,
+                **choices,
+            },
+        ).json()
+        assert http.put(f"/imports/{started['id']}/chunks/0", json=rows).status_code == 200
+        return int(started["id"])
+
+    def commit(import_id: int, rows: int) -> httpx.Response:
+        return http.post(f"/imports/{import_id}/commit", json={"rows": rows})
+
+    assert commit(upload(batch(100)), 100).status_code == 200  # 100 seats of 110 taken
+    # The sync frees 10 seats and takes 20: the contract is full after it.
+    monthly = batch(90)
+    new = batch(20, start=100)
+    synced = upload({k: monthly[k] + new[k] for k in monthly}, mode="sync", remove_missing=True)
+    other = upload(batch(10, start=500))
+
+    inside, release = threading.Event(), threading.Event()
+    invite = sync.create_invitations
+
+    def paused(*args: Any, **kwargs: Any) -> int:
+        inside.set()
+        assert release.wait(timeout=30)
+        return invite(*args, **kwargs)
+
+    monkeypatch.setattr(sync, "create_invitations", paused)
+    with ThreadPoolExecutor(1) as pool:
+        syncing = pool.submit(commit, synced, 110)
+        assert inside.wait(timeout=30)
+        busy = commit(other, 10)  # while the sync holds the program: refused, nothing done
+        release.set()
+        done = syncing.result(timeout=60)
+    assert (busy.status_code, busy.json()["code"]) == (503, "database_busy")
+    assert done.status_code == 200, done.text
+    assert done.json()["sync"] == {
+        "invited": 20,
+        "updated": 0,
+        "removed": 0,
+        "revoked": 10,
+        "unchanged": 90,
+        "errors": 0,
+    }
+    after = commit(other, 10)  # then it runs on what the sync left: no seat
+    assert (after.status_code, after.json()["code"], after.json()["seats_left"]) == (
+        409,
+        "contract_capacity",
+        0,
+    )
+    assert pending_on(live, contract) == 110
