@@ -196,7 +196,7 @@ def test_an_import_during_a_sync_commit_waits_for_it_and_never_interleaves(
     """A sync paused inside its commit (its removals done, its seats counted): an import into
     the same program and contract is refused as busy until the sync commits, then sees the
     seats the sync took."""
-    from tui.service import sync
+    from tui.service import invitations, sync
 
     live = live_service
     contract = add_contract(live, "110 seats", 110)
@@ -227,7 +227,7 @@ def test_an_import_during_a_sync_commit_waits_for_it_and_never_interleaves(
     other = upload(batch(10, start=500))
 
     inside, release = threading.Event(), threading.Event()
-    invite = sync.create_invitations
+    invite = invitations.create_invitations
 
     def paused(*args: Any, **kwargs: Any) -> int:
         inside.set()
