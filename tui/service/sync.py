@@ -38,9 +38,6 @@ from tui.service.invitations import (
 )
 from tui.service.seats import is_pending
 
-# A sync that would remove more than this share of the program's learners is refused unless
-# it allows at least that many removals (the setting sync_max_removal_share).
-DEFAULT_MAX_REMOVAL_SHARE = 0.10
 _IN_CHUNK = 5_000
 
 _PROGRAM_SCHEMA: dict[str, pl.DataType] = {
@@ -227,7 +224,7 @@ def commit_sync(
     expected_rows: int,
     today: date,
     *,
-    max_share: float = DEFAULT_MAX_REMOVAL_SHARE,
+    max_share: float,
     now: datetime,
 ) -> SyncOutcome:
     """Apply the sync in the caller's transaction (`write_session`). A refusal (too many
@@ -259,7 +256,7 @@ def commit_sync(
         errors=errors,
         learners=learners.height,
     )
-    allowed = int(max_share * learners.height)
+    allowed = int(max_share * learners.height + 1e-9)  # 0.29 * 100 is 28.999...: 29
     if record.remove_missing and remove.height > max(allowed, record.max_removals or 0):
         outcome.refusal = (
             "too_many_removals",

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
 from fastapi import APIRouter, Request
 from sqlalchemy import delete
 from sqlalchemy.orm import Session
@@ -14,10 +13,19 @@ from tui.service import audit
 from tui.service.db import Admin, Import, ImportChunk, utcnow
 from tui.service.deps import Id, WriterAdmin, WriteSessionDep, notify_sender, owned
 from tui.service.errors import ApiProblem
-from tui.service.invitations import ImportConflict, reject_import
 from tui.service.serializers import import_out
-from tui.service.sync import DEFAULT_MAX_REMOVAL_SHARE, SyncOutcome, commit_sync
 from tui.wire import models as wire
+
+# polars (through tui.service.sync) is imported when a sync is read or committed: the service
+# starts without it, and a command that only lists never loads it.
+if TYPE_CHECKING:
+    import polars as pl
+
+    from tui.service.sync import SyncOutcome
+
+# A sync that would remove more than this share of the program's learners is refused unless
+# it allows at least that many removals (the setting sync_max_removal_share).
+DEFAULT_MAX_REMOVAL_SHARE = 0.10
 
 router = APIRouter(prefix="/imports", tags=["imports"])
 CONFLICT: dict[int | str, dict[str, Any]] = {409: {"model": wire.ProblemDetail}}
@@ -47,6 +55,9 @@ def sync_diff(
 ) -> wire.SyncDiff:
     """What committing the sync would do, computed from its uploaded rows (`rows` of them) as
     the commit does under the program's locks, and then undone: nothing changes."""
+    from tui.service.invitations import ImportConflict
+    from tui.service.sync import commit_sync
+
     record = _sync_of(session, me, import_id)
     try:
         outcome = commit_sync(
@@ -64,6 +75,9 @@ def sync_commit(
 ) -> wire.ImportStatus:
     """Commit a sync (POST /imports/{id}/commit of a sync): all of it in this transaction, or
     nothing. A sync committed already is answered as it is."""
+    from tui.service.invitations import ImportConflict, reject_import
+    from tui.service.sync import commit_sync
+
     if record.status == "committed":
         return import_out(session, record)
     now = utcnow()
