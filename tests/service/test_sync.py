@@ -22,7 +22,7 @@ from tests.service.conftest import (
     upload_and_commit,
 )
 from tests.service.test_concurrency import add_contract, pending_on
-from tui.service.db import Invitation, Learner
+from tui.service.db import AuditEntry, Invitation, Learner
 
 LEADERSHIP = "Leadership"
 
@@ -135,6 +135,7 @@ def test_a_sync_shows_its_diff_applies_it_once_and_then_changes_nothing(service:
         ("learner20@example.com", "moved20@example.com", "E20")
     ]
     assert _live(service) == 1000  # the diff changed nothing
+    assert count(service, Learner, Learner.full_name == "Renamed 3") == 0
 
     response = _commit(service, import_id, len(rows["row"]))
     assert response.status_code == 200, response.text
@@ -258,3 +259,82 @@ def test_an_import_during_a_sync_commit_waits_for_it_and_never_interleaves(
         0,
     )
     assert pending_on(live, contract) == 110
+
+
+KILL_AT = """
+import sys
+from types import SimpleNamespace
+
+from tui.service import audit, sync
+from tui.service.db import Admin, Import, open_database, write_session
+from tui.service.routes import syncs
+
+url, import_id, rows, point = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+module = audit if point == "record" else sync
+done = getattr(module, point)
+
+
+def stop_after(*args, **kwargs):
+    result = done(*args, **kwargs)
+    print("inside", flush=True)
+    sys.stdin.readline()  # killed here
+    return result
+
+
+setattr(module, point, stop_after)
+with write_session(open_database(url)) as session:
+    record = session.get_one(Import, import_id)
+    state = SimpleNamespace(sender=None, sync_max_removal_share=0.5)
+    me = session.get_one(Admin, record.admin_id)
+    syncs.sync_commit(session, me, record, rows, SimpleNamespace(app=SimpleNamespace(state=state)))
+"""
+
+
+def _state(service: Service) -> list[tuple[Any, ...]]:
+    """The program's invitations with their learners, and the audit record's length."""
+    from sqlalchemy import select
+
+    with service.sessions() as session:
+        rows = session.execute(
+            select(Learner.email, Learner.full_name, Learner.external_id, Invitation.status)
+            .join(Invitation, Invitation.learner_id == Learner.id)
+            .order_by(Learner.email, Invitation.id)
+        ).all()
+        return [tuple(row) for row in rows] + [("audit", count(service, AuditEntry))]
+
+
+def test_a_sync_killed_inside_its_commit_leaves_the_program_as_before(
+    service: Service, database_url: str
+) -> None:
+    """SIGKILL after the updates, after the removals, and with everything written but the
+    commit: the program is as before each time; then the sync commits whole."""
+    import subprocess
+    import sys
+
+    upload_and_commit(service, service.acme, "seed", batch(100), send=False)
+    rows = _monthly_file()  # renames, new emails, new learners
+    rows = {column: values[:80] + values[-20:] for column, values in rows.items()}
+    import_id, diff = _sync(service, service.acme, rows, remove_missing=True, max_removals=20)
+    assert (len(diff["invite"]), len(diff["update"]), len(diff["remove"])) == (20, 30, 20)
+    before = _state(service)
+    for point in ("_remove", "check_rows", "record"):
+        process = subprocess.Popen(
+            [sys.executable, "-c", KILL_AT, database_url, str(import_id), "100", point],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout is not None
+        inside = process.stdout.readline().strip()
+        process.kill()  # SIGKILL
+        _, errors = process.communicate(timeout=30)
+        assert inside == "inside", errors
+        assert _state(service) == before, point
+    response = _commit(service, import_id, 100)
+    assert response.status_code == 200, response.text
+    assert response.json()["sync"]["invited"] == 20
+    assert _live(service) == 100
+    after = _state(service)
+    assert len(after) == len(before) + 20  # the invited (the revoked stay, as revoked)
+    assert after[-1] == ("audit", before[-1][1] + 3)  # program.synced, its removals, updates
