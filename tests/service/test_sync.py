@@ -144,6 +144,7 @@ def test_a_sync_shows_its_diff_applies_it_once_and_then_changes_nothing(service:
         "updated": 30,
         "removed": 0,
         "revoked": 100,
+        "emailed_updated": 0,
         "unchanged": 870,
         "errors": 0,
     }
@@ -163,6 +164,33 @@ def test_a_sync_shows_its_diff_applies_it_once_and_then_changes_nothing(service:
     response = _commit(service, again, len(rows["row"]))
     assert response.json()["sync"]["invited"] == 0
     assert _live(service) == 1050
+
+
+def test_a_sync_emails_a_changed_address_only_when_asked(service: Service) -> None:
+    from sqlalchemy import select
+
+    from tui.service.db import OutboxMessage
+
+    upload_and_commit(service, service.acme, "seed", batch(3))  # emails sent
+    rows = batch(3)
+    rows["email"][0] = "moved0@example.com"
+    rows["full_name"][1] = "Renamed 1"
+    import_id, diff = _sync(service, service.acme, rows, send_emails=True, email_updated=True)
+    assert len(diff["update"]) == 2
+    response = _commit(service, import_id, 3)
+    assert response.json()["sync"]["emailed_updated"] == 1
+    with service.sessions() as session:
+        emailed = session.scalars(
+            select(Learner.email)
+            .join(Invitation, Invitation.learner_id == Learner.id)
+            .join(OutboxMessage, OutboxMessage.invitation_id == Invitation.id)
+        ).all()
+    assert sorted(emailed) == [
+        "learner1@example.com",
+        "learner2@example.com",
+        "moved0@example.com",
+        "moved0@example.com",
+    ]
 
 
 def test_a_sync_removing_too_many_is_refused_unless_allowed(service: Service) -> None:
@@ -249,6 +277,7 @@ def test_an_import_during_a_sync_commit_waits_for_it_and_never_interleaves(
         "updated": 0,
         "removed": 0,
         "revoked": 10,
+        "emailed_updated": 0,
         "unchanged": 90,
         "errors": 0,
     }

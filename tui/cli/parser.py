@@ -222,6 +222,11 @@ def _sync_command(command: _Command) -> None:
     sync.add_argument("--dry-run", action="store_true", help="show the difference and stop")
     sync.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     sync.add_argument("--no-email", action="store_true", help="send the invited no email")
+    sync.add_argument(
+        "--email-updated",
+        action="store_true",
+        help="email the invitation again to a pending learner whose email the file changed",
+    )
     _output(sync)
 
 

@@ -93,6 +93,7 @@ async def _upload(
             mode="sync",
             remove_missing=options.remove_missing,
             max_removals=options.max_removals,
+            email_updated=options.email_updated,
         ),
         str(uuid.uuid4()),
     )
@@ -188,8 +189,14 @@ async def _decide(
     }
     said = (
         f"Sync {status.id} complete: {counts.get('invited', 0):,} invited, "
-        f"{counts.get('updated', 0):,} updated, {counts.get('removed', 0):,} removed, "
-        f"{counts.get('revoked', 0):,} revoked, {counts.get('unchanged', 0):,} unchanged, "
+        f"{counts.get('updated', 0):,} updated"
+        + (
+            f" ({counts['emailed_updated']:,} emailed at their new address)"
+            if counts.get("emailed_updated")
+            else ""
+        )
+        + f", {counts.get('removed', 0):,} removed, {counts.get('revoked', 0):,} revoked, "
+        f"{counts.get('unchanged', 0):,} unchanged, "
         f"{plural(len(diff.errors), 'row')} with errors left out."
     )
     done = _done(document, result, output, said)

@@ -287,6 +287,8 @@ class Import(Base):
     mode: Mapped[str] = mapped_column(String(8), default="import", server_default="import")
     remove_missing: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     max_removals: Mapped[int | None] = mapped_column(Integer)
+    # A sync: pending invitations whose learner's email it changed are emailed again.
+    email_updated: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     # What a committed sync did: invited, updated, removed, revoked, unchanged, errors.
     sync_counts: Mapped[dict[str, int] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -33,9 +33,11 @@ from tui.service.invitations import (
     create_invitations,
     import_rows,
     lock_for_invitations,
+    resend_many,
     revoke_many,
     search_keys,
 )
+from tui.service.policy import invitation_lifetime
 from tui.service.seats import is_pending
 
 _IN_CHUNK = 5_000
@@ -266,6 +268,7 @@ def commit_sync(
         )
         return outcome
     _update_learners(session, update_rows)
+    emailed = _email_updated(session, record, update_rows, now)
     removed = revoked = 0
     if record.remove_missing:
         removed, revoked = _remove(session, remove, record.file_name, now)
@@ -306,6 +309,7 @@ def commit_sync(
         "updated": update_rows.height,
         "removed": removed,
         "revoked": revoked,
+        "emailed_updated": emailed,
         "unchanged": unchanged,
         "errors": outcome.errors.height,
     }
@@ -356,6 +360,24 @@ def _update_learners(session: Session, update_rows: pl.DataFrame) -> None:
         .execution_options(synchronize_session=False)
     )
     _UPDATES.drop(connection)
+
+
+def _email_updated(
+    session: Session, record: Import, update_rows: pl.DataFrame, now: datetime
+) -> int:
+    """With `email_updated` (and emails sent), a new email for each pending invitation whose
+    learner's email the sync changed, at the new address; how many."""
+    if not (record.email_updated and record.send_emails):
+        return 0
+    moved = update_rows.filter(
+        (pl.col("status") == "pending") & (pl.col("email") != pl.col("old_email"))
+    )["invitation_id"].to_list()
+    lifetime = invitation_lifetime(session, record.organization_id)
+    emailed = 0
+    for start in range(0, len(moved), _IN_CHUNK):
+        part = select(Invitation.id).where(Invitation.id.in_(moved[start : start + _IN_CHUNK]))
+        emailed += resend_many(session, part, now, lifetime)[1]
+    return emailed
 
 
 def _remove(

@@ -478,6 +478,10 @@ class ImportCreate(BaseModel):
         description="sync: allow this many removals past the service's share "
         "(sync_max_removal_share of the program's learners)",
     )
+    email_updated: bool = Field(
+        default=False,
+        description="sync: email again the pending invitations whose learner's email changed",
+    )
 
 
 # The columns of LeftOutRows: the learner rows' columns, and why each row was left out.

@@ -69,6 +69,7 @@ def _same_request(record: Import, body: wire.ImportCreate) -> bool:
         record.mode,
         record.remove_missing,
         record.max_removals,
+        record.email_updated,
     ) == (
         body.program_id,
         body.contract_id,
@@ -79,6 +80,7 @@ def _same_request(record: Import, body: wire.ImportCreate) -> bool:
         body.mode,
         body.remove_missing,
         body.max_removals,
+        body.email_updated,
     )
 
 
@@ -118,6 +120,7 @@ def start_import(
             mode=body.mode,
             remove_missing=body.remove_missing,
             max_removals=body.max_removals,
+            email_updated=body.email_updated,
         )
         session.add(record)
         try:

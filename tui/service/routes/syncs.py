@@ -104,7 +104,7 @@ def sync_commit(
     session.execute(delete(ImportChunk).where(ImportChunk.import_id == record.id))
     _record(session, me, record, outcome)
     session.commit()
-    if record.send_emails and counts["invited"]:
+    if record.send_emails and (counts["invited"] or counts["emailed_updated"]):
         notify_sender(request)
     return import_out(session, record)
 

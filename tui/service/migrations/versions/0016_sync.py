@@ -1,4 +1,4 @@
-"""imports.mode, remove_missing, max_removals, sync_counts: an import that syncs a program
+"""imports.mode, remove_missing, max_removals, email_updated, sync_counts: a sync's import
 
 A sync is an import whose commit makes the program's learners match its file: the new are
 invited, the changed updated, and with `remove_missing` the members and pending invitations not
@@ -27,12 +27,17 @@ def upgrade() -> None:
         sa.Column("remove_missing", sa.Boolean(), nullable=False, server_default=sa.false()),
     )
     op.add_column("imports", sa.Column("max_removals", sa.Integer(), nullable=True))
+    op.add_column(
+        "imports",
+        sa.Column("email_updated", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     op.add_column("imports", sa.Column("sync_counts", sa.JSON(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("imports") as batch_op:
         batch_op.drop_column("sync_counts")
+        batch_op.drop_column("email_updated")
         batch_op.drop_column("max_removals")
         batch_op.drop_column("remove_missing")
         batch_op.drop_column("mode")
