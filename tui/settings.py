@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from platformdirs import user_data_path
-from pydantic import ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -65,6 +65,9 @@ class Settings(BaseSettings):
     # Intake limits (tui.intake.limits).
     max_file_bytes: int = Limits.max_bytes
     max_rows: int = Limits.max_rows
+    # A sync that would remove more than this share of a program's learners is refused unless
+    # its --max-removals allows that many (tui.service.sync).
+    sync_max_removal_share: float = Field(default=0.10, ge=0, le=1)
 
     @field_validator("max_file_bytes", "max_rows", mode="before")
     @classmethod

@@ -41,6 +41,7 @@ ROUTES: dict[tuple[str, str], Roles] = {
     ("POST", "/api/v1/imports"): (201, 404, 403),
     ("PUT", "/api/v1/imports/{import_id}/chunks/{seq}"): (200, 404, 403),
     ("POST", "/api/v1/imports/{import_id}/commit"): (200, 404, 403),
+    ("GET", "/api/v1/imports/{import_id}/diff"): (409, 404, 403),  # a plain import: no diff
     ("DELETE", "/api/v1/imports/{import_id}"): (409, 404, 403),  # committed: 409 for owners
     ("GET", "/api/v1/imports/{import_id}"): (200, 404, 200),
     ("PUT", "/api/v1/imports/{import_id}/left-out"): (200, 404, 403),
@@ -147,6 +148,7 @@ def test_every_route_answers_each_role_as_the_table_says(service: Service) -> No
         },
         ("PUT", "/api/v1/imports/{import_id}/chunks/{seq}"): {"json": rows},
         ("POST", "/api/v1/imports/{import_id}/commit"): {"json": {"rows": 1}},
+        ("GET", "/api/v1/imports/{import_id}/diff"): {"params": {"rows": 1}},
         ("PUT", "/api/v1/imports/{import_id}/left-out"): {
             "json": {"row": [], "full_name": [], "email": [], "external_id": [], "error": []}
         },

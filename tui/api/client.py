@@ -301,6 +301,12 @@ class RosterClient:
             "POST", f"/imports/{import_id}/commit", wire.ImportStatus, json={"rows": rows}
         )
 
+    async def sync_diff(self, import_id: int, rows: int) -> wire.SyncDiff:
+        """What committing the sync `import_id` (its `rows` uploaded) would do; changes nothing."""
+        return await self._request(
+            "GET", f"/imports/{import_id}/diff", wire.SyncDiff, params={"rows": rows}
+        )
+
     async def abandon_import(self, import_id: int) -> wire.ImportStatus:
         """Give up an import that has not committed: the service drops its rows."""
         return await self._request("DELETE", f"/imports/{import_id}", wire.ImportStatus)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import NoReturn, Protocol
 
 from tui.cli import account, admins, audit, backups, catalog, files, lists, members, operators
+from tui.cli import sync as sync_command
 from tui.cli.app import open_app
 from tui.cli.output import FORMATS, LIST_FORMATS
 from tui.intake.fields import HEADERS, all_headers_required
@@ -192,6 +193,7 @@ def _intake_commands(command: _Command) -> None:
     _output(do_import)
     for reads_file in (check, do_import):
         _column_option(reads_file)
+    _sync_command(command)
 
 
 def _column_option(sub: argparse.ArgumentParser) -> None:
@@ -204,6 +206,43 @@ def _column_option(sub: argparse.ArgumentParser) -> None:
         "Email\" (repeatable; the fields are the template's headers). Without it, common "
         "names (Name, E-mail, Employee ID, ...) are recognised.",
     )
+
+
+def _sync_command(command: _Command) -> None:
+    sync = command(
+        "sync",
+        "make a program's learners match a file: invite, update, remove",
+        "Compare a file with the program's learners (members and pending invitations) and show "
+        "the difference: to invite, to update, to remove, unchanged, errors; then, once agreed, "
+        "apply it in one transaction. Removals only with --remove-missing, and past "
+        "sync_max_removal_share of the learners only with --max-removals. A second run of the "
+        "same file changes nothing.",
+    )
+    sync.set_defaults(handler=sync_command.sync_file)
+    sync.add_argument("file", type=Path)
+    _column_option(sync)
+    sync.add_argument("--program", required=True, help="program id or exact name")
+    sync.add_argument("--contract", required=True, help="contract id or exact name")
+    sync.add_argument(
+        "--remove-missing",
+        action="store_true",
+        help="remove the members and revoke the pending invitations not in the file",
+    )
+    sync.add_argument(
+        "--max-removals",
+        type=int,
+        metavar="N",
+        help="allow up to N removals, past the share the service allows",
+    )
+    sync.add_argument("--dry-run", action="store_true", help="show the difference and stop")
+    sync.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    sync.add_argument("--no-email", action="store_true", help="send the invited no email")
+    sync.add_argument(
+        "--email-updated",
+        action="store_true",
+        help="email the invitation again to a pending learner whose email the file changed",
+    )
+    _output(sync)
 
 
 def _list_commands(command: _Command) -> None:

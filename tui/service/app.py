@@ -24,6 +24,7 @@ from tui.service.routes import (
     members,
     policy,
     programs,
+    syncs,
 )
 from tui.service.throttle import Throttles
 from tui.wire import models as wire
@@ -72,6 +73,7 @@ def create_app(
         learners,
         invitations,
         imports,
+        syncs,
         members,
         policy,
         admins,

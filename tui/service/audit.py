@@ -43,6 +43,7 @@ ACTIONS: Final = (
     "program.created",
     "program.edited",
     "program.archived",
+    "program.synced",
     "program.restored",
     "contract.created",
     "contract.edited",

@@ -283,6 +283,14 @@ class Import(Base):
     # The file's row numbers of the rows invited, as [first, last] runs, in the invitations' id
     # order (tui.service.import_results); None for imports committed before it was kept.
     invited_rows: Mapped[list[list[int]] | None] = mapped_column(JSON)
+    # "sync": the commit makes the program's learners match the file (tui.service.sync).
+    mode: Mapped[str] = mapped_column(String(8), default="import", server_default="import")
+    remove_missing: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    max_removals: Mapped[int | None] = mapped_column(Integer)
+    # A sync: pending invitations whose learner's email it changed are emailed again.
+    email_updated: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # What a committed sync did: invited, updated, removed, revoked, unchanged, errors.
+    sync_counts: Mapped[dict[str, int] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     committed_at: Mapped[datetime | None] = mapped_column(DateTime)
 

@@ -138,7 +138,9 @@ def build_service(
     abandon_idle(sessions)
     secret = secret_key(settings)
     sender = open_sender(settings, sessions, secret) if with_sender else None
-    return create_app(sessions, sender, secret=secret), sessions
+    app = create_app(sessions, sender, secret=secret)
+    app.state.sync_max_removal_share = settings.sync_max_removal_share
+    return app, sessions
 
 
 def abandon_idle(sessions: sessionmaker[Session]) -> None:

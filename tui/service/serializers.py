@@ -95,6 +95,8 @@ def import_out(session: Session, record: Import, *, with_issues: bool = True) ->
         file_name=record.file_name,
         message=record.message.text if record.message else None,
         update_learners=record.update_learners,
+        mode="sync" if record.mode == "sync" else "import",
+        sync=record.sync_counts,
         rows=record.rows,
         chunks=chunks or 0,
         invited=record.invited,

@@ -463,6 +463,25 @@ class ImportCreate(BaseModel):
         default=False,
         description="stored learners take the file's Full Name and External ID where they differ",
     )
+    mode: Literal["import", "sync"] = Field(
+        default="import",
+        description="sync: the commit makes the program's learners match the file "
+        "(GET /imports/{id}/diff previews it)",
+    )
+    remove_missing: bool = Field(
+        default=False,
+        description="sync: remove the members and revoke the pending invitations not in the file",
+    )
+    max_removals: int | None = Field(
+        default=None,
+        ge=0,
+        description="sync: allow this many removals past the service's share "
+        "(sync_max_removal_share of the program's learners)",
+    )
+    email_updated: bool = Field(
+        default=False,
+        description="sync: email again the pending invitations whose learner's email changed",
+    )
 
 
 # The columns of LeftOutRows: the learner rows' columns, and why each row was left out.
@@ -523,6 +542,9 @@ class ImportStatus(BaseModel):
     created_at: UtcDatetime
     committed_at: UtcDatetime | None
     issues: list[Issue] = Field(default_factory=list)
+    mode: Literal["import", "sync"] = "import"
+    # A committed sync: invited, updated, removed, revoked, unchanged, errors.
+    sync: dict[str, int] | None = None
 
     @property
     def emails_done(self) -> bool:
@@ -622,3 +644,51 @@ class ImportResults(BaseModel):
 
     def __len__(self) -> int:
         return len(self.row)
+
+
+class SyncLearner(BaseModel):
+    """A learner of a sync's diff: a file's row to invite (`row`), or a program's learner not
+    in the file (`status` member or pending, `row` none)."""
+
+    row: int | None = None
+    full_name: str
+    email: str
+    external_id: str | None = None
+    status: Literal["member", "pending"] | None = None
+
+
+class SyncUpdate(BaseModel):
+    """A program's learner the file names with another Full Name, email or External ID."""
+
+    row: int
+    learner_id: int
+    full_name: str
+    email: str
+    external_id: str | None = None
+    old_full_name: str
+    old_email: str
+    old_external_id: str | None = None
+
+
+class SyncError(BaseModel):
+    row: int
+    code: str
+    message: str
+
+
+class SyncDiff(BaseModel):
+    """What a sync's commit does to the program's learners (GET /imports/{id}/diff): nothing
+    is changed to read it. `remove` lists who is not in the file whether or not the sync
+    removes them (`remove_missing`); `refusal` says why its commit would be refused."""
+
+    import_id: int
+    remove_missing: bool
+    learners: int = Field(description="the program's members and pending invitations")
+    max_removal_share: float
+    invite: list[SyncLearner]
+    update: list[SyncUpdate]
+    remove: list[SyncLearner]
+    unchanged: int
+    errors: list[SyncError]
+    refusal_code: str | None = None
+    refusal: str | None = None

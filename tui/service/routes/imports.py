@@ -66,6 +66,10 @@ def _same_request(record: Import, body: wire.ImportCreate) -> bool:
         record.file_name,
         message,
         record.update_learners,
+        record.mode,
+        record.remove_missing,
+        record.max_removals,
+        record.email_updated,
     ) == (
         body.program_id,
         body.contract_id,
@@ -73,6 +77,10 @@ def _same_request(record: Import, body: wire.ImportCreate) -> bool:
         body.file_name,
         body.message,
         body.update_learners,
+        body.mode,
+        body.remove_missing,
+        body.max_removals,
+        body.email_updated,
     )
 
 
@@ -109,6 +117,10 @@ def start_import(
             file_name=body.file_name,
             message=new_message(me.organization_id, body.message),
             update_learners=body.update_learners,
+            mode=body.mode,
+            remove_missing=body.remove_missing,
+            max_removals=body.max_removals,
+            email_updated=body.email_updated,
         )
         session.add(record)
         try:
@@ -223,6 +235,10 @@ def commit(
     from tui.service.invitations import ImportConflict, commit_import, reject_import
 
     record = owned(session, Import, import_id, me, "import")
+    if record.mode == "sync":
+        from tui.service.routes.syncs import sync_commit
+
+        return sync_commit(session, me, record, body.rows, request)
     # Set by an embedded service started for one command (tui.service.runtime.EmbeddedService).
     owed_since = getattr(request.app.state, "owed_since", None)
     retried = record.status == "committed"  # its entry is written already
