@@ -75,8 +75,10 @@ class ChangeDialog(ModalScreen[object]):
 
     def refuse(self, message: str, field: str | None = None) -> None:
         self.query_one("#form-error", Static).update(Content(f"✗ {message}"))
-        if field is not None:
-            self.query_one(f"#{field}", Input).focus()
+        if field is not None:  # the field at fault, selected: typing replaces it
+            entry = self.query_one(f"#{field}", Input)
+            entry.focus()
+            entry.select_all()
 
     def typed(self, field: str) -> str:
         return self.query_one(f"#{field}", Input).value.strip()
