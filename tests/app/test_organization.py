@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, DataTable
+from textual.widgets import Button, DataTable, Label
 
 from tests.app.conftest import connected, on_screen, text_of, type_text, until
+from tests.app.test_markup_is_text import MARKUP_LIKE, table_text
 from tests.app.test_roles import sign_in_as_viewer
 from tui.app import RosterApp
 from tui.screens.organization import (
@@ -19,6 +20,7 @@ from tui.screens.organization import (
     EditPolicy,
     OrganizationScreen,
 )
+from tui.wire import models as wire
 
 pytestmark = pytest.mark.anyio
 PILOT = "Pilot - 30 seats"  # the demo's: 28 of its 30 seats in use
@@ -113,3 +115,21 @@ async def test_a_viewer_reads_the_page_and_is_offered_no_change(
         assert app.active_bindings["r"].binding.action == "reload"  # no restore
         await pilot.press("e", "l")
         assert app.screen is screen  # no dialog
+
+
+async def test_a_contract_s_name_is_shown_as_text(app: RosterApp) -> None:
+    name = " ".join(MARKUP_LIKE)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await organization(pilot)
+        client = await app.client()
+        (pilot_contract,) = [c for c in screen.contracts if c.name == PILOT]
+        await client.edit_contract(pilot_contract.id, wire.ContractChange(name=name))
+        await pilot.press("r")
+        await until(pilot, lambda: name in [contract.name for contract in screen.contracts])
+        await until(pilot, lambda: screen.owner)
+        await pilot.press(*["down"] * [c.name for c in screen.contracts].index(name))
+        assert name[:30] in table_text(pilot, "#contracts-table")
+        assert text_of(pilot, "#contract-detail").startswith(f"{name}: available")
+        await pilot.press("x")
+        await on_screen(pilot, ArchiveContract)
+        assert str(app.screen.query_one(".title", Label).render()) == f"Archive {name}?"

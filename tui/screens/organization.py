@@ -390,8 +390,8 @@ class OrganizationScreen(OffersByRole, ForwardsWorkerErrors, Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("edit", "archive", "restore"):
-            contract = self._highlighted()
-            if not self.owner or contract is None:
+            contract = self._highlighted() if self.owner else None
+            if contract is None:
                 return False
             archived = contract.archived_at is not None
             return archived if action == "restore" else not archived
