@@ -20,6 +20,10 @@ from tui.screens.organization import (
     EditPolicy,
     OrganizationScreen,
 )
+from tui.service import admin as operator
+from tui.service.db import Organization, open_database
+from tui.service.runtime import ensure_demo, keep_embedded_token
+from tui.settings import Settings
 from tui.wire import models as wire
 
 pytestmark = pytest.mark.anyio
@@ -133,3 +137,30 @@ async def test_a_contract_s_name_is_shown_as_text(app: RosterApp) -> None:
         await pilot.press("x")
         await on_screen(pilot, ArchiveContract)
         assert str(app.screen.query_one(".title", Label).render()) == f"Archive {name}?"
+
+
+def sign_in_as_manager(data_dir: Path, program: str) -> None:
+    """The embedded service's token file holds the token of a manager of `program`."""
+    data_dir.mkdir(parents=True)
+    sessions = open_database(Settings(data_dir=data_dir).resolved_database_url())
+    ensure_demo(sessions, data_dir)
+    with sessions.begin() as session:
+        demo = session.query(Organization).filter(Organization.is_demo).one()
+        managed = operator.find_program(session, demo.id, program)
+        _, token = operator.create_admin(session, demo, "max@demo.example", "manager", [managed])
+    sessions.kw["bind"].dispose()
+    keep_embedded_token(data_dir, token)
+
+
+async def test_a_manager_reads_their_programs_contracts_and_changes_nothing(
+    app: RosterApp, data_dir: Path
+) -> None:
+    sign_in_as_manager(data_dir, "Cybersecurity Awareness 2026")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await organization(pilot)
+        button = screen.query_one("#change-policy", Button)
+        await until(pilot, lambda: button.disabled)
+        assert str(button.label) == "Change (owners only)"
+        assert PILOT not in [contract.name for contract in screen.contracts]  # not theirs
+        assert shown(screen, "Spring Cohort 2025 (expired)")[2] == "expired on 2025-06-30"
+        assert not {"e", "x", "l"} & set(app.active_bindings)
