@@ -26,6 +26,7 @@ from tui.screens.home import AdminHome
 from tui.screens.imports import ImportsScreen
 from tui.screens.invitations import InvitationsScreen
 from tui.screens.messages import CommitRequested, FileUploaded, StartBulkFlow, StartSingleInvite
+from tui.screens.organization import OrganizationScreen
 from tui.screens.programs import ProgramsScreen
 from tui.screens.services import Services
 from tui.screens.users import UsersScreen
@@ -76,6 +77,11 @@ class RosterCommands(Provider):
             ),
             ("Imports", "The history of imports", lambda: app.switch_mode("imports")),
             ("Activity", "The audit record: who changed what", lambda: app.switch_mode("activity")),
+            (
+                "Organization",
+                "Contracts and the invitation policy",
+                lambda: app.switch_mode("organization"),
+            ),
         ]
 
     async def discover(self) -> Hits:
@@ -100,6 +106,7 @@ class RosterApp(App[None]):
         "invitations": InvitationsScreen,
         "imports": ImportsScreen,
         "activity": ActivityScreen,
+        "organization": OrganizationScreen,
     }
     DEFAULT_MODE = "home"
     # Below 30 lines (80x24 and such) every screen gets the class -short: dialogs go compact.
@@ -113,6 +120,7 @@ class RosterApp(App[None]):
         # Activity, out of the footer (its keys fill 80 columns); the key list (?) and the
         # palette offer it by name.
         Binding("t", "switch_mode('activity')", "Activity", show=False),
+        Binding("o", "switch_mode('organization')", "Organization", show=False),
         Binding("question_mark", "help", "Keys"),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]

@@ -102,6 +102,12 @@ def test_an_archived_contract_or_program_is_offered_nowhere_and_keeps_its_histor
     archived = get(service, acme, f"/api/v1/programs/{leadership}/contracts", archived="true")
     assert [contract["id"] for contract in archived["items"]] == [unlimited]
     assert unlimited not in [c["id"] for c in get(service, acme, "/api/v1/usage")["contracts"]]
+    # The organization's list: every contract offered, or with archived=true the archived ones.
+    listed = get(service, acme, "/api/v1/contracts")["items"]
+    assert [c["name"] for c in listed] == ["Expired", "Future", "Ten seats"]
+    assert [c["id"] for c in get(service, acme, "/api/v1/contracts", archived="true")["items"]] == [
+        unlimited
+    ]
 
     refused = invite(service, acme, "bob@example.com")
     assert (refused.status_code, refused.json()["code"]) == (409, "archived")

@@ -62,6 +62,8 @@ ROUTES: dict[tuple[str, str], Roles] = {
     ("POST", "/api/v1/admins/{admin_id}/token"): (200, 403, 403),
     ("DELETE", "/api/v1/admins/{admin_id}"): (200, 403, 403),
     ("POST", "/api/v1/me/token"): (200, 200, 200),  # anyone's own token
+    # Anyone reads the contracts; a manager those their programs use.
+    ("GET", "/api/v1/contracts"): (200, 200, 200),
     # Owners change contracts and programs; each archive is restored at once, in this order.
     ("PATCH", "/api/v1/contracts/{contract_id}"): (200, 403, 403),
     ("POST", "/api/v1/contracts/{contract_id}/archive"): (200, 403, 403),
@@ -212,6 +214,7 @@ def test_a_manager_sees_and_counts_only_their_programs(service: Service) -> None
     usage = get(service, manager, "/api/v1/usage")
     assert (usage["programs"], usage["learners"], usage["pending_invitations"]) == (1, 0, 0)
     assert {c["name"] for c in usage["contracts"]} == {"Unlimited"}  # Data Literacy's only
+    assert [c["name"] for c in get(service, manager, "/api/v1/contracts")["items"]] == ["Unlimited"]
     assert get(service, viewer, "/api/v1/me")["role"] == "viewer"
     assert get(service, viewer, "/api/v1/usage")["pending_invitations"] == 1
 

@@ -130,6 +130,26 @@ class RosterClient:
             params={"q": q, **_archived(archived)},
         )
 
+    async def organization_contracts(self, *, archived: bool = False) -> wire.Page[wire.Contract]:
+        """Every contract of the organization offered (a manager's: those their programs use);
+        with `archived`, the archived ones only."""
+        return await self._request(
+            "GET", "/contracts", wire.Page[wire.Contract], params=_archived(archived)
+        )
+
+    async def policy(self) -> wire.InvitationPolicy:
+        """The organization's invitation policy: the invitations' lifetime and the reminder."""
+        return await self._request("GET", "/organization/policy", wire.InvitationPolicy)
+
+    async def set_policy(self, policy: wire.InvitationPolicy) -> wire.InvitationPolicy:
+        """Owners: the organization's invitation policy from now on."""
+        return await self._request(
+            "PUT",
+            "/organization/policy",
+            wire.InvitationPolicy,
+            json=policy.model_dump(mode="json"),
+        )
+
     async def edit_contract(self, contract_id: int, change: wire.ContractChange) -> wire.Contract:
         """Owners: only the fields set on `change` are sent, and change."""
         return await self._request(

@@ -1,5 +1,6 @@
 """Owners change contracts and programs: edit, archive and restore (`tui.service.catalog`).
-Archived ones are listed with `?archived=true` on the programs' and contracts' lists."""
+Archived ones are listed with `?archived=true` on the programs' and contracts' lists; every
+contract of the organization on `GET /contracts`."""
 
 from __future__ import annotations
 
@@ -8,14 +9,16 @@ from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tui.service import audit, catalog
 from tui.service.admin import InvalidInput
-from tui.service.db import Admin, Contract, Program, utcnow
-from tui.service.deps import Id, OwnerAdmin, WriteSessionDep, owned
+from tui.service.db import Admin, Contract, ContractProgram, Program, utcnow
+from tui.service.deps import CurrentAdmin, Id, OwnerAdmin, SessionDep, WriteSessionDep, owned
 from tui.service.errors import ApiProblem
-from tui.service.routes.programs import program_counts
+from tui.service.roles import in_scope, program_scope
+from tui.service.routes.programs import Archived, is_archived, program_counts
 from tui.service.serializers import contract_out, program_out
 from tui.wire import models as wire
 
@@ -39,6 +42,28 @@ def _refusals() -> Iterator[None]:
         raise ApiProblem(status, title, str(refused), code=refused.code) from None
     except InvalidInput as error:
         raise ApiProblem(422, "Invalid request", str(error), code="invalid_input") from None
+
+
+@router.get("/contracts")
+def list_organization_contracts(
+    session: SessionDep, me: CurrentAdmin, archived: Archived = False
+) -> wire.Page[wire.Contract]:
+    """Every contract of the organization, by name; a manager's are those their programs use."""
+    query = select(Contract).where(
+        Contract.organization_id == me.organization_id, is_archived(Contract, archived)
+    )
+    scope = program_scope(session, me)
+    if scope is not None:
+        used = select(ContractProgram.contract_id).where(
+            in_scope(scope, ContractProgram.program_id)
+        )
+        query = query.where(Contract.id.in_(used))
+    now = utcnow()
+    items = [
+        contract_out(session, contract, None, now)
+        for contract in session.scalars(query.order_by(Contract.name))
+    ]
+    return wire.Page[wire.Contract](items=items, total=len(items), limit=len(items) or 1)
 
 
 @router.patch("/contracts/{contract_id}", responses=REFUSALS)
