@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tui.api.syncing import changes, every_row, what_sync_does, with_file_errors
 from tui.cli.files import column_choices, file_and_target, not_started, read_in_background
 from tui.cli.options import batch_settings
 from tui.cli.output import Format, output_of, print_json
@@ -21,8 +22,6 @@ from tui.outcome import Exit, Failure
 from tui.text import plural
 
 if TYPE_CHECKING:
-    import polars as pl
-
     from tui.api.client import RosterClient
     from tui.intake import LearnerFile
     from tui.settings import Settings
@@ -77,66 +76,21 @@ async def _upload(
     options: argparse.Namespace,
     path: Path,
 ) -> tuple[int, int, wire.SyncDiff]:
-    """Start the sync, upload the file's rows without errors (id, how many), read its diff."""
-    import uuid
-
-    from tui.api.importer import _upload
-    from tui.wire import models as wire
+    """Start the sync, upload every row of the file (id, how many), read its diff."""
+    from tui.api.syncing import start_sync, sync_target
 
     rows = every_row(learner_file)
-    started = await client.start_import(
-        wire.ImportCreate(
-            program_id=program.id,
-            contract_id=contract.id,
-            send_emails=not options.no_email,
-            file_name=path.name,
-            update_learners=True,
-            mode="sync",
-            remove_missing=options.remove_missing,
-            max_removals=options.max_removals,
-            email_updated=options.email_updated,
-        ),
-        str(uuid.uuid4()),
+    target = sync_target(
+        program,
+        contract,
+        path.name,
+        send_emails=not options.no_email,
+        remove_missing=options.remove_missing,
+        max_removals=options.max_removals,
+        email_updated=options.email_updated,
     )
-    await _upload(client, started.id, rows, None)
-    return started.id, rows.height, await client.sync_diff(started.id, rows.height)
-
-
-def every_row(learner_file: LearnerFile) -> pl.DataFrame:
-    """Every row of the file as a chunk holds it, those with errors too: the service never
-    takes a learner such a row names (its email or External ID) for one missing from the file.
-    A row with errors goes without its Full Name, so that the service, which checks the rows
-    again, leaves it out too whatever the error was (extra cells, say, it cannot see)."""
-    import polars as pl
-
-    failed = learner_file.issues.filter(pl.col("severity") == "error")["row"]
-    return learner_file.learners.select(
-        "row",
-        pl.when(pl.col("row").is_in(failed.implode()))
-        .then(pl.lit(""))
-        .otherwise(pl.col("full_name"))
-        .alias("full_name"),
-        pl.coalesce("email_normalized", "email").alias("email"),
-        pl.when(pl.col("external_id") != "").then(pl.col("external_id")).alias("external_id"),
-    )
-
-
-def with_file_errors(diff: wire.SyncDiff, learner_file: LearnerFile) -> wire.SyncDiff:
-    """The diff with the file's own errors for its rows with errors (the first of each), and
-    the service's for the others."""
-    import polars as pl
-
-    from tui.wire import models as wire
-
-    errors = (
-        learner_file.issues.filter(pl.col("severity") == "error")
-        .unique("row", keep="first", maintain_order=True)
-        .select("row", "code", "message")
-    )
-    mine = [wire.SyncError.model_validate(row) for row in errors.to_dicts()]
-    rows = {error.row for error in mine}
-    theirs = [error for error in diff.errors if error.row not in rows]
-    return diff.model_copy(update={"errors": sorted(mine + theirs, key=lambda error: error.row)})
+    import_id, diff = await start_sync(client, rows, target)
+    return import_id, rows.height, diff
 
 
 async def _decide(
@@ -221,18 +175,6 @@ def _refused(failure: Failure, document: dict[str, Any], output: Format) -> int:
     return int(failure.exit_code)
 
 
-def what_sync_does(diff: wire.SyncDiff, program: wire.Program) -> str:
-    """The sentence a sync asks about, naming its counts."""
-    said = f"Sync {program.name}: invite {len(diff.invite):,}, update {len(diff.update):,}, "
-    if diff.remove_missing:
-        said += f"remove {len(diff.remove):,}"
-    else:
-        said += f"keep the {len(diff.remove):,} not in the file (--remove-missing removes them)"
-    return said + (
-        f"; {diff.unchanged:,} unchanged, {plural(len(diff.errors), 'row')} with errors left out."
-    )
-
-
 def diff_document(diff: wire.SyncDiff) -> dict[str, Any]:
     return {
         "invite": [row.model_dump(exclude={"status"}) for row in diff.invite],
@@ -253,7 +195,7 @@ def print_diff(diff: wire.SyncDiff) -> None:
         print(f"  + row {row.row}: {row.full_name} <{row.email}> {row.external_id or ''}".rstrip())
     print(f"~ {len(diff.update):,} to update")
     for change in diff.update:
-        print(f"  ~ row {change.row}: {_changes(change)}")
+        print(f"  ~ row {change.row}: {changes(change)}")
     print(f"- {len(diff.remove):,} {removal}")
     for row in diff.remove:
         print(f"  - {row.full_name} <{row.email}> {row.external_id or ''} ({row.status})")
@@ -261,12 +203,3 @@ def print_diff(diff: wire.SyncDiff) -> None:
     print(f"x {len(diff.errors):,} rows with errors")
     for error in diff.errors:
         print(f"  x row {error.row}: {error.message}")
-
-
-def _changes(change: wire.SyncUpdate) -> str:
-    pairs = (
-        ("Full Name", change.old_full_name, change.full_name),
-        ("Email", change.old_email, change.email),
-        ("External ID", change.old_external_id, change.external_id or change.old_external_id),
-    )
-    return "; ".join(f"{name} {old or '(none)'} → {new}" for name, old, new in pairs if old != new)
