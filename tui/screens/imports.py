@@ -17,6 +17,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
+from tui.api.syncing import sync_said
 from tui.screens.invitations import InvitationsScreen
 from tui.screens.paging import LoadsAsYouGo
 from tui.screens.reloading import ReloadsWhenShown
@@ -53,6 +54,11 @@ def emails_text(record: wire.ImportStatus) -> str:
 def import_detail(record: wire.ImportStatus) -> str:
     """What the table's line leaves out, in two lines: where the import went and who ran it,
     and what became of its rows."""
+    if record.mode == "sync" and record.sync:  # a committed sync says what it changed
+        return (
+            f"{record.program_name} · {record.contract_name} · by {record.admin_email}\n"
+            f"Sync, {record.status}: {plural(record.rows, 'row')} sent, {sync_said(record.sync)}"
+        )
     skipped = f"skipped: {skipped_text(record)}" if any(record.skipped.values()) else "none skipped"
     return (
         f"{record.program_name} · {record.contract_name} · by {record.admin_email}\n"

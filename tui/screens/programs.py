@@ -1,6 +1,6 @@
 """Learning programs: each program with its learners and pending invitations; Invite learners,
-and its Members (`m`). An owner may also edit a program (e) or archive it (x): keys the help (?)
-lists."""
+its Members (`m`), and Sync with a file (`y`). An owner may also edit a program (e) or archive
+it (x): keys the help (?) lists."""
 
 from __future__ import annotations
 
@@ -19,18 +19,20 @@ from tui.screens.program_change import ArchiveProgram, EditProgram
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.roles import OffersByRole
 from tui.screens.services import services
+from tui.screens.sync_preview import sync_with_a_file
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.wire import models as wire
 
 
 class ProgramsScreen(OffersByRole, ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
     TITLE = "Learning programs"
-    WRITES = frozenset({"invite"})
+    WRITES = frozenset({"invite", "sync"})
     WRITE_BUTTONS = ("#invite",)
     AUTO_FOCUS = "#programs"
     BINDINGS = [
         Binding("i", "invite", "Invite learners"),
         Binding("m", "members", "Members", show=False),
+        Binding("y", "sync", "Sync with a file (match the program to it)", show=False),
         Binding("e", "edit", "Edit program (owners)", show=False),
         Binding("x", "archive", "Archive program (owners)", show=False),
     ]
@@ -93,6 +95,12 @@ class ProgramsScreen(OffersByRole, ReloadsWhenShown, ForwardsWorkerErrors, Scree
         table = self.query_one(DataTable)
         if self.programs and 0 <= table.cursor_row < len(self.programs):
             self.app.push_screen(MembersScreen(self.programs[table.cursor_row]))
+
+    def action_sync(self) -> None:
+        """Make the highlighted program match a file, previewed as a diff (owners, managers)."""
+        program = self._highlighted()
+        if program is not None:
+            sync_with_a_file(self, program)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("edit", "archive"):
