@@ -175,9 +175,9 @@ class SyncPreview(ForwardsWorkerErrors, Screen[None]):
         marker, row, name, email, change = (
             Text(str(cell)) if isinstance(cell, str) else cell for cell in cells
         )
-        said = Text.assemble(
-            marker, " ", f"row {row} " if row.plain else "", name, " ", email, ": ", change
-        )
+        row_label = Text(f"row {row.plain}") if row.plain else Text()
+        named = [part for part in (marker, row_label, name, email) if part.plain]
+        said = Text(" ").join(named) + Text(": ") + change
         self.query_one("#sync-detail", Static).update(said)
 
     def action_filter(self) -> None:
