@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 from textual.pilot import Pilot
-from textual.widgets import Button, DataTable
+from textual.widgets import Button, DataTable, Select
 
 from tests.app.conftest import choose, connected, on_screen, text_of, type_text, until
 from tui.app import RosterApp
+from tui.screens.choose_columns import ChooseColumns
 from tui.screens.pickers import ChooseContract
 from tui.screens.programs import ProgramsScreen
 from tui.screens.sync_file import SyncFile
@@ -52,7 +53,8 @@ def hr_file(data_dir: Path, tmp_path: Path, missing: int) -> Path:
     rows[0] = rows[0].replace("Amara Okafor", "Amara [b]Okafor-Reid")  # renamed, shown as text
     rows += ["New Person,new.person@example.org,N-1", "Second Newcomer,second.new@example.org,"]
     path = tmp_path / "hr.csv"
-    path.write_text("\n".join(["Full Name,Email,External ID", *rows]) + "\n", encoding="utf-8")
+    # Headers HR writes: Email is Roster's to ask for (the dialog), the others aliases.
+    path.write_text("\n".join(["Name,Courriel,Employee ID", *rows]) + "\n", encoding="utf-8")
     return path
 
 
@@ -72,6 +74,9 @@ async def to_sync_preview(
     await on_screen(pilot, SyncFile)
     await type_text(pilot, str(hr_file(data_dir, tmp_path, missing)))
     await pilot.press("enter")
+    await on_screen(pilot, ChooseColumns)
+    pilot.app.screen.query_one("#column-email", Select).value = 1
+    await pilot.click("#apply")
     await on_screen(pilot, SyncPreview)
     screen = pilot.app.screen
     assert isinstance(screen, SyncPreview)

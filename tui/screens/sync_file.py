@@ -17,7 +17,9 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Input, Label, Static
 
 from tui.api.client import ApiError, ServiceUnreachableError
+from tui.intake.columns import columns_to_choose
 from tui.intake.safety import READING, failure_problem, is_interrupt
+from tui.screens.choose_columns import ChooseColumns
 from tui.screens.save_as import clean_path
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
@@ -138,6 +140,13 @@ class SyncFile(ForwardsWorkerErrors, ModalScreen[SyncUpload | None]):
         from tui.intake.learner_file import read_learner_file
 
         learner_file: LearnerFile = await asyncio.to_thread(read_learner_file, path, self.limits)
+        found = columns_to_choose(list(learner_file.header), learner_file.summary.file_errors)
+        if found is not None:  # headers Roster does not know: the admin says which is which
+            dialog = ChooseColumns(path.name, learner_file.header, found)
+            columns = await self.app.push_screen_wait(dialog)
+            if columns:
+                read = read_learner_file
+                learner_file = await asyncio.to_thread(read, path, self.limits, columns)
         if learner_file.summary.file_errors:
             self._say(_file_problem(learner_file))
             return None
