@@ -35,7 +35,7 @@ async def test_an_owner_renames_then_archives_a_program(app: RosterApp, data_dir
         await pilot.press(*["backspace"] * len("Inclusive Hiring"))
         await type_text(pilot, "Python for Analysts")  # another program's name
         await pilot.press("enter")
-        refusal = app.screen.query_one("#edit-refusal", Static)
+        refusal = app.screen.query_one("#form-error", Static)
         await until(pilot, lambda: "choose another name" in str(refusal.render()))
         assert isinstance(app.screen, EditProgram)  # open, with what was typed
         await pilot.press(*["backspace"] * len("Python for Analysts"))

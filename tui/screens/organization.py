@@ -19,10 +19,11 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.reactive import reactive
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import Button, Checkbox, DataTable, Footer, Header, Input, Label, Static
 
 from tui.api.client import ApiError
+from tui.screens.change_dialog import ArchiveQuestion, ChangeDialog
 from tui.screens.roles import OffersByRole
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
@@ -60,42 +61,6 @@ def status_text(contract: wire.Contract) -> str:
     return "available" if contract.available else contract.unavailable_reason or "unavailable"
 
 
-class ChangeDialog(ModalScreen[object]):
-    """A small form that sends its change itself: the service's refusal is shown in
-    `#form-error`, and the dialog stays until the change is saved (dismissed with what the
-    service answered) or cancelled (dismissed with None)."""
-
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
-
-    def buttons(self) -> ComposeResult:
-        yield Static("", id="form-error")
-        with Horizontal(classes="buttons"):
-            yield Button("Cancel", id="cancel")
-            yield Button("Save", id="save", variant="primary")
-
-    def refuse(self, message: str, field: str | None = None) -> None:
-        self.query_one("#form-error", Static).update(Content(f"✗ {message}"))
-        if field is not None:  # the field at fault, selected: typing replaces it
-            entry = self.query_one(f"#{field}", Input)
-            entry.focus()
-            entry.select_all()
-
-    def typed(self, field: str) -> str:
-        return self.query_one(f"#{field}", Input).value.strip()
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(None)
-
-    @on(Input.Submitted)
-    @on(Button.Pressed, "#save")
-    def _save(self) -> None:
-        self.save()
-
-    def save(self) -> None:
-        raise NotImplementedError
-
-
 def _day(text: str, label: str) -> date | None:
     """A date typed as YYYY-MM-DD; empty: none. ValueError says what is wrong."""
     if not text:
@@ -107,7 +72,7 @@ def _day(text: str, label: str) -> date | None:
         raise ValueError(message) from None
 
 
-class EditContract(ForwardsWorkerErrors, ChangeDialog):
+class EditContract(ForwardsWorkerErrors, ChangeDialog[wire.Contract]):
     """The contract's name, seats and dates; dismissed with the contract as saved."""
 
     def __init__(self, contract: wire.Contract) -> None:
@@ -174,7 +139,7 @@ class EditContract(ForwardsWorkerErrors, ChangeDialog):
         self.dismiss(saved)
 
 
-class EditPolicy(ForwardsWorkerErrors, ChangeDialog):
+class EditPolicy(ForwardsWorkerErrors, ChangeDialog[wire.InvitationPolicy]):
     """How long invitations live, and after how many days a pending one is reminded (empty:
     never); dismissed with the policy as saved."""
 
@@ -235,43 +200,18 @@ class EditPolicy(ForwardsWorkerErrors, ChangeDialog):
         self.dismiss(saved)
 
 
-class ArchiveContract(ModalScreen[bool]):
-    """The question before archiving: what stops, and what stays."""
-
-    BINDINGS = [Binding("escape", "dismiss(False)", "Cancel")]
+class ArchiveContract(ArchiveQuestion):
+    """The question before archiving a contract: what stops, and what stays."""
 
     def __init__(self, contract: wire.Contract) -> None:
-        super().__init__()
+        super().__init__(
+            contract.name,
+            "It takes no new invitations from now on and is offered in no picker. Its "
+            f"{plural(contract.seats_used, 'seat')} in use stay: pending invitations "
+            "stay valid and can still be accepted, and its history is kept. Show the "
+            "archived contracts (s) and press r to restore it.",
+        )
         self.contract = contract
-
-    def compose(self) -> ComposeResult:
-        contract = self.contract
-        with Vertical(classes="dialog", id="archive-contract"):
-            yield Label(Content(f"Archive {contract.name}?"), classes="title")
-            yield Static(
-                Content(
-                    "It takes no new invitations from now on and is offered in no picker. Its "
-                    f"{plural(contract.seats_used, 'seat')} in use stay: pending invitations "
-                    "stay valid and can still be accepted, and its history is kept. Show the "
-                    "archived contracts (s) and press r to restore it."
-                ),
-                id="archive-question",
-            )
-            with Horizontal(classes="buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Archive", id="archive", variant="error")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one("#cancel", Button).focus()
-
-    @on(Button.Pressed, "#archive")
-    def _archive(self) -> None:
-        self.dismiss(True)
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(False)
 
 
 class OrganizationScreen(OffersByRole, ForwardsWorkerErrors, Screen[None]):

@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import shlex
 
-from textual import on, work
+from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.containers import Vertical
+from textual.widgets import Footer, Input, Label
 
 from tui.api.client import ApiError
+from tui.screens.change_dialog import ArchiveQuestion, ChangeDialog
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
@@ -31,13 +30,10 @@ def restore_command(program: wire.Program) -> str:
     return f"roster programs restore {'-- ' if name.startswith('-') else ''}{quoted}"
 
 
-class EditProgram(ForwardsWorkerErrors, ModalScreen[wire.Program | None]):
+class EditProgram(ForwardsWorkerErrors, ChangeDialog[wire.Program]):
     """The program's name and description, to change. Save sends the fields changed: the
     dialog is dismissed with the program as the service keeps it, or stays open saying why the
     service refused (None when cancelled or nothing changed)."""
-
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel")]
-    DEFAULT_CSS = "EditProgram #edit-refusal { color: $error; height: auto; }"
 
     def __init__(self, program: wire.Program) -> None:
         super().__init__()
@@ -50,18 +46,13 @@ class EditProgram(ForwardsWorkerErrors, ModalScreen[wire.Program | None]):
             yield Input(self.program.name, id="program-name", max_length=200)
             yield Label("Description")
             yield Input(self.program.description, id="program-description", max_length=2000)
-            yield Static("", id="edit-refusal", markup=False)
-            with Horizontal(classes="buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Save", id="save", variant="primary")
+            yield from self.buttons()
         yield Footer()
 
     def on_mount(self) -> None:
         self.query_one("#program-name", Input).focus()
 
-    @on(Input.Submitted)
-    @on(Button.Pressed, "#save")
-    def _save(self) -> None:
+    def save(self) -> None:
         name = self.query_one("#program-name", Input).value
         description = self.query_one("#program-description", Input).value
         changed = {
@@ -75,59 +66,31 @@ class EditProgram(ForwardsWorkerErrors, ModalScreen[wire.Program | None]):
         if not changed:
             self.dismiss(None)
             return
-        self.save(wire.ProgramChange(**changed))
+        self.send(wire.ProgramChange(**changed))
 
     @work(exclusive=True, group="edit-program", exit_on_error=False)
     @never_hangs
-    async def save(self, change: wire.ProgramChange) -> None:
+    async def send(self, change: wire.ProgramChange) -> None:
         """Send the change: closed with the program as it is now, or open with the refusal
         under the fields, to fix and save again."""
         client = await services(self).client()
         try:
             program = await client.edit_program(self.program.id, change)
         except ApiError as error:
-            self.query_one("#edit-refusal", Static).update(f"✗ {error.problem.detail}")
+            self.refuse(error.problem.detail)
             return
         self.dismiss(program)
 
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(None)
 
-
-class ArchiveProgram(ModalScreen[bool]):
-    """The question before archiving: what stops, and what stays."""
-
-    BINDINGS = [Binding("escape", "dismiss(False)", "Cancel")]
+class ArchiveProgram(ArchiveQuestion):
+    """The question before archiving a program: what stops, and what stays."""
 
     def __init__(self, program: wire.Program) -> None:
-        super().__init__()
+        super().__init__(
+            program.name,
+            "It is offered nowhere from now on: not on this page, not in the pickers, no new "
+            f"invitations. Its {plural(program.learners, 'learner')} and "
+            f"{plural(program.pending, 'pending invitation')} stay, and pending invitations "
+            f"can still be accepted. `{restore_command(program)}` brings it back.",
+        )
         self.program = program
-
-    def compose(self) -> ComposeResult:
-        program = self.program
-        with Vertical(classes="dialog", id="archive-program"):
-            yield Label(f"Archive {program.name}?", classes="title", markup=False)
-            yield Static(
-                "It is offered nowhere from now on: not on this page, not in the pickers, no new "
-                f"invitations. Its {plural(program.learners, 'learner')} and "
-                f"{plural(program.pending, 'pending invitation')} stay, and pending invitations "
-                f"can still be accepted. `{restore_command(program)}` brings it back.",
-                id="archive-question",
-                markup=False,
-            )
-            with Horizontal(classes="buttons"):
-                yield Button("Cancel", id="cancel")
-                yield Button("Archive", id="archive", variant="error")
-        yield Footer()
-
-    def on_mount(self) -> None:
-        self.query_one("#cancel", Button).focus()
-
-    @on(Button.Pressed, "#archive")
-    def _archive(self) -> None:
-        self.dismiss(True)
-
-    @on(Button.Pressed, "#cancel")
-    def _cancel(self) -> None:
-        self.dismiss(False)
