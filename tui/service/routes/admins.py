@@ -151,13 +151,7 @@ def add_admin(body: wire.AdminCreate, session: WriteSessionDep, me: OwnerAdmin) 
     except operator.InvalidInput as error:
         raise _invalid(error) from None
     record = _record_of(session, admin)
-    audit.record(
-        session,
-        me.organization_id,
-        audit.Actor.admin(me),
-        "admin.added",
-        details={"email": admin.email, "role": admin.role, "programs": record.programs},
-    )
+    _recorded(session, me, "admin.added", admin, record)
     session.commit()
     return wire.AdminToken(admin=record, token=token)
 
@@ -183,13 +177,7 @@ def change_admin(
         session.add_all(AdminProgram(admin_id=admin.id, program_id=p.id) for p in programs)
     session.flush()
     record = _record_of(session, admin)
-    audit.record(
-        session,
-        me.organization_id,
-        audit.Actor.admin(me),
-        "admin.changed",
-        details={"email": admin.email, "role": admin.role, "programs": record.programs},
-    )
+    _recorded(session, me, "admin.changed", admin, record)
     session.commit()
     return record
 
@@ -203,13 +191,7 @@ def remove_admin(admin_id: Id, session: WriteSessionDep, me: OwnerAdmin) -> wire
     _keep_an_owner(session, admin, "removed")
     admin.removed_at = utcnow()
     record = _record_of(session, admin)
-    audit.record(
-        session,
-        me.organization_id,
-        audit.Actor.admin(me),
-        "admin.removed",
-        details={"email": admin.email, "role": admin.role, "programs": record.programs},
-    )
+    _recorded(session, me, "admin.removed", admin, record)
     session.commit()
     return record
 
@@ -218,13 +200,7 @@ def _rotate(session: Session, admin: Admin, me: Admin) -> wire.AdminToken:
     token = operator.rotate_token(admin)
     session.flush()
     record = _record_of(session, admin)
-    audit.record(
-        session,
-        me.organization_id,
-        audit.Actor.admin(me),
-        "admin.token_rotated",
-        details={"email": admin.email, "role": admin.role, "programs": record.programs},
-    )
+    _recorded(session, me, "admin.token_rotated", admin, record)
     session.commit()
     return wire.AdminToken(admin=record, token=token)
 
@@ -241,3 +217,16 @@ def rotate_my_token(session: WriteSessionDep, me: CurrentAdmin) -> wire.AdminTok
     request was sent with opens nothing from now on."""
     admin = session.get_one(Admin, me.id)
     return _rotate(session, admin, admin)
+
+
+def _recorded(
+    session: Session, me: Admin, action: str, admin: Admin, record: wire.AdminRecord
+) -> None:
+    """The change to `admin`, on the record: who they are now (never their token)."""
+    audit.record(
+        session,
+        me.organization_id,
+        audit.Actor.admin(me),
+        action,
+        details={"email": admin.email, "role": admin.role, "programs": record.programs},
+    )
