@@ -101,3 +101,19 @@ def test_an_import_only_for_typing_closes_a_circle(tmp_path: Path) -> None:
     )
     (package / "screens" / "till.py").write_text("from shop.screens import cart\n")
     assert circles(import_graph(package)) == [["shop.app", "shop.screens.cart"]]
+
+
+def test_every_worker_of_the_app_survives_a_native_panic() -> None:
+    """Textual's workers catch only Exception: a worker's body without `@never_hangs`
+    (tui/screens/worker_errors.py) would hang on a library's native panic."""
+    bare = []
+    for path in sorted(Path(tui.__file__).parent.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            names = [
+                ast.unparse(d.func if isinstance(d, ast.Call) else d) for d in node.decorator_list
+            ]
+            if "work" in names and "never_hangs" not in names:
+                bare.append(f"{path}:{node.lineno} {node.name}")
+    assert bare == []

@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Sta
 from tui.screens.paging import LoadsAsYouGo
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.services import services
-from tui.screens.worker_errors import ForwardsWorkerErrors
+from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
 from tui.wire import models as wire
 
@@ -100,6 +100,7 @@ class ActivityScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Scree
         }
 
     @work(exclusive=True, group="activity", exit_on_error=False)
+    @never_hangs
     async def reload(self, delay: float = 0.0) -> None:
         import asyncio
 

@@ -6,6 +6,7 @@ under the table: its program and contract, who ran it, what was skipped and why.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -206,17 +207,11 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
 
         from tui.intake.export import write_rows_with_errors
 
-        try:
-            write_rows_with_errors(pl.DataFrame(rows.model_dump()), path, replace=True)
-        except OSError as error:
-            self.app.call_from_thread(
-                self.notify,
-                f"Cannot write {path}: {error.strerror}.",
-                severity="error",
-                markup=False,
-            )
-            return
-        self.app.call_from_thread(self.notify, f"Saved the rows left out to {path}", markup=False)
+        self._written(
+            lambda: write_rows_with_errors(pl.DataFrame(rows.model_dump()), path, replace=True),
+            path,
+            "the rows left out",
+        )
 
     def action_save_results(self) -> None:
         import_id = self._highlighted()
@@ -228,6 +223,7 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
         self.save_results(import_id)
 
     @work(exclusive=True, group="results", exit_on_error=False)
+    @never_hangs
     async def save_results(self, import_id: int) -> None:
         """The import's results, one line per row of its file with its outcome and why, saved
         where the admin says."""
@@ -250,11 +246,16 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
         )
 
     @work(thread=True, exit_on_error=False)
+    @never_hangs
     def write_results(self, results: wire.ImportResults, path: Path) -> None:
         from tui.api.sheets import save_import_results
 
+        self._written(lambda: save_import_results(results, path, replace=True), path, "the results")
+
+    def _written(self, write: Callable[[], object], path: Path, what: str) -> None:
+        """Run `write` (in the worker's thread), then say where `what` went, or why not."""
         try:
-            save_import_results(results, path, replace=True)
+            write()
         except OSError as error:
             self.app.call_from_thread(
                 self.notify,
@@ -263,4 +264,4 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
                 markup=False,
             )
             return
-        self.app.call_from_thread(self.notify, f"Saved the results to {path}", markup=False)
+        self.app.call_from_thread(self.notify, f"Saved {what} to {path}", markup=False)

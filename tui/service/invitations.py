@@ -101,6 +101,20 @@ class ImportConflict(Exception):
         return self.checked.seats_left if self.checked else None
 
 
+def all_rows_received(session: Session, import_id: int, expected_rows: int) -> pl.DataFrame:
+    """The import's rows (`import_rows`), once all `expected_rows` came; else the conflict that
+    asks the client for the missing chunks (it may retry: not final)."""
+    frame = import_rows(session, import_id)
+    if frame.height != expected_rows:
+        raise ImportConflict(
+            "incomplete_import",
+            f"The service received {frame.height:,} of the {expected_rows:,} rows; "
+            "send the missing chunks again, then commit.",
+            final=False,
+        )
+    return frame
+
+
 def import_rows(session: Session, import_id: int) -> pl.DataFrame:
     """All rows received for an import, in chunk order, as the frame `check_rows` takes."""
     payloads = session.scalars(
@@ -138,14 +152,7 @@ def commit_import(
             "The import was abandoned (its upload stopped, or the disk failed it) and its rows "
             "dropped; start a new one.",
         )
-    frame = import_rows(session, record.id)
-    if frame.height != expected_rows:
-        raise ImportConflict(
-            "incomplete_import",
-            f"The service received {frame.height:,} of the {expected_rows:,} rows; "
-            "send the missing chunks again, then commit.",
-            final=False,
-        )
+    frame = all_rows_received(session, record.id, expected_rows)
     program, contract = lock_for_invitations(session, record.program_id, record.contract_id)
     since = record.created_at if owed_since is None else min(record.created_at, owed_since)
     checked = check_rows(session, program, contract, frame, today, owed_since=since)

@@ -30,8 +30,8 @@ from tui.service.db import Import, Invitation, Learner, Program
 from tui.service.frames import read_frame
 from tui.service.invitations import (
     ImportConflict,
+    all_rows_received,
     create_invitations,
-    import_rows,
     lock_for_invitations,
     resend_many,
     revoke_many,
@@ -234,14 +234,7 @@ def commit_sync(
     catches it, reads `refusal`, and rolls back."""
     if record.status != "open":
         raise ImportConflict(f"import_{record.status}", f"The import is {record.status}.")
-    frame = import_rows(session, record.id)
-    if frame.height != expected_rows:
-        raise ImportConflict(
-            "incomplete_import",
-            f"The service received {frame.height:,} of the {expected_rows:,} rows; "
-            "send the missing chunks again, then commit.",
-            final=False,
-        )
+    frame = all_rows_received(session, record.id, expected_rows)
     program, contract = lock_for_invitations(session, record.program_id, record.contract_id)
     rows, errors, named = _file_rows(frame)
     learners = program_learners(session, program, now)
