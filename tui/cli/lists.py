@@ -9,7 +9,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tui.cli.options import batch_settings
-from tui.cli.output import Format, output_of, print_json, print_list, print_table
+from tui.cli.output import (
+    Format,
+    output_of,
+    print_json,
+    print_list,
+    print_table,
+    writing_to,
+)
 from tui.outcome import Exit, Failure
 from tui.text import noun, plural
 
@@ -359,18 +366,8 @@ async def _save_left_out(client: RosterClient, import_id: int, path: Path) -> No
     from tui.intake.export import write_rows_with_errors
 
     rows = await client.left_out(import_id)
-    try:
+    with writing_to(path):
         write_rows_with_errors(pl.DataFrame(rows.model_dump()), path)
-    except FileExistsError:
-        raise Failure(
-            "file_exists",
-            f"{path} is there already; Roster does not write over a file. Name another one.",
-            path=str(path),
-        ) from None
-    except OSError as error:
-        raise Failure(
-            "cannot_write", f"Cannot write {path}: {error.strerror}.", path=str(path)
-        ) from None
     print(f"{plural(len(rows), 'row')} left out saved to {path}", file=sys.stderr)
 
 

@@ -8,8 +8,10 @@ import csv
 import io
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
@@ -167,3 +169,23 @@ def report_failure(failure: Failure, output: Format) -> int:
     else:
         print(f"roster: {failure.message}", file=sys.stderr)
     return int(failure.exit_code)
+
+
+@contextmanager
+def writing_to(path: Path) -> Iterator[None]:
+    """Around writing a new file the admin named: one that is there already, or a write that
+    fails, is the refusal that says so (`file_exists`, `cannot_write`), never a traceback."""
+    from tui.outcome import Failure
+
+    try:
+        yield
+    except FileExistsError:
+        raise Failure(
+            "file_exists",
+            f"{path} is there already; Roster does not write over a file. Name another one.",
+            path=str(path),
+        ) from None
+    except OSError as error:
+        raise Failure(
+            "cannot_write", f"Cannot write {path}: {error.strerror}.", path=str(path)
+        ) from None

@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from tui.outcome import Exit, Failure
+from tui.cli.output import writing_to
+from tui.outcome import Exit
 from tui.text import plural
 
 if TYPE_CHECKING:
@@ -25,17 +26,7 @@ async def import_results(settings: Settings, import_id: int, path: Path | None) 
     if path is None:
         write_import_results(results, sys.stdout)
         return Exit.OK
-    try:
+    with writing_to(path):
         save_import_results(results, path)
-    except FileExistsError:
-        raise Failure(
-            "file_exists",
-            f"{path} is there already; Roster does not write over a file. Name another one.",
-            path=str(path),
-        ) from None
-    except OSError as error:
-        raise Failure(
-            "cannot_write", f"Cannot write {path}: {error.strerror}.", path=str(path)
-        ) from None
     print(f"{plural(len(results), 'row')} of import {import_id} saved to {path}", file=sys.stderr)
     return Exit.OK
