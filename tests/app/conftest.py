@@ -52,12 +52,13 @@ def learner_file(folder: Path, *rows: str, name: str = "learners.csv") -> Path:
     return path
 
 
-async def until(pilot: Pilot[None], ready: Callable[[], bool], timeout: float = 20.0) -> None:
+async def until(pilot: Pilot[None], ready: Callable[[], bool], timeout: float = 30.0) -> None:
     """Let the app work (workers, the embedded service) until `ready()` holds."""
     deadline = time.monotonic() + timeout
     while not ready():
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out; the screen is {pilot.app.screen!r}")
+            notes = [note.message for note in pilot.app._notifications]
+            raise AssertionError(f"timed out; the screen is {pilot.app.screen!r}, notes {notes}")
         await pilot.pause(0.05)
 
 

@@ -132,6 +132,7 @@ async def test_markup_like_text_is_shown_as_text_and_never_acts(
 
         await pilot.press("u")
         await on_screen(pilot, UsersScreen)
+        app.screen.query_one("#search", Input).value = "ann.lee"
         await until(pilot, lambda: f"Ann {text}" in table_text(pilot, "#learners"))
 
         await pilot.press("v")
