@@ -222,8 +222,8 @@ async def test_invite_learner_shows_the_error_then_invites(app: RosterApp, data_
         email.focus()
         await type_text(pilot, "zoe.walker@example")
         await pilot.press("enter")
-        await until(pilot, lambda: "✗" in text_of(pilot, "#form-error"))
-        assert "It should have a period" in text_of(pilot, "#form-error")
+        await until(pilot, lambda: "✗" in text_of(pilot, "#email-error"))
+        assert "It should have a period" in text_of(pilot, "#email-error")
         assert email.has_focus
         email.value = "zoe.walker@gmial.com"  # the warning a file's row would get
         await pilot.press("enter")

@@ -24,20 +24,19 @@ class HelpScreen(ModalScreen[None]):
         self.keys.add_column(style="bold", no_wrap=True)
         self.keys.add_column()
         seen: set[str] = set()
-        # Roster's keys for this screen (and its own widgets') first, then the app's: going
-        # to another page, quitting; Textual's generic ones (scrolling, a table's cursor) last.
+        # Roster's keys for this screen first, then the app's (the pages, quitting); the
+        # focused widget's (scrolling, a table's cursor) last.
         own = {
             binding.action if isinstance(binding, Binding) else binding[1]
-            for node in (screen, *screen.walk_children())
-            for cls in type(node).__mro__
+            for cls in type(screen).__mro__
             if cls.__module__.startswith("tui.")
             for binding in vars(cls).get("BINDINGS", [])
         }
 
         def rank(active: ActiveBinding) -> int:
-            if active.node is screen.app:
-                return 1
-            return 0 if active.binding.action in own else 2
+            if active.node is screen and active.binding.action in own:
+                return 0
+            return 1 if active.node is screen.app else 2
 
         rows: list[list[tuple[str, str]]] = [[], [], []]
         for active in screen.active_bindings.values():

@@ -58,6 +58,8 @@ class LearnerInput(Input):
 class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[wire.Invitation | None]):
     """The form; dismissed with the invitation once the admin has seen what became of it."""
 
+    TITLE = "Invite Learner"
+
     DEFAULT_CSS = """
     #invite-learner .form-row { height: auto; }
     #invite-learner .form-row > Label { width: 23; padding-top: 1; }
