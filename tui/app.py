@@ -121,7 +121,11 @@ class RosterApp(App[None]):
         # palette offer it by name.
         Binding("t", "switch_mode('activity')", "Activity", show=False),
         Binding("o", "switch_mode('organization')", "Organization", show=False),
-        Binding("question_mark", "help", "Keys"),
+        # The footer shows the key list's key first (tui.widgets.footer): these two stay out of
+        # its list. Before the focused field, on dialogs too: F1 everywhere, `?` where the
+        # focused field does not take `?` as text (Textual leaves it to such a field).
+        Binding("question_mark", "help", "Keys", show=False, priority=True),
+        Binding("f1", "help", "Keys", show=False, priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -145,10 +149,12 @@ class RosterApp(App[None]):
         self.connect()
 
     def action_help(self) -> None:
-        """Every key of the current screen; not over another help or a dialog's text entry."""
+        """Every key of the current screen; the same key on the key list closes it."""
         from tui.screens.help import HelpScreen
 
-        if not isinstance(self.screen, HelpScreen):
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+        else:
             self.push_screen(HelpScreen(self.screen))
 
     def watch_theme(self, theme: str) -> None:

@@ -164,7 +164,7 @@ async def test_edit_in_place_rechecks_the_row(app: RosterApp, tmp_path: Path) ->
         await to_preview(pilot, path)
         preview = app.screen
         assert isinstance(preview, PreviewScreen)
-        await pilot.press("x")
+        await pilot.press("s")
         await on_screen(pilot, SaveAs)
         exported = tmp_path / "learners-errors.csv"
         assert pilot.app.screen.query_one("#save-path", Input).value == str(exported)
@@ -222,8 +222,8 @@ async def test_invite_learner_shows_the_error_then_invites(app: RosterApp, data_
         email.focus()
         await type_text(pilot, "zoe.walker@example")
         await pilot.press("enter")
-        await until(pilot, lambda: "✗" in text_of(pilot, "#form-error"))
-        assert "It should have a period" in text_of(pilot, "#form-error")
+        await until(pilot, lambda: "✗" in text_of(pilot, "#email-error"))
+        assert "It should have a period" in text_of(pilot, "#email-error")
         assert email.has_focus
         email.value = "zoe.walker@gmial.com"  # the warning a file's row would get
         await pilot.press("enter")
@@ -408,7 +408,7 @@ async def test_save_as_suggests_a_free_name_and_replaces_only_on_a_second_enter(
     earlier.write_text("kept")
     async with app.run_test(size=(80, 24)) as pilot:
         await to_preview(pilot, path)
-        await pilot.press("x")
+        await pilot.press("s")
         await on_screen(pilot, SaveAs)
         field = pilot.app.screen.query_one("#save-path", Input)
         assert field.value == str(tmp_path / "learners-errors-2.csv")  # never over a file

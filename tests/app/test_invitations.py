@@ -173,7 +173,7 @@ async def test_the_import_history_opens_an_import_s_invitations(
             "Committed: 3 rows sent, 3 invited, 0 with errors; none skipped",
         ]
 
-        await pilot.press("x")  # its rows left out, saved again
+        await pilot.press("s")  # its rows left out, saved again
         await on_screen(pilot, SaveAs)
         field = app.screen.query_one("#save-path", Input)
         field.value = str(tmp_path / "left-out.csv")

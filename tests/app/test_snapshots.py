@@ -238,7 +238,7 @@ def fill_invite_learner() -> Callable[[Pilot[None]], Awaitable[None]]:
         form.query_one("#email", Input).value = "zoe.walker@example"
         form.query_one("#email", Input).focus()
         await pilot.press("enter")
-        error = form.query_one("#form-error", Static)
+        error = form.query_one("#program-error", Static)
         await until(pilot, lambda: "program" in str(error.render()))
 
     return fill

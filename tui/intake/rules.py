@@ -412,10 +412,11 @@ def _join(names: list[str]) -> str:
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
-def check_one_learner(*values: str) -> tuple[pl.DataFrame, list[tuple[str, str]]]:
+def check_one_learner(*values: str) -> tuple[pl.DataFrame, list[tuple[str, str, str]]]:
     """The row rules on one learner typed in a form (`values` in the order of LEARNER_FIELDS), as
-    on a file's row 1: the checked learner (`check_learners`' learners) and (severity, message)
-    of each issue, errors first. Rules between rows (duplicates) have nothing to compare."""
+    on a file's row 1: the checked learner (`check_learners`' learners) and (severity, header of
+    the field at fault, message) of each issue, errors first. Rules between rows (duplicates)
+    have nothing to compare."""
     cells = dict(zip((field.name for field in LEARNER_FIELDS), values, strict=True))
     learner = pl.DataFrame(
         {"row": [1], **{name: [value] for name, value in cells.items()}, "overflow": [None]},
@@ -424,7 +425,12 @@ def check_one_learner(*values: str) -> tuple[pl.DataFrame, list[tuple[str, str]]
     learners, issues = check_learners(learner, width=len(LEARNER_FIELDS))
     ordered = issues.sort(pl.col("severity") != "error")
     return learners, list(
-        zip(ordered["severity"].to_list(), ordered["message"].to_list(), strict=True)
+        zip(
+            ordered["severity"].to_list(),
+            ordered["column"].to_list(),
+            ordered["message"].to_list(),
+            strict=True,
+        )
     )
 
 

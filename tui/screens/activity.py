@@ -17,13 +17,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import DataTable, Header, Input, Label, Select, Static
 
 from tui.screens.paging import LoadsAsYouGo
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
+from tui.widgets.footer import Footer, HelpKeyInput
 from tui.wire import models as wire
 
 SEARCH_DELAY = 0.25
@@ -79,7 +80,7 @@ class ActivityScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Scree
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="activity-filters"):
-            yield Input(placeholder="Search admins and learners  (/)", id="activity-search")
+            yield HelpKeyInput(placeholder="Search admins and learners  (/)", id="activity-search")
             yield Select[str]([], prompt="Action", id="activity-action")
         yield DataTable(id="activity", cursor_type="row", zebra_stripes=True)
         yield Static(id="activity-detail")

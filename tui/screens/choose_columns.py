@@ -10,9 +10,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Label, Select, Static
+from textual.widgets import Button, Label, Select, Static
 
 from tui.intake.fields import LEARNER_FIELDS
+from tui.widgets.footer import Footer
 
 
 class ChooseColumns(ModalScreen[dict[str, str] | None]):

@@ -1,4 +1,5 @@
-"""`?`: every key of the screen underneath (hidden ones included), its widget's, the app's."""
+"""`?` or F1: the keys of the screen underneath (hidden ones included): its own first, then the
+app's (the pages, quitting), then Textual's generic ones (scrolling, a table's cursor)."""
 
 from __future__ import annotations
 
@@ -7,13 +8,14 @@ from textual.app import ComposeResult
 from textual.binding import ActiveBinding, Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Footer, Label, Static
+from textual.widgets import Label, Static
+
+from tui.widgets.footer import Footer
 
 
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [
         Binding("escape", "dismiss", "Close"),
-        Binding("question_mark", "dismiss", "Close", show=False),
     ]
 
     def __init__(self, screen: Screen[object]) -> None:
@@ -22,8 +24,8 @@ class HelpScreen(ModalScreen[None]):
         self.keys.add_column(style="bold", no_wrap=True)
         self.keys.add_column()
         seen: set[str] = set()
-        # Roster's keys for this screen first, then the highlighted widget's and Textual's,
-        # then the app's.
+        # Roster's keys for this screen first, then the app's (the pages, quitting); the
+        # focused widget's (scrolling, a table's cursor) last.
         own = {
             binding.action if isinstance(binding, Binding) else binding[1]
             for cls in type(screen).__mro__
@@ -34,16 +36,25 @@ class HelpScreen(ModalScreen[None]):
         def rank(active: ActiveBinding) -> int:
             if active.node is screen and active.binding.action in own:
                 return 0
-            return 2 if active.node is screen.app else 1
+            return 1 if active.node is screen.app else 2
 
-        bindings = sorted(screen.active_bindings.values(), key=rank)
-        for active in bindings:
+        rows: list[list[tuple[str, str]]] = [[], [], []]
+        for active in screen.active_bindings.values():
             binding = active.binding
             if not binding.description or binding.description in seen:
                 continue
             seen.add(binding.description)
-            key = self.app.get_key_display(binding)
-            self.keys.add_row(key, binding.description + ("" if active.enabled else " (not now)"))
+            rows[rank(active)].append(
+                (
+                    self.app.get_key_display(binding),
+                    binding.description + ("" if active.enabled else " (not now)"),
+                )
+            )
+        rows[1] = [row for row in rows[1] if row[1] != "Keys"] + [
+            ("f1 or ?", "These keys (in a name or a message, ? is text: f1)")
+        ]
+        for key, description in (*rows[0], *rows[1], *rows[2]):
+            self.keys.add_row(key, description)
         self.where = screen.title or type(screen).__name__
 
     def compose(self) -> ComposeResult:

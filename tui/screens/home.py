@@ -8,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Label, LoadingIndicator, Static
+from textual.widgets import Button, Header, Label, LoadingIndicator, Static
 
 from tui.screens.messages import StartBulkFlow
 from tui.screens.reloading import ReloadsWhenShown
@@ -16,6 +16,7 @@ from tui.screens.roles import OffersByRole
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
+from tui.widgets.footer import Footer
 from tui.wire import models as wire
 
 BAR_WIDTH = 20

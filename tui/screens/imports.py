@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 
 from tui.api.syncing import sync_said
 from tui.screens.invitations import InvitationsScreen
@@ -25,6 +25,7 @@ from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
+from tui.widgets.footer import Footer
 from tui.wire import models as wire
 
 SKIPPED = {"already_invited": "already invited", "already_member": "already members"}
@@ -74,7 +75,7 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
     AUTO_FOCUS = "#imports"
     BINDINGS = [
         Binding("enter", "open", "Its invitations"),
-        Binding("x", "save_left_out", "Save rows left out"),
+        Binding("s", "save_left_out", "Save rows left out"),
         # Out of the footer, whose keys fit 80 columns as they are; ? lists it.
         Binding("r", "save_results", "Save results (a line per row)", show=False),
     ]

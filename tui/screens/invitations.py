@@ -9,6 +9,7 @@ more than one invitation the action goes a batch at a time, in a dialog with a p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from rich.text import Text
@@ -18,15 +19,17 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
+from textual.widgets import Button, Header, Input, Label, Select, Static
 
 from tui.api.client import ApiError
 from tui.screens.bulk_progress import BulkProgress, result_text
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.roles import READ_ONLY, OffersByRole
 from tui.screens.services import services
+from tui.screens.type_the_count import LARGE, TypeTheCount
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
+from tui.widgets.footer import Footer, HelpKeyInput
 from tui.widgets.invitation_table import InvitationTable
 from tui.wire import models as wire
 
@@ -104,7 +107,7 @@ class InvitationsScreen(OffersByRole, ReloadsWhenShown, ForwardsWorkerErrors, Sc
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="invitation-filters"):
-            yield Input(placeholder="Search names, emails, External IDs  (/)", id="search")
+            yield HelpKeyInput(placeholder="Search names, emails, External IDs  (/)", id="search")
             yield Select[int]([], prompt="Program", id="program")
             yield Select[int]([], prompt="Contract", id="contract")
             yield Select([(status, status) for status in STATUSES], prompt="Status", id="status")
@@ -308,10 +311,18 @@ class InvitationsScreen(OffersByRole, ReloadsWhenShown, ForwardsWorkerErrors, Sc
                 return
             if scope.count == 1:
                 self.run_action_on(action, scope)
+            elif action == "revoke" and scope.count > LARGE:
+                # Destroying that many is asked twice: the admin types the count.
+                question = TypeTheCount("Revoke", "invitations", scope.count)
+                self.app.push_screen(question, partial(self._typed, action, scope))
             else:
                 self.run_in_batches(action, scope)
 
         self.app.push_screen(ConfirmAction(action, scopes), chosen)
+
+    def _typed(self, action: str, scope: Scope, go_on: bool | None) -> None:
+        if go_on:
+            self.run_in_batches(action, scope)
 
     def run_in_batches(self, action: str, scope: Scope) -> None:
         """The marked ones or the whole filter, in a dialog that shows the batches going."""

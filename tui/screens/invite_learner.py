@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import polars as pl
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
+from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Checkbox, Footer, Input, Label, Select, Static
+from textual.widgets import Button, Checkbox, Input, Label, Select, Static
 
 from tui.api.client import ApiError
 from tui.intake.fields import LEARNER_FIELDS
 from tui.screens.pickers import contract_detail
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
+from tui.widgets.footer import Footer
 from tui.wire import models as wire
 from tui.wire.models import MAX_MESSAGE
 
@@ -35,12 +37,45 @@ FIELD_OF_CODE = {
 }
 
 
+class LearnerInput(Input):
+    """A learner's field. A pasted line with tabs (a spreadsheet's row: name, email, External
+    ID) fills this field and the next ones, a cell each, as typing them with tab between would."""
+
+    class PastedCells(Message):
+        def __init__(self, field: Input, cells: list[str]) -> None:
+            super().__init__()
+            self.field = field
+            self.cells = cells
+
+    def _on_paste(self, event: events.Paste) -> None:
+        line = event.text.splitlines()[0] if event.text else ""
+        if "\t" in line:
+            event.prevent_default()
+            event.stop()
+            self.post_message(self.PastedCells(self, line.split("\t")))
+
+
 class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[wire.Invitation | None]):
     """The form; dismissed with the invitation once the admin has seen what became of it."""
 
+    TITLE = "Invite Learner"
+
+    DEFAULT_CSS = """
+    #invite-learner .form-row { height: auto; }
+    #invite-learner .form-row > Label { width: 23; padding-top: 1; }
+    #invite-learner .form-row > Input, #invite-learner .form-row > Select { width: 1fr; }
+    #invite-learner .field-error { display: none; color: $error; margin-left: 23; }
+    #invite-learner .field-error.-shown { display: block; }
+    InviteLearnerScreen.-short #invite-learner .form-row > Label { padding-top: 0; }
+    #invite-learner #form-error { display: none; }
+    #invite-learner #form-error.-shown { display: block; }
+    """
     BINDINGS = [
-        Binding("escape", "dismiss(None)", "Back"),
-        Binding("tab", "app.focus_next", "Next field"),
+        Binding("escape", "back", "Back"),
+        # Before the focused field (priority): keys typed right after tab go to the next field,
+        # never to the one tab left, however fast they come.
+        Binding("tab", "app.focus_next", "Next field", priority=True),
+        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
     ]
 
     def __init__(self, program: wire.Program | None = None) -> None:
@@ -53,19 +88,24 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[wire.Invitation | No
     def compose(self) -> ComposeResult:
         with VerticalScroll(classes="dialog", id="invite-learner"):
             yield Label("Invite Learner", classes="title")
+            # A field's label beside it and its error under it, so that the form fits 80x24.
             for field in LEARNER_FIELDS:
-                yield Label(field.label)
-                yield Input(id=field.name, placeholder=field.example)
-            yield Label("Program")
-            yield Select[int]([], id="program", prompt="Choose a program")
-            yield Label("Contract")
-            yield Select[int]([], id="contract", prompt="Choose a contract")
-            yield Label("Your message in the email (optional)")
-            yield Input(
-                id="message",
-                max_length=MAX_MESSAGE,
-                placeholder="Welcome aboard! Start with the first module this week.",
-            )
+                with Horizontal(classes="form-row"):
+                    yield Label(field.label)
+                    yield LearnerInput(id=field.name, placeholder=field.example)
+                yield Static("", id=f"{field.name}-error", classes="field-error")
+            for name, label in (("program", "Program"), ("contract", "Contract")):
+                with Horizontal(classes="form-row"):
+                    yield Label(label)
+                    yield Select[int]([], id=name, prompt=f"Choose a {name}")
+                yield Static("", id=f"{name}-error", classes="field-error")
+            with Horizontal(classes="form-row"):
+                yield Label("Message (optional)")
+                yield Input(
+                    id="message",
+                    max_length=MAX_MESSAGE,
+                    placeholder="Your words in the email: Welcome aboard!",
+                )
             yield Checkbox("Send invitations to new members after import", True, id="send")
             yield Static("", id="form-error")
             with Horizontal(classes="buttons"):
@@ -109,9 +149,45 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[wire.Invitation | No
         label = "Send invitation" if event.value else "Create invitation"
         self.query_one("#invite", Button).label = label
 
+    @on(LearnerInput.PastedCells)
+    def _pasted_cells(self, message: LearnerInput.PastedCells) -> None:
+        """A row pasted with tabs: a cell into each field from the one pasted into on."""
+        names = [field.name for field in LEARNER_FIELDS]
+        fields = names[names.index(str(message.field.id)) :]
+        for name, cell in zip(fields, message.cells, strict=False):
+            entry = self.query_one(f"#{name}", Input)
+            entry.value = cell.strip()
+            entry.cursor_position = len(entry.value)
+            entry.focus()
+
+    @property
+    def filled(self) -> bool:
+        """Something typed in the form: leaving it asks first."""
+        return any(entry.value.strip() for entry in self.query(Input))
+
     @on(Button.Pressed, "#back")
-    def _back(self) -> None:
-        self.dismiss(None)
+    def action_back(self) -> None:
+        if not self.filled:
+            self.dismiss(None)
+            return
+
+        def answered(leave: bool | None) -> None:
+            if leave:
+                self.dismiss(None)
+
+        self.app.push_screen(LeaveForm(), answered)
+
+    def show_errors(self, errors: dict[str, str]) -> None:
+        """Each error under its field (`errors`: field id to message; "" for the form's own
+        line); the first field at fault takes the focus."""
+        for line in self.query(".field-error").results(Static):
+            text = errors.get(str(line.id).removesuffix("-error"), "")
+            line.update(Content(f"✗ {text}" if text else ""))
+            line.set_class(bool(text), "-shown")
+        self._say(errors.get("", ""))
+        at_fault = [name for name in errors if name]
+        if at_fault:
+            self.query_one(f"#{at_fault[0]}").focus()
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#invite")
@@ -120,28 +196,37 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[wire.Invitation | No
 
         program = self.query_one("#program", Select).value
         contract = self.query_one("#contract", Select).value
-        error = self.query_one("#form-error", Static)
-        if not isinstance(program, int) or not isinstance(contract, int):
-            error.update("Choose a program and a contract.")
-            return
         typed = {
             field.name: self.query_one(f"#{field.name}", Input).value.strip()
             for field in LEARNER_FIELDS
         }
         learner, issues = check_one_learner(*typed.values())
-        errors = [message for severity, message in issues if severity == "error"]
-        warnings = [message for severity, message in issues if severity != "error"]
-        if errors:
-            error.update(Content("\n".join(f"✗ {message}" for message in errors)))
+        field_of_header = {field.header: field.name for field in LEARNER_FIELDS}
+        errors: dict[str, str] = {}
+        for severity, header, message in issues:
+            if severity == "error":
+                name = field_of_header.get(header, LEARNER_FIELDS[0].name)
+                errors[name] = "\n".join(filter(None, (errors.get(name), message)))
+        if not isinstance(program, int):
+            errors["program"] = "Choose a program."
+        if not isinstance(contract, int):
+            errors["contract"] = "Choose a contract."
+        self.show_errors(errors)
+        if errors or not isinstance(program, int) or not isinstance(contract, int):
             return
+        warnings = [message for severity, _, message in issues if severity != "error"]
         self.invite(program, contract, learner, warnings, typed)
 
+    def _say(self, text: str) -> None:
+        """The form's own line, above the buttons (hidden while empty)."""
+        line = self.query_one("#form-error", Static)
+        line.update(Content(text))
+        line.set_class(bool(text), "-shown")
+
     def _warn(self, warnings: list[str]) -> None:
-        self.query_one("#form-error", Static).update(
-            Content(
-                "\n".join(f"! {message}" for message in warnings)
-                + "\nPress enter again to invite anyway, or correct it."
-            )
+        self._say(
+            "\n".join(f"! {message}" for message in warnings)
+            + "\nPress enter again to invite anyway, or correct it."
         )
 
     @work(exclusive=True, group="invite", exit_on_error=False)
@@ -164,7 +249,7 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[wire.Invitation | No
             try:
                 checked = await client.check(program_id, contract_id, check_csv(learner))
             except ApiError as failure:
-                self.query_one("#form-error", Static).update(f"✗ {failure.problem.detail}")
+                self.show_errors({"": f"✗ {failure.problem.detail}"})
                 return
             warnings = warnings + differing(checked.known, learner)["message"].to_list()
             if warnings:
@@ -189,9 +274,9 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[wire.Invitation | No
                 ),
             )
         except ApiError as failure:
-            self.query_one("#form-error", Static).update(f"✗ {failure.problem.detail}")
-            field = FIELD_OF_CODE.get(failure.code or "", "email")
-            self.query_one(f"#{field}", Input).focus()
+            self.show_errors(
+                {FIELD_OF_CODE.get(failure.code or "", "email"): failure.problem.detail}
+            )
             return
         if send:
             invitation = await self._wait_for_email(invitation)
@@ -212,6 +297,33 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[wire.Invitation | No
             )
             invitation = next((i for i in page.items if i.id == invitation.id), invitation)
         return invitation
+
+
+class LeaveForm(ModalScreen[bool]):
+    """'Leave the form?': what was typed is lost; answered True (leave) or False. Stay has
+    the focus."""
+
+    BINDINGS = [Binding("escape", "dismiss(False)", "Stay")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog", id="leave-form"):
+            yield Label("Leave the form?", classes="title")
+            yield Static("What you typed is not kept: no invitation is made.")
+            with Horizontal(classes="buttons"):
+                yield Button("Stay", id="stay", variant="primary")
+                yield Button("Leave", id="leave", variant="error")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#stay", Button).focus()
+
+    @on(Button.Pressed, "#leave")
+    def _leave(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#stay")
+    def _stay(self) -> None:
+        self.dismiss(False)
 
 
 class InvitationSent(ModalScreen[None]):

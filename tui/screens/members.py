@@ -21,7 +21,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import Button, DataTable, Header, Input, Label, Static
 
 from tui.api.bulk import MEMBER_BATCH, remove_in_batches
 from tui.api.client import ApiError, RosterClient
@@ -30,8 +30,10 @@ from tui.screens.paging import LoadsAsYouGo
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.roles import READ_ONLY, OffersByRole
 from tui.screens.services import services
+from tui.screens.type_the_count import LARGE, TypeTheCount
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
+from tui.widgets.footer import Footer, HelpKeyInput
 from tui.wire import models as wire
 
 SEARCH_DELAY = 0.25
@@ -139,7 +141,7 @@ class MembersScreen(
         yield Header()
         yield Label(Content(f"Members of {self.program.name}"), classes="title")
         with Horizontal(id="members-bar"):
-            yield Input(placeholder="Search names, emails, External IDs  (/)", id="search")
+            yield HelpKeyInput(placeholder="Search names, emails, External IDs  (/)", id="search")
         yield DataTable(id="members", cursor_type="row", zebra_stripes=True)
         yield Label("", id="members-total")
         yield Footer()
@@ -265,6 +267,19 @@ class MembersScreen(
     def _chosen(self, removal: Removal | None) -> None:
         if removal is None:
             return
+        if removal.count > LARGE:
+            # Destroying that many is asked twice: the admin types the count.
+            question = TypeTheCount("Remove", "members", removal.count)
+
+            def answered(go_on: bool | None) -> None:
+                if go_on:
+                    self._remove(removal)
+
+            self.app.push_screen(question, answered)
+            return
+        self._remove(removal)
+
+    def _remove(self, removal: Removal) -> None:
         selection = wire.MemberSelection(**removal.selection, reason=removal.reason)
         if removal.count == 1:
             self.remove_one(selection)

@@ -20,7 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import Button, Checkbox, DataTable, Header, Input, Label, Static
 
 from tui.api.client import ApiError
 from tui.screens.change_dialog import ArchiveQuestion, ChangeDialog
@@ -28,6 +28,7 @@ from tui.screens.roles import OffersByRole
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
+from tui.widgets.footer import Footer
 from tui.wire import models as wire
 
 # The field a contract's refusal is about, by its code.

@@ -14,7 +14,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Footer, Header, Input, Label, Static, TextArea
+from textual.widgets import Button, Header, Input, Label, Static, TextArea
 
 from tui.api.client import ApiError, ServiceUnreachableError
 from tui.api.importer import Choices
@@ -29,6 +29,7 @@ from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
 from tui.widgets.commit_bar import CommitBar
+from tui.widgets.footer import Footer
 from tui.widgets.preview_rows import PreviewRows
 from tui.widgets.preview_summary import PreviewSummary
 from tui.wire import models as wire
@@ -152,7 +153,7 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         Binding("e", "edit", "Edit row"),
         Binding("d", "leave_out", "Leave out"),
         Binding("f", "cycle_filter", "Filter"),
-        Binding("x", "export", "Export"),
+        Binding("s", "export", "Save issues"),
     ]
     # The file as read: an edit checks it again.
     learner_file: reactive[LearnerFile] = reactive(

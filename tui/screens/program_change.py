@@ -10,13 +10,14 @@ import shlex
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.widgets import Footer, Input, Label
+from textual.widgets import Input, Label
 
 from tui.api.client import ApiError
 from tui.screens.change_dialog import ArchiveQuestion, ChangeDialog
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
+from tui.widgets.footer import Footer
 from tui.wire import models as wire
 
 SPECIAL_IN_DOUBLE_QUOTES = set('"$`\\!')

@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Button, DataTable, Footer, Header, Label
+from textual.widgets import Button, DataTable, Header, Label
 
 from tui.api.client import ApiError
 from tui.screens.members import MembersScreen
@@ -21,6 +21,7 @@ from tui.screens.roles import OffersByRole
 from tui.screens.services import services
 from tui.screens.sync_preview import sync_with_a_file
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
+from tui.widgets.footer import Footer
 from tui.wire import models as wire
 
 

@@ -13,7 +13,7 @@ from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Label, ProgressBar, Static
+from textual.widgets import Button, Label, ProgressBar, Static
 
 from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
 from tui.api.importer import (
@@ -32,6 +32,7 @@ from tui.intake.safety import is_interrupt
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, described, never_hangs
 from tui.text import noun, plural
+from tui.widgets.footer import Footer
 from tui.wire import models as wire
 
 # Why rows were skipped, for one row and for several.

@@ -15,7 +15,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
+
+from tui.widgets.footer import Footer, HelpKeyInput
 
 
 def clean_path(text: str) -> Path:
@@ -49,7 +51,7 @@ class SaveAs(ModalScreen[Path | None]):
         with Vertical(classes="dialog", id="save-as"):
             yield Label(self.dialog_title, classes="title")
             yield Static("Save as (enter saves, escape cancels):", classes="hint")
-            yield Input(str(self.suggested), id="save-path")
+            yield HelpKeyInput(str(self.suggested), id="save-path")
             yield Static("", id="save-problem")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")

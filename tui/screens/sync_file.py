@@ -14,7 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen
-from textual.widgets import Button, Footer, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from tui.api.client import ApiError, ServiceUnreachableError
 from tui.intake.columns import columns_to_choose
@@ -23,6 +23,7 @@ from tui.screens.choose_columns import ChooseColumns
 from tui.screens.save_as import clean_path
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
+from tui.widgets.footer import Footer, HelpKeyInput
 from tui.wire import models as wire
 
 if TYPE_CHECKING:
@@ -68,7 +69,9 @@ class SyncFile(ForwardsWorkerErrors, ModalScreen[SyncUpload | None]):
                 ),
                 classes="hint",
             )
-            yield Input(placeholder="Path to the file (.csv, .tsv, .txt or .xlsx)", id="sync-path")
+            yield HelpKeyInput(
+                placeholder="Path to the file (.csv, .tsv, .txt or .xlsx)", id="sync-path"
+            )
             yield Static("", id="sync-progress", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")

@@ -15,7 +15,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, Checkbox, DataTable, Footer, Header, Label, Static
+from textual.widgets import Button, Checkbox, DataTable, Header, Label, Static
 
 from tui.api.client import ApiError, ServiceUnreachableError
 from tui.api.syncing import changes, start_sync, sync_said, sync_target
@@ -24,6 +24,7 @@ from tui.screens.services import services
 from tui.screens.sync_file import SyncFile, SyncUpload
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
+from tui.widgets.footer import Footer
 from tui.wire import models as wire
 
 if TYPE_CHECKING:

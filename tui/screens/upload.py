@@ -16,7 +16,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DirectoryTree, Footer, Header, Input, Label, Static
+from textual.widgets import Button, DirectoryTree, Header, Input, Label, Static
 
 from tui.api.client import ApiError, ServiceUnreachableError
 from tui.intake.columns import columns_to_choose
@@ -30,6 +30,7 @@ from tui.screens.messages import FileUploaded
 from tui.screens.save_as import clean_path, save_template
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
+from tui.widgets.footer import Footer, HelpKeyInput
 from tui.wire import models as wire
 
 LEARNER_FILE_SUFFIXES = {".csv", ".tsv", ".txt", ".xlsx"}
@@ -171,7 +172,7 @@ class UploadScreen(ForwardsWorkerErrors, Screen[None]):
                 "3. Press [b]Upload[/b] (enter).",
                 classes="hint",
             )
-            yield Input(
+            yield HelpKeyInput(
                 placeholder="Path to the learner file (.csv, .tsv, .txt or .xlsx)", id="path"
             )
             yield Static("", id="path-error", markup=False)

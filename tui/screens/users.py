@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen, Screen
-from textual.widgets import Button, DataTable, Footer, Header, Input, Label
+from textual.widgets import Button, DataTable, Header, Input, Label
 
 from tui.screens.messages import StartBulkFlow, StartSingleInvite
 from tui.screens.paging import LoadsAsYouGo
@@ -19,6 +19,7 @@ from tui.screens.roles import OffersByRole
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
+from tui.widgets.footer import Footer, HelpKeyInput
 from tui.wire import models as wire
 
 SEARCH_DELAY = 0.25
@@ -65,7 +66,7 @@ class UsersScreen(OffersByRole, LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerEr
     def compose(self) -> ComposeResult:
         yield Header()
         with Horizontal(id="users-bar"):
-            yield Input(
+            yield HelpKeyInput(
                 placeholder="Search learners by name, email or External ID  (/)", id="search"
             )
             yield Button("+ Invite Learners", id="invite", variant="primary")

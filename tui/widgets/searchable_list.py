@@ -13,6 +13,8 @@ from textual.message import Message
 from textual.widgets import Input, OptionList
 from textual.widgets.option_list import Option
 
+from tui.widgets.footer import HelpKeyInput
+
 
 @dataclass(frozen=True)
 class Item:
@@ -48,7 +50,7 @@ class SearchableList(Vertical):
         self._shown: list[Item] = []
 
     def compose(self) -> ComposeResult:
-        yield Input(placeholder=self._placeholder, id="search")
+        yield HelpKeyInput(placeholder=self._placeholder, id="search")
         yield OptionList(id="options")
 
     def on_mount(self) -> None:
