@@ -40,7 +40,8 @@ class RosterParser(argparse.ArgumentParser):
 def _asks_json(argv: Sequence[str]) -> bool:
     return any(
         (word == "--format" and following == "json") or word == "--format=json"
-        for word, following in zip(argv, [*argv[1:], ""], strict=True)
+        # No arguments at all (the app): one pair, ("", nothing), never a match.
+        for word, following in zip(argv, [*argv[1:], ""], strict=False)
     )
 
 
