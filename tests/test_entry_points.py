@@ -67,3 +67,10 @@ def test_the_app_draws_its_first_frame_before_loading_the_service_or_polars() ->
     assert "textual" in loaded
     assert not loaded & {"polars", "fastapi", "uvicorn", "sqlalchemy"}
     assert not {"tui.service", "tui.screens.programs"} & set(result.stdout.split())
+
+
+def test_no_arguments_parse_to_the_app() -> None:
+    """`roster` alone opens the app: the parser's probe for --format json takes no arguments."""
+    from tui.cli.parser import build_parser
+
+    assert build_parser([]).parse_args([]).command is None
