@@ -20,7 +20,6 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
-from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
 from tui.intake.fields import HEADERS
 from tui.screens.home import AdminHome
 from tui.screens.messages import CommitRequested, FileUploaded, StartBulkFlow, StartSingleInvite
@@ -28,11 +27,12 @@ from tui.screens.services import Services
 from tui.screens.worker_errors import LibraryFailure, WorkerFailed, never_hangs
 from tui.settings import Settings
 from tui.urls import mask_url
-from tui.wire import models as wire
 
 if TYPE_CHECKING:
+    from tui.api.client import RosterClient
     from tui.flow import BulkFlow
     from tui.service.runtime import EmbeddedService
+    from tui.wire import models as wire
 
 
 class RosterCommands(Provider):
@@ -176,6 +176,9 @@ class RosterApp(App[None]):
     @never_hangs
     async def connect(self) -> None:
         """Reach the service (starting the embedded one); on failure, say where and why."""
+        # The client's modules (httpx, the wire models) load on a thread, after the first frame.
+        await asyncio.to_thread(importlib.import_module, "tui.api.client")
+        from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
         from tui.outcome import Exit, Failure
 
         # The URL as the admin may see it: a password in it is never shown.
@@ -284,6 +287,8 @@ class RosterApp(App[None]):
         except OSError:  # none, or unreadable: the token the service started with
             token = ""
         if token and token != self._service.token:
+            from tui.api.client import RosterClient
+
             self._service.token = token
             old, self._client = self._client, RosterClient(self._service.url, token)
             if old is not None:
@@ -291,6 +296,8 @@ class RosterApp(App[None]):
 
     def on_worker_failed(self, event: WorkerFailed) -> None:
         """Any worker's failure is a message in the app, never the end of it."""
+        from tui.api.client import ApiError, ServiceUnreachableError
+
         error = event.error
         if isinstance(error, ApiError) and error.problem.status == 401:
             self._token_refused()
@@ -343,6 +350,8 @@ class RosterApp(App[None]):
         when the app does not send its own mail or cannot tell."""
         if not self.sends_mail_itself or self._client is None or not self._connected.is_set():
             return 0
+        from tui.api.client import ApiError, ServiceUnreachableError
+
         try:
             pages = [
                 await self._client.invitations(email_status=status, limit=1)
