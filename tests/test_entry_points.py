@@ -54,3 +54,25 @@ def test_lists_from_the_embedded_service_load_no_polars(tmp_path: Path) -> None:
         assert {"fastapi", "sqlalchemy", "httpx"} <= loaded  # the embedded service answered
         unwanted = loaded & {"polars", "textual"}
         assert not unwanted, command
+
+
+def test_the_app_draws_its_first_frame_before_loading_the_service_or_polars() -> None:
+    """The app's module and Admin home load neither polars (the other pages' file reading), nor
+    the client's modules, nor the service's: those load on a thread once the first frame is up."""
+    probe = "import sys, tui.app; print(' '.join(sorted(sys.modules)))"
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    loaded = {name.split(".")[0] for name in result.stdout.split()}
+    assert "textual" in loaded
+    assert not loaded & {"polars", "fastapi", "uvicorn", "sqlalchemy", "httpx"}
+    assert not {"tui.service", "tui.api.client", "tui.wire.models", "tui.screens.programs"} & set(
+        result.stdout.split()
+    )
+
+
+def test_no_arguments_parse_to_the_app() -> None:
+    """`roster` alone opens the app: the parser's probe for --format json takes no arguments."""
+    from tui.cli.parser import build_parser
+
+    assert build_parser([]).parse_args([]).command is None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import importlib
 import weakref
 from collections.abc import Callable
 from pathlib import Path
@@ -19,25 +20,19 @@ from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
-from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
 from tui.intake.fields import HEADERS
-from tui.screens.activity import ActivityScreen
 from tui.screens.home import AdminHome
-from tui.screens.imports import ImportsScreen
-from tui.screens.invitations import InvitationsScreen
 from tui.screens.messages import CommitRequested, FileUploaded, StartBulkFlow, StartSingleInvite
-from tui.screens.organization import OrganizationScreen
-from tui.screens.programs import ProgramsScreen
 from tui.screens.services import Services
-from tui.screens.users import UsersScreen
 from tui.screens.worker_errors import LibraryFailure, WorkerFailed, never_hangs
 from tui.settings import Settings
 from tui.urls import mask_url
-from tui.wire import models as wire
 
 if TYPE_CHECKING:
+    from tui.api.client import RosterClient
     from tui.flow import BulkFlow
     from tui.service.runtime import EmbeddedService
+    from tui.wire import models as wire
 
 
 class RosterCommands(Provider):
@@ -95,18 +90,29 @@ class RosterCommands(Provider):
                 yield Hit(score, matcher.highlight(name), callback, help=help_)
 
 
+def _mode(module: str, name: str) -> Callable[[], Screen[Any]]:
+    """A mode's screen, its module loaded when the mode is first shown: the first frame (Admin
+    home) waits for none of the other screens' modules (the Programs page's loads polars)."""
+
+    def screen() -> Screen[Any]:
+        made: Screen[Any] = getattr(importlib.import_module(f"tui.screens.{module}"), name)()
+        return made
+
+    return screen
+
+
 class RosterApp(App[None]):
     CSS_PATH = Path(__file__).with_name("app.tcss")
     TITLE = "Roster"
     COMMANDS = App.COMMANDS | {RosterCommands}
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
         "home": AdminHome,
-        "users": UsersScreen,
-        "programs": ProgramsScreen,
-        "invitations": InvitationsScreen,
-        "imports": ImportsScreen,
-        "activity": ActivityScreen,
-        "organization": OrganizationScreen,
+        "users": _mode("users", "UsersScreen"),
+        "programs": _mode("programs", "ProgramsScreen"),
+        "invitations": _mode("invitations", "InvitationsScreen"),
+        "imports": _mode("imports", "ImportsScreen"),
+        "activity": _mode("activity", "ActivityScreen"),
+        "organization": _mode("organization", "OrganizationScreen"),
     }
     DEFAULT_MODE = "home"
     # Below 30 lines (80x24 and such) every screen gets the class -short: dialogs go compact.
@@ -176,6 +182,9 @@ class RosterApp(App[None]):
     @never_hangs
     async def connect(self) -> None:
         """Reach the service (starting the embedded one); on failure, say where and why."""
+        # The client's modules (httpx, the wire models) load on a thread, after the first frame.
+        await asyncio.to_thread(importlib.import_module, "tui.api.client")
+        from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
         from tui.outcome import Exit, Failure
 
         # The URL as the admin may see it: a password in it is never shown.
@@ -197,11 +206,7 @@ class RosterApp(App[None]):
             elif self._service is not None:
                 await self._reread_embedded_token()
             elif self._client is None:
-                from tui.service.runtime import EmbeddedService
-                from tui.service.startup import check_data_dir, start_embedded
-
-                check_data_dir(self.settings.data_dir)
-                service = await asyncio.to_thread(start_embedded, EmbeddedService(self.settings))
+                service = await asyncio.to_thread(_start_embedded, self.settings)
                 self._service = service
                 self._client = RosterClient(service.url, service.token)
             assert self._client is not None
@@ -288,6 +293,8 @@ class RosterApp(App[None]):
         except OSError:  # none, or unreadable: the token the service started with
             token = ""
         if token and token != self._service.token:
+            from tui.api.client import RosterClient
+
             self._service.token = token
             old, self._client = self._client, RosterClient(self._service.url, token)
             if old is not None:
@@ -295,6 +302,8 @@ class RosterApp(App[None]):
 
     def on_worker_failed(self, event: WorkerFailed) -> None:
         """Any worker's failure is a message in the app, never the end of it."""
+        from tui.api.client import ApiError, ServiceUnreachableError
+
         error = event.error
         if isinstance(error, ApiError) and error.problem.status == 401:
             self._token_refused()
@@ -347,6 +356,8 @@ class RosterApp(App[None]):
         when the app does not send its own mail or cannot tell."""
         if not self.sends_mail_itself or self._client is None or not self._connected.is_set():
             return 0
+        from tui.api.client import ApiError, ServiceUnreachableError
+
         try:
             pages = [
                 await self._client.invitations(email_status=status, limit=1)
@@ -416,6 +427,16 @@ class RosterApp(App[None]):
         refresh = getattr(self.screen, "reload", None)
         if refresh:
             refresh()
+
+
+def _start_embedded(settings: Settings) -> EmbeddedService:
+    """The embedded service, started on a thread: its modules (sqlalchemy, fastapi, uvicorn,
+    polars) load there too, so that the event loop draws and answers keys meanwhile."""
+    from tui.service.runtime import EmbeddedService
+    from tui.service.startup import check_data_dir, start_embedded
+
+    check_data_dir(settings.data_dir)
+    return start_embedded(EmbeddedService(settings))
 
 
 # Screens reach the app as `Services` (tui.screens.services): mypy checks here that it is one.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,7 +19,9 @@ from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
 from tui.widgets.footer import Footer
-from tui.wire import models as wire
+
+if TYPE_CHECKING:
+    from tui.wire import models as wire
 
 BAR_WIDTH = 20
 
