@@ -234,15 +234,20 @@ def what_import_does(
     report: Report, program: wire.Program, contract: wire.Contract, choices: Choices
 ) -> str:
     """The sentence an import asks about: whom it invites to what, and what it leaves."""
-    from tui.intake.counts import Counts
+    from tui.intake.counts import WARNINGS, Counts
 
     emails = "send invitation emails" if choices.send_emails else "send no emails"
+    warned = f" ({report.warnings:,} {WARNINGS.words})" if report.warnings else ""
     summary = (
-        f"Invite {plural(report.ready, 'learner')} to {program.name} under {contract.name}, "
+        f"Invite {plural(report.ready, 'learner')}{warned} to {program.name} under "
+        f"{contract.name}, "
         f"and {emails}"
         + (" with your message" if choices.message and choices.send_emails else "")
-        + f". {Counts.of_report(report).not_invited_line()}."
+        + "."
     )
+    counts = Counts.of_report(report)
+    if counts.not_invited:
+        summary += f" {counts.not_invited_line()}."
     differ = report.differing
     if differ:
         summary += (

@@ -112,8 +112,10 @@ class Counts:
         return " · ".join(parts)
 
     def not_invited_line(self) -> str:
-        """`7 rows not invited: 4 with errors, 2 skipped, 1 left out`."""
+        """`7 rows not invited: 4 with errors, 2 skipped, 1 left out` (left out named when
+        there are any, as in `line`)."""
+        left_out = f", {self.left_out:,} {LEFT_OUT.words}" if self.left_out else ""
         return (
             f"{plural(self.not_invited, 'row')} not invited: {self.errors:,} {ERRORS.words}, "
-            f"{self.skipped:,} {SKIPPED.words}, {self.left_out:,} {LEFT_OUT.words}"
+            f"{self.skipped:,} {SKIPPED.words}{left_out}"
         )
