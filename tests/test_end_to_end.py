@@ -44,8 +44,10 @@ def test_import_through_roster_serve_sends_each_email_once(
         "status": "committed",
         "rows": 300,
         "invited": 300,
-        "skipped": 0,
+        "warnings": 0,
         "errors": 0,
+        "skipped": 0,
+        "left_out": 0,
         "emails_sent": 300,
         "emails_failed": 0,
     }

@@ -176,6 +176,20 @@ def test_preview_issues_only(snap_compare: Compare, app: RosterApp, tmp_path: Pa
     assert snap_compare(app, terminal_size=SIZE, run_before=steps(previewed(path), keys("f")))
 
 
+def test_preview_with_a_row_left_out(snap_compare: Compare, app: RosterApp, tmp_path: Path) -> None:
+    """Row 5 (row 2's learner again) left out with d: it stays, struck through and marked."""
+    path = learner_file(tmp_path, *ROWS)
+
+    async def left_out(pilot: Pilot[None]) -> None:
+        await pilot.press("down", "down", "down", "d")
+        await until(
+            pilot, lambda: "left out" in str(pilot.app.screen.query_one("#summary").render())
+        )
+        pilot.app.clear_notifications()  # the toast saying so goes after a while
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps(previewed(path), left_out))
+
+
 def test_preview_box_unticked(snap_compare: Compare, app: RosterApp, tmp_path: Path) -> None:
     path = learner_file(tmp_path, *CLEAN)
     assert snap_compare(app, terminal_size=SIZE, run_before=steps(previewed(path), keys("m")))

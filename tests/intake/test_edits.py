@@ -3,10 +3,12 @@ again as a whole, and the file on disk stays as it was."""
 
 from __future__ import annotations
 
+import polars as pl
 import pytest
 
 from tests.intake.conftest import WriteFile, codes_by_row, read
 from tui.intake.edits import OnlyRowError, can_leave_out, edit_row, leave_out_row
+from tui.intake.export import preview_frame
 
 HEADER = "Full Name,Email,External ID"
 ROWS = [
@@ -53,17 +55,29 @@ def test_an_edit_that_breaks_a_row_is_an_error_on_that_row(write_file: WriteFile
     assert broken.summary.errors == 2
 
 
-def test_a_row_left_out_is_gone_and_the_others_are_checked_again(write_file: WriteFile) -> None:
+def test_a_row_left_out_is_kept_apart_the_others_checked_again_and_d_again_undoes_it(
+    write_file: WriteFile,
+) -> None:
     path = write_file([HEADER, *ROWS])
     before = path.read_bytes()
     learner_file = read(path)
 
     left = leave_out_row(learner_file, 2)
 
-    assert list(left.learners["row"]) == [3, 4]
+    assert list(left.learners["row"]) == [3, 4]  # the rows the import sends
+    assert list(left.left_out["row"]) == [2]
     assert codes_by_row(left) == {3: ["missing_full_name"]}  # row 4 has no earlier twin now
-    assert (left.summary.rows, left.summary.ready, left.summary.errors) == (2, 1, 1)
+    summary = left.summary
+    assert (summary.rows, summary.ready, summary.errors, summary.left_out) == (3, 1, 1, 1)
+    frame = preview_frame(left)
+    assert list(frame["row"]) == [2, 3, 4]
+    assert frame.filter(pl.col("row") == 2)["status"].to_list() == ["left_out"]
     assert path.read_bytes() == before
+
+    back = leave_out_row(left, 2)
+    assert list(back.learners["row"]) == [2, 3, 4] and back.left_out.height == 0
+    assert codes_by_row(back) == codes_by_row(learner_file)
+    assert (back.summary.rows, back.summary.left_out) == (3, 0)
 
 
 def test_the_only_row_cannot_be_left_out(write_file: WriteFile) -> None:

@@ -62,7 +62,7 @@ def test_the_wire_models_name_a_column_per_field_in_the_tables_order() -> None:
     """The models are written out (see tui.wire.models): this holds them to the table."""
     assert ("row", *FIELD_NAMES) == wire.CHUNK_CSV_COLUMNS
     assert tuple(wire.RowBatch.model_fields) == ("row", *FIELD_NAMES)
-    assert tuple(wire.LeftOutRows.model_fields) == ("row", *FIELD_NAMES, "error")
+    assert tuple(wire.LeftOutRows.model_fields) == ("row", *FIELD_NAMES, "error", "outcome")
     invite = wire.InviteLearner.model_fields
     assert tuple(invite)[: len(FIELD_NAMES)] == FIELD_NAMES
     for field in LEARNER_FIELDS:

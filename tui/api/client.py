@@ -316,9 +316,17 @@ class RosterClient:
             headers={"Content-Type": "text/csv; charset=utf-8"},
         )
 
-    async def commit_import(self, import_id: int, rows: int) -> wire.ImportStatus:
+    async def commit_import(
+        self, import_id: int, rows: int, unsent: wire.ImportCommit | None = None
+    ) -> wire.ImportStatus:
+        """Commit the import of `rows` sent rows; `unsent` says what of the file's rows was not
+        sent (tui.api.importer.not_sent)."""
+        body = (unsent or wire.ImportCommit(rows=rows)).model_copy(update={"rows": rows})
         return await self._request(
-            "POST", f"/imports/{import_id}/commit", wire.ImportStatus, json={"rows": rows}
+            "POST",
+            f"/imports/{import_id}/commit",
+            wire.ImportStatus,
+            json=body.model_dump(exclude_defaults=True) | {"rows": rows},
         )
 
     async def sync_diff(self, import_id: int, rows: int) -> wire.SyncDiff:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 import polars as pl
 
 from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
+from tui.intake.counts import LEFT_OUT_REASON
 from tui.intake.fields import (
     EMAIL_FIELD,
     FIELD_NAMES,
@@ -24,7 +25,7 @@ from tui.intake.fields import (
     OPTIONAL_FIELDS,
     LearnerField,
 )
-from tui.intake.learner_file import LearnerFile
+from tui.intake.learner_file import LearnerFile, warning_rows
 from tui.intake.report import SKIP_CODES
 from tui.intake.rules import ISSUE_SCHEMA, learner_differences, skip_issues
 from tui.text import plural
@@ -120,6 +121,7 @@ def with_service_check(
             "errors": learner_file.summary.errors + result.errors,
             "ready": result.ready,
             "differing": differs.height,
+            "warnings": warning_rows(issues).len(),
         }
     )
     return replace(learner_file, summary=summary, issues=issues)
@@ -205,6 +207,18 @@ async def _upload(
         await asyncio.gather(*sending, return_exceptions=True)
 
 
+def not_sent(learner_file: LearnerFile) -> wire.ImportCommit:
+    """What the commit says of the file besides the rows it sent (`rows`, set by `run_import`):
+    its rows with errors and its rows left out, which are not sent, and the sent rows with a
+    warning found in the file, so that the import counts its rows as the preview did."""
+    return wire.ImportCommit(
+        rows=0,
+        errors=learner_file.summary.errors,
+        left_out=learner_file.left_out.height,
+        warned=warning_rows(learner_file.issues).sort().to_list(),
+    )
+
+
 async def run_import(
     client: RosterClient,
     rows: pl.DataFrame,
@@ -216,10 +230,12 @@ async def run_import(
     key: str | None = None,
     on_upload: Progress | None = None,
     on_commit: Callable[[int], None] | None = None,
+    unsent: wire.ImportCommit | None = None,
 ) -> wire.ImportStatus:
-    """Start (or find) the import, upload its rows (`ready_rows`) in chunks of CSV, commit it.
-    `on_upload` hears the rows uploaded so far; `on_commit` the rows the commit turns into
-    invitations, as it starts (at a million rows it is the longest step)."""
+    """Start (or find) the import, upload its rows (`ready_rows`) in chunks of CSV, commit it
+    with what `unsent` (`not_sent`) says of the file's other rows. `on_upload` hears the rows
+    uploaded so far; `on_commit` the rows the commit turns into invitations, as it starts (at a
+    million rows it is the longest step)."""
     started = await client.start_import(
         wire.ImportCreate(
             program_id=program_id,
@@ -238,7 +254,7 @@ async def run_import(
         await _upload(client, started.id, rows, on_upload)
         if on_commit:
             on_commit(total)
-        return await client.commit_import(started.id, total)
+        return await client.commit_import(started.id, total, unsent)
     except ApiError as error:
         if error.code in wire.STORAGE_FAULT_CODES:
             await _abandon(client, started.id)
@@ -315,8 +331,8 @@ def retry_command(status: wire.ImportStatus) -> str:
 
 
 def left_out_rows(learner_file: LearnerFile, status: wire.ImportStatus) -> wire.LeftOutRows:
-    """The file's rows the import did not invite: those with errors, and those the service
-    skipped or refused, each with every reason in `error`."""
+    """The file's rows the import did not invite: those with errors, those the service skipped
+    or refused, and those the admin left out, each with every reason in `error`."""
     service = pl.DataFrame(
         [
             (issue.row, issue.message)
@@ -339,7 +355,16 @@ def left_out_rows(learner_file: LearnerFile, status: wire.ImportStatus) -> wire.
         .join(reasons, on="row")
         .sort("row")
         .with_columns(pl.col(field.name).fill_null("") for field in OPTIONAL_FIELDS)
+        .with_columns(pl.lit("error").alias("outcome"))
     )
+    left_out = learner_file.left_out.select(
+        pl.col("row").cast(rows["row"].dtype),
+        *FIELD_NAMES,
+        pl.lit(LEFT_OUT_REASON).alias("error"),
+        pl.lit("left_out").alias("outcome"),
+    ).with_columns(pl.col(field.name).fill_null("") for field in OPTIONAL_FIELDS)
+    if left_out.height:
+        rows = pl.concat([rows, left_out], how="vertical_relaxed").sort("row")
     return wire.LeftOutRows.model_validate(rows.to_dict(as_series=False))
 
 

@@ -234,13 +234,20 @@ def what_import_does(
     report: Report, program: wire.Program, contract: wire.Contract, choices: Choices
 ) -> str:
     """The sentence an import asks about: whom it invites to what, and what it leaves."""
+    from tui.intake.counts import WARNINGS, Counts
+
     emails = "send invitation emails" if choices.send_emails else "send no emails"
+    warned = f" ({report.warnings:,} {WARNINGS.words})" if report.warnings else ""
     summary = (
-        f"Invite {plural(report.ready, 'learner')} to {program.name} under {contract.name}, "
+        f"Invite {plural(report.ready, 'learner')}{warned} to {program.name} under "
+        f"{contract.name}, "
         f"and {emails}"
         + (" with your message" if choices.message and choices.send_emails else "")
-        + f". {report.skipped:,} skipped, {plural(report.errors, 'row')} with errors left out."
+        + "."
     )
+    counts = Counts.of_report(report)
+    if counts.not_invited:
+        summary += f" {counts.not_invited_line()}."
     differ = report.differing
     if differ:
         summary += (
@@ -265,7 +272,14 @@ async def upload_and_send(
 ) -> wire.ImportStatus:
     """Upload the ready rows, commit the import and wait for its emails, with progress bars."""
     from tui.api.client import ApiError
-    from tui.api.importer import email_phase, keep_left_out, ready_rows, run_import, wait_for_emails
+    from tui.api.importer import (
+        email_phase,
+        keep_left_out,
+        not_sent,
+        ready_rows,
+        run_import,
+        wait_for_emails,
+    )
 
     with _progress() as progress:
         upload = progress.add_task("Uploading", total=learner_file.summary.ready)
@@ -277,6 +291,7 @@ async def upload_and_send(
             choices=choices,
             file_name=file_name,
             on_upload=lambda done, total: progress.update(upload, completed=done, total=total),
+            unsent=not_sent(learner_file),
         )
         try:  # kept for `roster imports show ID --left-out FILE`; the import stands anyway
             await keep_left_out(client, learner_file, status)
@@ -307,14 +322,13 @@ def print_import(
     emails failed."""
     from tui.api.importer import failures_text, retry_command
 
-    errors = report.errors
+    counts = status.counts
+    errors = counts.errors
     result: dict[str, Any] = {
         "import_id": status.id,
         "status": status.status,
         "rows": report.rows,
-        "invited": status.invited,
-        "skipped": sum(status.skipped.values()),
-        "errors": errors,
+        **counts.as_dict(committed=True),
         "emails_sent": status.emails_sent,
         "emails_failed": status.emails_failed,
     }
@@ -331,7 +345,7 @@ def print_import(
             f"Import {status.id} complete: {plural(status.invited, 'invitation')} created, "
             f"{plural(status.emails_sent, 'email')} sent"
             + (f", {status.emails_failed:,} failed" if status.emails_failed else "")
-            + f"; {result['skipped']:,} skipped, {plural(errors, 'row')} with errors left out."
+            + f". Rows: {counts.line(committed=True)}."
         )
         if failed:
             print("Emails that failed:")
@@ -357,11 +371,11 @@ def not_started(
 
 
 def _counts(report: Report) -> dict[str, int]:
+    from tui.intake.counts import Counts
+
     return {
         "rows": report.rows,
-        "invited": 0,
-        "skipped": report.skipped,
-        "errors": report.errors,
+        **Counts(errors=report.errors, skipped=report.skipped).as_dict(committed=True),
         "emails_sent": 0,
         "emails_failed": 0,
     }

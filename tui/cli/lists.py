@@ -332,8 +332,10 @@ async def list_imports(settings: Settings, output: Format) -> int:
             "STATUS",
             "ROWS",
             "INVITED",
-            "SKIPPED",
+            "WARNINGS",
             "ERRORS",
+            "SKIPPED",
+            "LEFT OUT",
             "EMAILS SENT",
             "FAILED",
             "QUEUED",
@@ -347,8 +349,10 @@ async def list_imports(settings: Settings, output: Format) -> int:
                 r.status,
                 r.rows,
                 r.invited,
-                sum(r.skipped.values()),
+                r.warnings,
                 r.errors,
+                sum(r.skipped.values()),
+                r.left_out,
                 r.emails_sent,
                 r.emails_failed,
                 r.emails_queued - r.emails_sent - r.emails_failed,
@@ -368,7 +372,7 @@ async def _save_left_out(client: RosterClient, import_id: int, path: Path) -> No
     rows = await client.left_out(import_id)
     with writing_to(path):
         write_rows_with_errors(pl.DataFrame(rows.model_dump()), path)
-    print(f"{plural(len(rows), 'row')} left out saved to {path}", file=sys.stderr)
+    print(f"{plural(len(rows), 'row')} not invited saved to {path}", file=sys.stderr)
 
 
 def _print_import(record: wire.ImportStatus) -> None:
@@ -376,10 +380,10 @@ def _print_import(record: wire.ImportStatus) -> None:
         f"Import {record.id}: {record.status}, {record.file_name or 'no file name'}, "
         f"started {record.created_at.astimezone():%Y-%m-%d %H:%M}"
     )
-    skipped = ", ".join(f"{count:,} {code}" for code, count in record.skipped.items()) or "none"
+    skipped = ", ".join(f"{count:,} {code}" for code, count in record.skipped.items())
     print(
-        f"  rows {record.rows:,} · invited {record.invited:,} · skipped {skipped} · "
-        f"rows with errors {record.errors:,}"
+        f"  rows sent {record.rows:,} · {record.counts.line(committed=True)}"
+        + (f" ({skipped})" if skipped else "")
     )
     print(
         f"  emails: {record.emails_sent:,} sent, {record.emails_failed:,} failed, "

@@ -35,8 +35,26 @@ def can_leave_out(learner_file: LearnerFile) -> bool:
     return learner_file.learners.height > 1
 
 
+def is_left_out(learner_file: LearnerFile, row: int) -> bool:
+    return bool((learner_file.left_out["row"] == row).any())
+
+
 def leave_out_row(learner_file: LearnerFile, row: int) -> LearnerFile:
-    """The file without row `row`, checked again; `OnlyRowError` when it is the only row."""
+    """Row `row` left out of the import, or back in when it was left out already (the same key
+    undoes it), and the file checked again: a left-out row is neither checked nor sent, and
+    its duplicate elsewhere is no longer one. `OnlyRowError` when it is the only row left in."""
+    left_out, learners = learner_file.left_out, learner_file.learners
+    if is_left_out(learner_file, row):
+        back = left_out.filter(pl.col("row") == row)
+        return learner_file.recheck(_joined(learners, back), left_out.filter(pl.col("row") != row))
     if not can_leave_out(learner_file):
         raise OnlyRowError(f"Row {row} is the only row.")
-    return learner_file.recheck(learner_file.learners.filter(pl.col("row") != row))
+    taken = learners.filter(pl.col("row") == row)
+    return learner_file.recheck(learners.filter(pl.col("row") != row), _joined(left_out, taken))
+
+
+def _joined(rows: pl.DataFrame, more: pl.DataFrame) -> pl.DataFrame:
+    """Learner rows and `more` of them, in row order."""
+    if rows.height == 0:
+        return more
+    return pl.concat([rows, more.select(rows.columns)], how="vertical_relaxed").sort("row")

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import polars as pl
 
+from tui.intake.counts import LEFT_OUT_REASON
 from tui.intake.fields import FIELD_NAMES, HEADERS
 from tui.intake.learner_file import LearnerFile
 from tui.intake.report import FORMULA_PREFIXES, SKIP_CODES
@@ -19,8 +20,9 @@ from tui.intake.table import ERROR_HEADER
 def preview_frame(checked: LearnerFile) -> pl.DataFrame:
     """One line per learner row: `row`, its cells, `issue` (every message of the row),
     `bad_column` (the column of its worst issue) and `status`, the worst of: error, skipped (the
-    service's skip codes), warning, ready. `checked` is the file with the service's checks
-    (importer.dry_run), or as read when the service was not asked."""
+    service's skip codes), warning, ready; or left_out for a row the admin left out. `checked`
+    is the file with the service's checks (importer.dry_run), or as read when the service was
+    not asked."""
     issues = checked.issues
     rank = (
         pl.when(pl.col("severity") == "error")
@@ -55,7 +57,7 @@ def preview_frame(checked: LearnerFile) -> pl.DataFrame:
             per_row["row"], per_row[column], default=None, return_dtype=dtype
         )
 
-    return (
+    frame = (
         checked.learners.select("row", *FIELD_NAMES)
         .with_columns(
             lookup("rank", pl.Int32()).alias("rank"),
@@ -65,6 +67,16 @@ def preview_frame(checked: LearnerFile) -> pl.DataFrame:
         .with_columns(status.alias("status"))
         .drop("rank")
     )
+    if checked.left_out.height == 0:
+        return frame
+    left_out = checked.left_out.select(
+        pl.col("row").cast(frame["row"].dtype),
+        *FIELD_NAMES,
+        pl.lit(LEFT_OUT_REASON).alias("issue"),
+        pl.lit(None, dtype=pl.String).alias("bad_column"),
+        pl.lit("left_out").alias("status"),
+    )
+    return pl.concat([frame, left_out], how="vertical_relaxed").sort("row")
 
 
 # A tab or a carriage return first makes some spreadsheets read a formula after it (OWASP); no

@@ -15,7 +15,7 @@ from tui.intake.columns import ColumnChoices
 from tui.intake.decode import TextFile, decode_learner_file, read_file_bytes
 from tui.intake.fields import HEADERS
 from tui.intake.limits import Limits
-from tui.intake.report import Issue, Problem, Report
+from tui.intake.report import SKIP_CODES, Issue, Problem, Report
 from tui.intake.rules import (
     INPUT_SCHEMA,
     ISSUE_SCHEMA,
@@ -48,6 +48,9 @@ class LearnerFile:
     path: Path | None = None
     # The header row's cells, when the file had one: what a column chooser offers.
     header: tuple[str, ...] = ()
+    # The rows the admin left out on the preview (`learners`' columns): not checked, not sent,
+    # not invited, but shown and reported as left out (tui.intake.edits).
+    left_out: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=LEARNER_SCHEMA))
 
     @cached_property
     def report(self) -> Report:
@@ -78,11 +81,15 @@ class LearnerFile:
             out.write(text[1:-1] if number == 0 else b"," + text[1:-1])
         out.write(b"]}\n")
 
-    def recheck(self, learners: pl.DataFrame) -> LearnerFile:
-        """The same file with edited learner rows, checked again as a whole (duplicates too)."""
+    def recheck(self, learners: pl.DataFrame, left_out: pl.DataFrame | None = None) -> LearnerFile:
+        """The same file with edited learner rows, checked again as a whole (duplicates too);
+        `left_out` the rows left out now (by default those left out before)."""
+        left_out = self.left_out if left_out is None else left_out
         report = self.summary.model_copy(update={"issues": [], "skipped": 0})
-        checked = _checked(report, learners.select(*_INPUT_COLUMNS), self.width)
-        return replace(checked, path=self.path)
+        checked = _checked(
+            report, learners.select(*_INPUT_COLUMNS), self.width, left_out=left_out.height
+        )
+        return replace(checked, path=self.path, left_out=left_out)
 
 
 _ISSUES_AT_ONCE = 2_000
@@ -234,12 +241,25 @@ def _read_table(path: Path, limits: Limits, report: Report) -> Table | Problem |
 _INPUT_COLUMNS = tuple(INPUT_SCHEMA)
 
 
-def _checked(report: Report, learners: pl.DataFrame, width: int) -> LearnerFile:
+def _checked(report: Report, learners: pl.DataFrame, width: int, left_out: int = 0) -> LearnerFile:
     learners, issues = check_learners(learners, width=width)
-    report.rows = learners.height
+    report.rows = learners.height + left_out
+    report.left_out = left_out
     report.errors = issues.filter(pl.col("severity") == "error")["row"].n_unique()
-    report.ready = report.rows - report.errors - report.skipped
+    report.ready = report.rows - report.errors - report.skipped - left_out
+    report.warnings = warning_rows(issues).len()
     return LearnerFile(summary=report, learners=learners, issues=issues, width=width)
+
+
+def warning_rows(issues: pl.DataFrame) -> pl.Series:
+    """The ready rows with a warning (tui.intake.counts.WARNINGS): rows with a warning and
+    neither an error nor a skip."""
+    skip = pl.col("code").is_in(SKIP_CODES)
+    not_ready = issues.filter((pl.col("severity") == "error") | skip)["row"]
+    warned = issues.filter(
+        (pl.col("severity") == "warning") & ~skip & ~pl.col("row").is_in(not_ready.implode())
+    )
+    return warned["row"].unique()
 
 
 def _failed(report: Report, problem: Problem) -> LearnerFile:

@@ -51,6 +51,10 @@ class Report(BaseModel):
     # learner_differs): for the preview and the import's summary, not in the report's JSON,
     # whose keys are the design's.
     differing: int = Field(default=0, exclude=True)
+    # Ready rows with a warning, and rows the admin left out on the preview (tui.intake.counts):
+    # for the preview and the import's counts, not in the report's JSON either.
+    warnings: int = Field(default=0, exclude=True)
+    left_out: int = Field(default=0, exclude=True)
     blank_rows_skipped: int = 0
     # Field header -> the file's header it was read from, when any field's column is not under
     # its template header (an alias, or a column the admin chose); left out of the JSON when

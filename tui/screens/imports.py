@@ -61,11 +61,12 @@ def import_detail(record: wire.ImportStatus) -> str:
             f"{record.program_name} · {record.contract_name} · by {record.admin_email}\n"
             f"Sync, {record.status}: {plural(record.rows, 'row')} sent, {sync_said(record.sync)}"
         )
-    skipped = f"skipped: {skipped_text(record)}" if any(record.skipped.values()) else "none skipped"
+    skipped = f"; skipped: {skipped_text(record)}" if any(record.skipped.values()) else ""
+    # The counts first: at 80 columns the line is cut at the end.
     return (
         f"{record.program_name} · {record.contract_name} · by {record.admin_email}\n"
-        f"{record.status.capitalize()}: {plural(record.rows, 'row')} sent, {record.invited:,} "
-        f"invited, {record.errors:,} with errors; {skipped}"
+        f"{record.counts.line(committed=True)} — {record.status}, "
+        f"{plural(record.rows, 'row')} sent{skipped}"
     )
 
 
@@ -75,7 +76,7 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
     AUTO_FOCUS = "#imports"
     BINDINGS = [
         Binding("enter", "open", "Its invitations"),
-        Binding("s", "save_left_out", "Save rows left out"),
+        Binding("s", "save_left_out", "Save rows not invited"),
         # Out of the footer, whose keys fit 80 columns as they are; ? lists it.
         Binding("r", "save_results", "Save results (a line per row)", show=False),
     ]
@@ -93,8 +94,9 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
 
     def on_mount(self) -> None:
         super().on_mount()
-        # The counts first, so that they fit at 80 columns; the rest is to the right and in
-        # the highlighted import's detail.
+        # The counts first, so that they fit at 80 columns (with the emails; the rows left
+        # out just after, and in the detail); the rest is to the right and in the highlighted
+        # import's detail.
         self.query_one(DataTable).add_columns(
             "When",
             "File",
@@ -102,6 +104,7 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
             "Skipped",
             "Errors",
             "Emails",
+            "Left out",
             "Program",
             "Contract",
             "Status",
@@ -139,6 +142,7 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
                 f"{sum(record.skipped.values()):,}",
                 f"{record.errors:,}",
                 emails_text(record),
+                f"{record.left_out:,}",
                 Text(record.program_name, end=""),
                 Text(record.contract_name, end=""),
                 record.status,
@@ -180,15 +184,15 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
     @work(exclusive=True, group="left-out", exit_on_error=False)
     @never_hangs
     async def save_left_out(self, import_id: int) -> None:
-        """The rows the import did not invite, saved where the admin says in the template's
-        layout with Error: fixed, they can be uploaded again."""
+        """The rows the import did not invite (with errors, skipped, left out), saved where the
+        admin says in the template's layout with Error: fixed, they can be uploaded again."""
         from tui.intake.export import errors_file_for  # polars: loaded when first needed
         from tui.screens.save_as import SaveAs
 
         client = await services(self).client()
         rows = await client.left_out(import_id)
         if not len(rows):
-            self.notify("This import left no rows out (or kept none).", timeout=3)
+            self.notify("This import invited every row (or kept none of the others).", timeout=3)
             return
         file_name = self.records[import_id].file_name or "learners.csv"
         suggested = errors_file_for(Path.cwd() / str(file_name))
@@ -198,7 +202,7 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
                 self.write(rows, path)
 
         self.app.push_screen(
-            SaveAs(f"Save the {plural(len(rows), 'row')} left out", suggested), chosen
+            SaveAs(f"Save the {plural(len(rows), 'row')} not invited", suggested), chosen
         )
 
     @work(thread=True, exit_on_error=False)
@@ -211,7 +215,7 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
         self._written(
             lambda: write_rows_with_errors(pl.DataFrame(rows.model_dump()), path, replace=True),
             path,
-            "the rows left out",
+            "the rows not invited",
         )
 
     def action_save_results(self) -> None:

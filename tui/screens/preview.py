@@ -18,7 +18,7 @@ from textual.widgets import Button, Header, Input, Label, Static, TextArea
 
 from tui.api.client import ApiError, ServiceUnreachableError
 from tui.api.importer import Choices
-from tui.intake.edits import can_leave_out, edit_row, leave_out_row
+from tui.intake.edits import can_leave_out, edit_row, is_left_out, leave_out_row
 from tui.intake.export import errors_file_for, export_issues, preview_frame
 from tui.intake.fields import FIELD_BY_HEADER, LEARNER_FIELDS
 from tui.intake.learner_file import LearnerFile
@@ -151,7 +151,7 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         Binding("n", "next_issue", "Next issue"),
         Binding("N", "previous_issue", "Previous issue", show=False),
         Binding("e", "edit", "Edit row"),
-        Binding("d", "leave_out", "Leave out"),
+        Binding("d", "leave_out", "Leave out"),  # again: back in
         Binding("f", "cycle_filter", "Filter"),
         Binding("s", "export", "Save issues"),
     ]
@@ -297,6 +297,9 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         if row is None:
             return
         number = int(str(row["row"]))
+        if row["status"] == "left_out":
+            self.notify(f"Row {number} is left out: press d to put it back, then edit it.")
+            return
         learner_file = self.learner_file
 
         def edited(values: dict[str, str] | None) -> None:
@@ -308,18 +311,20 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         self.app.push_screen(EditRow(row), edited)
 
     def action_leave_out(self) -> None:
-        """Take the highlighted row out of this import (the file itself is not changed)."""
+        """Leave the highlighted row out of this import, or put it back when it was left out
+        (the file itself is not changed). The row stays in the table, marked left out."""
         row = self.query_one(PreviewRows).current_row if self.has_rows else None
         if row is None:
             return
-        if not can_leave_out(self.learner_file):
-            self.notify("This is the only row; go back to upload another file.", timeout=3)
-            return
         number, learner_file = int(str(row["row"])), self.learner_file
-        self.recheck(
-            lambda: leave_out_row(learner_file, number),
-            f"Row {number} left out; the others checked again.",
-        )
+        if is_left_out(learner_file, number):
+            done = f"Row {number} is back in the import; the rows checked again."
+        elif not can_leave_out(learner_file):
+            self.notify("This is the only row left in; go back to upload another file.", timeout=3)
+            return
+        else:
+            done = f"Row {number} left out (d puts it back); the others checked again."
+        self.recheck(lambda: leave_out_row(learner_file, number), done)
 
     @work(exclusive=True, group="recheck", exit_on_error=False)
     @never_hangs

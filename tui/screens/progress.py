@@ -22,6 +22,7 @@ from tui.api.importer import (
     failed_emails,
     failures_text,
     keep_left_out,
+    not_sent,
     ready_rows,
     run_import,
     wait_for_emails,
@@ -111,6 +112,7 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
                 file_name=self.learner_file.summary.file,
                 on_upload=lambda done, total: self._progress("Uploading rows", done, total),
                 on_commit=self._committing,
+                unsent=not_sent(self.learner_file),
             )
             await self._keep_left_out(client, status)
             if status.emails_queued:
@@ -177,7 +179,7 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
 
 
 # The rows an import did not invite: the error file holds these, not the invited ones.
-LEFT_OUT = ("error", "skipped")
+NOT_INVITED = ("error", "skipped", "left_out")
 
 
 class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
@@ -254,10 +256,9 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
             lines.append(
                 Content(f"{plural(skipped, 'row')} skipped ({why}): no second invitation.")
             )
-        errors = self.report.errors
-        if errors:
-            were = "was" if errors == 1 else "were"
-            lines.append(Content(f"{plural(errors, 'row')} with errors {were} left out."))
+        counts = status.counts
+        if counts.warnings or counts.not_invited:
+            lines.append(Content(f"Rows: {counts.line(committed=True)}."))
         self.lines = lines
         with Vertical(classes="dialog", id="completion"):
             yield Label("Import complete", classes="title")
@@ -268,7 +269,7 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
 
     def on_mount(self) -> None:
         self.query_one("#close", Button).focus()
-        if self.source is not None and self.frame["status"].is_in(LEFT_OUT).any():
+        if self.source is not None and self.frame["status"].is_in(NOT_INVITED).any():
             self.write_error_file(self.source)
         if self.status.emails_failed:
             self.name_failures()
@@ -288,12 +289,10 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
         """The rows with issues, written beside the file (a thread: a million rows take time)."""
         from tui.intake.export import errors_file_for, export_issues
 
-        left_out = self.frame.filter(pl.col("status").is_in(LEFT_OUT))
+        not_invited = self.frame.filter(pl.col("status").is_in(NOT_INVITED))
         try:
-            path = export_issues(left_out, errors_file_for(source))
-            line = Content(
-                f"The rows left out (errors, and skipped rows with the reason) are in {path}"
-            )
+            path = export_issues(not_invited, errors_file_for(source))
+            line = Content(f"The rows not invited, each with the reason, are in {path}")
         except OSError as error:
             line = Content.from_markup(
                 "[red]The rows with issues could not be written: $why.[/red]", why=error.strerror

@@ -276,6 +276,9 @@ class Import(Base):
     invited: Mapped[int] = mapped_column(Integer, default=0)
     skipped: Mapped[dict[str, int]] = mapped_column(JSON, default=dict)  # code -> count
     errors: Mapped[int] = mapped_column(Integer, default=0)
+    # The invited rows with a warning, and the rows the admin left out (tui.intake.counts).
+    warnings: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rows_left_out: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     issues: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)  # the commit's issues
     # The file's rows this import did not invite, with why (wire.LeftOutRows, column by column),
     # as the client kept them after the commit: the admin can save them again.

@@ -1,11 +1,12 @@
 """An import's results: one line per row of its file with its outcome (invited, skipped,
-error) and why, rebuilt after the commit from what the import keeps.
+error, left_out) and why, rebuilt after the commit from what the import keeps.
 
 - the invited rows: the import's invitations in id order (the order the commit inserted them,
   the file's), numbered by `Import.invited_rows`, with the learners' names and emails;
 - the skipped rows and the rows the service refused: the commit's issues (`Import.issues`);
-- the rows with errors the client left out before the upload, and the names and emails of
-  every row not invited: the left-out rows the client kept (`Import.left_out`), when it did.
+- the rows with errors the client did not upload, the rows the admin left out, and the names
+  and emails of every row not invited: the rows not invited that the client kept
+  (`Import.left_out`), when it did.
 """
 
 from __future__ import annotations
@@ -38,9 +39,10 @@ def import_results(session: Session, record: Import) -> wire.ImportResults:
             line["outcome"] = "skipped"
         line["reasons"].append(problem["message"])
     kept = record.left_out or {}
+    outcomes = kept.get("outcome") or [""] * len(kept.get("row", []))
     for index, row in enumerate(kept.get("row", [])):
-        if row not in lines:  # an error the client found before the upload
-            lines[row] = _line(row, "error")
+        if row not in lines:  # an error the client found before the upload, or left out
+            lines[row] = _line(row, "left_out" if outcomes[index] == "left_out" else "error")
             lines[row]["reasons"].append(kept["error"][index])
         for name in ("full_name", "email", "external_id"):
             lines[row][name] = kept[name][index]

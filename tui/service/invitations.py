@@ -68,6 +68,7 @@ from tui.service.policy import invitation_lifetime
 from tui.service.seats import archived_refusal, is_pending, seats_used, unavailable_reason
 from tui.service.seats import contract_program_ids as covered_programs
 from tui.text import fold
+from tui.wire import models as wire
 
 # The columns every invitation made by one create_invitations shares, and their values.
 Shared = dict[str, int | str | datetime | None]
@@ -130,10 +131,14 @@ def commit_import(
     today: date,
     *,
     owed_since: datetime | None = None,
+    unsent: wire.ImportCommit | None = None,
 ) -> tuple[int, list[str]]:
     """Create the import's invitations and queue their emails, all or nothing. Returns how
     many stored learners it gave the file's values (`update_learners`) and their emails, at
     most one more than the audit record names.
+
+    `unsent` is what the client says of the file's rows it did not send (rows with errors, rows
+    left out) and of the sent rows it warned of: the import counts them with its own.
 
     The skipped rows' emails still owed become the import's: queued or retrying, or sent since
     the import started, or since `owed_since` when that is earlier (the start of the command
@@ -179,16 +184,27 @@ def commit_import(
     record.rows = frame.height
     record.invited = invited
     record.skipped = dict(checked.skipped)
-    record.errors = checked.errors
-    record.invited_rows = row_runs(frame["row"].gather(checked.ready["index"]))
+    unsent = unsent or wire.ImportCommit(rows=expected_rows)
+    record.errors = checked.errors + unsent.errors
+    record.rows_left_out = unsent.left_out
+    invited_rows = frame["row"].gather(checked.ready["index"])
+    record.invited_rows = row_runs(invited_rows)
     # As JSON from the frame: a file imported again has a million issues, which as pydantic
     # objects and back cost seconds.
     issues = checked.all_issues
+    record.warnings = _warned(invited_rows, issues, unsent.warned)
     record.issues = json.loads(issues.write_json()) if issues.height else []
     record.committed_at = utcnow()
     # The rows are in the invitations now; the chunks were only a staging area.
     session.execute(delete(ImportChunk).where(ImportChunk.import_id == record.id))
     return _updated_learners(frame, checked, issues) if record.update_learners else (0, [])
+
+
+def _warned(invited_rows: pl.Series, issues: pl.DataFrame, warned: list[int]) -> int:
+    """The invited rows with a warning: the client's (`warned`) or the service's own."""
+    differ = issues.filter(pl.col("severity") == "warning")["row"].cast(pl.Int64)
+    rows = pl.concat([differ, pl.Series(warned, dtype=pl.Int64)])
+    return int(invited_rows.cast(pl.Int64).is_in(rows.implode()).sum())
 
 
 def _updated_learners(

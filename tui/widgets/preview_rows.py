@@ -10,11 +10,22 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Label, Static
 
+from tui.intake.counts import ERRORS, LEFT_OUT, READY, SKIPPED, STATUSES, TERMS, WARNINGS
 from tui.widgets.preview_table import PreviewTable
 
-# Which rows the table shows, in the order `f` cycles through them.
-FILTERS = ("all", "issues", "ready")
-FILTER_NAMES = {"all": "all rows", "issues": "rows with issues", "ready": "ready rows"}
+# Which rows the table shows, in the order `f` cycles through them: all, those with something
+# to look at, then one per count of the preview's summary (tui.intake.counts).
+FILTERS = ("all", "issues", *(term.key for term in TERMS))
+FILTER_NAMES = {
+    "all": "all rows",
+    "issues": "rows with issues",
+    READY.key: "ready rows",
+    WARNINGS.key: "rows with warnings",
+    ERRORS.key: "rows with errors",
+    SKIPPED.key: "skipped rows",
+    LEFT_OUT.key: "rows left out",
+}
+_STATUSES = {term.key: statuses for term, statuses in STATUSES.items()}
 
 
 class PreviewRows(Vertical):
@@ -47,8 +58,8 @@ class PreviewRows(Vertical):
     def shown(self) -> pl.DataFrame:
         if self.filter == "issues":
             return self.frame.filter(pl.col("status") != "ready")
-        if self.filter == "ready":
-            return self.frame.filter(pl.col("status") == "ready")
+        if self.filter in _STATUSES:
+            return self.frame.filter(pl.col("status").is_in(_STATUSES[self.filter]))
         return self.frame
 
     def watch_frame(self) -> None:
@@ -96,6 +107,8 @@ class PreviewRows(Vertical):
         detail = self.query_one("#detail", Static)
         if row is None:
             detail.update("No rows to show.")
+        elif row["status"] == "left_out":
+            detail.update(f"Row {row['row']}: left out of this import; d puts it back.")
         elif row["issue"]:
             detail.update(Content(f"Row {row['row']}: {row['issue']}"))
         else:

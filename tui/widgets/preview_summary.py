@@ -9,6 +9,7 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from tui.intake.counts import ERRORS, LEFT_OUT, READY, SKIPPED, WARNINGS
 from tui.intake.render import describe_columns, describe_source
 from tui.intake.report import Report
 from tui.text import noun, plural
@@ -61,10 +62,14 @@ class PreviewSummary(Vertical):
 
     def _summary(self, report: Report) -> Content:
         source = describe_source(report)
+        warnings = (
+            f" [yellow]({report.warnings:,} {WARNINGS.words})[/yellow]" if report.warnings else ""
+        )
         counts = (
             f"[b]{report.rows:,}[/b] {noun(report.rows, 'row')} uploaded · "
-            f"[green]{report.ready:,} ready[/green] · "
-            f"[red]{report.errors:,} with errors[/red] · {report.skipped:,} skipped"
+            f"[green]{report.ready:,} {READY.words}[/green]{warnings} · "
+            f"[red]{report.errors:,} {ERRORS.words}[/red] · {report.skipped:,} {SKIPPED.words}"
+            + (f" · {report.left_out:,} {LEFT_OUT.words}" if report.left_out else "")
             + (
                 f" · {plural(report.blank_rows_skipped, 'blank row')} skipped"
                 if report.blank_rows_skipped

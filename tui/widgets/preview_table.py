@@ -1,7 +1,8 @@
 """The preview's table: every row of the file, drawn a line at a time from a polars frame.
 
 A Line-API `ScrollView`: only the visible rows are rendered, so a million rows open as fast as
-ten. Each row shows its status marker, the three cells (the bad one highlighted) and the issue.
+ten. Each row shows its status marker, the three cells (the bad one highlighted) and the issue;
+a row the admin left out stays, struck through, with its own marker.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ COLUMNS = [
     *((field.header, field.name, field.width) for field in LEARNER_FIELDS),
     ("Issue", "issue", 80),
 ]
-MARKERS = {"error": "✗", "warning": "!", "skipped": "–", "ready": "✓"}
+MARKERS = {"error": "✗", "warning": "!", "skipped": "–", "ready": "✓", "left_out": "○"}
 # A field's frame column -> the header an issue names as its `bad_column`.
 CELL_COLUMNS = {field.name: field.header for field in LEARNER_FIELDS}
 
@@ -39,6 +40,7 @@ class PreviewTable(LineTable):
     PreviewTable > .preview--warning { color: $warning; }
     PreviewTable > .preview--skipped { color: $text-muted; }
     PreviewTable > .preview--ready { color: $success; }
+    PreviewTable > .preview--left-out { color: $text-muted; text-style: strike; }
     PreviewTable > .preview--bad-cell { background: $error 30%; text-style: bold; }
     """
     COMPONENT_CLASSES = {
@@ -48,6 +50,7 @@ class PreviewTable(LineTable):
         "preview--warning",
         "preview--skipped",
         "preview--ready",
+        "preview--left-out",
         "preview--bad-cell",
     }
 
@@ -83,7 +86,11 @@ class PreviewTable(LineTable):
         base = self.rich_style
         if index == self.cursor:
             base = base + self.get_component_rich_style("preview--cursor")
-        status_style = self.get_component_rich_style(f"preview--{status}", partial=True)
+        status_style = self.get_component_rich_style(
+            f"preview--{status.replace('_', '-')}", partial=True
+        )
+        if status == "left_out":  # the whole row is struck through: it is not in the import
+            base = base + status_style
         bad = self.get_component_rich_style("preview--bad-cell", partial=True)
         # Only a row with an error or warning has a cell at fault; a skipped row does not.
         bad_column = row["bad_column"] if status in ("error", "warning") else None

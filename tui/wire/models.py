@@ -19,6 +19,7 @@ from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from tui.intake.counts import Counts
 from tui.intake.fields import EMAIL_FIELD, FIELD_NAMES, IDENTIFIER_FIELD, sentence
 from tui.intake.report import Issue, Problem
 
@@ -489,8 +490,8 @@ LEFT_OUT_COLUMNS = (*ROW_COLUMNS, "error")
 
 
 class LeftOutRows(BaseModel):
-    """The rows of a file an import did not invite (errors, skipped), column by column, with
-    why in `error`: kept by the service so the admin can save them again later."""
+    """The rows of a file an import did not invite (errors, skipped, left out), column by
+    column, with why in `error`: kept by the service so the admin can save them again later."""
 
     # The columns are LEFT_OUT_COLUMNS; an optional field's empty value is "", as in the file.
     row: list[RowNumber] = Field(max_length=MAX_LEFT_OUT)
@@ -498,6 +499,9 @@ class LeftOutRows(BaseModel):
     email: list[str] = Field(max_length=MAX_LEFT_OUT)
     external_id: list[str] = Field(max_length=MAX_LEFT_OUT)
     error: list[str] = Field(max_length=MAX_LEFT_OUT)
+    # "left_out" for a row the admin left out; any other value (rows kept before this column
+    # was sent read as "") is a row with errors, or one the service skipped.
+    outcome: list[str] = Field(default_factory=list, max_length=MAX_LEFT_OUT)
 
     @model_validator(mode="after")
     def _same_lengths(self) -> LeftOutRows:
@@ -511,6 +515,19 @@ class LeftOutRows(BaseModel):
 class ImportCommit(BaseModel):
     rows: int = Field(
         ge=0, le=2**31 - 1, description="How many rows the client sent in all its chunks."
+    )
+    # The file's rows the client did not send, so that the import counts every row of its file
+    # in the words of tui.intake.counts; left-out rows take no seat.
+    errors: int = Field(
+        default=0, ge=0, le=MAX_LEFT_OUT, description="rows with errors found in the file, not sent"
+    )
+    left_out: int = Field(
+        default=0, ge=0, le=MAX_LEFT_OUT, description="rows the admin left out, not sent"
+    )
+    warned: list[RowNumber] = Field(
+        default_factory=list,
+        max_length=MAX_LEFT_OUT,
+        description="the sent rows with a warning found in the file",
     )
 
 
@@ -531,6 +548,9 @@ class ImportStatus(BaseModel):
     invited: int
     skipped: dict[str, int]
     errors: int
+    # Invited rows with a warning, and rows the admin left out (tui.intake.counts).
+    warnings: int = 0
+    left_out: int = 0
     emails_queued: int  # emails of this import's invitations, and of those it found still owed
     emails_sent: int
     emails_failed: int
@@ -549,6 +569,17 @@ class ImportStatus(BaseModel):
     @property
     def emails_done(self) -> bool:
         return self.emails_sent + self.emails_failed >= self.emails_queued
+
+    @property
+    def counts(self) -> Counts:
+        """The import's rows in the words of tui.intake.counts (`ready` is the invited)."""
+        return Counts(
+            ready=self.invited,
+            warnings=self.warnings,
+            errors=self.errors,
+            skipped=sum(self.skipped.values()),
+            left_out=self.left_out,
+        )
 
 
 class ProblemDetail(BaseModel):
@@ -626,7 +657,7 @@ class AuditVerdict(BaseModel):
     problem: str | None = None
 
 
-ImportOutcome = Literal["invited", "skipped", "error"]
+ImportOutcome = Literal["invited", "skipped", "error", "left_out"]
 IMPORT_RESULT_COLUMNS = ("row", *FIELD_NAMES, "outcome", "reason")
 
 

@@ -243,7 +243,9 @@ def commit(
     owed_since = getattr(request.app.state, "owed_since", None)
     retried = record.status == "committed"  # its entry is written already
     try:
-        updated = commit_import(session, record, body.rows, date.today(), owed_since=owed_since)
+        updated = commit_import(
+            session, record, body.rows, date.today(), owed_since=owed_since, unsent=body
+        )
         if not retried:
             recorded.import_committed(session, me, record, updated)
         session.commit()
@@ -357,6 +359,7 @@ def left_out(import_id: Id, session: SessionDep, me: CurrentAdmin) -> wire.LeftO
         "email": [],
         "external_id": [],
         "error": [],
+        "outcome": [],
     }
     return wire.LeftOutRows.model_validate(record.left_out or empty)
 
