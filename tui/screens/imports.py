@@ -18,6 +18,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label, Static
 
+from tui.api.commit_progress import commit_line
 from tui.api.syncing import sync_said
 from tui.screens.invitations import InvitationsScreen
 from tui.screens.paging import LoadsAsYouGo
@@ -27,6 +28,8 @@ from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
 from tui.wire import models as wire
 
+# How often the page reloads while an import is open.
+FOLLOW_SECONDS = 1.0
 SKIPPED = {"already_invited": "already invited", "already_member": "already members"}
 
 
@@ -52,6 +55,16 @@ def emails_text(record: wire.ImportStatus) -> str:
     return ", ".join(parts)
 
 
+def status_text(record: wire.ImportStatus) -> str:
+    """The import's status; "committing" with its share done while its commit runs."""
+    progress = record.progress
+    if progress is None:
+        return record.status
+    if not progress.total:
+        return "committing"
+    return f"committing {progress.done * 100 // progress.total}%"
+
+
 def import_detail(record: wire.ImportStatus) -> str:
     """What the table's line leaves out, in two lines: where the import went and who ran it,
     and what became of its rows."""
@@ -59,6 +72,11 @@ def import_detail(record: wire.ImportStatus) -> str:
         return (
             f"{record.program_name} · {record.contract_name} · by {record.admin_email}\n"
             f"Sync, {record.status}: {plural(record.rows, 'row')} sent, {sync_said(record.sync)}"
+        )
+    if record.progress is not None:
+        return (
+            f"{record.program_name} · {record.contract_name} · by {record.admin_email}\n"
+            f"Committing: {commit_line(record.progress)}"
         )
     skipped = f"skipped: {skipped_text(record)}" if any(record.skipped.values()) else "none skipped"
     return (
@@ -108,6 +126,13 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
             "By",
         )
         self.reload()
+        self.set_interval(FOLLOW_SECONDS, self._follow)
+
+    def _follow(self) -> None:
+        """While an import is open (uploading or committing) and the page shown, reload: its
+        progress, then its outcome."""
+        if self.is_current and any(record.status == "open" for record in self.records.values()):
+            self.reload()
 
     @work(exclusive=True, group="imports", exit_on_error=False)
     @never_hangs
@@ -140,7 +165,7 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
                 emails_text(record),
                 Text(record.program_name, end=""),
                 Text(record.contract_name, end=""),
-                record.status,
+                status_text(record),
                 f"{record.rows:,}",
                 Text(record.admin_email, end=""),
                 key=str(record.id),

@@ -1,4 +1,9 @@
-"""Progress while the import commits and the emails go out, then the completion dialog."""
+"""Progress while the import commits and the emails go out, then the completion dialog.
+
+The import runs in a worker of the app, not of the dialog: "Keep working" (or escape) closes
+the dialog while the rows upload or the invitations are written, and the import goes on; the
+Imports page shows it, and a notification says how it ended.
+"""
 
 from __future__ import annotations
 
@@ -14,8 +19,10 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, ProgressBar, Static
+from textual.worker import Worker
 
 from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
+from tui.api.commit_progress import PhaseClock, commit_line
 from tui.api.importer import (
     Choices,
     email_phase,
@@ -43,6 +50,8 @@ SKIP_NAMES = {
 
 class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]):
     BINDINGS = [Binding("escape", "close", "Close", show=False)]
+    # Closed by "Keep working" while the import ran on: it ends on its own, and says so.
+    left = False
     # The import's status once its invitations are committed: from then on the dialog may close
     # and the emails go on.
     committed: reactive[wire.ImportStatus | None] = reactive(None, init=False)
@@ -59,6 +68,8 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
         self.contract = contract
         self.learner_file = learner_file
         self.choices = choices
+        self.clock = PhaseClock()
+        self.importing: Worker[None] | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="progress"):
@@ -67,28 +78,48 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
             yield ProgressBar(id="bar", show_eta=False)
             yield Static("", id="counts")
             with Horizontal(classes="buttons"):
+                yield Button("Keep working", id="leave")
                 yield Button("Close", id="close", variant="primary", disabled=True)
 
     def on_mount(self) -> None:
         self.run_import()
 
+    def run_import(self) -> None:
+        """The import, in a worker of the app: closing the dialog does not stop it."""
+        self.importing = self.app.run_worker(self._import(), group="import", exit_on_error=False)
+
     def _progress(self, phase: str, done: int, total: int) -> None:
+        if self.left:
+            return
         self.query_one("#phase", Label).update(phase)
         self.query_one("#bar", ProgressBar).update(total=max(total, 1), progress=done)
         self.query_one("#counts", Static).update(f"{done:,} of {total:,}")
 
     def _committing(self, rows: int) -> None:
-        """The service turns the uploaded rows into invitations: one step, no count to follow."""
+        """The service turns the uploaded rows into invitations; its phases follow."""
+        if self.left:
+            return
         self.query_one("#phase", Label).update("Creating invitations")
         self.query_one("#bar", ProgressBar).update(total=None)
         self.query_one("#counts", Static).update(
-            f"{plural(rows, 'row')} uploaded; the service is checking them once more and "
-            "creating the invitations."
+            f"{plural(rows, 'row')} uploaded; the service checks them once more and writes "
+            "the invitations. Keep working closes this: the import goes on."
         )
 
-    @work(exclusive=True, exit_on_error=False)
+    def commit_heard(self, progress: wire.CommitProgress | None) -> None:
+        """The commit's phase and counts as the service tells them, with the time left."""
+        if self.left:
+            return
+        left = self.clock.heard(progress)
+        self.query_one("#phase", Label).update(commit_line(progress, left))
+        bar = self.query_one("#bar", ProgressBar)
+        if progress is None or not progress.total:
+            bar.update(total=None)
+        else:
+            bar.update(total=progress.total, progress=progress.done)
+
     @never_hangs
-    async def run_import(self) -> None:
+    async def _import(self) -> None:
         client = await services(self).client()
         self.query_one("#phase", Label).update("Preparing the rows")
         try:
@@ -110,8 +141,12 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
                 file_name=self.learner_file.summary.file,
                 on_upload=lambda done, total: self._progress("Uploading rows", done, total),
                 on_commit=self._committing,
+                on_commit_progress=self.commit_heard,
             )
             await self._keep_left_out(client, status)
+            if self.left:
+                self._ended_unseen(status)
+                return
             if status.emails_queued:
                 # The invitations exist now; the emails go out whether or not the admin waits.
                 self.committed = status
@@ -139,8 +174,30 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
             return
         self.dismiss(status)
 
+    def _ended_unseen(self, status: wire.ImportStatus) -> None:
+        """The import ended after the dialog was closed: a notification says how."""
+        file = self.learner_file.summary.file
+        if status.status == "committed":
+            self.app.notify(
+                f"The import of {file} is complete: "
+                f"{plural(status.invited, 'invitation')} created. The Imports page has it.",
+                title="Import complete",
+                markup=False,
+            )
+        else:
+            self.app.notify(
+                f"The import of {file} is {status.status}. The Imports page has it.",
+                title="Import ended",
+                severity="warning",
+                markup=False,
+            )
+
     def _stopped(self, title: str, detail: str) -> None:
         """The import ended without its outcome: say why, and let the admin close."""
+        if self.left:
+            self.app.notify(detail, title=title, severity="error", markup=False, timeout=30)
+            return
+        self.query_one("#leave", Button).display = False
         self.query_one("#progress-title", Label).update(title)
         self.query_one("#phase", Label).update(Content(detail))
         self.query_one("#close", Button).disabled = False
@@ -150,6 +207,7 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
         self, before: wire.ImportStatus | None, now: wire.ImportStatus | None
     ) -> None:
         if before is None and now is not None:
+            self.query_one("#leave", Button).display = False
             close = self.query_one("#close", Button)
             close.label = "Close (emails go on)"
             close.disabled = False
@@ -168,11 +226,27 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
 
     @on(Button.Pressed, "#close")
     def action_close(self) -> None:
-        """Close: after a failure, or while emails are still being sent (the import is done)."""
+        """Close: after a failure, or while emails are still being sent (the import is done);
+        before that, escape leaves the import running (`leave`)."""
         if self.query_one("#close", Button).disabled:
+            self.leave()
             return
         self.workers.cancel_all()
+        if self.importing is not None:  # the emails go on; this stops following them
+            self.importing.cancel()
         self.dismiss(self.committed)
+
+    @on(Button.Pressed, "#leave")
+    def leave(self) -> None:
+        """Close the dialog and keep working while the import goes on."""
+        self.left = True
+        self.app.notify(
+            "The import goes on; the Imports page shows its progress, and a notification "
+            "says when it is complete.",
+            title="Import running",
+            markup=False,
+        )
+        self.dismiss(None)
 
 
 # The rows an import did not invite: the error file holds these, not the invited ones.
