@@ -68,6 +68,9 @@ async def test_escape_leaves_the_commit_running_and_the_imports_page_follows_it(
             await until(pilot, lambda: text_of(pilot, "#phase") == "Writing invitations: 3 of 10")
             await pilot.press("escape")
             await until(pilot, lambda: not isinstance(app.screen, ImportProgress))
+            await pilot.press("ctrl+q")  # not yet: the import would stop with the app
+            assert app.is_running
+            assert any("An import is still running" in n.message for n in app._notifications)
 
             await pilot.press("h")
             await on_screen(pilot, ImportsScreen)

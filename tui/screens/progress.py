@@ -19,7 +19,6 @@ from textual.content import Content
 from textual.reactive import reactive
 from textual.screen import ModalScreen
 from textual.widgets import Button, Footer, Label, ProgressBar, Static
-from textual.worker import Worker
 
 from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
 from tui.api.commit_progress import PhaseClock, commit_line
@@ -41,6 +40,8 @@ from tui.screens.worker_errors import ForwardsWorkerErrors, described, never_han
 from tui.text import noun, plural
 from tui.wire import models as wire
 
+# The app's workers that run an import until it is committed (the app asks before quitting).
+IMPORTING = "import"
 # Why rows were skipped, for one row and for several.
 SKIP_NAMES = {
     "already_invited": ("already invited", "already invited"),
@@ -69,7 +70,6 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
         self.learner_file = learner_file
         self.choices = choices
         self.clock = PhaseClock()
-        self.importing: Worker[None] | None = None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="progress"):
@@ -85,8 +85,9 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
         self.run_import()
 
     def run_import(self) -> None:
-        """The import, in a worker of the app: closing the dialog does not stop it."""
-        self.importing = self.app.run_worker(self._import(), group="import", exit_on_error=False)
+        """The import until it is committed, in a worker of the app (group `IMPORTING`):
+        closing the dialog does not stop it."""
+        self.app.run_worker(self._import(), group=IMPORTING, exit_on_error=False)
 
     def _progress(self, phase: str, done: int, total: int) -> None:
         if self.left:
@@ -144,35 +145,48 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
                 on_commit_progress=self.commit_heard,
             )
             await self._keep_left_out(client, status)
-            if self.left:
-                self._ended_unseen(status)
-                return
-            if status.emails_queued:
-                # The invitations exist now; the emails go out whether or not the admin waits.
-                self.committed = status
+        except BaseException as error:  # a fault in Roster or a library, a native panic too
+            self._failed(error)
+            return
+        if self.left:
+            self._ended_unseen(status)
+        elif status.emails_queued:
+            # The invitations exist now; the emails go out whether or not the admin waits (the
+            # dialog's own worker follows them: the import is over).
+            self.committed = status
+            self.follow_emails(client, status)
+        else:
+            self.dismiss(status)
 
-                def sending(now: wire.ImportStatus) -> None:
-                    self.committed = now
-                    self._progress(
-                        email_phase(now), now.emails_sent + now.emails_failed, now.emails_queued
-                    )
+    @work(exclusive=True, exit_on_error=False)
+    @never_hangs
+    async def follow_emails(self, client: RosterClient, status: wire.ImportStatus) -> None:
+        def sending(now: wire.ImportStatus) -> None:
+            self.committed = now
+            self._progress(email_phase(now), now.emails_sent + now.emails_failed, now.emails_queued)
 
-                status = await wait_for_emails(client, status, sending)
-        except (ApiError, ServiceUnreachableError) as error:
+        try:
+            status = await wait_for_emails(client, status, sending)
+        except BaseException as error:
+            self._failed(error)
+            return
+        self.dismiss(status)
+
+    def _failed(self, error: BaseException) -> None:
+        """Say why the import or the following of its emails stopped; a cancel or a deliberate
+        stop goes on as it is."""
+        if isinstance(error, ApiError | ServiceUnreachableError):
             detail = error.problem.detail if isinstance(error, ApiError) else str(error)
             self._stopped("The import did not happen", detail)
             return
-        except BaseException as error:  # a fault in Roster or a library, a native panic too
-            if is_interrupt(error) or isinstance(error, asyncio.CancelledError):
-                raise
-            self._stopped(
-                "The import stopped",
-                f"Roster failed while importing: {described(error)}. The Imports page shows "
-                "whether the invitations were created; importing the same file again invites no "
-                "one twice.",
-            )
-            return
-        self.dismiss(status)
+        if is_interrupt(error) or isinstance(error, asyncio.CancelledError):
+            raise error
+        self._stopped(
+            "The import stopped",
+            f"Roster failed while importing: {described(error)}. The Imports page shows "
+            "whether the invitations were created; importing the same file again invites no "
+            "one twice.",
+        )
 
     def _ended_unseen(self, status: wire.ImportStatus) -> None:
         """The import ended after the dialog was closed: a notification says how."""
@@ -231,9 +245,7 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
         if self.query_one("#close", Button).disabled:
             self.leave()
             return
-        self.workers.cancel_all()
-        if self.importing is not None:  # the emails go on; this stops following them
-            self.importing.cancel()
+        self.workers.cancel_all()  # the emails go on; this stops following them
         self.dismiss(self.committed)
 
     @on(Button.Pressed, "#leave")
