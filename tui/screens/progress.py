@@ -121,7 +121,11 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
 
     @never_hangs
     async def _import(self) -> None:
-        client = await services(self).client()
+        try:
+            client = await services(self).client()
+        except BaseException as error:  # said here: the app's worker forwards no failure
+            self._failed(error)
+            return
         self.query_one("#phase", Label).update("Preparing the rows")
         try:
             rows = await asyncio.to_thread(never_hangs(ready_rows), self.learner_file)
