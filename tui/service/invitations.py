@@ -251,10 +251,10 @@ def create_invitations(
 
     Set operations, never a Python object per row. On PostgreSQL the new learners and the
     invitations are each one COPY of rows polars wrote; on SQLite the ready rows go into a
-    temporary table, and the learners and invitations are each one INSERT ... SELECT from it.
-    The emails are one INSERT ... SELECT of the new invitations. At a million rows the ORM's
-    executemany took most of a minute. Each step goes `batch_rows()` rows at a time, and
-    `progress` hears the rows written of each phase.
+    temporary table, and the learners and invitations are INSERT ... SELECT from it. The
+    emails are INSERT ... SELECT of the new invitations. At a million rows the ORM's
+    executemany took most of a minute. Each step goes `batch_rows()` rows at a time (a
+    statement or a COPY write each), and `progress` hears the rows written of each phase.
     """
     progress = progress or CommitProgress()
     ready = _ready_rows(rows, checked)
