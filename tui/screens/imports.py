@@ -7,6 +7,7 @@ under the table: its program and contract, who ran it, what was skipped and why.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from tui.wire import models as wire
 
 # How often the page reloads while an import is open.
 FOLLOW_SECONDS = 1.0
+FOLLOW_OPEN_FOR = timedelta(minutes=15)
 SKIPPED = {"already_invited": "already invited", "already_member": "already members"}
 
 
@@ -129,9 +131,14 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
         self.set_interval(FOLLOW_SECONDS, self._follow)
 
     def _follow(self) -> None:
-        """While an import is open (uploading or committing) and the page shown, reload: its
-        progress, then its outcome."""
-        if self.is_current and any(record.status == "open" for record in self.records.values()):
+        """While an import is committing, or was started lately and is open (uploading), and
+        the page is shown, reload: its progress, then its outcome. (An import whose client
+        died stays open until the service abandons it: not followed for ever.)"""
+        lately = datetime.now(UTC) - FOLLOW_OPEN_FOR
+        if self.is_current and any(
+            record.progress is not None or (record.status == "open" and record.created_at > lately)
+            for record in self.records.values()
+        ):
             self.reload()
 
     @work(exclusive=True, group="imports", exit_on_error=False)
