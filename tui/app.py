@@ -340,6 +340,8 @@ class RosterApp(App[None]):
         if isinstance(self.screen, QueuedMailOnQuit):  # asked already: Ctrl+Q again quits
             self.exit()
             return
+        if self._import_runs():
+            return
         queued = await self._queued_emails()
         if not queued:
             self.exit()
@@ -350,6 +352,30 @@ class RosterApp(App[None]):
                 self.exit()
 
         self.push_screen(QueuedMailOnQuit(queued), answered)
+
+    _told_import_runs = False
+
+    def _import_runs(self) -> bool:
+        """An import not yet committed: said once, and Ctrl+Q again quits anyway."""
+        from tui.screens.progress import IMPORTING
+
+        running = any(
+            worker.group == IMPORTING and not worker.is_finished for worker in self.workers
+        )
+        if not running or self._told_import_runs:
+            self._told_import_runs = running
+            return False
+        self._told_import_runs = True
+        self.notify(
+            "An import is still running: quitting now may stop it before its invitations are "
+            "written (then nothing of it is, and the file can be imported again). Wait for "
+            "the notification that it is complete, or press Ctrl+Q again to quit anyway.",
+            title="Import running",
+            severity="warning",
+            markup=False,
+            timeout=15,
+        )
+        return True
 
     async def _queued_emails(self) -> int:
         """How many of the embedded service's emails are still queued or being retried; 0

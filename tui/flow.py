@@ -107,6 +107,9 @@ class BulkFlow:
         assert self.program and self.contract
 
         def done(status: wire.ImportStatus | None) -> None:
+            if progress.left:  # the import goes on; the Imports page follows it
+                self.close()
+                return
             if status is None:
                 return
             self.app.push_screen(

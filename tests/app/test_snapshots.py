@@ -44,6 +44,7 @@ from tui.service.db import pin_clock
 from tui.settings import Settings
 from tui.widgets.invitation_table import InvitationTable
 from tui.widgets.searchable_list import SearchableList
+from tui.wire import models as wire
 
 SIZE = (120, 40)
 SMALL = (80, 24)
@@ -225,6 +226,37 @@ def test_progress(
         progress._progress("Uploading rows", 5_000, 12_000)
 
     assert snap_compare(app, terminal_size=SIZE, run_before=steps(previewed(path), halfway))
+
+
+def test_progress_writing_invitations(
+    snap_compare: Compare, app: RosterApp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The commit's phase as the service tells it: counts, and the time left at the rate the
+    count moved (12,000 rows in the second between the two answers)."""
+    from tui.api.commit_progress import PhaseClock
+
+    path = learner_file(tmp_path, *CLEAN)
+
+    def hold_still() -> None:
+        """In place of the import: the dialog stays where the test puts it."""
+
+    async def writing(pilot: Pilot[None]) -> None:
+        preview = pilot.app.screen
+        assert isinstance(preview, PreviewScreen)
+        progress = ImportProgress(
+            preview.program, preview.contract, preview.learner_file, Choices()
+        )
+        monkeypatch.setattr(progress, "run_import", hold_still)
+        seconds = iter([0.0, 1.0])
+        progress.clock = PhaseClock(clock=lambda: next(seconds))
+        await pilot.app.push_screen(progress)
+        progress._committing(987_193)
+        for done in (400_000, 412_000):
+            progress.commit_heard(
+                wire.CommitProgress(phase="invitations", done=done, total=987_193)
+            )
+
+    assert snap_compare(app, terminal_size=SIZE, run_before=steps(previewed(path), writing))
 
 
 @pytest.mark.parametrize("key", ["i", "m i"])

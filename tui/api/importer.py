@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 import polars as pl
 
 from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
+from tui.api.commit_progress import CommitHeard
 from tui.intake.counts import LEFT_OUT_REASON
 from tui.intake.fields import (
     EMAIL_FIELD,
@@ -231,11 +232,15 @@ async def run_import(
     on_upload: Progress | None = None,
     on_commit: Callable[[int], None] | None = None,
     unsent: wire.ImportCommit | None = None,
+    on_commit_progress: CommitHeard | None = None,
+    poll: float = 0.5,
 ) -> wire.ImportStatus:
     """Start (or find) the import, upload its rows (`ready_rows`) in chunks of CSV, commit it
-    with what `unsent` (`not_sent`) says of the file's other rows. `on_upload` hears the rows
-    uploaded so far; `on_commit` the rows the commit turns into invitations, as it starts (at a
-    million rows it is the longest step)."""
+    with what `unsent` (`not_sent`) says of the file's other rows.
+    `on_upload` hears the rows uploaded so far; `on_commit` the rows the commit turns into
+    invitations, as it starts (at a million rows it is the longest step); `on_commit_progress`
+    the commit's phase and counts every `poll` seconds while it runs (None: the service
+    answering does not tell)."""
     started = await client.start_import(
         wire.ImportCreate(
             program_id=program_id,
@@ -254,11 +259,37 @@ async def run_import(
         await _upload(client, started.id, rows, on_upload)
         if on_commit:
             on_commit(total)
-        return await client.commit_import(started.id, total, unsent)
+        if on_commit_progress is None:
+            return await client.commit_import(started.id, total, unsent)
+        return await _commit_watched(client, started.id, total, on_commit_progress, poll, unsent)
     except ApiError as error:
         if error.code in wire.STORAGE_FAULT_CODES:
             await _abandon(client, started.id)
         raise
+
+
+async def _commit_watched(
+    client: RosterClient,
+    import_id: int,
+    rows: int,
+    heard: CommitHeard,
+    poll: float,
+    unsent: wire.ImportCommit | None = None,
+) -> wire.ImportStatus:
+    """Commit the import, asking for its progress every `poll` seconds until it answers."""
+    committing = asyncio.ensure_future(client.commit_import(import_id, rows, unsent))
+    try:
+        while not committing.done():
+            await asyncio.wait([committing], timeout=poll)
+            if committing.done():
+                break
+            with contextlib.suppress(ApiError, ServiceUnreachableError):
+                status = await client.get_import(import_id)
+                if status.status == "open":
+                    heard(status.progress)
+        return committing.result()
+    finally:
+        committing.cancel()
 
 
 async def _abandon(client: RosterClient, import_id: int) -> None:

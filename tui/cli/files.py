@@ -280,9 +280,11 @@ async def upload_and_send(
         run_import,
         wait_for_emails,
     )
+    from tui.cli.commit_phases import CommitPhases
 
     with _progress() as progress:
         upload = progress.add_task("Uploading", total=learner_file.summary.ready)
+        phases = CommitPhases(progress)
         status = await run_import(
             client,
             ready_rows(learner_file),
@@ -292,7 +294,9 @@ async def upload_and_send(
             file_name=file_name,
             on_upload=lambda done, total: progress.update(upload, completed=done, total=total),
             unsent=not_sent(learner_file),
+            on_commit_progress=phases.heard,
         )
+        phases.ended()
         try:  # kept for `roster imports show ID --left-out FILE`; the import stands anyway
             await keep_left_out(client, learner_file, status)
         except ApiError as error:
@@ -383,12 +387,19 @@ def _counts(report: Report) -> dict[str, int]:
 
 def _progress() -> Progress:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
     return Progress(
         TextColumn("{task.description:<26}"),
         BarColumn(),
         MofNCompleteColumn(),
+        TimeRemainingColumn(),
         console=Console(stderr=True),
         transient=False,
     )

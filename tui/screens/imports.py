@@ -7,6 +7,7 @@ under the table: its program and contract, who ran it, what was skipped and why.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Label, Static
 
+from tui.api.commit_progress import commit_line
 from tui.api.syncing import sync_said
 from tui.screens.invitations import InvitationsScreen
 from tui.screens.paging import LoadsAsYouGo
@@ -28,6 +30,9 @@ from tui.text import plural
 from tui.widgets.footer import Footer
 from tui.wire import models as wire
 
+# How often the page reloads while an import is open.
+FOLLOW_SECONDS = 1.0
+FOLLOW_OPEN_FOR = timedelta(minutes=15)
 SKIPPED = {"already_invited": "already invited", "already_member": "already members"}
 
 
@@ -53,6 +58,16 @@ def emails_text(record: wire.ImportStatus) -> str:
     return ", ".join(parts)
 
 
+def status_text(record: wire.ImportStatus) -> str:
+    """The import's status; "committing" with its share done while its commit runs."""
+    progress = record.progress
+    if progress is None:
+        return record.status
+    if not progress.total:
+        return "committing"
+    return f"committing {progress.done * 100 // progress.total}%"
+
+
 def import_detail(record: wire.ImportStatus) -> str:
     """What the table's line leaves out, in two lines: where the import went and who ran it,
     and what became of its rows."""
@@ -60,6 +75,11 @@ def import_detail(record: wire.ImportStatus) -> str:
         return (
             f"{record.program_name} · {record.contract_name} · by {record.admin_email}\n"
             f"Sync, {record.status}: {plural(record.rows, 'row')} sent, {sync_said(record.sync)}"
+        )
+    if record.progress is not None:
+        return (
+            f"{record.program_name} · {record.contract_name} · by {record.admin_email}\n"
+            f"Committing: {commit_line(record.progress)}"
         )
     skipped = f"; skipped: {skipped_text(record)}" if any(record.skipped.values()) else ""
     # The counts first: at 80 columns the line is cut at the end.
@@ -112,6 +132,18 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
             "By",
         )
         self.reload()
+        self.set_interval(FOLLOW_SECONDS, self._follow)
+
+    def _follow(self) -> None:
+        """While an import is committing, or was started lately and is open (uploading), and
+        the page is shown, reload: its progress, then its outcome. (An import whose client
+        died stays open until the service abandons it: not followed for ever.)"""
+        lately = datetime.now(UTC) - FOLLOW_OPEN_FOR
+        if self.is_current and any(
+            record.progress is not None or (record.status == "open" and record.created_at > lately)
+            for record in self.records.values()
+        ):
+            self.reload()
 
     @work(exclusive=True, group="imports", exit_on_error=False)
     @never_hangs
@@ -145,7 +177,7 @@ class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen
                 f"{record.left_out:,}",
                 Text(record.program_name, end=""),
                 Text(record.contract_name, end=""),
-                record.status,
+                status_text(record),
                 f"{record.rows:,}",
                 Text(record.admin_email, end=""),
                 key=str(record.id),

@@ -383,6 +383,7 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
         self.app.push_screen(
             ConfirmCommit(
                 Content.from_markup(
+                    f"{rows_said(report)}\n\n"
                     f"{action} {plural(report.ready, 'learner')} in [b]$program[/b], "
                     "on the contract [b]$contract[/b]?",
                     program=self.program.name,
@@ -392,6 +393,19 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
             ),
             confirmed,
         )
+
+
+def rows_said(report: Report) -> str:
+    """'988,675 rows uploaded: 987,193 to invite, 1,482 with errors left out.': the rows the
+    preview counted, and where each went, in one sentence."""
+    parts = [f"{report.ready:,} to invite"]
+    if report.errors:
+        parts.append(f"{report.errors:,} with errors left out")
+    if report.skipped:
+        parts.append(f"{report.skipped:,} skipped (already invited or members)")
+    if (rest := report.rows - report.ready - report.errors - report.skipped) > 0:
+        parts.append(f"{rest:,} left out for other reasons")
+    return f"{plural(report.rows, 'row')} uploaded: {', '.join(parts)}."
 
 
 class ConfirmCommit(ModalScreen[bool]):

@@ -1,4 +1,9 @@
-"""Progress while the import commits and the emails go out, then the completion dialog."""
+"""Progress while the import commits and the emails go out, then the completion dialog.
+
+The import runs in a worker of the app, not of the dialog: "Keep working" (or escape) closes
+the dialog while the rows upload or the invitations are written, and the import goes on; the
+Imports page shows it, and a notification says how it ended.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Label, ProgressBar, Static
 
 from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
+from tui.api.commit_progress import PhaseClock, commit_line
 from tui.api.importer import (
     Choices,
     email_phase,
@@ -36,6 +42,8 @@ from tui.text import noun, plural
 from tui.widgets.footer import Footer
 from tui.wire import models as wire
 
+# The app's workers that run an import until it is committed (the app asks before quitting).
+IMPORTING = "import"
 # Why rows were skipped, for one row and for several.
 SKIP_NAMES = {
     "already_invited": ("already invited", "already invited"),
@@ -45,6 +53,8 @@ SKIP_NAMES = {
 
 class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]):
     BINDINGS = [Binding("escape", "close", "Close", show=False)]
+    # Closed by "Keep working" while the import ran on: it ends on its own, and says so.
+    left = False
     # The import's status once its invitations are committed: from then on the dialog may close
     # and the emails go on.
     committed: reactive[wire.ImportStatus | None] = reactive(None, init=False)
@@ -61,6 +71,7 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
         self.contract = contract
         self.learner_file = learner_file
         self.choices = choices
+        self.clock = PhaseClock()
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="progress"):
@@ -69,29 +80,54 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
             yield ProgressBar(id="bar", show_eta=False)
             yield Static("", id="counts")
             with Horizontal(classes="buttons"):
+                yield Button("Keep working", id="leave")
                 yield Button("Close", id="close", variant="primary", disabled=True)
 
     def on_mount(self) -> None:
         self.run_import()
 
+    def run_import(self) -> None:
+        """The import until it is committed, in a worker of the app (group `IMPORTING`):
+        closing the dialog does not stop it."""
+        self.app.run_worker(self._import(), group=IMPORTING, exit_on_error=False)
+
     def _progress(self, phase: str, done: int, total: int) -> None:
+        if self.left:
+            return
         self.query_one("#phase", Label).update(phase)
         self.query_one("#bar", ProgressBar).update(total=max(total, 1), progress=done)
         self.query_one("#counts", Static).update(f"{done:,} of {total:,}")
 
     def _committing(self, rows: int) -> None:
-        """The service turns the uploaded rows into invitations: one step, no count to follow."""
+        """The service turns the uploaded rows into invitations; its phases follow."""
+        if self.left:
+            return
         self.query_one("#phase", Label).update("Creating invitations")
         self.query_one("#bar", ProgressBar).update(total=None)
         self.query_one("#counts", Static).update(
-            f"{plural(rows, 'row')} uploaded; the service is checking them once more and "
-            "creating the invitations."
+            f"{plural(rows, 'row')} uploaded; the service checks them once more and writes "
+            "the invitations. Keep working closes this: the import goes on."
         )
 
-    @work(exclusive=True, exit_on_error=False)
+    def commit_heard(self, progress: wire.CommitProgress | None) -> None:
+        """The commit's phase and counts as the service tells them, with the time left."""
+        if self.left:
+            return
+        left = self.clock.heard(progress)
+        self.query_one("#phase", Label).update(commit_line(progress, left))
+        bar = self.query_one("#bar", ProgressBar)
+        if progress is None or not progress.total:
+            bar.update(total=None)
+        else:
+            bar.update(total=progress.total, progress=progress.done)
+
     @never_hangs
-    async def run_import(self) -> None:
-        client = await services(self).client()
+    async def _import(self) -> None:
+        try:
+            client = await services(self).client()
+        except BaseException as error:  # said here: the app's worker forwards no failure
+            self._failed(error)
+            return
         self.query_one("#phase", Label).update("Preparing the rows")
         try:
             rows = await asyncio.to_thread(never_hangs(ready_rows), self.learner_file)
@@ -113,37 +149,76 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
                 on_upload=lambda done, total: self._progress("Uploading rows", done, total),
                 on_commit=self._committing,
                 unsent=not_sent(self.learner_file),
+                on_commit_progress=self.commit_heard,
             )
             await self._keep_left_out(client, status)
-            if status.emails_queued:
-                # The invitations exist now; the emails go out whether or not the admin waits.
-                self.committed = status
-
-                def sending(now: wire.ImportStatus) -> None:
-                    self.committed = now
-                    self._progress(
-                        email_phase(now), now.emails_sent + now.emails_failed, now.emails_queued
-                    )
-
-                status = await wait_for_emails(client, status, sending)
-        except (ApiError, ServiceUnreachableError) as error:
-            detail = error.problem.detail if isinstance(error, ApiError) else str(error)
-            self._stopped("The import did not happen", detail)
-            return
         except BaseException as error:  # a fault in Roster or a library, a native panic too
-            if is_interrupt(error) or isinstance(error, asyncio.CancelledError):
-                raise
-            self._stopped(
-                "The import stopped",
-                f"Roster failed while importing: {described(error)}. The Imports page shows "
-                "whether the invitations were created; importing the same file again invites no "
-                "one twice.",
-            )
+            self._failed(error)
+            return
+        if self.left:
+            self._ended_unseen(status)
+        elif status.emails_queued:
+            # The invitations exist now; the emails go out whether or not the admin waits (the
+            # dialog's own worker follows them: the import is over).
+            self.committed = status
+            self.follow_emails(client, status)
+        else:
+            self.dismiss(status)
+
+    @work(exclusive=True, exit_on_error=False)
+    @never_hangs
+    async def follow_emails(self, client: RosterClient, status: wire.ImportStatus) -> None:
+        def sending(now: wire.ImportStatus) -> None:
+            self.committed = now
+            self._progress(email_phase(now), now.emails_sent + now.emails_failed, now.emails_queued)
+
+        try:
+            status = await wait_for_emails(client, status, sending)
+        except BaseException as error:
+            self._failed(error)
             return
         self.dismiss(status)
 
+    def _failed(self, error: BaseException) -> None:
+        """Say why the import or the following of its emails stopped; a cancel or a deliberate
+        stop goes on as it is."""
+        if isinstance(error, ApiError | ServiceUnreachableError):
+            detail = error.problem.detail if isinstance(error, ApiError) else str(error)
+            self._stopped("The import did not happen", detail)
+            return
+        if is_interrupt(error) or isinstance(error, asyncio.CancelledError):
+            raise error
+        self._stopped(
+            "The import stopped",
+            f"Roster failed while importing: {described(error)}. The Imports page shows "
+            "whether the invitations were created; importing the same file again invites no "
+            "one twice.",
+        )
+
+    def _ended_unseen(self, status: wire.ImportStatus) -> None:
+        """The import ended after the dialog was closed: a notification says how."""
+        file = self.learner_file.summary.file
+        if status.status == "committed":
+            self.app.notify(
+                f"The import of {file} is complete: "
+                f"{plural(status.invited, 'invitation')} created. The Imports page has it.",
+                title="Import complete",
+                markup=False,
+            )
+        else:
+            self.app.notify(
+                f"The import of {file} is {status.status}. The Imports page has it.",
+                title="Import ended",
+                severity="warning",
+                markup=False,
+            )
+
     def _stopped(self, title: str, detail: str) -> None:
         """The import ended without its outcome: say why, and let the admin close."""
+        if self.left:
+            self.app.notify(detail, title=title, severity="error", markup=False, timeout=30)
+            return
+        self.query_one("#leave", Button).display = False
         self.query_one("#progress-title", Label).update(title)
         self.query_one("#phase", Label).update(Content(detail))
         self.query_one("#close", Button).disabled = False
@@ -153,6 +228,7 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
         self, before: wire.ImportStatus | None, now: wire.ImportStatus | None
     ) -> None:
         if before is None and now is not None:
+            self.query_one("#leave", Button).display = False
             close = self.query_one("#close", Button)
             close.label = "Close (emails go on)"
             close.disabled = False
@@ -171,11 +247,25 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
 
     @on(Button.Pressed, "#close")
     def action_close(self) -> None:
-        """Close: after a failure, or while emails are still being sent (the import is done)."""
+        """Close: after a failure, or while emails are still being sent (the import is done);
+        before that, escape leaves the import running (`leave`)."""
         if self.query_one("#close", Button).disabled:
+            self.leave()
             return
-        self.workers.cancel_all()
+        self.workers.cancel_all()  # the emails go on; this stops following them
         self.dismiss(self.committed)
+
+    @on(Button.Pressed, "#leave")
+    def leave(self) -> None:
+        """Close the dialog and keep working while the import goes on."""
+        self.left = True
+        self.app.notify(
+            "The import goes on; the Imports page shows its progress, and a notification "
+            "says when it is complete.",
+            title="Import running",
+            markup=False,
+        )
+        self.dismiss(None)
 
 
 # The rows an import did not invite: the error file holds these, not the invited ones.

@@ -50,6 +50,7 @@ from tui.intake.report import Issue
 from tui.service import chunks
 from tui.service.audit import MAX_NAMED_LEARNERS
 from tui.service.checks import Checked, check_rows
+from tui.service.commit_progress import CommitProgress, batch_rows
 from tui.service.db import (
     Base,
     Contract,
@@ -132,6 +133,7 @@ def commit_import(
     *,
     owed_since: datetime | None = None,
     unsent: wire.ImportCommit | None = None,
+    progress: CommitProgress | None = None,
 ) -> tuple[int, list[str]]:
     """Create the import's invitations and queue their emails, all or nothing. Returns how
     many stored learners it gave the file's values (`update_learners`) and their emails, at
@@ -145,8 +147,10 @@ def commit_import(
     whose embedded service delivered them before its import started).
 
     The caller's session must come from `write_session`: the seats counted here are the seats
-    taken, whatever other imports and invitations run at the same moment.
+    taken, whatever other imports and invitations run at the same moment. `progress` hears each
+    phase and its counts (`tui.service.commit_progress`).
     """
+    progress = progress or CommitProgress()
     if record.status == "committed":
         return 0, []
     if record.status == "rejected":
@@ -157,10 +161,12 @@ def commit_import(
             "The import was abandoned (its upload stopped, or the disk failed it) and its rows "
             "dropped; start a new one.",
         )
+    progress.advance("checking", 0, expected_rows)
     frame = all_rows_received(session, record.id, expected_rows)
     program, contract = lock_for_invitations(session, record.program_id, record.contract_id)
     since = record.created_at if owed_since is None else min(record.created_at, owed_since)
     checked = check_rows(session, program, contract, frame, today, owed_since=since)
+    progress.advance("checking", frame.height, expected_rows)
     if checked.file_errors:
         first = checked.file_errors[0]
         raise ImportConflict(first.code, first.message, checked)
@@ -174,7 +180,9 @@ def commit_import(
         import_id=record.id,
         message_id=record.message_id,
         update_learners=record.update_learners,
+        progress=progress,
     )
+    progress.advance("saving", 0, 0)
     if checked.owed:
         session.execute(
             insert(ImportFollowup),
@@ -249,6 +257,7 @@ def create_invitations(
     import_id: int | None = None,
     message_id: int | None = None,
     update_learners: bool = False,
+    progress: CommitProgress | None = None,
 ) -> int:
     """Insert learners, invitations and outbox rows for the checked batch's (`rows_frame`)
     ready rows; their emails carry the admin's message `message_id`, if any. With
@@ -257,10 +266,12 @@ def create_invitations(
 
     Set operations, never a Python object per row. On PostgreSQL the new learners and the
     invitations are each one COPY of rows polars wrote; on SQLite the ready rows go into a
-    temporary table, and the learners and invitations are each one INSERT ... SELECT from it.
-    The emails are one INSERT ... SELECT of the new invitations. At a million rows the ORM's
-    executemany took most of a minute.
+    temporary table, and the learners and invitations are INSERT ... SELECT from it. The
+    emails are INSERT ... SELECT of the new invitations. At a million rows the ORM's
+    executemany took most of a minute. Each step goes `batch_rows()` rows at a time (a
+    statement or a COPY write each), and `progress` hears the rows written of each phase.
     """
+    progress = progress or CommitProgress()
     ready = _ready_rows(rows, checked)
     if ready.height == 0:
         return 0
@@ -288,24 +299,42 @@ def create_invitations(
     prefix = new_key()[:16]
     before = session.scalar(select(func.max(Invitation.id))) or 0
     if connection.dialect.name == "postgresql":
-        _copy_invitations(connection, ready, shared, prefix, update_learners)
+        _copy_invitations(connection, ready, shared, prefix, update_learners, progress)
     else:
-        _insert_invitations(connection, ready, shared, prefix, update_learners)
+        _insert_invitations(connection, ready, shared, prefix, update_learners, progress)
     if send_emails:
-        # This call's invitations: above the previous highest id, of this program, created now.
+        _queue_emails(connection, program.id, now, before, ready.height, progress)
+    return ready.height
+
+
+def _queue_emails(
+    connection: Connection,
+    program_id: int,
+    now: datetime,
+    before: int,
+    count: int,
+    progress: CommitProgress,
+) -> None:
+    """An outbox row for each of this call's `count` invitations: above the previous highest
+    id `before`, of this program, created `now`; `batch_rows()` ids at a time."""
+    highest = connection.scalar(select(func.max(Invitation.id))) or before
+    step = batch_rows()
+    for low in range(before, highest, step):
+        high = min(low + step, highest)
         connection.execute(
             insert(table(OutboxMessage)).from_select(
                 ["invitation_id", "status", "attempts", "queued_at", "next_attempt_at"],
                 select(
                     Invitation.id, literal("queued"), literal(0), literal(now), literal(now)
                 ).where(
-                    Invitation.id > before,
-                    Invitation.program_id == program.id,
+                    Invitation.id > low,
+                    Invitation.id <= high,
+                    Invitation.program_id == program_id,
                     Invitation.created_at == now,
                 ),
             )
         )
-    return ready.height
+        progress.advance("emails", min(high - before, count), count)
 
 
 def _insert_invitations(
@@ -314,44 +343,58 @@ def _insert_invitations(
     shared: Shared,
     prefix: str,
     update_learners: bool,
+    progress: CommitProgress,
 ) -> None:
-    """SQLite: the ready rows into a temporary table, then the new learners, the stored
-    learners' changes and the invitations, each one statement from it."""
-    staged = _stage(connection, ready, postgres=False)
+    """SQLite: the ready rows into a temporary table, with the new learners among them, a
+    batch at a time; then the stored learners' changes in one statement, and the invitations a
+    batch at a time, each batch one statement from the table."""
+    ready = ready.sort("position")
+    step, total = batch_rows(), ready.height
+    positions = ready["position"]
+    staged = _create_staged(connection, postgres=False)
     now = cast(datetime, shared["created_at"])
-    new_learners = select(
-        literal(shared["organization_id"]),
-        *(staged.c[name] for name in _LEARNER_COLUMNS),
-        literal(now, DateTime),
-    ).where(staged.c.learner_id.is_(None))
-    connection.execute(
-        insert(Learner).from_select(
-            ["organization_id", *_LEARNER_COLUMNS, "created_at"], new_learners
+    for start in range(0, total, step):
+        rows = ready.slice(start, step)
+        _stage_sqlite(connection, rows)
+        first, last = positions[start], positions[start + rows.height - 1]
+        new_learners = select(
+            literal(shared["organization_id"]),
+            *(staged.c[name] for name in _LEARNER_COLUMNS),
+            literal(now, DateTime),
+        ).where(staged.c.learner_id.is_(None), staged.c.position.between(first, last))
+        connection.execute(
+            insert(Learner).from_select(
+                ["organization_id", *_LEARNER_COLUMNS, "created_at"], new_learners
+            )
         )
-    )
+        progress.advance("learners", start + rows.height, total)
     _update_stored_learners(connection, staged, update_learners)
     key = literal(prefix) + func.lower(func.printf("%08x", staged.c.position))
     values = {
         name: literal(value, DateTime if isinstance(value, datetime) else None)
         for name, value in shared.items()
     }
-    # One invitation per ready row: each is one learner (ready emails are unique), and the
-    # unique pending index would refuse a second.
-    connection.execute(
-        insert(Invitation).from_select(
-            [*values, "learner_id", "token_key"],
-            select(*values.values(), Learner.id, key)
-            .select_from(staged)
-            .join(
-                Learner,
-                and_(
-                    Learner.organization_id == shared["organization_id"],
-                    Learner.email_key == staged.c.email_key,
-                ),
+    for start in range(0, total, step):
+        first, last = positions[start], positions[min(start + step, total) - 1]
+        # One invitation per ready row: each is one learner (ready emails are unique), and the
+        # unique pending index would refuse a second.
+        connection.execute(
+            insert(Invitation).from_select(
+                [*values, "learner_id", "token_key"],
+                select(*values.values(), Learner.id, key)
+                .select_from(staged)
+                .join(
+                    Learner,
+                    and_(
+                        Learner.organization_id == shared["organization_id"],
+                        Learner.email_key == staged.c.email_key,
+                    ),
+                )
+                .where(staged.c.position.between(first, last))
+                .order_by(staged.c.position),  # the file's order: the rowid's, no sort
             )
-            .order_by(staged.c.position),  # the file's order: the rowid's, no sort
         )
-    )
+        progress.advance("invitations", min(start + step, total), total)
     # Dropped now, not at the commit: a transaction may create invitations more than once.
     connection.exec_driver_sql("DROP TABLE roster_ready")
 
@@ -362,13 +405,14 @@ def _copy_invitations(
     shared: Shared,
     prefix: str,
     update_learners: bool,
+    progress: CommitProgress,
 ) -> None:
     """PostgreSQL: the stored learners' changes from a temporary table of their rows; the new
     learners and the invitations, in the file's order, each one COPY: no join in the
     database, no sort, no staging of the new learners' rows."""
     stored = ready.filter(pl.col("learner_id").is_not_null())
     if stored.height:
-        staged = _stage(connection, stored, postgres=True)
+        staged = _stage(connection, stored)
         _update_stored_learners(connection, staged, update_learners)
         connection.exec_driver_sql("DROP TABLE roster_ready")
     fresh = ready["learner_id"].is_null().arg_true()
@@ -380,7 +424,7 @@ def _copy_invitations(
             pl.lit(shared["created_at"]).alias("created_at"),
         )
         before = connection.scalar(select(func.max(Learner.id))) or 0
-        _copy(connection, "learners", learners)
+        _copy(connection, "learners", learners, progress, "learners")
         # Their ids, by email: the sequence gave them ids above any id there was before.
         # (Taking the ids first, a nextval each, cost 4 s a million.)
         made = _copied_out(
@@ -398,7 +442,7 @@ def _copy_invitations(
         "learner_id",
         (pl.lit(prefix) + ready["position"].cast(pl.String).str.zfill(8)).alias("token_key"),
     )
-    _copy(connection, "invitations", invitations)
+    _copy(connection, "invitations", invitations, progress, "invitations")
 
 
 def _update_stored_learners(connection: Connection, staged: Table, update_learners: bool) -> None:
@@ -455,18 +499,25 @@ def _taken(
     return given if field.required else func.coalesce(given, stored)
 
 
-_COPY_ROWS = 100_000  # rows written to CSV at a time: a million invitations are 110 MB
-
-
-def _copy(connection: Connection, name: str, rows: pl.DataFrame) -> None:
-    """COPY `rows` into the table `name` (its columns named as the frame's), as CSV."""
+def _copy(
+    connection: Connection,
+    name: str,
+    rows: pl.DataFrame,
+    progress: CommitProgress,
+    phase: wire.CommitPhase,
+) -> None:
+    """COPY `rows` into the table `name` (its columns named as the frame's), as CSV written
+    `batch_rows()` rows at a time (a million invitations are 110 MB), each batch heard by
+    `progress` as `phase`."""
     copying = f"COPY {name} ({', '.join(rows.columns)}) FROM STDIN WITH (FORMAT csv)"
     raw = connection.connection.driver_connection
+    step = batch_rows()
     with raw.cursor() as cursor, cursor.copy(copying) as copy:  # type: ignore[union-attr]
-        for start in range(0, rows.height, _COPY_ROWS):
+        for start in range(0, rows.height, step):
             buffer = io.BytesIO()
-            rows.slice(start, _COPY_ROWS).write_csv(buffer, include_header=False)
+            rows.slice(start, step).write_csv(buffer, include_header=False)
             copy.write(buffer.getvalue())
+            progress.advance(phase, min(start + step, rows.height), rows.height)
 
 
 def _copied_out(
@@ -564,41 +615,53 @@ def search_keys(values: pl.DataFrame) -> pl.Series:
     return keys
 
 
-def _stage(connection: Connection, ready: pl.DataFrame, postgres: bool) -> Table:
-    """Load `ready` into the transaction's temporary table `_STAGED`, in one go."""
-    names = ", ".join(_STAGED.columns.keys())
+def _create_staged(connection: Connection, postgres: bool) -> Table:
+    """The transaction's temporary table `_STAGED`, empty."""
     if postgres:
         connection.exec_driver_sql(
             f"CREATE TEMPORARY TABLE roster_ready ({_STAGED_PG}) ON COMMIT DROP"
         )
-        buffer = io.BytesIO()
-        ready.write_csv(buffer, include_header=False)  # null: unquoted empty; "" quoted
-        copying = f"COPY roster_ready ({names}) FROM STDIN WITH (FORMAT csv)"
-        raw = connection.connection.driver_connection
-        with raw.cursor() as cursor, cursor.copy(copying) as copy:  # type: ignore[union-attr]
-            copy.write(buffer.getvalue())
     else:
-        # The position is the rowid: the rows go in in its order, and the invitations come
-        # out of it in that order with no sort.
+        # The position is the rowid: the invitations come out of it in the file's order with
+        # no sort.
         connection.exec_driver_sql(f"CREATE TEMPORARY TABLE roster_ready ({_STAGED_SQLITE})")
-        # No None is bound: sqlite3 looks for an adapter for each one, and a million new
-        # learners' null learner_id took 0.5 s. In a column with nulls, a null goes in as 0 or
-        # '' (no id or text Roster stores is either) and NULLIF makes it NULL again.
-        blanks = {
-            name: 0 if dtype.is_integer() else ""
-            for name, dtype in ready.schema.items()
-            if ready[name].null_count()
-        }
-        values = ", ".join(
-            f"nullif(?, {blanks[name]!r})" if name in blanks else "?" for name in ready.columns
-        )
-        filled = ready.with_columns(pl.col(name).fill_null(blank) for name, blank in blanks.items())
-        raw = cast(sqlite3.Connection, connection.connection.driver_connection)
-        raw.executemany(
-            f"INSERT INTO roster_ready ({names}) VALUES ({values})",
-            filled.iter_rows(),  # a batch of tuples at a time, not a million at once
-        )
     return _STAGED
+
+
+def _stage(connection: Connection, ready: pl.DataFrame) -> Table:
+    """PostgreSQL: load `ready` into the temporary table `_STAGED`, in one COPY."""
+    staged = _create_staged(connection, postgres=True)
+    names = ", ".join(_STAGED.columns.keys())
+    buffer = io.BytesIO()
+    ready.write_csv(buffer, include_header=False)  # null: unquoted empty; "" quoted
+    copying = f"COPY roster_ready ({names}) FROM STDIN WITH (FORMAT csv)"
+    raw = connection.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(copying) as copy:  # type: ignore[union-attr]
+        copy.write(buffer.getvalue())
+    return staged
+
+
+def _stage_sqlite(connection: Connection, ready: pl.DataFrame) -> None:
+    """SQLite: add `ready` to the temporary table `_STAGED`, in one executemany.
+
+    No None is bound: sqlite3 looks for an adapter for each one, and a million new learners'
+    null learner_id took 0.5 s. In a column with nulls, a null goes in as 0 or '' (no id or
+    text Roster stores is either) and NULLIF makes it NULL again."""
+    names = ", ".join(_STAGED.columns.keys())
+    blanks = {
+        name: 0 if dtype.is_integer() else ""
+        for name, dtype in ready.schema.items()
+        if ready[name].null_count()
+    }
+    values = ", ".join(
+        f"nullif(?, {blanks[name]!r})" if name in blanks else "?" for name in ready.columns
+    )
+    filled = ready.with_columns(pl.col(name).fill_null(blank) for name, blank in blanks.items())
+    raw = cast(sqlite3.Connection, connection.connection.driver_connection)
+    raw.executemany(
+        f"INSERT INTO roster_ready ({names}) VALUES ({values})",
+        filled.iter_rows(),  # a batch of tuples at a time, not a million at once
+    )
 
 
 def queue_email(session: Session, invitation: Invitation, now: datetime) -> None:

@@ -531,6 +531,18 @@ class ImportCommit(BaseModel):
     )
 
 
+CommitPhase = Literal["checking", "learners", "invitations", "emails", "saving"]
+
+
+class CommitProgress(BaseModel):
+    """What a commit running on the service that answers is doing: its phase, and the rows
+    done of the phase's `total` (0: a step with no count, such as saving)."""
+
+    phase: CommitPhase
+    done: int
+    total: int
+
+
 class ImportStatus(BaseModel):
     id: int
     status: ImportState
@@ -565,6 +577,11 @@ class ImportStatus(BaseModel):
     mode: Literal["import", "sync"] = "import"
     # A committed sync: invited, updated, removed, revoked, unchanged, errors.
     sync: dict[str, int] | None = None
+    progress: CommitProgress | None = Field(
+        default=None,
+        description="While the import commits, from the service process running the commit "
+        "(another replica does not know of it): the phase and its counts.",
+    )
 
     @property
     def emails_done(self) -> bool:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from tui.service import chunks, recorded
 from tui.service.abandon import abandon_idle_imports, abandon_import
+from tui.service.commit_progress import commits
 from tui.service.db import Contract, Import, ImportChunk, Program, new_message, utcnow
 from tui.service.deps import (
     CurrentAdmin,
@@ -242,13 +243,21 @@ def commit(
     # Set by an embedded service started for one command (tui.service.runtime.EmbeddedService).
     owed_since = getattr(request.app.state, "owed_since", None)
     retried = record.status == "committed"  # its entry is written already
+    # A sync handler runs to its end in its thread, whether or not the client still waits.
     try:
-        updated = commit_import(
-            session, record, body.rows, date.today(), owed_since=owed_since, unsent=body
-        )
-        if not retried:
-            recorded.import_committed(session, me, record, updated)
-        session.commit()
+        with commits(request.app.state).running(record.id) as progress:
+            updated = commit_import(
+                session,
+                record,
+                body.rows,
+                date.today(),
+                owed_since=owed_since,
+                progress=progress,
+                unsent=body,
+            )
+            if not retried:
+                recorded.import_committed(session, me, record, updated)
+            session.commit()
     except ImportConflict as conflict:
         session.rollback()
         if conflict.final and record.status == "open":
@@ -309,8 +318,11 @@ def get_import(
 
 
 def mail_paused(request: Request, status: wire.ImportStatus) -> wire.ImportStatus:
-    """The import's status, saying why its emails wait while this service's sender is paused
-    (a full disk): the database that would record the reason cannot be written."""
+    """The import's status, with the progress of its commit while this service process runs
+    it; saying why its emails wait while this service's sender is paused (a full disk): the
+    database that would record the reason cannot be written."""
+    if status.status == "open" and (progress := commits(request.app.state).of(status.id)):
+        status = status.model_copy(update={"progress": progress})
     sender: OutboxSender | None = request.app.state.sender
     if sender is None or sender.paused is None or status.emails_done:
         return status

@@ -1,0 +1,76 @@
+"""A long commit shows its phase and counts on the import's GET, and ends even when the client
+that asked for it is gone (real HTTP: uvicorn on a port, a raw socket for the client)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+
+from tests.service.conftest import LiveService, batch
+from tui.service import commit_progress
+from tui.service.commit_progress import CommitProgress
+from tui.wire import models as wire
+
+
+def test_the_import_shows_its_commit_phase_and_finishes_after_the_client_left(
+    live_service: LiveService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    live, org = live_service, live_service.acme
+    monkeypatch.setattr(commit_progress, "BATCH_ROWS", 3)
+    # The commit stops after its first batch of invitations until the test has looked.
+    reached, release = threading.Event(), threading.Event()
+    advance = CommitProgress.advance
+
+    def gated(self: CommitProgress, phase: wire.CommitPhase, done: int, total: int) -> None:
+        advance(self, phase, done, total)
+        if phase == "invitations" and done == 3:
+            reached.set()
+            release.wait(30)
+
+    monkeypatch.setattr(CommitProgress, "advance", gated)
+    with httpx.Client(base_url=live.url + "/api/v1", headers=live.headers()) as http:
+        started = http.post(
+            "/imports",
+            headers={"Idempotency-Key": "progress"},
+            json={
+                "program_id": org.programs["Leadership"],
+                "contract_id": org.contracts["Unlimited"],
+                "send_emails": False,
+                "file_name": "learners.csv",
+            },
+        )
+        import_id = started.json()["id"]
+        assert http.put(f"/imports/{import_id}/chunks/0", json=batch(10)).status_code == 200
+
+        # The commit asked over a raw socket, which the client then closes without an answer.
+        url = urlsplit(live.url)
+        body = json.dumps({"rows": 10}).encode()
+        client = socket.create_connection((url.hostname or "", url.port or 80))
+        client.sendall(
+            f"POST /api/v1/imports/{import_id}/commit HTTP/1.1\r\nHost: {url.netloc}\r\n"
+            f"Authorization: Bearer {org.token}\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        assert reached.wait(30), "the commit never wrote its first invitations"
+        running = http.get(f"/imports/{import_id}").json()
+        assert running["status"] == "open"
+        assert running["progress"] == {"phase": "invitations", "done": 3, "total": 10}
+        listed = http.get("/imports").json()["items"][0]
+        assert listed["progress"] == {"phase": "invitations", "done": 3, "total": 10}
+        client.close()
+        release.set()
+
+        deadline = time.monotonic() + 30
+        while (status := http.get(f"/imports/{import_id}").json())["status"] == "open":
+            assert time.monotonic() < deadline, "the commit did not end"
+            time.sleep(0.05)
+        assert status["status"] == "committed"
+        assert status["invited"] == 10
+        assert status["progress"] is None
