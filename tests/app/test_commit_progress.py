@@ -76,11 +76,11 @@ async def test_escape_leaves_the_commit_running_and_the_imports_page_follows_it(
             await on_screen(pilot, ImportsScreen)
             table = app.screen.query_one(DataTable)
             await until(pilot, lambda: table.row_count == 1)
-            assert str(table.get_row_at(0)[8]) == "committing 30%"
+            assert str(table.get_row_at(0)[9]) == "committing 30%"
             assert "Committing: Writing invitations: 3 of 10" in text_of(pilot, "#import-detail")
 
             release.set()
-            await until(pilot, lambda: str(table.get_row_at(0)[8]) == "committed")
+            await until(pilot, lambda: str(table.get_row_at(0)[9]) == "committed")
             assert str(table.get_row_at(0)[2]) == "10"
             await until(
                 pilot,
