@@ -13,10 +13,11 @@ from pydantic import TypeAdapter
 
 from tui.intake.columns import ColumnChoices
 from tui.intake.decode import TextFile, decode_learner_file, read_file_bytes
-from tui.intake.fields import HEADERS
+from tui.intake.fields import HEADERS, IDENTIFIER_FIELD
 from tui.intake.limits import Limits
 from tui.intake.report import Issue, Problem, Report
 from tui.intake.rules import (
+    DATES_SCHEMA,
     INPUT_SCHEMA,
     ISSUE_SCHEMA,
     check_learners,
@@ -48,6 +49,9 @@ class LearnerFile:
     path: Path | None = None
     # The header row's cells, when the file had one: what a column chooser offers.
     header: tuple[str, ...] = ()
+    # The rows whose External ID a workbook held as a date (rules.DATES_SCHEMA), checked again
+    # on every recheck.
+    excel_dates: pl.DataFrame | None = None
 
     @cached_property
     def report(self) -> Report:
@@ -81,7 +85,7 @@ class LearnerFile:
     def recheck(self, learners: pl.DataFrame) -> LearnerFile:
         """The same file with edited learner rows, checked again as a whole (duplicates too)."""
         report = self.summary.model_copy(update={"issues": [], "skipped": 0})
-        checked = _checked(report, learners.select(*_INPUT_COLUMNS), self.width)
+        checked = _checked(report, learners.select(*_INPUT_COLUMNS), self.width, self.excel_dates)
         return replace(checked, path=self.path)
 
 
@@ -185,8 +189,20 @@ def _read(path: Path, limits: Limits, guard: Guard, columns: ColumnChoices) -> L
         )
 
     guard.step = CHECKING
-    checked = _checked(report, learners_frame(table, header.columns), len(table.header))
+    excel_dates = _identifier_dates(table, header.columns)
+    checked = _checked(
+        report, learners_frame(table, header.columns), len(table.header), excel_dates
+    )
     return replace(checked, path=path)
+
+
+def _identifier_dates(table: Table, columns: dict[str, int]) -> pl.DataFrame | None:
+    """The workbook's date cells in the External ID column (rules.DATES_SCHEMA), or None."""
+    column = columns.get(IDENTIFIER_FIELD.header)
+    dated = [(row, text) for row, index, text in table.dates if index == column]
+    if not dated:
+        return None
+    return pl.DataFrame(dated, schema=DATES_SCHEMA, orient="row")
 
 
 def read_cells(path: Path, limits: Limits) -> Table | Problem | None:
@@ -234,12 +250,16 @@ def _read_table(path: Path, limits: Limits, report: Report) -> Table | Problem |
 _INPUT_COLUMNS = tuple(INPUT_SCHEMA)
 
 
-def _checked(report: Report, learners: pl.DataFrame, width: int) -> LearnerFile:
-    learners, issues = check_learners(learners, width=width)
+def _checked(
+    report: Report, learners: pl.DataFrame, width: int, excel_dates: pl.DataFrame | None = None
+) -> LearnerFile:
+    learners, issues = check_learners(learners, width=width, excel_dates=excel_dates)
     report.rows = learners.height
     report.errors = issues.filter(pl.col("severity") == "error")["row"].n_unique()
     report.ready = report.rows - report.errors - report.skipped
-    return LearnerFile(summary=report, learners=learners, issues=issues, width=width)
+    return LearnerFile(
+        summary=report, learners=learners, issues=issues, width=width, excel_dates=excel_dates
+    )
 
 
 def _failed(report: Report, problem: Problem) -> LearnerFile:
