@@ -32,6 +32,7 @@ from tui.intake.safety import is_interrupt
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, described, never_hangs
 from tui.text import noun, plural
+from tui.widgets.buttons import relabel
 from tui.wire import models as wire
 
 # Why rows were skipped, for one row and for several.
@@ -151,7 +152,7 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
     ) -> None:
         if before is None and now is not None:
             close = self.query_one("#close", Button)
-            close.label = "Close (emails go on)"
+            relabel(close, "Close (emails go on)")
             close.disabled = False
 
     async def _keep_left_out(self, client: RosterClient, status: wire.ImportStatus) -> None:

@@ -24,6 +24,7 @@ from tui.screens.services import services
 from tui.screens.sync_file import SyncFile, SyncUpload
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
+from tui.widgets.buttons import relabel
 from tui.wire import models as wire
 
 if TYPE_CHECKING:
@@ -136,7 +137,7 @@ class SyncPreview(ForwardsWorkerErrors, Screen[None]):
     def _offer(self) -> None:
         button = self.query_one("#sync-commit", Button)
         label = self._action(self._removing())
-        button.label = label
+        relabel(button, label)
         button.disabled = self.busy or label == "Nothing to change"
 
     def _fill(self) -> None:
