@@ -262,9 +262,9 @@ class SyncPreview(ForwardsWorkerErrors, Screen[None]):
         removals = len(diff.remove)
         self._set_busy(
             False,
-            f"Not synced: it would remove {removals:,} of the program's {diff.learners:,} "
-            f"learners, more than the {diff.max_removal_share:.0%} a sync removes unless you "
-            "allow it.",
+            f"Not synced: it would remove {removals:,} of the program's "
+            f"{plural(diff.learners, 'learner')}, more than the {diff.max_removal_share:.0%} a "
+            "sync removes unless you allow it.",
         )
 
         def answered(allow: bool | None) -> None:
@@ -302,7 +302,9 @@ class AllowRemovals(ModalScreen[bool]):
             )
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
-                yield Button(f"Allow {self.removals:,} removals", id="allow", variant="error")
+                yield Button(
+                    f"Allow {plural(self.removals, 'removal')}", id="allow", variant="error"
+                )
         yield Footer()
 
     @on(Button.Pressed)
