@@ -52,7 +52,8 @@ class Received:
     data: bytes
 
     def parsed(self) -> EmailMessage:
-        message = email.message_from_bytes(self.data, policy=email.policy.default)
+        """The message as its reader sees it: UTF-8 (RFC 6532) where SMTPUTF8 carried it."""
+        message = email.message_from_string(self.data.decode(), policy=email.policy.default)
         assert isinstance(message, EmailMessage)
         return message
 

@@ -28,6 +28,18 @@ from tui.wire import models as wire
 pytestmark = pytest.mark.anyio
 
 
+async def test_an_empty_record_says_no_changes_yet_and_a_search_says_none_match(
+    app: RosterApp,
+) -> None:
+    async with app.run_test(size=(80, 24)) as pilot:
+        await connected(pilot)
+        await pilot.press("t")
+        await on_screen(pilot, ActivityScreen)
+        await until(pilot, lambda: "No changes recorded yet" in text_of(pilot, "#activity-detail"))
+        app.screen.query_one("#activity-search", Input).value = "nobody"
+        await until(pilot, lambda: "No entry matches" in text_of(pilot, "#activity-detail"))
+
+
 async def test_an_entry_in_full_under_the_table(app: RosterApp) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await connected(pilot)

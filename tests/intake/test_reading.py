@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import codecs
+import datetime
 from pathlib import Path
 
 import openpyxl
 import pytest
 
 from tests.intake.conftest import WriteFile, codes_by_row, read
+from tui.intake.edits import edit_row
 
 
 def learners(path: Path) -> list[tuple[int, str, str, str]]:
@@ -218,6 +220,30 @@ def test_xlsx_first_sheet_with_numbers_and_a_leading_blank_row(tmp_path: Path) -
         (5, "Bob Ray", "BOB@example.com", "B-7"),
     ]
     assert result.report.blank_rows_skipped == 1
+
+
+def test_xlsx_external_id_stored_as_a_date_is_warned_until_edited(tmp_path: Path) -> None:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    assert sheet is not None
+    sheet.append(["Full Name", "Email", "External ID"])
+    sheet.append(["Ann Lee", "ann@example.com", datetime.date(2024, 3, 1)])
+    sheet.append(["Bob Ray", "bob@example.com", 45352])
+    sheet.append(["Cy Young", "cy@example.com", datetime.datetime(2024, 3, 2, 9, 30)])
+    sheet.append([datetime.date(2024, 1, 1), "di@example.com", "2024-03-04"])
+    path = tmp_path / "learners.xlsx"
+    workbook.save(path)
+
+    result = read(path)
+    found = [(issue.row, issue.column, issue.code) for issue in result.report.issues]
+    assert found == [(2, "External ID", "external_id_date"), (4, "External ID", "external_id_date")]
+    message = result.report.issues[0].message
+    assert message.startswith("External ID reads 2024-03-01 because Excel stored the ID as a date")
+    assert "format the column as Text" in message
+    assert "2024-03-02 09:30:00" in result.report.issues[1].message
+
+    fixed = edit_row(result, 2, {"external_id": "E-0301"})
+    assert [(issue.row, issue.code) for issue in fixed.report.issues] == [(4, "external_id_date")]
 
 
 def test_file_named_xls_that_is_really_text_is_read_as_text(write_file: WriteFile) -> None:

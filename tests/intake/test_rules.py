@@ -119,6 +119,28 @@ def test_external_id_in_scientific_notation(write_file: WriteFile) -> None:
     assert "format the column as Text" in issue.message
 
 
+def test_invisible_character_inside_a_value_is_named_where_it_is(write_file: WriteFile) -> None:
+    found = issues(
+        write_file,
+        "Ann\u200b Lee,ann@example.com,E1",
+        "Bo Chen,bo@example.com,E\u20602",
+        "Cy Young,cy@example.com,\u200bE3\u200b",  # at the ends: trimmed, nothing to say
+        "\u0645\u0647\u062f\u06cc\u200c\u0632\u0627\u062f\u0647,mz@example.com,",  # Persian
+        "Di\u200dHart,di@example.com,",
+    )
+    assert [(issue.row, issue.column, issue.severity, issue.code) for issue in found] == [
+        (2, "Full Name", "warning", "invisible_character"),
+        (3, "External ID", "warning", "invisible_character"),
+        (6, "Full Name", "warning", "invisible_character"),
+    ]
+    assert found[0].message.startswith(
+        'Full Name has an invisible zero-width space (U+200B) at character 4 of 8, after "Ann".'
+    )
+    assert "Roster keeps it as it is" in found[0].message
+    assert "word joiner (U+2060) at character 2 of 3" in found[1].message
+    assert "zero-width joiner (U+200D) at character 3" in found[2].message
+
+
 def test_email_domain_typo_suggests_the_fix(write_file: WriteFile) -> None:
     found = issues(
         write_file,

@@ -264,6 +264,13 @@ def test_international_addresses_reach_a_server_with_smtputf8(
     assert envelopes["anna@xn--bcher-kva.example"].parsed()["To"] == (
         "Anna Schön <anna@xn--bcher-kva.example>"
     )
+    # The learner's mail program shows the address they were invited at, as it is written.
+    assert envelopes["zoë@xn--bcher-kva.example"].parsed()["To"] == (
+        "Zoë Müller <zoë@xn--bcher-kva.example>"
+    )
+    assert envelopes["王伟@xn--fsqu00a.xn--fiqs8s"].parsed()["To"] == (
+        "Wang Wei <王伟@xn--fsqu00a.xn--fiqs8s>"
+    )
     for message in envelopes.values():
         assert message.parsed().defects == []
 

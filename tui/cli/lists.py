@@ -199,7 +199,7 @@ async def list_invitations(
 # What each bulk action does, as its question and its answer say it.
 _DOES = {
     "resend": "a new email and a renewed expiry for",
-    "remind": "a reminder (emailed {days} days ago or more) to",
+    "remind": "a reminder (emailed {days} ago or more) to",
     "revoke": "revoke",
 }
 _DONE = {"resend": "resent", "remind": "reminded", "revoke": "revoked"}
@@ -247,7 +247,8 @@ async def act_on_invitations(
                 pending_for_days=pending_for_days,
             )
             count = page.total
-        what = _DOES[action].format(days=pending_for_days)
+        days = "" if pending_for_days is None else plural(pending_for_days, "day")
+        what = _DOES[action].format(days=days)
         print(
             f"{action.capitalize()}: {what} {plural(count, 'invitation')} (pending ones only).",
             file=sys.stderr,

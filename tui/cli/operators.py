@@ -280,8 +280,8 @@ def set_invitation_policy(session: Session, options: argparse.Namespace) -> dict
             ""
             if remind is None or options.remind_after_days is not None
             else (
-                f" The organization reminds after {remind} days now: give --remind-after-days "
-                "or --no-remind too."
+                f" The organization reminds after {plural(remind, 'day')} now: give "
+                "--remind-after-days or --no-remind too."
             )
         )
         raise operator.InvalidInput(f"{refusal}{kept}") from None

@@ -200,6 +200,6 @@ def print_diff(diff: wire.SyncDiff) -> None:
     for row in diff.remove:
         print(f"  - {row.full_name} <{row.email}> {row.external_id or ''} ({row.status})")
     print(f"= {diff.unchanged:,} unchanged")
-    print(f"x {len(diff.errors):,} rows with errors")
+    print(f"x {plural(len(diff.errors), 'row')} with errors")
     for error in diff.errors:
         print(f"  x row {error.row}: {error.message}")

@@ -13,10 +13,11 @@ from pydantic import TypeAdapter
 
 from tui.intake.columns import ColumnChoices
 from tui.intake.decode import TextFile, decode_learner_file, read_file_bytes
-from tui.intake.fields import HEADERS
+from tui.intake.fields import HEADERS, IDENTIFIER_FIELD
 from tui.intake.limits import Limits
 from tui.intake.report import SKIP_CODES, Issue, Problem, Report
 from tui.intake.rules import (
+    DATES_SCHEMA,
     INPUT_SCHEMA,
     ISSUE_SCHEMA,
     check_learners,
@@ -51,6 +52,9 @@ class LearnerFile:
     # The rows the admin left out on the preview (`learners`' columns): not checked, not sent,
     # not invited, but shown and reported as left out (tui.intake.edits).
     left_out: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=LEARNER_SCHEMA))
+    # The rows whose External ID a workbook held as a date (rules.DATES_SCHEMA), checked again
+    # on every recheck.
+    excel_dates: pl.DataFrame | None = None
 
     @cached_property
     def report(self) -> Report:
@@ -87,7 +91,11 @@ class LearnerFile:
         left_out = self.left_out if left_out is None else left_out
         report = self.summary.model_copy(update={"issues": [], "skipped": 0})
         checked = _checked(
-            report, learners.select(*_INPUT_COLUMNS), self.width, left_out=left_out.height
+            report,
+            learners.select(*_INPUT_COLUMNS),
+            self.width,
+            left_out=left_out.height,
+            excel_dates=self.excel_dates,
         )
         return replace(checked, path=self.path, left_out=left_out)
 
@@ -192,8 +200,20 @@ def _read(path: Path, limits: Limits, guard: Guard, columns: ColumnChoices) -> L
         )
 
     guard.step = CHECKING
-    checked = _checked(report, learners_frame(table, header.columns), len(table.header))
+    excel_dates = _identifier_dates(table, header.columns)
+    checked = _checked(
+        report, learners_frame(table, header.columns), len(table.header), excel_dates=excel_dates
+    )
     return replace(checked, path=path)
+
+
+def _identifier_dates(table: Table, columns: dict[str, int]) -> pl.DataFrame | None:
+    """The workbook's date cells in the External ID column (rules.DATES_SCHEMA), or None."""
+    column = columns.get(IDENTIFIER_FIELD.header)
+    dated = [(row, text) for row, index, text in table.dates if index == column]
+    if not dated:
+        return None
+    return pl.DataFrame(dated, schema=DATES_SCHEMA, orient="row")
 
 
 def read_cells(path: Path, limits: Limits) -> Table | Problem | None:
@@ -241,14 +261,22 @@ def _read_table(path: Path, limits: Limits, report: Report) -> Table | Problem |
 _INPUT_COLUMNS = tuple(INPUT_SCHEMA)
 
 
-def _checked(report: Report, learners: pl.DataFrame, width: int, left_out: int = 0) -> LearnerFile:
-    learners, issues = check_learners(learners, width=width)
+def _checked(
+    report: Report,
+    learners: pl.DataFrame,
+    width: int,
+    left_out: int = 0,
+    excel_dates: pl.DataFrame | None = None,
+) -> LearnerFile:
+    learners, issues = check_learners(learners, width=width, excel_dates=excel_dates)
     report.rows = learners.height + left_out
     report.left_out = left_out
     report.errors = issues.filter(pl.col("severity") == "error")["row"].n_unique()
     report.ready = report.rows - report.errors - report.skipped - left_out
     report.warnings = warning_rows(issues).len()
-    return LearnerFile(summary=report, learners=learners, issues=issues, width=width)
+    return LearnerFile(
+        summary=report, learners=learners, issues=issues, width=width, excel_dates=excel_dates
+    )
 
 
 def warning_rows(issues: pl.DataFrame) -> pl.Series:

@@ -154,7 +154,9 @@ RULES: dict[str, Rule] = {
     **_field_rules(),
     "too_many_fields": Rule(title="Values outside the columns"),
     "formula_like": Rule(title="Looks like a spreadsheet formula"),
+    "invisible_character": Rule(title="Invisible character inside a value"),
     "external_id_scientific": Rule(title="External ID in scientific notation"),
+    "external_id_date": Rule(title="External ID stored as a date"),
     "email_domain_typo": Rule(title="Possible typo in the email domain"),
     # Service checks (with a program and contract).
     "already_member": Rule(title="Already a member", fix="Nothing to do: the row is skipped."),

@@ -25,6 +25,7 @@ from tui.intake.fields import (
     LearnerField,
     all_headers_required,
 )
+from tui.intake.invisible import INVISIBLE_CLASS, invisible_message
 from tui.intake.report import (
     FORMULA_PREFIXES,
     QUOTE_LIMIT,
@@ -152,8 +153,17 @@ def learners_frame(table: Table, columns: dict[str, int]) -> pl.DataFrame:
     )
 
 
-def check_learners(learners: pl.DataFrame, width: int) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Apply every row rule. Returns the learners with `email_normalized`, and the issues."""
+# The workbook cells of External ID that held a date (`excel_dates`): `row` and the `text` read.
+DATES_SCHEMA = {"row": pl.UInt32, "text": pl.String}
+
+
+def check_learners(
+    learners: pl.DataFrame, width: int, excel_dates: pl.DataFrame | None = None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Apply every row rule. Returns the learners with `email_normalized`, and the issues.
+
+    `excel_dates` (DATES_SCHEMA) are the rows whose External ID a workbook held as a date: each
+    still reading as it was read gets `external_id_date`."""
     with library_thread() as library:
         judging = EmailJudging(learners[EMAIL_FIELD.name], library)
         # The cell rules run while the library judges the addresses the fast path left to it.
@@ -216,6 +226,9 @@ def check_learners(learners: pl.DataFrame, width: int) -> tuple[pl.DataFrame, pl
         .lazy()
     )
     issues.append(_domain_typos(learners).lazy())
+    issues.append(_invisible_characters(learners).lazy())
+    if excel_dates is not None and excel_dates.height:
+        issues.append(_external_id_dates(learners, excel_dates).lazy())
     frame = pl.concat(issues).collect().cast(ISSUE_SCHEMA)  # type: ignore[arg-type]
     frame = frame.sort(
         "row", pl.col("column").replace_strict(_COLUMN_ORDER, default=len(_COLUMN_ORDER))
@@ -405,6 +418,53 @@ def _domain_typos(learners: pl.DataFrame) -> pl.DataFrame:
         )
         .collect()
     )
+
+
+def _external_id_dates(learners: pl.DataFrame, excel_dates: pl.DataFrame) -> pl.DataFrame:
+    """`external_id_date` warnings (ISSUE_SCHEMA) for the External IDs a workbook held as a date
+    or a time and that still read as they were read (an edited one is the admin's)."""
+    return (
+        learners.select("row", IDENTIFIER_FIELD.name)
+        .join(excel_dates.cast(DATES_SCHEMA), on="row")  # type: ignore[arg-type]
+        .filter(pl.col(IDENTIFIER_FIELD.name) == pl.col("text"))
+        .select(
+            "row",
+            pl.lit(IDENTIFIER_FIELD.header).alias("column"),
+            pl.lit("warning").alias("severity"),
+            pl.lit("external_id_date").alias("code"),
+            text_of(
+                f"{IDENTIFIER_FIELD.header} reads {{}} because Excel stored the ID as a date (it "
+                "makes 3-1 or 1/3 a date as it is typed). In Excel, format the column as Text, "
+                "type the IDs again and save; or edit the row.",
+                _quoted(pl.col("text")),
+            ).alias("message"),
+        )
+        .cast(ISSUE_SCHEMA)  # type: ignore[arg-type]
+    )
+
+
+def _invisible_characters(learners: pl.DataFrame) -> pl.DataFrame:
+    """`invisible_character` warnings (ISSUE_SCHEMA): a text field's value holding an invisible
+    character inside. The few values that hold one at all are judged one by one."""
+    frames = [pl.DataFrame(schema=ISSUE_SCHEMA)]
+    for field in LEARNER_FIELDS:
+        if not field.judged_as_text:
+            continue
+        flagged = learners.filter(pl.col(field.name).str.contains(INVISIBLE_CLASS))
+        messages = [invisible_message(field, value) for value in flagged[field.name]]
+        frames.append(
+            pl.DataFrame(
+                {
+                    "row": flagged["row"],
+                    "column": [field.header] * flagged.height,
+                    "severity": ["warning"] * flagged.height,
+                    "code": ["invisible_character"] * flagged.height,
+                    "message": messages,
+                },
+                schema=ISSUE_SCHEMA,
+            ).filter(pl.col("message").is_not_null())
+        )
+    return pl.concat(frames)
 
 
 def _join(names: list[str]) -> str:

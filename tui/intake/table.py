@@ -12,7 +12,7 @@ import io
 import itertools
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 import polars as pl
@@ -89,6 +89,9 @@ class Table:
     cells: pl.DataFrame
     blank_rows: int
     warnings: list[Problem] = field(default_factory=list)
+    # A workbook's cells that held a date or a time rather than text or a number: (row, column
+    # (0-based), the text read). Excel makes an ID such as 2024-03-01 or 3/1 a date.
+    dates: list[tuple[int, int, str]] = field(default_factory=list)
 
 
 _NOT_LETTERS = re.compile(r"[\W_]+")
@@ -257,11 +260,25 @@ def read_xlsx_table(
         left = sheet.start[1] if sheet.start else 0
         rows = sheet.iter_rows()
         pad = [""] * left
+        dates: list[tuple[int, int, str]] = []
+        dated: list[object] = []  # the row's date and time values, as `cell_text` meets them
+
+        def cell_text(value: object) -> str:
+            if isinstance(value, date | time | timedelta):
+                dated.append(value)
+            return _xlsx_cell_text(value)
 
         def text(number: int, row: Sequence[object]) -> list[str]:
-            record = [value if type(value) is str else _xlsx_cell_text(value) for value in row]
+            record = [value if type(value) is str else cell_text(value) for value in row]
             if pad:
                 record = pad + record
+            if dated:
+                dated.clear()
+                dates.extend(
+                    (number, left + column, record[left + column])
+                    for column, value in enumerate(row)
+                    if isinstance(value, date | time | timedelta)
+                )
             for column, digits in padded.get(number, ()):
                 if column < len(record) and record[column].isdigit():
                     record[column] = record[column].zfill(digits)
@@ -276,7 +293,8 @@ def read_xlsx_table(
                 width = len(header)
                 records = (text(number, row) for number, row in enumerate(rows, index + 2))
                 cells = _frame_from_records(itertools.chain([record], records), width)
-                return _finish(cells.lazy(), header, index + 1, None)
+                table = _finish(cells.lazy(), header, index + 1, None)
+                return replace(table, dates=dates)
     except TableError:
         raise
     except BaseException as error:  # python-calamine's errors, and pyo3's PanicException

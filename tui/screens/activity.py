@@ -153,7 +153,16 @@ class ActivityScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Scree
             key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
             entry = None if key is None else self.entries.get(int(key))
         self.query_one("#activity-detail", Static).update(
-            Text("Nothing recorded here.") if entry is None else entry_detail(entry)
+            Text(self.empty_state()) if entry is None else entry_detail(entry)
+        )
+
+    def empty_state(self) -> str:
+        """What the page says with no entry to show: none at all yet, or none that match."""
+        if any(self.filters().values()):
+            return "No entry matches this search and action."
+        return (
+            "No changes recorded yet. Every change an admin makes (an import, an invitation "
+            "revoked, a contract edited) is recorded here."
         )
 
     def action_search(self) -> None:

@@ -23,6 +23,7 @@ from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
+from tui.widgets.buttons import relabel
 from tui.wire import models as wire
 
 # Another action than the invitations' own, a batch at a time: what it did so far after each.
@@ -132,7 +133,8 @@ class BulkProgress(ForwardsWorkerErrors, ModalScreen[wire.BulkResult | None]):
             result_text(so_far, self.done, self.noun) + not_reached
         )
         button = self.query_one("#bulk-stop", Button)
-        button.label, button.variant, button.disabled = "Close", "primary", False
+        relabel(button, "Close")
+        button.variant, button.disabled = "primary", False
         button.focus()
 
     @on(Button.Pressed, "#bulk-stop")

@@ -60,7 +60,7 @@ class AdminHome(OffersByRole, ReloadsWhenShown, ForwardsWorkerErrors, Screen[Non
             with Horizontal(id="stats"):
                 for key, label in (
                     ("learners", "Learners"),
-                    ("pending", "Pending invitations"),
+                    ("pending", "Pending"),
                     ("accepted", "Accepted"),
                     ("programs", "Programs"),
                 ):

@@ -18,6 +18,7 @@ from tui.intake.fields import LEARNER_FIELDS
 from tui.screens.pickers import contract_detail
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
+from tui.widgets.buttons import relabel
 from tui.widgets.footer import Footer
 from tui.wire import models as wire
 from tui.wire.models import MAX_MESSAGE
@@ -147,7 +148,7 @@ class InviteLearnerScreen(ForwardsWorkerErrors, ModalScreen[wire.Invitation | No
     @on(Checkbox.Changed, "#send")
     def _send_changed(self, event: Checkbox.Changed) -> None:
         label = "Send invitation" if event.value else "Create invitation"
-        self.query_one("#invite", Button).label = label
+        relabel(self.query_one("#invite", Button), label)
 
     @on(LearnerInput.PastedCells)
     def _pasted_cells(self, message: LearnerInput.PastedCells) -> None:

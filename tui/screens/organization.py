@@ -28,6 +28,7 @@ from tui.screens.roles import OffersByRole
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
+from tui.widgets.buttons import relabel
 from tui.widgets.footer import Footer
 from tui.wire import models as wire
 
@@ -307,7 +308,7 @@ class OrganizationScreen(OffersByRole, ForwardsWorkerErrors, Screen[None]):
         button = self.query_one("#change-policy", Button)
         if not self.owner and not button.disabled:
             button.disabled = True
-            button.label = "Change (owners only)"
+            relabel(button, "Change (owners only)")
 
     def covered(self, contract: wire.Contract) -> str:
         return ", ".join(self.programs[i] for i in contract.program_ids if i in self.programs)

@@ -39,6 +39,7 @@ from tui.intake.safety import is_interrupt
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, described, never_hangs
 from tui.text import noun, plural
+from tui.widgets.buttons import relabel
 from tui.widgets.footer import Footer
 from tui.wire import models as wire
 
@@ -230,7 +231,7 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
         if before is None and now is not None:
             self.query_one("#leave", Button).display = False
             close = self.query_one("#close", Button)
-            close.label = "Close (emails go on)"
+            relabel(close, "Close (emails go on)")
             close.disabled = False
 
     async def _keep_left_out(self, client: RosterClient, status: wire.ImportStatus) -> None:

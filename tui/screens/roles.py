@@ -10,6 +10,7 @@ from textual.screen import Screen
 from textual.widgets import Button
 
 from tui.screens.services import services
+from tui.widgets.buttons import relabel
 
 # What a viewer is told where an action would be: beside a disabled button, under a table.
 READ_ONLY = "read only"
@@ -39,5 +40,5 @@ class OffersByRole(Screen[Any]):
             for button in self.query(selector).results(Button):
                 if not button.disabled:
                     button.disabled = True
-                    button.label = f"{button.label} ({READ_ONLY})"
+                    relabel(button, f"{button.label} ({READ_ONLY})")
         self.refresh_bindings()

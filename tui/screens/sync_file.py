@@ -23,6 +23,7 @@ from tui.screens.choose_columns import ChooseColumns
 from tui.screens.save_as import clean_path
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
+from tui.text import plural
 from tui.widgets.footer import Footer, HelpKeyInput
 from tui.wire import models as wire
 
@@ -153,7 +154,7 @@ class SyncFile(ForwardsWorkerErrors, ModalScreen[SyncUpload | None]):
         if learner_file.summary.file_errors:
             self._say(_file_problem(learner_file))
             return None
-        self._say(f"Sending {learner_file.summary.rows:,} rows…")
+        self._say(f"Sending {plural(learner_file.summary.rows, 'row')}…")
         rows = await asyncio.to_thread(every_row, learner_file)
         client = await services(self).client()
         target = sync_target(self.program, self.contract, path.name)

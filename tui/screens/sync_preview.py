@@ -24,6 +24,7 @@ from tui.screens.services import services
 from tui.screens.sync_file import SyncFile, SyncUpload
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
+from tui.widgets.buttons import relabel
 from tui.widgets.footer import Footer
 from tui.wire import models as wire
 
@@ -137,7 +138,7 @@ class SyncPreview(ForwardsWorkerErrors, Screen[None]):
     def _offer(self) -> None:
         button = self.query_one("#sync-commit", Button)
         label = self._action(self._removing())
-        button.label = label
+        relabel(button, label)
         button.disabled = self.busy or label == "Nothing to change"
 
     def _fill(self) -> None:
@@ -262,9 +263,9 @@ class SyncPreview(ForwardsWorkerErrors, Screen[None]):
         removals = len(diff.remove)
         self._set_busy(
             False,
-            f"Not synced: it would remove {removals:,} of the program's {diff.learners:,} "
-            f"learners, more than the {diff.max_removal_share:.0%} a sync removes unless you "
-            "allow it.",
+            f"Not synced: it would remove {removals:,} of the program's "
+            f"{plural(diff.learners, 'learner')}, more than the {diff.max_removal_share:.0%} a "
+            "sync removes unless you allow it.",
         )
 
         def answered(allow: bool | None) -> None:
@@ -302,7 +303,9 @@ class AllowRemovals(ModalScreen[bool]):
             )
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
-                yield Button(f"Allow {self.removals:,} removals", id="allow", variant="error")
+                yield Button(
+                    f"Allow {plural(self.removals, 'removal')}", id="allow", variant="error"
+                )
         yield Footer()
 
     @on(Button.Pressed)

@@ -22,6 +22,7 @@ from tui.service import audit
 from tui.service.admin import InvalidInput, NotFoundError, checked_name
 from tui.service.db import Contract, Program, utcnow
 from tui.service.seats import seats_used
+from tui.text import plural
 
 MAX_DESCRIPTION: Final = 2000
 # Line breaks and tabs may stand in a description; no other control character may.
@@ -206,8 +207,8 @@ def _check_seats(session: Session, contract: Contract, seats: int | None) -> Non
     if seats < used:
         raise ChangeRefused(
             "seats_in_use",
-            f"{contract.name} has {used:,} seats in use; at least {used:,}. Members removed "
-            "and invitations revoked or expired free their seats.",
+            f"{contract.name} has {plural(used, 'seat')} in use; at least {used:,}. Members "
+            "removed and invitations revoked or expired free their seats.",
         )
 
 

@@ -28,6 +28,7 @@ from tui.service.seats import (
     seats_used,
     unavailable_reason,
 )
+from tui.text import noun, plural
 from tui.wire.models import RowBatch
 
 # Below this many learners in the organization, loading them all beats querying by email.
@@ -329,9 +330,9 @@ def _capacity_problem(contract: Contract, seats_left: int | None, wanted: int) -
         return None
     return Problem(
         code="contract_capacity",
-        message=f'The contract "{contract.name}" has {seats_left:,} seats left; '
-        f"the {wanted:,} ready rows need {wanted:,}. Choose a "
-        f"contract with more seats, or invite at most {seats_left:,} learners.",
+        message=f'The contract "{contract.name}" has {plural(seats_left, "seat")} left; '
+        f"the {plural(wanted, 'ready row')} {noun(wanted, 'needs', 'need')} {wanted:,}. Choose a "
+        f"contract with more seats, or invite at most {plural(seats_left, 'learner')}.",
     )
 
 

@@ -58,7 +58,7 @@ def check_policy(lifetime_days: int, remind_after_days: int | None) -> Policy:
             )
         if remind_after_days >= lifetime_days:
             fix = (
-                f"remind after 1 to {lifetime_days - 1} days, give a longer lifetime"
+                f"remind after 1 to {plural(lifetime_days - 1, 'day')}, give a longer lifetime"
                 if lifetime_days > 1
                 else "give a longer lifetime"
             )

@@ -79,7 +79,8 @@ def unavailable_reason(
     if contract.starts_on is not None and contract.starts_on > today:
         return f"starts on {contract.starts_on.isoformat()}"
     if contract.seats is not None and used >= contract.seats:
-        return f"full: all {contract.seats:,} seats are taken"
+        taken = "its 1 seat is" if contract.seats == 1 else f"all {contract.seats:,} seats are"
+        return f"full: {taken} taken"
     return None
 
 

@@ -13,6 +13,7 @@ from textual.widgets import Button, Checkbox, Static
 
 from tui.intake.report import Report
 from tui.text import plural
+from tui.widgets.buttons import relabel
 
 
 class CommitBar(Vertical):
@@ -24,7 +25,10 @@ class CommitBar(Vertical):
     CommitBar #message { padding: 0 1; height: 1; color: $text-muted; }
     CommitBar #update { border: none; height: 1; padding: 0 1; margin: 0 1; }
     CommitBar #commit-bar { height: auto; align-vertical: middle; padding: 0 1; }
-    CommitBar #commit-bar Checkbox { width: 1fr; }
+    CommitBar #commit-bar Checkbox {
+        width: 1fr; height: 3; border: none; padding: 0 1; text-wrap: wrap;
+        content-align: left middle;
+    }
     CommitBar #commit-bar Button { width: auto; min-width: 30; }
     """
 
@@ -93,9 +97,10 @@ class CommitBar(Vertical):
     def _show_button(self) -> None:
         ready = self.report.ready
         button = self.query_one("#commit", Button)
-        button.label = (
+        relabel(
+            button,
             f"Send invitations to {plural(ready, 'learner')}"
             if self.send
-            else f"Create invitations for {plural(ready, 'learner')}"
+            else f"Create invitations for {plural(ready, 'learner')}",
         )
         button.disabled = ready == 0 or bool(self.report.file_errors)

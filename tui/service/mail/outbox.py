@@ -131,18 +131,17 @@ def claim_due(
             .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         )
         rows = list(session.execute(query))
-        live = [row for row in rows if row[11] == "pending" and row[12] > now]
-        claims = [
-            Claim(
-                Outgoing(*row[:9], kind=row[13], expires_at=row[12]),
-                attempts=row[9],
-                queued_at=row[10],
-            )
-            for row in live
-        ]
-        _drop_unsendable(
-            session, [(row[0], row[1], row[11]) for row in rows if row not in live], now
-        )
+        # Split in one pass by position: testing a row's membership in a list of rows compares
+        # rows field by field in Python, n² times (two thirds of a claim of 128 rows).
+        claims: list[Claim] = []
+        unsendable: list[tuple[int, int, str]] = []
+        for row in rows:
+            if row[11] == "pending" and row[12] > now:
+                outgoing = Outgoing(*row[:9], kind=row[13], expires_at=row[12])
+                claims.append(Claim(outgoing, attempts=row[9], queued_at=row[10]))
+            else:
+                unsendable.append((row[0], row[1], row[11]))
+        _drop_unsendable(session, unsendable, now)
         if claims:
             session.execute(
                 update(OutboxMessage)

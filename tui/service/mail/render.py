@@ -1,8 +1,9 @@
 """The invitation email as bytes on the wire: pure, no I/O, the same output for the same input.
 
 Every header is 7-bit (RFC 2047 encoded words for non-ASCII text, A-labels for IDN domains), so
-the message parses without defects and any server accepts it; only an envelope recipient whose
-local part is non-ASCII needs SMTPUTF8, which `Rendered.needs_smtputf8` says.
+the message parses without defects and any server accepts it; only a recipient whose local part
+is non-ASCII needs SMTPUTF8, which `Rendered.needs_smtputf8` says: its address is written in
+UTF-8 in the envelope and in the To header (RFC 6531, RFC 6532).
 """
 
 from __future__ import annotations
@@ -104,7 +105,8 @@ def render_invitation(item: Outgoing, public_url: str, sender: str, *, secret: b
     return Rendered(
         sender=envelope_sender,
         recipient=recipient,
-        data="\r\n".join(parts).encode("ascii"),
+        # UTF-8 only in the To header of an address that needs SMTPUTF8; ASCII otherwise.
+        data="\r\n".join(parts).encode(),
         needs_smtputf8=not recipient.isascii(),
     )
 
@@ -132,12 +134,10 @@ def envelope_address(address: str) -> str:
 
 
 def _to_header(name: str, recipient: str) -> str:
-    if recipient.isascii():
-        return _address_header("To", name, recipient)
-    # A non-ASCII local part can only be written raw (RFC 6532), which Python's parser, like
-    # many others, reports as a defect: the envelope carries the address (SMTPUTF8) and the
-    # header names the learner as an empty group, valid 7-bit RFC 5322.
-    return f"To: {_phrase(name or 'undisclosed-recipients', 'To: ')} :;"
+    # A non-ASCII local part is written raw, in UTF-8 (RFC 6532): such a message only ever goes
+    # out over SMTPUTF8, which allows it, and the learner's mail program shows the address they
+    # were invited at. (Python's parser still flags a UTF-8 local part, which RFC 6532 allows.)
+    return _address_header("To", name, recipient)
 
 
 def _address_header(field: str, name: str, address: str) -> str:

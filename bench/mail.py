@@ -1,0 +1,187 @@
+"""Benchmark Roster's mail sending against a bare aiosmtplib sender, in the same run.
+
+Both send N invitation emails to one loopback aiosmtpd server over the same number of SMTP
+connections (SMTP_CONNECTIONS):
+
+- Roster: the outbox sender (tui.service.mail.OutboxSender) on an SQLite database with N emails
+  queued as an import commit leaves them; it claims them, renders each, sends it and records
+  each outcome (sent) before its slot takes the next: timed from start until every email is
+  recorded sent;
+- bare: as many aiosmtplib connections, each sending the same messages (rendered beforehand)
+  with `sendmail` one after another, and recording nothing.
+
+Rounds alternate which goes first; the medians, their spread (lowest to highest) and the
+ratio Roster / bare (the target is 0.9 or more) are printed.
+
+    .venv/bin/python bench/mail.py [--emails 5000] [--rounds 5] [--profile FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiosmtplib
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from tests.conftest import free_port
+from tests.mailing import learners, queue_invitations
+from tui.service.db import OutboxMessage, open_database
+from tui.service.mail import OutboxSender, open_transport
+from tui.service.mail.outbox import claim_due
+from tui.service.mail.render import Rendered, render_invitation
+from tui.service.mail.transports import SMTP_CONNECTIONS
+
+SENDER = "Acme Learning <learning@acme.example>"
+PUBLIC_URL = "https://roster.example.org"
+SECRET = b"bench-mail-secret-key-0123456789abcdef"
+
+
+@contextlib.contextmanager
+def mail_server() -> Iterator[int]:
+    """aiosmtpd on 127.0.0.1, accepting and discarding every message, in a process of its own
+    (in this one it would share the senders' interpreter lock); its port."""
+    port = free_port()
+    command = [sys.executable, "-m", "aiosmtpd", "-n", "-u", "-l", f"127.0.0.1:{port}"]
+    server = subprocess.Popen([*command, "-c", "aiosmtpd.handlers.Sink"])
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.05)
+        yield port
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def queued(sessions: sessionmaker[Session]) -> int:
+    with sessions() as session:
+        return (
+            session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.status != "sent")
+            )
+            or 0
+        )
+
+
+async def roster_round(sessions: sessionmaker[Session], url: str) -> float:
+    """Seconds for the outbox sender to send and record every queued email."""
+    sender = OutboxSender(
+        sessions,
+        open_transport(url, SMTP_CONNECTIONS),
+        public_url=PUBLIC_URL,
+        sender=SENDER,
+        secret=SECRET,
+        poll_interval=0.05,
+    )
+    loop = asyncio.get_running_loop()
+    start = time.perf_counter()
+    running = asyncio.create_task(sender.run())
+    while await loop.run_in_executor(None, queued, sessions):
+        await asyncio.sleep(0.01)
+    elapsed = time.perf_counter() - start
+    await sender.stop()
+    await running
+    return elapsed
+
+
+async def bare_round(messages: list[Rendered], port: int) -> float:
+    """Seconds for SMTP_CONNECTIONS aiosmtplib clients to send `messages` between them."""
+    start = time.perf_counter()
+    pending = iter(messages)
+
+    async def connection() -> None:
+        client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port)
+        await client.connect()
+        for message in pending:
+            await client.sendmail(message.sender, [message.recipient], message.data)
+        await client.quit()
+
+    await asyncio.gather(*(connection() for _ in range(SMTP_CONNECTIONS)))
+    return time.perf_counter() - start
+
+
+def rendered(sessions: sessionmaker[Session], count: int) -> list[Rendered]:
+    """The queued emails as Roster writes them (claimed, then handed back untouched)."""
+    from datetime import timedelta
+
+    from tui.service.db import utcnow
+    from tui.service.mail.outbox import release
+
+    claims, _ = claim_due(sessions, "bench", count, timedelta(minutes=1), utcnow())
+    release(sessions, ["bench"], utcnow())
+    return [
+        render_invitation(claim.outgoing, PUBLIC_URL, SENDER, secret=SECRET) for claim in claims
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--emails", type=int, default=5_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--profile", type=Path, help="write a cProfile of Roster's rounds here")
+    args = parser.parse_args()
+
+    profile = cProfile.Profile() if args.profile else None
+    roster: list[float] = []
+    bare: list[float] = []
+    with mail_server() as port, tempfile.TemporaryDirectory(prefix="roster-bench-") as folder:
+        url = f"smtp://127.0.0.1:{port}"
+        sessions = open_database(f"sqlite:///{Path(folder) / 'roster.db'}")
+        for number in range(args.rounds):
+            queue_invitations(sessions, learners(args.emails, f"round{number}.example.org"))
+            messages = rendered(sessions, args.emails)
+            first_roster = number % 2 == 0
+            for which in ("roster", "bare") if first_roster else ("bare", "roster"):
+                if which == "roster":
+                    if profile:
+                        profile.enable()
+                    roster.append(asyncio.run(roster_round(sessions, url)))
+                    if profile:
+                        profile.disable()
+                else:
+                    bare.append(asyncio.run(bare_round(messages, port)))
+            print(
+                f"round {number + 1}: Roster {args.emails / roster[-1]:,.0f} msg/s, "
+                f"bare {args.emails / bare[-1]:,.0f} msg/s",
+                flush=True,
+            )
+        sessions.kw["bind"].dispose()
+    if profile and args.profile:
+        profile.dump_stats(args.profile)
+
+    def rates(times: list[float]) -> str:
+        per_second = sorted(args.emails / seconds for seconds in times)
+        return (
+            f"median {statistics.median(per_second):,.0f} msg/s "
+            f"(spread {per_second[0]:,.0f}–{per_second[-1]:,.0f})"
+        )
+
+    print(f"{args.emails:,} emails, {SMTP_CONNECTIONS} connections, {args.rounds} rounds")
+    print(f"Roster: {rates(roster)}")
+    print(f"bare aiosmtplib: {rates(bare)}")
+    ratio = statistics.median(bare) / statistics.median(roster)
+    print(f"Roster / bare: {ratio:.2f}x (target >= 0.9x)")
+
+
+if __name__ == "__main__":
+    main()
