@@ -45,5 +45,9 @@ async def test_admin_home_numbers_show_their_whole_names_at_80_columns(app: Rost
     async with app.run_test(size=(80, 24)) as pilot:
         await connected(pilot)
         await until(pilot, lambda: shown(pilot, app.screen.query_one("#stat-pending")) != "–")
-        for label in app.screen.query(".stat-label").results(Label):
-            assert shown(pilot, label) == str(label.content)
+        labels = list(app.screen.query(".stat-label").results(Label))
+        assert labels
+        # Once laid out (a moment after the numbers arrive), every name shows whole.
+        await until(
+            pilot, lambda: all(shown(pilot, label) == str(label.content) for label in labels)
+        )
