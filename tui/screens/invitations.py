@@ -22,6 +22,7 @@ from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
 
 from tui.api.client import ApiError
 from tui.screens.bulk_progress import BulkProgress, result_text
+from tui.screens.offline import ShowsServiceState
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.roles import READ_ONLY, OffersByRole
 from tui.screens.services import services
@@ -82,7 +83,9 @@ class ConfirmAction(ModalScreen[Scope | None]):
             self.dismiss(self.scopes[int(str(event.button.id).removeprefix("scope-"))])
 
 
-class InvitationsScreen(OffersByRole, ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
+class InvitationsScreen(
+    OffersByRole, ReloadsWhenShown, ShowsServiceState, ForwardsWorkerErrors, Screen[None]
+):
     TITLE = "Invitations"
     WRITES = frozenset({"mark", "act"})
     AUTO_RELOAD = False  # a reload would move the cursor under the admin

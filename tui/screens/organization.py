@@ -24,6 +24,7 @@ from textual.widgets import Button, Checkbox, DataTable, Footer, Header, Input, 
 
 from tui.api.client import ApiError
 from tui.screens.change_dialog import ArchiveQuestion, ChangeDialog
+from tui.screens.offline import ShowsServiceState
 from tui.screens.roles import OffersByRole
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
@@ -214,7 +215,7 @@ class ArchiveContract(ArchiveQuestion):
         self.contract = contract
 
 
-class OrganizationScreen(OffersByRole, ForwardsWorkerErrors, Screen[None]):
+class OrganizationScreen(OffersByRole, ShowsServiceState, ForwardsWorkerErrors, Screen[None]):
     TITLE = "Organization"
     WRITES = frozenset({"edit", "archive", "restore", "policy"})
     WRITE_BUTTONS = ("#change-policy",)

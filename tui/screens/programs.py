@@ -15,6 +15,7 @@ from textual.widgets import Button, DataTable, Footer, Header, Label
 from tui.api.client import ApiError
 from tui.screens.members import MembersScreen
 from tui.screens.messages import StartBulkFlow
+from tui.screens.offline import ShowsServiceState
 from tui.screens.program_change import ArchiveProgram, EditProgram
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.roles import OffersByRole
@@ -24,7 +25,9 @@ from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.wire import models as wire
 
 
-class ProgramsScreen(OffersByRole, ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
+class ProgramsScreen(
+    OffersByRole, ReloadsWhenShown, ShowsServiceState, ForwardsWorkerErrors, Screen[None]
+):
     TITLE = "Learning programs"
     WRITES = frozenset({"invite", "sync"})
     WRITE_BUTTONS = ("#invite",)
