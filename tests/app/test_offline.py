@@ -14,11 +14,22 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
-from tests.app.conftest import connected, on_screen, text_of, until
+from tests.app.conftest import (
+    choose,
+    connected,
+    learner_file,
+    on_screen,
+    text_of,
+    until,
+    upload,
+)
 from tests.conftest import SmtpServer, free_port, seed_service_database, start_serve
 from tui.app import RosterApp
 from tui.screens.invitations import InvitationsScreen
 from tui.screens.offline import ServiceDown
+from tui.screens.pickers import ChooseContract, ChooseProgram
+from tui.screens.preview import PreviewScreen
+from tui.screens.progress import CompletionDialog, ImportProgress
 from tui.screens.users import UsersScreen
 from tui.settings import Settings
 from tui.widgets.invitation_table import InvitationTable
@@ -142,3 +153,55 @@ def test_invitations_with_the_service_stopped(snap_compare: Compare, pictured: R
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=stopped_then_invitations)
+
+
+async def to_onboarding_preview(pilot: Pilot[None], path: Path) -> None:
+    """From Admin home to the preview of `path` for Initech's Onboarding, contract FY26."""
+    await connected(pilot)
+    await pilot.press("i")
+    await choose(pilot, ChooseProgram, "onboarding")
+    await choose(pilot, ChooseContract, "fy26")
+    await upload(pilot, path)
+    await on_screen(pilot, PreviewScreen)
+
+
+def retry_offered(pilot: Pilot[None]) -> bool:
+    return (
+        isinstance(pilot.app.screen, ImportProgress)
+        and pilot.app.screen.query_one("#retry").display
+    )
+
+
+@pytest.mark.anyio
+async def test_an_import_the_service_did_not_answer_says_why_in_full_and_retries(
+    remote: Remote, tmp_path: Path
+) -> None:
+    path = learner_file(tmp_path, "Ann Lee,ann@example.org,", "Bob Ray,bob@example.org,")
+    app = RosterApp(Settings(api_url=remote.url, token=remote.token))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await to_onboarding_preview(pilot, path)
+        remote.stop()
+        await pilot.press("i")
+        await until(pilot, lambda: retry_offered(pilot), timeout=60)
+        said = text_of(pilot, "#phase")
+        assert f"Cannot reach the Roster service at {remote.url}: Connection refused." in said
+        assert said.rstrip().endswith("no learner is invited twice.")  # whole, not cut
+
+        remote.start()
+        await pilot.press("r")
+        await on_screen(pilot, CompletionDialog, timeout=60)
+        assert "2 invitations created." in text_of(pilot, "#completion-text")
+
+
+def test_a_failed_import(snap_compare: Compare, pictured: Remote, tmp_path: Path) -> None:
+    path = learner_file(tmp_path, "Ann Lee,ann@example.org,", "Bob Ray,bob@example.org,")
+    app = RosterApp(Settings(api_url=pictured.url, token=pictured.token))
+
+    async def stopped_then_invite(pilot: Pilot[None]) -> None:
+        await to_onboarding_preview(pilot, path)
+        pictured.stop()
+        await pilot.press("i")
+        await until(pilot, lambda: retry_offered(pilot), timeout=60)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=stopped_then_invite)

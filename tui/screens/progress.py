@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 
 import polars as pl
@@ -42,7 +43,10 @@ SKIP_NAMES = {
 
 
 class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]):
-    BINDINGS = [Binding("escape", "close", "Close", show=False)]
+    BINDINGS = [
+        Binding("escape", "close", "Close", show=False),
+        Binding("r", "retry", "Retry", show=False),
+    ]
     # The import's status once its invitations are committed: from then on the dialog may close
     # and the emails go on.
     committed: reactive[wire.ImportStatus | None] = reactive(None, init=False)
@@ -59,27 +63,33 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
         self.contract = contract
         self.learner_file = learner_file
         self.choices = choices
+        # The import's Idempotency-Key: Retry after no answer finds the same import (the rows
+        # already uploaded, or the import already committed), never a second one.
+        self.key = str(uuid.uuid4())
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="progress"):
             yield Label("Importing learners…", classes="title", id="progress-title")
-            yield Label("Uploading rows", id="phase")
+            # A Static: a failure's whole reason wraps within the dialog, never cut at its edge.
+            yield Static("Uploading rows", id="phase", markup=False)
             yield ProgressBar(id="bar", show_eta=False)
             yield Static("", id="counts")
             with Horizontal(classes="buttons"):
+                yield Button("Retry", id="retry", variant="warning")
                 yield Button("Close", id="close", variant="primary", disabled=True)
 
     def on_mount(self) -> None:
+        self.query_one("#retry", Button).display = False
         self.run_import()
 
     def _progress(self, phase: str, done: int, total: int) -> None:
-        self.query_one("#phase", Label).update(phase)
+        self.query_one("#phase", Static).update(phase)
         self.query_one("#bar", ProgressBar).update(total=max(total, 1), progress=done)
         self.query_one("#counts", Static).update(f"{done:,} of {total:,}")
 
     def _committing(self, rows: int) -> None:
         """The service turns the uploaded rows into invitations: one step, no count to follow."""
-        self.query_one("#phase", Label).update("Creating invitations")
+        self.query_one("#phase", Static).update("Creating invitations")
         self.query_one("#bar", ProgressBar).update(total=None)
         self.query_one("#counts", Static).update(
             f"{plural(rows, 'row')} uploaded; the service is checking them once more and "
@@ -90,7 +100,7 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
     @never_hangs
     async def run_import(self) -> None:
         client = await services(self).client()
-        self.query_one("#phase", Label).update("Preparing the rows")
+        self.query_one("#phase", Static).update("Preparing the rows")
         try:
             rows = await asyncio.to_thread(never_hangs(ready_rows), self.learner_file)
         except Exception as error:  # a library's panic included (never_hangs)
@@ -108,6 +118,7 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
                 contract_id=self.contract.id,
                 choices=self.choices,
                 file_name=self.learner_file.summary.file,
+                key=self.key,
                 on_upload=lambda done, total: self._progress("Uploading rows", done, total),
                 on_commit=self._committing,
             )
@@ -123,9 +134,15 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
                     )
 
                 status = await wait_for_emails(client, status, sending)
-        except (ApiError, ServiceUnreachableError) as error:
-            detail = error.problem.detail if isinstance(error, ApiError) else str(error)
-            self._stopped("The import did not happen", detail)
+        except ServiceUnreachableError as error:
+            self._stopped(
+                "The import did not finish",
+                f"{error} Retry goes on with the same import: no learner is invited twice.",
+            )
+            return
+        except ApiError as error:
+            self.key = str(uuid.uuid4())  # refused: Retry starts a new import
+            self._stopped("The import did not happen", error.problem.detail)
             return
         except BaseException as error:  # a fault in Roster or a library, a native panic too
             if is_interrupt(error) or isinstance(error, asyncio.CancelledError):
@@ -140,11 +157,32 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
         self.dismiss(status)
 
     def _stopped(self, title: str, detail: str) -> None:
-        """The import ended without its outcome: say why, and let the admin close."""
+        """The import ended without its outcome: say why in full, stop the bar, and let the
+        admin retry or close."""
         self.query_one("#progress-title", Label).update(title)
-        self.query_one("#phase", Label).update(Content(detail))
+        self.query_one("#phase", Static).update(Content(detail))
+        bar = self.query_one("#bar", ProgressBar)
+        if bar.total is None:  # the commit's pulse: still, and empty
+            bar.update(total=1, progress=0)
+        if self.committed is None:
+            retry = self.query_one("#retry", Button)
+            retry.display = True
+            retry.focus()
+        else:  # the invitations exist: what stopped is the wait for their emails
+            self.query_one("#close", Button).focus()
         self.query_one("#close", Button).disabled = False
-        self.query_one("#close", Button).focus()
+
+    @on(Button.Pressed, "#retry")
+    def action_retry(self) -> None:
+        """The import again: with the same key after no answer (the same import), a new one
+        after a refusal; rows already invited are skipped either way."""
+        retry = self.query_one("#retry", Button)
+        if not retry.display:
+            return
+        retry.display = False
+        self.query_one("#progress-title", Label).update("Importing learners…")
+        self.query_one("#close", Button).disabled = True
+        self.run_import()
 
     def watch_committed(
         self, before: wire.ImportStatus | None, now: wire.ImportStatus | None
@@ -221,11 +259,7 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
             )
             waiting = status.emails_queued - status.emails_sent - status.emails_failed
             if waiting:
-                why = (
-                    f" (the mail server: {status.email_problem[:80]})"
-                    if status.email_problem
-                    else ""
-                )
+                why = f" (the mail server: {status.email_problem})" if status.email_problem else ""
                 keeps = (
                     "Roster sends them only while it runs; after you quit, `roster worker` does."
                     if services(self).sends_mail_itself
