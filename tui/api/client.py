@@ -219,6 +219,7 @@ class RosterClient:
         import_id: int | None = None,
         contract_id: int | None = None,
         pending_for_days: int | None = None,
+        ids: list[int] | None = None,
     ) -> wire.InvitationPage:
         return await self._request(
             "GET",
@@ -232,6 +233,7 @@ class RosterClient:
                 "contract_id": contract_id,
                 "q": q,
                 "pending_for_days": pending_for_days,
+                "ids": ids,
                 "offset": offset,
                 "limit": limit,
             },

@@ -223,6 +223,7 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
     BINDINGS = [
         Binding("enter", "close", "Close"),
         Binding("escape", "close", "Close", show=False),
+        Binding("s", "resend_failed", "Resend failed emails"),
     ]
 
     def __init__(
@@ -312,7 +313,11 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
         """Which emails failed and why, and how to send them again."""
         client = await services(self).client()
         failed = await failed_emails(client, self.status)
-        lines = failures_text(self.status, failed)
+        # The last line names the command; here a key does it.
+        lines = [
+            *failures_text(self.status, failed)[:-1],
+            "Once the cause is fixed, press s to send them again.",
+        ]
         self._add_line(Content.from_markup("[red]Emails that failed:[/red]\n") + "\n".join(lines))
 
     @work(thread=True, exit_on_error=False)
@@ -336,6 +341,23 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
     def _add_line(self, line: Content) -> None:
         self.lines.append(line)
         self.query_one("#completion-text", Static).update(Content("\n").join(self.lines))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "resend_failed":
+            return bool(self.status.emails_failed)
+        return super().check_action(action, parameters)
+
+    def action_resend_failed(self) -> None:
+        """The import's failed emails sent again, in the bulk dialog that follows each one
+        until it is delivered or fails again."""
+        from tui.screens.bulk_progress import BulkProgress
+
+        failed = self.status.emails_failed
+        selection = wire.InvitationSelection(
+            import_id=self.status.id, email_status="failed", status="pending"
+        )
+        label = f"The {plural(failed, 'failed email')} of this import"
+        self.app.push_screen(BulkProgress("resend", "Resend", "resent", label, failed, selection))
 
     @on(Button.Pressed, "#close")
     def action_close(self) -> None:
