@@ -25,12 +25,12 @@ from tests.app.conftest import (
 )
 from tests.conftest import SmtpServer, free_port, seed_service_database, start_serve
 from tui.app import RosterApp
+from tui.screens.imports import ImportsScreen
 from tui.screens.invitations import InvitationsScreen
 from tui.screens.offline import ServiceDown
 from tui.screens.pickers import ChooseContract, ChooseProgram
 from tui.screens.preview import PreviewScreen
 from tui.screens.progress import CompletionDialog, ImportProgress
-from tui.screens.users import UsersScreen
 from tui.settings import Settings
 from tui.widgets.invitation_table import InvitationTable
 
@@ -93,31 +93,28 @@ async def test_pages_say_the_service_is_unreachable_and_come_back(remote: Remote
         await until(pilot, lambda: "invitation" in text_of(pilot, "#invitation-total"))
         remote.stop()
 
-        # Users never loaded: its place says why, and no empty table passes for "no learners".
-        await pilot.press("u")
-        await on_screen(pilot, UsersScreen)
+        # Invitations loaded before: its rows stay, dimmed and marked as of the last answer.
+        await pilot.press("r")
+        await until(pilot, lambda: shown(pilot))
+        assert "not current" in text_of(pilot, "#service-down-stale")
+        assert table.display and table.has_class("-stale")
+
+        # Imports never loaded: its place says why, and no empty table passes for "none".
+        await pilot.press("h")
+        await on_screen(pilot, ImportsScreen)
         await until(pilot, lambda: shown(pilot))
         said = text_of(pilot, "#service-down-text")
         assert f"Roster cannot reach the service at {remote.url}: " in said
         assert ": Connection refused. Last answered at " in said
         assert not pilot.app.screen.query_one(DataTable).display
 
-        # Invitations loaded before: its rows stay, dimmed and marked as of the last answer.
-        await pilot.press("v")
-        await on_screen(pilot, InvitationsScreen)
-        await pilot.press("r")
-        await until(pilot, lambda: shown(pilot))
-        assert "not current" in text_of(pilot, "#service-down-stale")
-        assert table.display and table.has_class("-stale")
-
         remote.start()
-        await pilot.press("r")  # Retry
+        await pilot.press("r")  # Retry, though Imports' own r saves results
         await until(pilot, lambda: not shown(pilot))
-        assert not table.has_class("-stale")
-        await pilot.press("u")
-        await on_screen(pilot, UsersScreen)
-        await until(pilot, lambda: not shown(pilot))  # the screen's own reload when shown
         assert pilot.app.screen.query_one(DataTable).display
+        await pilot.press("v")
+        await until(pilot, lambda: not shown(pilot))  # the screen's own reload when shown
+        assert not table.has_class("-stale")
 
 
 def port_free(port: int) -> bool:

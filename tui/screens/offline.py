@@ -15,7 +15,6 @@ from typing import Any, ClassVar
 
 from textual import events, on
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widget import Widget
@@ -61,7 +60,7 @@ class ServiceDown(Vertical):
         yield Static(id="service-down-text", markup=False)
         yield Static(id="service-down-stale", markup=False)
         with Horizontal():
-            yield Button("Retry (r)", id="service-retry", variant="primary")
+            yield Button("Retry (r)", id="service-retry", variant="primary", compact=True)
 
     def say(self, error: ServiceUnreachableError, stale: bool) -> None:
         self.query_one("#service-down-text", Static).update(unreachable_text(error))
@@ -81,10 +80,6 @@ class ServiceDown(Vertical):
 class ShowsServiceState(Screen[Any]):
     """Mixed into a home screen with a `reload()` worker (its page load)."""
 
-    BINDINGS: ClassVar[list[BindingType]] = [
-        # Before the screen's own `r` (Imports saves results with it): only while unreachable.
-        Binding("r", "retry_service", "Retry", priority=True, show=False),
-    ]
     # Read by ForwardsWorkerErrors: the screen says it, a notification would say it twice.
     SAYS_UNREACHABLE: ClassVar[bool] = True
 
@@ -97,6 +92,10 @@ class ShowsServiceState(Screen[Any]):
 
     @on(events.Mount)
     def _add_service_down(self) -> None:
+        # `r` retries, before the screen's own `r` (Imports saves results with it) and only
+        # while unreachable (check_action). Added to this screen's bindings: a class's
+        # BINDINGS would give way to a subclass's binding of the same key.
+        self._bindings.bind("r", "retry_service", show=False, priority=True)
         headers = self.query_children(Header)
         notice = ServiceDown()
         if headers:
