@@ -135,10 +135,11 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
 
                 status = await wait_for_emails(client, status, sending)
         except ServiceUnreachableError as error:
-            self._stopped(
-                "The import did not finish",
-                f"{error} Retry goes on with the same import: no learner is invited twice.",
-            )
+            if self.committed is None:
+                then = "Retry goes on with the same import: no learner is invited twice."
+            else:  # the invitations exist; their emails go on without the dialog
+                then = "The invitations were created; the Imports page shows their emails."
+            self._stopped("The import did not finish", f"{error} {then}")
             return
         except ApiError as error:
             self.key = str(uuid.uuid4())  # refused: Retry starts a new import
