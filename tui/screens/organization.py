@@ -275,8 +275,10 @@ class OrganizationScreen(OffersByRole, ShowsServiceState, ForwardsWorkerErrors, 
             for listed in (False, True)
             for program in (await client.programs(archived=listed)).items
         }
-        self.policy = await client.policy()
+        policy = await client.policy()
         self.owner = (await client.me()).role == "owner"
+        # Set with the contracts shown, no wait between: a page with a policy shows them too.
+        self.policy = policy
         self._show(contracts, programs)
 
     def _show(self, contracts: list[wire.Contract], programs: dict[int, str]) -> None:
