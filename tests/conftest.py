@@ -114,6 +114,16 @@ def write_learners(path: Path, count: int, domain: str = "example.org") -> Path:
 @pytest.fixture
 def served(tmp_path: Path, smtp_server: SmtpServer) -> Iterator[tuple[str, str, Path]]:
     """`roster serve` on a free port over a fresh SQLite file; yields (url, token, database)."""
+    database, token = seed_service_database(tmp_path)
+    server, base = start_serve(f"sqlite:///{database}", free_port(), smtp_server.url)
+    yield base, token, database
+    server.terminate()
+    server.wait(timeout=10)
+
+
+def seed_service_database(tmp_path: Path) -> tuple[Path, str]:
+    """A fresh SQLite file with Initech, its admin, the Onboarding program and its FY26
+    contract of 500 seats; the file and the admin's token."""
     database = tmp_path / "service.db"
     url = f"sqlite:///{database}"
     org = json.loads(
@@ -149,7 +159,11 @@ def served(tmp_path: Path, smtp_server: SmtpServer) -> Iterator[tuple[str, str, 
         "--database-url",
         url,
     )
-    port = free_port()
+    return database, str(admin["token"])
+
+
+def start_serve(database_url: str, port: int, mail_url: str) -> tuple[subprocess.Popen[bytes], str]:
+    """`roster serve` on 127.0.0.1:`port`, once it answers; the process and its URL."""
     server = subprocess.Popen(
         [
             sys.executable,
@@ -161,9 +175,9 @@ def served(tmp_path: Path, smtp_server: SmtpServer) -> Iterator[tuple[str, str, 
             "--port",
             str(port),
             "--database-url",
-            url,
+            database_url,
             "--mail-url",
-            smtp_server.url,
+            mail_url,
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -178,6 +192,4 @@ def served(tmp_path: Path, smtp_server: SmtpServer) -> Iterator[tuple[str, str, 
             assert server.poll() is None, server.stderr.read() if server.stderr else ""
             assert time.monotonic() < deadline, "roster serve did not start"
             time.sleep(0.1)
-    yield base, admin["token"], database
-    server.terminate()
-    server.wait(timeout=10)
+    return server, base

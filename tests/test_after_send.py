@@ -96,6 +96,7 @@ def test_failed_emails_are_listed_with_the_reason_and_the_import_is_in_the_histo
     assert json.loads(roster("invitations", *of_import, "--format", "json", env=env))["total"] == 2
     resent = roster("invitations", "resend", *of_import, "--yes", env=env)
     assert "2 of 2 invitations resent" in resent
+    assert "2 emails: 2 delivered." in resent  # what became of them, not only "resent"
 
     def delivered() -> list[str]:
         return sorted(to for message in smtp_server.handler.received for to in message.recipients)

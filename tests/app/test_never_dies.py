@@ -77,8 +77,9 @@ async def test_a_worker_that_fails_leaves_a_message_and_the_app_running(app: Ros
         app._service.stop()  # the service goes away mid-session
         await pilot.press("p")
         await on_screen(pilot, ProgramsScreen)
+        # Said in place of the programs, with Retry (tui/screens/offline.py).
         await until(
-            pilot, lambda: any("Cannot reach" in n.message for n in app._notifications), timeout=60
+            pilot, lambda: "cannot reach" in text_of(pilot, "#service-down-text"), timeout=60
         )
         assert app.is_running
         assert isinstance(app.screen, ProgramsScreen)

@@ -379,3 +379,13 @@ def test_links_emailed_before_the_upgrade_still_open_and_the_database_keeps_no_l
         accepted = http.post("/invitations/emailed-before-the-upgrade/accept")
         assert accepted.json()["status"] == "accepted"
     sessions.kw["bind"].dispose()
+
+
+def test_the_invitation_list_takes_ids_within_the_organization(service: Service) -> None:
+    """A client follows the emails of the invitations it acted on by their ids."""
+    acme, globex = service.acme, service.globex
+    ids = [invite(service, acme, f"l{n}@example.com").json()["id"] for n in range(3)]
+    other = invite(service, globex, "g@example.com").json()["id"]
+    listed = get(service, acme, "/api/v1/invitations", ids=[ids[0], ids[2], other])
+    assert sorted(item["id"] for item in listed["items"]) == [ids[0], ids[2]]
+    assert listed["total"] == 2

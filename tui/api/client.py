@@ -7,7 +7,9 @@ Idempotency-Key, the commit) are retried on connection errors and 5xx with backo
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncGenerator
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
@@ -34,13 +36,28 @@ class ApiError(Exception):
         return self.problem.code
 
 
+def clock() -> datetime:
+    """Now, in local time: when the service last answered (pinned by pictures of the app)."""
+    return datetime.now().astimezone()
+
+
 class ServiceUnreachableError(Exception):
     """Nothing answered at `url` (refused, timed out, no such host) after the retries; `url`
-    has its password masked."""
+    has its password masked, `reason` is the connection's own ("[Errno 111] Connection
+    refused"), `last_answered` when the service last answered this client (None: never)."""
 
-    def __init__(self, message: str, url: str) -> None:
+    def __init__(
+        self,
+        message: str,
+        url: str,
+        *,
+        reason: str = "",
+        last_answered: datetime | None = None,
+    ) -> None:
         super().__init__(message)
         self.url = url
+        self.reason = reason or message
+        self.last_answered = last_answered
 
 
 class RosterClient:
@@ -54,6 +71,7 @@ class RosterClient:
             # certificate bundle took a tenth of a second to load at every start.
             verify=self.base_url.startswith("https://"),
         )
+        self.last_answered: datetime | None = None  # any answer, a refusal included
 
     async def __aenter__(self) -> RosterClient:
         return self
@@ -88,6 +106,7 @@ class RosterClient:
                 if not retry or attempt + 1 >= RETRIES:
                     raise self._unreachable(error) from error
             else:
+                self.last_answered = clock()
                 # A 503 with Retry-After (a busy database) did nothing: any request may be sent
                 # again, even one that is not idempotent.
                 busy = response.status_code == 503 and "retry-after" in response.headers
@@ -200,6 +219,7 @@ class RosterClient:
         import_id: int | None = None,
         contract_id: int | None = None,
         pending_for_days: int | None = None,
+        ids: list[int] | None = None,
     ) -> wire.InvitationPage:
         return await self._request(
             "GET",
@@ -213,6 +233,7 @@ class RosterClient:
                 "contract_id": contract_id,
                 "q": q,
                 "pending_for_days": pending_for_days,
+                "ids": ids,
                 "offset": offset,
                 "limit": limit,
             },
@@ -241,6 +262,7 @@ class RosterClient:
                 headers={"Accept": NDJSON},
                 params={key: value for key, value in params.items() if value is not None},
             ) as response:
+                self.last_answered = clock()
                 if response.status_code >= 400:
                     await response.aread()
                     raise ApiError(_problem(response))
@@ -253,10 +275,13 @@ class RosterClient:
         from tui.urls import mask_url
 
         where = mask_url(self.base_url, "http")
+        reason = _reason(error)
         return ServiceUnreachableError(
             f"Cannot reach the Roster service at {where}: "
-            f"{error or type(error).__name__}. Check the URL and that the service is running.",
+            f"{reason}. Check the URL and that the service is running.",
             where,
+            reason=reason,
+            last_answered=self.last_answered,
         )
 
     async def bulk(self, action: str, selection: wire.InvitationSelection) -> wire.BulkResult:
@@ -427,6 +452,19 @@ class RosterClient:
 
     async def import_results(self, import_id: int) -> wire.ImportResults:
         return await self._request("GET", f"/imports/{import_id}/results", wire.ImportResults)
+
+
+def _reason(error: httpx.TransportError) -> str:
+    """Why the connection failed, as the system says it ("Connection refused"), rather than
+    the wrapper's "All connection attempts failed"; a timeout says so."""
+    if isinstance(error, httpx.TimeoutException):
+        return f"no answer in time ({type(error).__name__})"
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.errno:
+            return os.strerror(cause.errno)
+        cause = cause.__cause__ or cause.__context__
+    return str(error) or type(error).__name__
 
 
 class _Strings(RootModel[list[str]]):

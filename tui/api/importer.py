@@ -303,11 +303,11 @@ async def _abandon(client: RosterClient, import_id: int) -> None:
 def email_phase(status: wire.ImportStatus) -> str:
     """What the emails are doing, for a progress line: sending, or why they are being retried."""
     if status.email_problem and status.email_problem.startswith("paused"):
-        return f"Emails {status.email_problem}"[:120]
+        return f"Emails {status.email_problem}"
     if not status.emails_retrying:
         return "Sending invitation emails"
     retrying = plural(status.emails_retrying, "email")
-    reason = (status.email_problem or "the mail server did not answer")[:80]
+    reason = status.email_problem or "the mail server did not answer"
     when = ""
     if status.next_email_attempt_at:
         when = f"; next try at {status.next_email_attempt_at.astimezone():%H:%M:%S}"

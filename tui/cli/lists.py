@@ -220,6 +220,7 @@ async def act_on_invitations(
 ) -> int:
     """Resend, remind or revoke invitations by id or by filter, after saying how many and
     asking."""
+    from tui.api.outcomes import FOLLOW_FOR, follow_emails
     from tui.cli.client import confirm, connect, find_program
     from tui.wire import models as wire
 
@@ -257,15 +258,40 @@ async def act_on_invitations(
             print("Nothing was changed.", file=sys.stderr)
             return Exit.USAGE
         result = await client.bulk(action, selection)
+        outcome = None
+        if action in ("resend", "remind") and result.changed:
+            # The action queued the emails; what is said is what became of them.
+            print(
+                f"{plural(result.changed, 'email')} queued; waiting up to {FOLLOW_FOR:.0f} s "
+                "for their outcome…",
+                file=sys.stderr,
+            )
+            outcome = await follow_emails(client, selection, result.changed)
     if output == "json":
-        print_json(result.model_dump(exclude_none=True))  # last_id: only for batches
+        done = result.model_dump(exclude_none=True)  # last_id: only for batches
+        if outcome is not None:
+            done["emails"] = {
+                "delivered": outcome.delivered,
+                "failed": outcome.failed,
+                "queued": outcome.queued,
+            }
+        print_json(done)
     else:
         left = ", ".join(f"{n:,} {code.replace('_', ' ')}" for code, n in result.left.items())
         print(
             f"{result.changed:,} of {result.matched:,} {noun(result.matched, 'invitation')} "
             f"{_DONE[action]}" + (f"; left as they were: {left}." if left else ".")
         )
+        if outcome is not None:
+            print(outcome.text() + ("" if outcome.settled else STILL_QUEUED))
     return Exit.OK
+
+
+# After the wait, for emails not yet delivered or failed.
+STILL_QUEUED = (
+    " They go on being sent: roster invitations --email-status queued lists those waiting, "
+    "--email-status failed those that failed."
+)
 
 
 def imports(options: argparse.Namespace) -> int:

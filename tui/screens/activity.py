@@ -19,6 +19,7 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Label, Select, Static
 
+from tui.screens.offline import ShowsServiceState
 from tui.screens.paging import LoadsAsYouGo
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.services import services
@@ -63,7 +64,9 @@ def entry_detail(entry: wire.AuditEntry) -> Text:
     return Text("\n".join(lines), end="")
 
 
-class ActivityScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
+class ActivityScreen(
+    LoadsAsYouGo, ReloadsWhenShown, ShowsServiceState, ForwardsWorkerErrors, Screen[None]
+):
     TITLE = "Activity"
     AUTO_RELOAD = False  # a reload would reset the table's cursor
     AUTO_FOCUS = "#activity"

@@ -20,6 +20,7 @@ from textual.widgets import Button, Label, ProgressBar, Static
 
 from tui.api.bulk import BATCH, act_in_batches
 from tui.api.client import ApiError, RosterClient, ServiceUnreachableError
+from tui.api.outcomes import EmailOutcome, follow_emails, queued
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
 from tui.text import plural
@@ -35,6 +36,20 @@ def result_text(result: wire.BulkResult, done: str, noun: str = "invitation") ->
     left = ", ".join(f"{n:,} {code.replace('_', ' ')}" for code, n in result.left.items())
     return f"{result.changed:,} of {plural(result.matched, noun)} {done}" + (
         f"; left as they were: {left}." if left else "."
+    )
+
+
+# The actions that email: their outcome is followed once they are done.
+EMAILS = ("resend", "remind")
+
+
+def outcome_text(outcome: EmailOutcome) -> str:
+    """The emails' outcome, and what follows for those still queued after the wait."""
+    if outcome.settled:
+        return outcome.text()
+    return (
+        f"{outcome.text()} They go on being sent; the Invitations page's Email column shows "
+        "each one's outcome."
     )
 
 
@@ -78,6 +93,8 @@ class BulkProgress(ForwardsWorkerErrors, ModalScreen[wire.BulkResult | None]):
             yield Static(f"{self.label}…", id="bulk-phase")
             yield ProgressBar(total=max(self.count, 1), show_eta=False, id="bulk-bar")
             yield Static(f"0 of {self.count:,}", id="bulk-counts")
+            # A resend's or a reminder's emails, as they are delivered or fail.
+            yield Static("", id="bulk-emails", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Stop after this batch", id="bulk-stop")
 
@@ -136,6 +153,24 @@ class BulkProgress(ForwardsWorkerErrors, ModalScreen[wire.BulkResult | None]):
         relabel(button, "Close")
         button.variant, button.disabled = "primary", False
         button.focus()
+        if self.action_name in EMAILS and self.selection is not None and so_far.changed:
+            self.follow(self.selection, so_far.changed)
+
+    @work(exclusive=True, group="follow", exit_on_error=False)
+    @never_hangs
+    async def follow(self, selection: wire.InvitationSelection, changed: int) -> None:
+        """The emails the action queued, until each is delivered or failed (or a minute)."""
+        line = self.query_one("#bulk-emails", Static)
+        line.update(queued(changed).text())
+        client = await services(self).client()
+        try:
+            outcome = await follow_emails(
+                client, selection, changed, lambda now: line.update(now.text())
+            )
+        except ServiceUnreachableError as error:
+            line.update(f"The emails' outcome is unknown: {error}")
+            return
+        line.update(outcome_text(outcome))
 
     @on(Button.Pressed, "#bulk-stop")
     def action_stop_or_close(self) -> None:

@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Header, Label, LoadingIndicator, Static
 
 from tui.screens.messages import StartBulkFlow
+from tui.screens.offline import ShowsServiceState
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.roles import OffersByRole
 from tui.screens.services import services
@@ -45,7 +46,9 @@ def seats_bar(contract: wire.Contract) -> Text:
     return text
 
 
-class AdminHome(OffersByRole, ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
+class AdminHome(
+    OffersByRole, ReloadsWhenShown, ShowsServiceState, ForwardsWorkerErrors, Screen[None]
+):
     TITLE = "Admin home"
     WRITES = frozenset({"invite"})
     WRITE_BUTTONS = ("#invite",)

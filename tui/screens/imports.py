@@ -22,6 +22,7 @@ from textual.widgets import DataTable, Header, Label, Static
 from tui.api.commit_progress import commit_line
 from tui.api.syncing import sync_said
 from tui.screens.invitations import InvitationsScreen
+from tui.screens.offline import ShowsServiceState
 from tui.screens.paging import LoadsAsYouGo
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.services import services
@@ -90,7 +91,9 @@ def import_detail(record: wire.ImportStatus) -> str:
     )
 
 
-class ImportsScreen(LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
+class ImportsScreen(
+    LoadsAsYouGo, ReloadsWhenShown, ShowsServiceState, ForwardsWorkerErrors, Screen[None]
+):
     TITLE = "Imports"
     AUTO_RELOAD = False  # a reload would reset the table's cursor
     AUTO_FOCUS = "#imports"

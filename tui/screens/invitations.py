@@ -22,7 +22,9 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, Header, Input, Label, Select, Static
 
 from tui.api.client import ApiError
-from tui.screens.bulk_progress import BulkProgress, result_text
+from tui.api.outcomes import follow_emails, queued
+from tui.screens.bulk_progress import EMAILS, BulkProgress, outcome_text, result_text
+from tui.screens.offline import ShowsServiceState
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.roles import READ_ONLY, OffersByRole
 from tui.screens.services import services
@@ -85,7 +87,9 @@ class ConfirmAction(ModalScreen[Scope | None]):
             self.dismiss(self.scopes[int(str(event.button.id).removeprefix("scope-"))])
 
 
-class InvitationsScreen(OffersByRole, ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
+class InvitationsScreen(
+    OffersByRole, ReloadsWhenShown, ShowsServiceState, ForwardsWorkerErrors, Screen[None]
+):
     TITLE = "Invitations"
     WRITES = frozenset({"mark", "act"})
     AUTO_RELOAD = False  # a reload would move the cursor under the admin
@@ -352,8 +356,28 @@ class InvitationsScreen(OffersByRole, ReloadsWhenShown, ForwardsWorkerErrors, Sc
             return
         finally:
             table.loading = False
-        self.notify(result_text(result, done), title=title)
         table.marked.clear()
+        self.reload()
+        if action not in EMAILS or not result.changed:
+            self.notify(result_text(result, done), title=title)
+            return
+        self.notify(f"{result_text(result, done)} {queued(result.changed).text()}", title=title)
+        self.follow(title, scope, result.changed)
+
+    @work(group="follow", exit_on_error=False)
+    @never_hangs
+    async def follow(self, title: str, scope: Scope, changed: int) -> None:
+        """The emails one action queued: said again once delivered or failed (or a minute)."""
+        client = await services(self).client()
+        selection = wire.InvitationSelection(**scope.selection)
+        outcome = await follow_emails(client, selection, changed)
+        self.notify(
+            outcome_text(outcome),
+            title=f"{title}: {scope.label}",
+            severity="warning" if outcome.failed or not outcome.settled else "information",
+            markup=False,
+            timeout=10,
+        )
         self.reload()
 
 

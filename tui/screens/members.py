@@ -26,6 +26,7 @@ from textual.widgets import Button, DataTable, Header, Input, Label, Static
 from tui.api.bulk import MEMBER_BATCH, remove_in_batches
 from tui.api.client import ApiError, RosterClient
 from tui.screens.bulk_progress import BulkProgress, result_text
+from tui.screens.offline import ShowsServiceState
 from tui.screens.paging import LoadsAsYouGo
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.roles import READ_ONLY, OffersByRole
@@ -107,7 +108,12 @@ class ConfirmRemoval(ModalScreen[Removal | None]):
 
 
 class MembersScreen(
-    OffersByRole, LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]
+    OffersByRole,
+    LoadsAsYouGo,
+    ReloadsWhenShown,
+    ShowsServiceState,
+    ForwardsWorkerErrors,
+    Screen[None],
 ):
     TITLE = "Members"
     WRITES = frozenset({"mark", "remove"})

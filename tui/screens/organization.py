@@ -24,6 +24,7 @@ from textual.widgets import Button, Checkbox, DataTable, Header, Input, Label, S
 
 from tui.api.client import ApiError
 from tui.screens.change_dialog import ArchiveQuestion, ChangeDialog
+from tui.screens.offline import ShowsServiceState
 from tui.screens.roles import OffersByRole
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs
@@ -216,7 +217,7 @@ class ArchiveContract(ArchiveQuestion):
         self.contract = contract
 
 
-class OrganizationScreen(OffersByRole, ForwardsWorkerErrors, Screen[None]):
+class OrganizationScreen(OffersByRole, ShowsServiceState, ForwardsWorkerErrors, Screen[None]):
     TITLE = "Organization"
     WRITES = frozenset({"edit", "archive", "restore", "policy"})
     WRITE_BUTTONS = ("#change-policy",)
@@ -276,8 +277,10 @@ class OrganizationScreen(OffersByRole, ForwardsWorkerErrors, Screen[None]):
             for listed in (False, True)
             for program in (await client.programs(archived=listed)).items
         }
-        self.policy = await client.policy()
+        policy = await client.policy()
         self.owner = (await client.me()).role == "owner"
+        # Set with the contracts shown, no wait between: a page with a policy shows them too.
+        self.policy = policy
         self._show(contracts, programs)
 
     def _show(self, contracts: list[wire.Contract], programs: dict[int, str]) -> None:

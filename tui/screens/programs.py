@@ -15,6 +15,7 @@ from textual.widgets import Button, DataTable, Header, Label
 from tui.api.client import ApiError
 from tui.screens.members import MembersScreen
 from tui.screens.messages import StartBulkFlow
+from tui.screens.offline import ShowsServiceState
 from tui.screens.program_change import ArchiveProgram, EditProgram
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.roles import OffersByRole
@@ -25,7 +26,9 @@ from tui.widgets.footer import Footer
 from tui.wire import models as wire
 
 
-class ProgramsScreen(OffersByRole, ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
+class ProgramsScreen(
+    OffersByRole, ReloadsWhenShown, ShowsServiceState, ForwardsWorkerErrors, Screen[None]
+):
     TITLE = "Learning programs"
     WRITES = frozenset({"invite", "sync"})
     WRITE_BUTTONS = ("#invite",)

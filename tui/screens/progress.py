@@ -8,6 +8,7 @@ Imports page shows it, and a notification says how it ended.
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 
 import polars as pl
@@ -53,7 +54,10 @@ SKIP_NAMES = {
 
 
 class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]):
-    BINDINGS = [Binding("escape", "close", "Close", show=False)]
+    BINDINGS = [
+        Binding("escape", "close", "Close", show=False),
+        Binding("r", "retry", "Retry", show=False),
+    ]
     # Closed by "Keep working" while the import ran on: it ends on its own, and says so.
     left = False
     # The import's status once its invitations are committed: from then on the dialog may close
@@ -73,18 +77,24 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
         self.learner_file = learner_file
         self.choices = choices
         self.clock = PhaseClock()
+        # The import's Idempotency-Key: Retry after no answer finds the same import (the rows
+        # already uploaded, or the import already committed), never a second one.
+        self.key = str(uuid.uuid4())
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog", id="progress"):
             yield Label("Importing learners…", classes="title", id="progress-title")
-            yield Label("Uploading rows", id="phase")
+            # A Static: a failure's whole reason wraps within the dialog, never cut at its edge.
+            yield Static("Uploading rows", id="phase", markup=False)
             yield ProgressBar(id="bar", show_eta=False)
             yield Static("", id="counts")
             with Horizontal(classes="buttons"):
                 yield Button("Keep working", id="leave")
+                yield Button("Retry", id="retry", variant="warning")
                 yield Button("Close", id="close", variant="primary", disabled=True)
 
     def on_mount(self) -> None:
+        self.query_one("#retry", Button).display = False
         self.run_import()
 
     def run_import(self) -> None:
@@ -95,7 +105,7 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
     def _progress(self, phase: str, done: int, total: int) -> None:
         if self.left:
             return
-        self.query_one("#phase", Label).update(phase)
+        self.query_one("#phase", Static).update(phase)
         self.query_one("#bar", ProgressBar).update(total=max(total, 1), progress=done)
         self.query_one("#counts", Static).update(f"{done:,} of {total:,}")
 
@@ -103,7 +113,7 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
         """The service turns the uploaded rows into invitations; its phases follow."""
         if self.left:
             return
-        self.query_one("#phase", Label).update("Creating invitations")
+        self.query_one("#phase", Static).update("Creating invitations")
         self.query_one("#bar", ProgressBar).update(total=None)
         self.query_one("#counts", Static).update(
             f"{plural(rows, 'row')} uploaded; the service checks them once more and writes "
@@ -115,7 +125,7 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
         if self.left:
             return
         left = self.clock.heard(progress)
-        self.query_one("#phase", Label).update(commit_line(progress, left))
+        self.query_one("#phase", Static).update(commit_line(progress, left))
         bar = self.query_one("#bar", ProgressBar)
         if progress is None or not progress.total:
             bar.update(total=None)
@@ -129,7 +139,7 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
         except BaseException as error:  # said here: the app's worker forwards no failure
             self._failed(error)
             return
-        self.query_one("#phase", Label).update("Preparing the rows")
+        self.query_one("#phase", Static).update("Preparing the rows")
         try:
             rows = await asyncio.to_thread(never_hangs(ready_rows), self.learner_file)
         except Exception as error:  # a library's panic included (never_hangs)
@@ -147,6 +157,7 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
                 contract_id=self.contract.id,
                 choices=self.choices,
                 file_name=self.learner_file.summary.file,
+                key=self.key,
                 on_upload=lambda done, total: self._progress("Uploading rows", done, total),
                 on_commit=self._committing,
                 unsent=not_sent(self.learner_file),
@@ -183,9 +194,16 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
     def _failed(self, error: BaseException) -> None:
         """Say why the import or the following of its emails stopped; a cancel or a deliberate
         stop goes on as it is."""
-        if isinstance(error, ApiError | ServiceUnreachableError):
-            detail = error.problem.detail if isinstance(error, ApiError) else str(error)
-            self._stopped("The import did not happen", detail)
+        if isinstance(error, ServiceUnreachableError):
+            if self.committed is None:
+                then = "Retry goes on with the same import: no learner is invited twice."
+            else:  # the invitations exist; their emails go on without the dialog
+                then = "The invitations were created; the Imports page shows their emails."
+            self._stopped("The import did not finish", f"{error} {then}")
+            return
+        if isinstance(error, ApiError):
+            self.key = str(uuid.uuid4())  # refused: Retry starts a new import
+            self._stopped("The import did not happen", error.problem.detail)
             return
         if is_interrupt(error) or isinstance(error, asyncio.CancelledError):
             raise error
@@ -215,15 +233,37 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
             )
 
     def _stopped(self, title: str, detail: str) -> None:
-        """The import ended without its outcome: say why, and let the admin close."""
+        """The import ended without its outcome: say why in full, stop the bar, and let the
+        admin retry or close."""
         if self.left:
             self.app.notify(detail, title=title, severity="error", markup=False, timeout=30)
             return
         self.query_one("#leave", Button).display = False
         self.query_one("#progress-title", Label).update(title)
-        self.query_one("#phase", Label).update(Content(detail))
+        self.query_one("#phase", Static).update(Content(detail))
+        bar = self.query_one("#bar", ProgressBar)
+        if bar.total is None:  # the commit's pulse: still, and empty
+            bar.update(total=1, progress=0)
         self.query_one("#close", Button).disabled = False
-        self.query_one("#close", Button).focus()
+        if self.committed is None:
+            retry = self.query_one("#retry", Button)
+            retry.display = True
+            retry.focus()
+        else:  # the invitations exist: what stopped is the wait for their emails
+            self.query_one("#close", Button).focus()
+
+    @on(Button.Pressed, "#retry")
+    def action_retry(self) -> None:
+        """The import again: with the same key after no answer (the same import), a new one
+        after a refusal; rows already invited are skipped either way."""
+        retry = self.query_one("#retry", Button)
+        if not retry.display:
+            return
+        retry.display = False
+        self.query_one("#leave", Button).display = True
+        self.query_one("#progress-title", Label).update("Importing learners…")
+        self.query_one("#close", Button).disabled = True
+        self.run_import()
 
     def watch_committed(
         self, before: wire.ImportStatus | None, now: wire.ImportStatus | None
@@ -279,6 +319,7 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
     BINDINGS = [
         Binding("enter", "close", "Close"),
         Binding("escape", "close", "Close", show=False),
+        Binding("s", "resend_failed", "Resend failed emails"),
     ]
 
     def __init__(
@@ -315,11 +356,7 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
             )
             waiting = status.emails_queued - status.emails_sent - status.emails_failed
             if waiting:
-                why = (
-                    f" (the mail server: {status.email_problem[:80]})"
-                    if status.email_problem
-                    else ""
-                )
+                why = f" (the mail server: {status.email_problem})" if status.email_problem else ""
                 keeps = (
                     "Roster sends them only while it runs; after you quit, `roster worker` does."
                     if services(self).sends_mail_itself
@@ -371,7 +408,11 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
         """Which emails failed and why, and how to send them again."""
         client = await services(self).client()
         failed = await failed_emails(client, self.status)
-        lines = failures_text(self.status, failed)
+        # The last line names the command; here a key does it.
+        lines = [
+            *failures_text(self.status, failed)[:-1],
+            "Once the cause is fixed, press s to send them again.",
+        ]
         self._add_line(Content.from_markup("[red]Emails that failed:[/red]\n") + "\n".join(lines))
 
     @work(thread=True, exit_on_error=False)
@@ -393,6 +434,23 @@ class CompletionDialog(ForwardsWorkerErrors, ModalScreen[None]):
     def _add_line(self, line: Content) -> None:
         self.lines.append(line)
         self.query_one("#completion-text", Static).update(Content("\n").join(self.lines))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "resend_failed":
+            return bool(self.status.emails_failed)
+        return super().check_action(action, parameters)
+
+    def action_resend_failed(self) -> None:
+        """The import's failed emails sent again, in the bulk dialog that follows each one
+        until it is delivered or fails again."""
+        from tui.screens.bulk_progress import BulkProgress
+
+        failed = self.status.emails_failed
+        selection = wire.InvitationSelection(
+            import_id=self.status.id, email_status="failed", status="pending"
+        )
+        label = f"The {plural(failed, 'failed email')} of this import"
+        self.app.push_screen(BulkProgress("resend", "Resend", "resent", label, failed, selection))
 
     @on(Button.Pressed, "#close")
     def action_close(self) -> None:

@@ -13,6 +13,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import Button, DataTable, Header, Input, Label
 
 from tui.screens.messages import StartBulkFlow, StartSingleInvite
+from tui.screens.offline import ShowsServiceState
 from tui.screens.paging import LoadsAsYouGo
 from tui.screens.reloading import ReloadsWhenShown
 from tui.screens.roles import OffersByRole
@@ -49,7 +50,14 @@ class InviteMenu(ModalScreen[str | None]):
         self.dismiss(event.button.id)
 
 
-class UsersScreen(OffersByRole, LoadsAsYouGo, ReloadsWhenShown, ForwardsWorkerErrors, Screen[None]):
+class UsersScreen(
+    OffersByRole,
+    LoadsAsYouGo,
+    ReloadsWhenShown,
+    ShowsServiceState,
+    ForwardsWorkerErrors,
+    Screen[None],
+):
     TITLE = "Users"
     WRITES = frozenset({"invite"})
     WRITE_BUTTONS = ("#invite",)

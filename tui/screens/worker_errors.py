@@ -17,12 +17,13 @@ import asyncio
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import ParamSpec, TypeVar, cast
+from typing import ClassVar, ParamSpec, TypeVar, cast
 
 from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.worker import Worker, WorkerState
 
+from tui.api.client import ServiceUnreachableError
 from tui.intake.safety import is_interrupt
 
 P = ParamSpec("P")
@@ -85,8 +86,14 @@ class WorkerFailed(Message):
 
 
 class ForwardsWorkerErrors(MessagePump):
-    """Mixed into a screen: its workers' failures are posted to the app, never lost or fatal."""
+    """Mixed into a screen: its workers' failures are posted to the app, never lost or fatal.
+    A screen that shows an unreachable service in place (`tui.screens.offline`) keeps those."""
+
+    SAYS_UNREACHABLE: ClassVar[bool] = False
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.state == WorkerState.ERROR:
-            self.app.post_message(WorkerFailed(event.worker.error))
+        if event.state != WorkerState.ERROR:
+            return
+        if self.SAYS_UNREACHABLE and isinstance(event.worker.error, ServiceUnreachableError):
+            return
+        self.app.post_message(WorkerFailed(event.worker.error))

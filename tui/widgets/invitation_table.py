@@ -94,11 +94,11 @@ class InvitationTable(LineTable):
 
     async def show(self, loader: Loader, *, keep_cursor: bool = False) -> None:
         """Show what `loader` lists (offset, limit): its first page now, the rest as needed."""
+        first = await loader(0, PAGE)  # before the rows shown go: a failure leaves them
         self._generation += 1
         self._loader = loader
         self._pages.clear()
         self._asked.clear()
-        first = await loader(0, PAGE)
         self._pages[0] = first.items
         self._asked.add(0)
         self.total = first.total

@@ -17,6 +17,7 @@ from tui.service.audit import Actor
 from tui.service.db import Admin, Contract, Invitation, Learner, Program, utcnow
 from tui.service.deps import (
     MAX_ID,
+    MAX_PAGE,
     CurrentAdmin,
     Id,
     Limit,
@@ -79,6 +80,7 @@ def list_invitations(
     contract_id: OptionalId = None,
     q: Search = "",
     pending_for_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
+    ids: Annotated[list[int] | None, Query(max_length=MAX_PAGE)] = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> Any:
@@ -98,6 +100,8 @@ def list_invitations(
         pending_for_days=pending_for_days,
     )
     where = _filters(session, me, now, chosen)
+    if ids is not None:  # these only (a client following the emails of those it acted on)
+        where.append(Invitation.id.in_(ids))
     if NDJSON in request.headers.get("accept", ""):
         dialect = session.get_bind().dialect.name
         every = invitation_json(now, dialect).where(*where)
