@@ -537,15 +537,36 @@ def _ready_rows(rows: pl.DataFrame, checked: Checked) -> pl.DataFrame:
 
 def search_keys(values: pl.DataFrame) -> pl.Series:
     """`learner_search_key` of each row of (full name, email, External ID), as polars: lower
-    case for ASCII rows, `fold` in Python for the others only."""
+    case for ASCII rows, `folded` for the others."""
     joined = values.select(
         pl.concat_str([pl.col(name).fill_null("") for name in values.columns], separator=" ")
     ).to_series()
     keys = joined.str.to_lowercase()
-    wide = (~joined.str.contains(r"^[\x00-\x7F]*$")).arg_true()
+    wide = (joined.str.len_bytes() != joined.str.len_chars()).arg_true()
     if wide.len():
-        keys = keys.scatter(wide, [fold(value) for value in joined.gather(wide)])
+        keys = keys.scatter(wide, folded(joined.gather(wide)))
     return keys
+
+
+def folded(texts: pl.Series) -> pl.Series:
+    """`fold` of each text, with Python's `fold` called once per distinct character rather
+    than once per text: a million names with accents took 3.4 s, this a fraction of that.
+
+    Exact because `fold` is a character-by-character map: NFKD decomposes each character on
+    its own and then only reorders the combining marks (canonical ordering), which `fold`
+    drops all of; `translate` and `casefold` (Python's full case folding, unlike lowercasing
+    with its final sigma) take one character at a time. So each character is replaced by its
+    own fold, all in one pass (`replace_many`: the replacements are not searched again)."""
+    if not texts.len():
+        return texts
+    # The distinct characters beyond ASCII, found in one string of them all.
+    wide = texts.str.replace_all(r"[\x00-\x7F]+", "").str.join("").item()
+    characters = {**_ASCII_UPPER, **{char: fold(char) for char in set(wide)}}
+    changed = {char: into for char, into in characters.items() if into != char}
+    return texts.str.replace_many(list(changed), list(changed.values()))
+
+
+_ASCII_UPPER = {chr(code): chr(code).lower() for code in range(ord("A"), ord("Z") + 1)}
 
 
 def _stage(connection: Connection, ready: pl.DataFrame, postgres: bool) -> Table:
