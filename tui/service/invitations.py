@@ -399,17 +399,7 @@ def _copy_invitations(
         )
         before = connection.scalar(select(func.max(Learner.id))) or 0
         _copy(connection, "learners", learners)
-        # Their ids, by email: the sequence gave them ids above any id there was before.
-        # (Taking the ids first, a nextval each, cost 4 s a million.)
-        made = _copied_out(
-            connection,
-            f"SELECT email_key, id FROM learners WHERE organization_id = "
-            f"{int(cast(int, shared['organization_id']))} AND id > {int(before)}",
-            {"email_key": pl.String, "id": pl.Int64},
-        )
-        ids = learners.select("email_key").join(made, on="email_key", how="left")["id"]
-        if ids.null_count():  # a sequence handing out ids out of order (CACHE): write nothing
-            raise RuntimeError("new learners were given ids below the highest stored one")
+        ids = _copied_ids(connection, learners, before, cast(int, shared["organization_id"]))
         learner_ids = learner_ids.scatter(fresh, ids)
     invitations = pl.DataFrame({"learner_id": learner_ids}).select(
         *(pl.lit(value).alias(name) for name, value in shared.items()),
@@ -417,6 +407,32 @@ def _copy_invitations(
         (pl.lit(prefix) + ready["position"].cast(pl.String).str.zfill(8)).alias("token_key"),
     )
     _copy(connection, "invitations", invitations)
+
+
+def _copied_ids(
+    connection: Connection, learners: pl.DataFrame, before: int, organization_id: int
+) -> pl.Series:
+    """The ids the sequence gave the learners just copied, in their order.
+
+    COPY takes each row's id from the sequence in the file's order, all above `before`. When
+    the learners this transaction sees above `before` are as many as it copied and their ids
+    one after another, those are its own, in that order: one count, no rows read back. Else
+    (another transaction took ids in between) they are read back by email."""
+    count, first, last = connection.execute(
+        select(func.count(), func.min(Learner.id), func.max(Learner.id)).where(Learner.id > before)
+    ).one()
+    if count == learners.height and last - first + 1 == count:
+        return pl.int_range(first, last + 1, eager=True, dtype=pl.Int64)
+    made = _copied_out(
+        connection,
+        f"SELECT email_key, id FROM learners WHERE organization_id = {int(organization_id)} "
+        f"AND id > {int(before)}",
+        {"email_key": pl.String, "id": pl.Int64},
+    )
+    ids = learners.select("email_key").join(made, on="email_key", how="left")["id"]
+    if ids.null_count():  # a sequence handing out ids out of order (CACHE): write nothing
+        raise RuntimeError("new learners were given ids below the highest stored one")
+    return ids
 
 
 def _update_stored_learners(connection: Connection, staged: Table, update_learners: bool) -> None:
