@@ -239,11 +239,10 @@ def create_invitations(
     `update_learners`, stored learners take the file's Full Name and External ID where they
     differ (`learner_differs`, which the import reports either way).
 
-    Set operations, never a Python object per row. On PostgreSQL the new learners and the
-    invitations are each one COPY of rows polars wrote; on SQLite the ready rows go into a
-    temporary table, and the learners and invitations are each one INSERT ... SELECT from it.
-    The emails are one INSERT ... SELECT of the new invitations. At a million rows the ORM's
-    executemany took most of a minute.
+    Set operations, never an ORM object per row. On PostgreSQL the new learners and the
+    invitations are each one COPY of rows polars wrote; on SQLite each one `executemany` of
+    the values that differ from row to row. The emails are one INSERT ... SELECT of the new
+    invitations. At a million rows the ORM's executemany took most of a minute.
     """
     ready = _ready_rows(rows, checked)
     if ready.height == 0:
@@ -633,8 +632,7 @@ def _stage(connection: Connection, ready: pl.DataFrame, postgres: bool) -> Table
         with raw.cursor() as cursor, cursor.copy(copying) as copy:  # type: ignore[union-attr]
             copy.write(buffer.getvalue())
     else:
-        # The position is the rowid: the rows go in in its order, and the invitations come
-        # out of it in that order with no sort.
+        # The position is the rowid: the rows go in in its order.
         connection.exec_driver_sql(f"CREATE TEMPORARY TABLE roster_ready ({_STAGED_SQLITE})")
         # No None is bound: sqlite3 looks for an adapter for each one, and a million new
         # learners' null learner_id took 0.5 s. In a column with nulls, a null goes in as 0 or
