@@ -305,7 +305,6 @@ def _insert_invitations(
     The new learners' ids are known without reading them back: the transaction holds the
     database's only write lock (`write_session`), and SQLite gives each row inserted without
     an id the highest id plus one."""
-    raw = cast(sqlite3.Connection, connection.connection.driver_connection)
     stored = ready.filter(pl.col("learner_id").is_not_null())
     if stored.height:
         staged = _stage(connection, stored, postgres=False)
@@ -320,9 +319,7 @@ def _insert_invitations(
             "organization_id": shared["organization_id"],
             "created_at": shared["created_at"],
         }
-        _insert_rows(
-            raw, connection, "learners", ready[fresh].select(_LEARNER_COLUMNS), shared_learner
-        )
+        _insert_rows(connection, "learners", ready[fresh].select(_LEARNER_COLUMNS), shared_learner)
         after = connection.scalar(select(func.max(Learner.id))) or 0
         if after != before + fresh.len():  # not one id after another: write nothing
             raise RuntimeError("new learners were not given the ids after the highest stored one")
@@ -332,11 +329,10 @@ def _insert_invitations(
         "learner_id",
         (pl.lit(prefix) + pl.col("position").cast(pl.String).str.zfill(8)).alias("token_key"),
     )
-    _insert_rows(raw, connection, "invitations", invitations, shared)
+    _insert_rows(connection, "invitations", invitations, shared)
 
 
 def _insert_rows(
-    raw: sqlite3.Connection,
     connection: Connection,
     name: str,
     rows: pl.DataFrame,
@@ -344,6 +340,7 @@ def _insert_rows(
 ) -> None:
     """SQLite: `rows` into the table `name` (its columns named as the frame's), with the same
     `constants` in each row, written into the statement rather than bound row by row."""
+    raw = cast(sqlite3.Connection, connection.connection.driver_connection)
     dialect = connection.dialect
     written = {
         column: literal(value, DateTime if isinstance(value, datetime) else None)
@@ -634,23 +631,7 @@ def _stage(connection: Connection, ready: pl.DataFrame, postgres: bool) -> Table
     else:
         # The position is the rowid: the rows go in in its order.
         connection.exec_driver_sql(f"CREATE TEMPORARY TABLE roster_ready ({_STAGED_SQLITE})")
-        # No None is bound: sqlite3 looks for an adapter for each one, and a million new
-        # learners' null learner_id took 0.5 s. In a column with nulls, a null goes in as 0 or
-        # '' (no id or text Roster stores is either) and NULLIF makes it NULL again.
-        blanks = {
-            name: 0 if dtype.is_integer() else ""
-            for name, dtype in ready.schema.items()
-            if ready[name].null_count()
-        }
-        values = ", ".join(
-            f"nullif(?, {blanks[name]!r})" if name in blanks else "?" for name in ready.columns
-        )
-        filled = ready.with_columns(pl.col(name).fill_null(blank) for name, blank in blanks.items())
-        raw = cast(sqlite3.Connection, connection.connection.driver_connection)
-        raw.executemany(
-            f"INSERT INTO roster_ready ({names}) VALUES ({values})",
-            filled.iter_rows(),  # a batch of tuples at a time, not a million at once
-        )
+        _insert_rows(connection, "roster_ready", ready.select(_STAGED.columns.keys()), {})
     return _STAGED
 
 
