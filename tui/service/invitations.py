@@ -239,10 +239,11 @@ def create_invitations(
     `update_learners`, stored learners take the file's Full Name and External ID where they
     differ (`learner_differs`, which the import reports either way).
 
-    Set operations, never an ORM object per row. On PostgreSQL the new learners and the
-    invitations are each one COPY of rows polars wrote; on SQLite each one `executemany` of
-    the values that differ from row to row. The emails are one INSERT ... SELECT of the new
-    invitations. At a million rows the ORM's executemany took most of a minute.
+    Set operations, never a Python object per row. On PostgreSQL the new learners and the
+    invitations are each one COPY of rows polars wrote; on SQLite the ready rows go into a
+    temporary table, and the learners and invitations are each one INSERT ... SELECT from it.
+    The emails are one INSERT ... SELECT of the new invitations. At a million rows the ORM's
+    executemany took most of a minute.
     """
     ready = _ready_rows(rows, checked)
     if ready.height == 0:
@@ -298,76 +299,45 @@ def _insert_invitations(
     prefix: str,
     update_learners: bool,
 ) -> None:
-    """SQLite: the stored learners' changes from a temporary table of their rows; the new
-    learners and the invitations, in the file's order, each one `executemany` of only the
-    values that differ from row to row: no staging of the new learners' rows, no join.
-
-    The new learners' ids are known without reading them back: the transaction holds the
-    database's only write lock (`write_session`), and SQLite gives each row inserted without
-    an id the highest id plus one."""
-    stored = ready.filter(pl.col("learner_id").is_not_null())
-    if stored.height:
-        staged = _stage(connection, stored, postgres=False)
-        _update_stored_learners(connection, staged, update_learners)
-        # Dropped now, not at the commit: a transaction may create invitations more than once.
-        connection.exec_driver_sql("DROP TABLE roster_ready")
-    fresh = ready["learner_id"].is_null().arg_true()
-    learner_ids = ready["learner_id"]
-    if fresh.len():
-        before = connection.scalar(select(func.max(Learner.id))) or 0
-        shared_learner = {
-            "organization_id": shared["organization_id"],
-            "created_at": shared["created_at"],
-        }
-        _insert_rows(connection, "learners", ready[fresh].select(_LEARNER_COLUMNS), shared_learner)
-        after = connection.scalar(select(func.max(Learner.id))) or 0
-        if after != before + fresh.len():  # not one id after another: write nothing
-            raise RuntimeError("new learners were not given the ids after the highest stored one")
-        made = pl.int_range(before + 1, after + 1, eager=True, dtype=pl.Int64)
-        learner_ids = learner_ids.scatter(fresh, made)
-    invitations = pl.DataFrame({"learner_id": learner_ids, "position": ready["position"]}).select(
-        "learner_id",
-        (pl.lit(prefix) + pl.col("position").cast(pl.String).str.zfill(8)).alias("token_key"),
+    """SQLite: the ready rows into a temporary table, then the new learners, the stored
+    learners' changes and the invitations, each one statement from it."""
+    staged = _stage(connection, ready, postgres=False)
+    now = cast(datetime, shared["created_at"])
+    new_learners = select(
+        literal(shared["organization_id"]),
+        *(staged.c[name] for name in _LEARNER_COLUMNS),
+        literal(now, DateTime),
+    ).where(staged.c.learner_id.is_(None))
+    connection.execute(
+        insert(Learner).from_select(
+            ["organization_id", *_LEARNER_COLUMNS, "created_at"], new_learners
+        )
     )
-    _insert_rows(connection, "invitations", invitations, shared)
-
-
-def _insert_rows(
-    connection: Connection,
-    name: str,
-    rows: pl.DataFrame,
-    constants: Shared,
-) -> None:
-    """SQLite: `rows` into the table `name` (its columns named as the frame's), with the same
-    `constants` in each row, written into the statement rather than bound row by row."""
-    raw = cast(sqlite3.Connection, connection.connection.driver_connection)
-    dialect = connection.dialect
-    written = {
-        column: literal(value, DateTime if isinstance(value, datetime) else None)
-        .compile(dialect=dialect, compile_kwargs={"literal_binds": True})
-        .string
-        for column, value in constants.items()
+    _update_stored_learners(connection, staged, update_learners)
+    key = literal(prefix) + func.lower(func.printf("%08x", staged.c.position))
+    values = {
+        name: literal(value, DateTime if isinstance(value, datetime) else None)
+        for name, value in shared.items()
     }
-    # No None is bound: sqlite3 looks for an adapter for each one, and a million new
-    # learners' null External ID took 0.5 s. In a column with nulls, a null goes in as '' or
-    # 0 (no text or id Roster stores is either) and NULLIF makes it NULL again.
-    blanks = {
-        column: 0 if dtype.is_integer() else ""
-        for column, dtype in rows.schema.items()
-        if rows[column].null_count()
-    }
-    values = [
-        *written.values(),
-        *(f"nullif(?, {blanks[column]!r})" if column in blanks else "?" for column in rows.columns),
-    ]
-    statement = (
-        f"INSERT INTO {name} ({', '.join([*written, *rows.columns])}) VALUES ({', '.join(values)})"
+    # One invitation per ready row: each is one learner (ready emails are unique), and the
+    # unique pending index would refuse a second.
+    connection.execute(
+        insert(Invitation).from_select(
+            [*values, "learner_id", "token_key"],
+            select(*values.values(), Learner.id, key)
+            .select_from(staged)
+            .join(
+                Learner,
+                and_(
+                    Learner.organization_id == shared["organization_id"],
+                    Learner.email_key == staged.c.email_key,
+                ),
+            )
+            .order_by(staged.c.position),  # the file's order: the rowid's, no sort
+        )
     )
-    filled = rows.with_columns(pl.col(column).fill_null(blank) for column, blank in blanks.items())
-    for start in range(0, filled.height, _COPY_ROWS):  # Python's values a slice at a time
-        part = filled.slice(start, _COPY_ROWS)
-        columns = (part[column].to_list() for column in part.columns)
-        raw.executemany(statement, zip(*columns, strict=True))
+    # Dropped now, not at the commit: a transaction may create invitations more than once.
+    connection.exec_driver_sql("DROP TABLE roster_ready")
 
 
 def _copy_invitations(
@@ -629,9 +599,26 @@ def _stage(connection: Connection, ready: pl.DataFrame, postgres: bool) -> Table
         with raw.cursor() as cursor, cursor.copy(copying) as copy:  # type: ignore[union-attr]
             copy.write(buffer.getvalue())
     else:
-        # The position is the rowid: the rows go in in its order.
+        # The position is the rowid: the rows go in in its order, and the invitations come
+        # out of it in that order with no sort.
         connection.exec_driver_sql(f"CREATE TEMPORARY TABLE roster_ready ({_STAGED_SQLITE})")
-        _insert_rows(connection, "roster_ready", ready.select(_STAGED.columns.keys()), {})
+        # No None is bound: sqlite3 looks for an adapter for each one, and a million new
+        # learners' null learner_id took 0.5 s. In a column with nulls, a null goes in as 0 or
+        # '' (no id or text Roster stores is either) and NULLIF makes it NULL again.
+        blanks = {
+            name: 0 if dtype.is_integer() else ""
+            for name, dtype in ready.schema.items()
+            if ready[name].null_count()
+        }
+        values = ", ".join(
+            f"nullif(?, {blanks[name]!r})" if name in blanks else "?" for name in ready.columns
+        )
+        filled = ready.with_columns(pl.col(name).fill_null(blank) for name, blank in blanks.items())
+        raw = cast(sqlite3.Connection, connection.connection.driver_connection)
+        raw.executemany(
+            f"INSERT INTO roster_ready ({names}) VALUES ({values})",
+            filled.iter_rows(),  # a batch of tuples at a time, not a million at once
+        )
     return _STAGED
 
 
