@@ -44,7 +44,7 @@ def test_the_copied_learners_ids_are_theirs_whatever_another_transaction_does(
                 theirs.commit()
         _copy(connection, "learners", learners)
         ids = _copied_ids(connection, learners, before, organization_id).to_list()
-        by_email = dict(mine.execute(select(Learner.email_key, Learner.id)).tuples().all())
+        by_email = dict(mine.execute(select(Learner.email_key, Learner.id)).all())
         assert ids == [by_email[email] for email in learners["email_key"]]
         theirs.rollback()
     sessions.kw["bind"].dispose()
