@@ -425,17 +425,7 @@ def _copy_invitations(
         )
         before = connection.scalar(select(func.max(Learner.id))) or 0
         _copy(connection, "learners", learners, progress, "learners")
-        # Their ids, by email: the sequence gave them ids above any id there was before.
-        # (Taking the ids first, a nextval each, cost 4 s a million.)
-        made = _copied_out(
-            connection,
-            f"SELECT email_key, id FROM learners WHERE organization_id = "
-            f"{int(cast(int, shared['organization_id']))} AND id > {int(before)}",
-            {"email_key": pl.String, "id": pl.Int64},
-        )
-        ids = learners.select("email_key").join(made, on="email_key", how="left")["id"]
-        if ids.null_count():  # a sequence handing out ids out of order (CACHE): write nothing
-            raise RuntimeError("new learners were given ids below the highest stored one")
+        ids = _copied_ids(connection, learners, before, cast(int, shared["organization_id"]))
         learner_ids = learner_ids.scatter(fresh, ids)
     invitations = pl.DataFrame({"learner_id": learner_ids}).select(
         *(pl.lit(value).alias(name) for name, value in shared.items()),
@@ -443,6 +433,32 @@ def _copy_invitations(
         (pl.lit(prefix) + ready["position"].cast(pl.String).str.zfill(8)).alias("token_key"),
     )
     _copy(connection, "invitations", invitations, progress, "invitations")
+
+
+def _copied_ids(
+    connection: Connection, learners: pl.DataFrame, before: int, organization_id: int
+) -> pl.Series:
+    """The ids the sequence gave the learners just copied, in their order.
+
+    COPY takes each row's id from the sequence in the file's order, all above `before`. When
+    the learners this transaction sees above `before` are as many as it copied and their ids
+    one after another, those are its own, in that order: one count, no rows read back. Else
+    (another transaction took ids in between) they are read back by email."""
+    count, first, last = connection.execute(
+        select(func.count(), func.min(Learner.id), func.max(Learner.id)).where(Learner.id > before)
+    ).one()
+    if count == learners.height and last - first + 1 == count:
+        return pl.int_range(first, last + 1, eager=True, dtype=pl.Int64)
+    made = _copied_out(
+        connection,
+        f"SELECT email_key, id FROM learners WHERE organization_id = {int(organization_id)} "
+        f"AND id > {int(before)}",
+        {"email_key": pl.String, "id": pl.Int64},
+    )
+    ids = learners.select("email_key").join(made, on="email_key", how="left")["id"]
+    if ids.null_count():  # a sequence handing out ids out of order (CACHE): write nothing
+        raise RuntimeError("new learners were given ids below the highest stored one")
+    return ids
 
 
 def _update_stored_learners(connection: Connection, staged: Table, update_learners: bool) -> None:
@@ -604,15 +620,36 @@ def _ready_rows(rows: pl.DataFrame, checked: Checked) -> pl.DataFrame:
 
 def search_keys(values: pl.DataFrame) -> pl.Series:
     """`learner_search_key` of each row of (full name, email, External ID), as polars: lower
-    case for ASCII rows, `fold` in Python for the others only."""
+    case for ASCII rows, `folded` for the others."""
     joined = values.select(
         pl.concat_str([pl.col(name).fill_null("") for name in values.columns], separator=" ")
     ).to_series()
     keys = joined.str.to_lowercase()
-    wide = (~joined.str.contains(r"^[\x00-\x7F]*$")).arg_true()
+    wide = (joined.str.len_bytes() != joined.str.len_chars()).arg_true()
     if wide.len():
-        keys = keys.scatter(wide, [fold(value) for value in joined.gather(wide)])
+        keys = keys.scatter(wide, folded(joined.gather(wide)))
     return keys
+
+
+def folded(texts: pl.Series) -> pl.Series:
+    """`fold` of each text, with Python's `fold` called once per distinct character rather
+    than once per text: a million names with accents took 3.4 s, this a fraction of that.
+
+    Exact because `fold` is a character-by-character map: NFKD decomposes each character on
+    its own and then only reorders the combining marks (canonical ordering), which `fold`
+    drops all of; `translate` and `casefold` (Python's full case folding, unlike lowercasing
+    with its final sigma) take one character at a time. So each character is replaced by its
+    own fold, all in one pass (`replace_many`: the replacements are not searched again)."""
+    if not texts.len():
+        return texts
+    # The distinct characters beyond ASCII, found in one string of them all.
+    wide = texts.str.replace_all(r"[\x00-\x7F]+", "").str.join("").item()
+    characters = {**_ASCII_UPPER, **{char: fold(char) for char in set(wide)}}
+    changed = {char: into for char, into in characters.items() if into != char}
+    return texts.str.replace_many(list(changed), list(changed.values()))
+
+
+_ASCII_UPPER = {chr(code): chr(code).lower() for code in range(ord("A"), ord("Z") + 1)}
 
 
 def _create_staged(connection: Connection, postgres: bool) -> Table:
