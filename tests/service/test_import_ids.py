@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import select, text
 
 from tui.service import admin as operator
+from tui.service.commit_progress import CommitProgress
 from tui.service.db import Learner, open_database, utcnow
 from tui.service.invitations import _copied_ids, _copy
 
@@ -42,7 +43,7 @@ def test_the_copied_learners_ids_are_theirs_whatever_another_transaction_does(
             theirs.execute(insert_other, {"org": organization_id})
             if other == "committed":
                 theirs.commit()
-        _copy(connection, "learners", learners)
+        _copy(connection, "learners", learners, CommitProgress(), "learners")
         ids = _copied_ids(connection, learners, before, organization_id).to_list()
         by_email = dict(mine.execute(select(Learner.email_key, Learner.id)).all())
         assert ids == [by_email[email] for email in learners["email_key"]]
