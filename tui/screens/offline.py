@@ -11,7 +11,7 @@ next load that succeeds (Retry, or the screen's own reload) puts the screen back
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import events, on
 from textual.app import ComposeResult
@@ -21,7 +21,9 @@ from textual.widget import Widget
 from textual.widgets import Button, Footer, Header, Input, Static
 from textual.worker import Worker, WorkerState
 
-from tui.api.client import ServiceUnreachableError
+if TYPE_CHECKING:  # the client (httpx) loads when the app connects, not before the first frame
+    from tui.api.client import ServiceUnreachableError
+
 
 # The worker whose success means the screen shows current data again.
 LOAD = "reload"
@@ -105,6 +107,8 @@ class ShowsServiceState(Screen[Any]):
 
     @on(Worker.StateChanged)
     def _service_state(self, event: Worker.StateChanged) -> None:
+        from tui.api.client import ServiceUnreachableError
+
         error = event.worker.error
         if event.state == WorkerState.ERROR and isinstance(error, ServiceUnreachableError):
             self._cannot_reach(error)

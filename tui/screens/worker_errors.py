@@ -23,7 +23,6 @@ from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.worker import Worker, WorkerState
 
-from tui.api.client import ServiceUnreachableError
 from tui.intake.safety import is_interrupt
 
 P = ParamSpec("P")
@@ -94,6 +93,9 @@ class ForwardsWorkerErrors(MessagePump):
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state != WorkerState.ERROR:
             return
-        if self.SAYS_UNREACHABLE and isinstance(event.worker.error, ServiceUnreachableError):
-            return
+        if self.SAYS_UNREACHABLE:
+            from tui.api.client import ServiceUnreachableError  # loaded by then: it failed
+
+            if isinstance(event.worker.error, ServiceUnreachableError):
+                return
         self.app.post_message(WorkerFailed(event.worker.error))
