@@ -236,6 +236,12 @@ def commit(
     from tui.service.invitations import ImportConflict, commit_import, reject_import
 
     record = owned(session, Import, import_id, me, "import")
+    # PostgreSQL: a commit of this import still running (its client gave up waiting, and
+    # retried) holds the row; this one waits for it and then reads it committed, never
+    # committing it a second time over the first's counts. (SQLite's write session already
+    # waits for the only writer.)
+    session.execute(select(Import.id).where(Import.id == record.id).with_for_update())
+    session.refresh(record)
     if record.mode == "sync":
         from tui.service.routes.syncs import sync_commit
 
