@@ -445,9 +445,14 @@ def _copied_ids(
     one after another, those are its own, in that order: one count, no rows read back. Else
     (another transaction took ids in between) they are read back by email."""
     count, first, last = connection.execute(
-        select(func.count(), func.min(Learner.id), func.max(Learner.id)).where(Learner.id > before)
+        select(func.count(), func.min(Learner.id), func.max(Learner.id)).where(
+            Learner.id > before, Learner.organization_id == organization_id
+        )
     ).one()
-    if count == learners.height and last - first + 1 == count:
+    others = connection.scalar(
+        select(func.count()).where(Learner.id > before, Learner.organization_id != organization_id)
+    )
+    if not others and count == learners.height and last - first + 1 == count:
         return pl.int_range(first, last + 1, eager=True, dtype=pl.Int64)
     made = _copied_out(
         connection,
