@@ -60,7 +60,7 @@ async def test_escape_leaves_the_commit_running_and_the_imports_page_follows_it(
             await pilot.press("i")
             await on_screen(pilot, ConfirmCommit)
             question = text_of(pilot, "#question")
-            assert "12 rows uploaded: 10 to invite, 2 with errors left out." in question
+            assert "12 rows in the file: 10 to invite, 2 with errors (not sent)." in question
             assert "Send invitations to 10 learners" in question
             await pilot.press("enter")
 

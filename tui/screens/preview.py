@@ -396,16 +396,17 @@ class PreviewScreen(ForwardsWorkerErrors, Screen[None]):
 
 
 def rows_said(report: Report) -> str:
-    """'988,675 rows uploaded: 987,193 to invite, 1,482 with errors left out.': the rows the
-    preview counted, and where each went, in one sentence."""
+    """'988,675 rows in the file: 987,193 to invite, 1,482 with errors (not sent).': the rows
+    the preview counted, and where each goes, in one sentence, in the words of
+    `tui.intake.counts`."""
     parts = [f"{report.ready:,} to invite"]
     if report.errors:
-        parts.append(f"{report.errors:,} with errors left out")
+        parts.append(f"{report.errors:,} with errors (not sent)")
     if report.skipped:
         parts.append(f"{report.skipped:,} skipped (already invited or members)")
-    if (rest := report.rows - report.ready - report.errors - report.skipped) > 0:
-        parts.append(f"{rest:,} left out for other reasons")
-    return f"{plural(report.rows, 'row')} uploaded: {', '.join(parts)}."
+    if report.left_out:
+        parts.append(f"{report.left_out:,} left out with d (not sent)")
+    return f"{plural(report.rows, 'row')} in the file: {', '.join(parts)}."
 
 
 class ConfirmCommit(ModalScreen[bool]):

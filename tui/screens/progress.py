@@ -139,7 +139,8 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
         except BaseException as error:  # said here: the app's worker forwards no failure
             self._failed(error)
             return
-        self.query_one("#phase", Static).update("Preparing the rows")
+        if not self.left:
+            self.query_one("#phase", Static).update("Preparing the rows")
         try:
             rows = await asyncio.to_thread(never_hangs(ready_rows), self.learner_file)
         except Exception as error:  # a library's panic included (never_hangs)
@@ -194,19 +195,31 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
     def _failed(self, error: BaseException) -> None:
         """Say why the import or the following of its emails stopped; a cancel or a deliberate
         stop goes on as it is."""
+        if is_interrupt(error) or isinstance(error, asyncio.CancelledError):
+            raise error
+        if self.committed is not None:  # the invitations exist; their emails go on without us
+            if isinstance(error, ApiError):
+                reason = error.problem.detail
+            elif isinstance(error, ServiceUnreachableError):
+                reason = str(error)
+            else:
+                reason = f"Roster failed: {described(error)}."
+            self._stopped(
+                "Following the emails stopped",
+                f"{reason} The invitations were created; the Imports page shows their emails.",
+            )
+            return
         if isinstance(error, ServiceUnreachableError):
-            if self.committed is None:
+            if self.left:  # no dialog, no Retry: the file again does the same
+                then = "Import the file again: learners already invited are skipped."
+            else:
                 then = "Retry goes on with the same import: no learner is invited twice."
-            else:  # the invitations exist; their emails go on without the dialog
-                then = "The invitations were created; the Imports page shows their emails."
             self._stopped("The import did not finish", f"{error} {then}")
             return
         if isinstance(error, ApiError):
             self.key = str(uuid.uuid4())  # refused: Retry starts a new import
             self._stopped("The import did not happen", error.problem.detail)
             return
-        if is_interrupt(error) or isinstance(error, asyncio.CancelledError):
-            raise error
         self._stopped(
             "The import stopped",
             f"Roster failed while importing: {described(error)}. The Imports page shows "
@@ -263,6 +276,7 @@ class ImportProgress(ForwardsWorkerErrors, ModalScreen[wire.ImportStatus | None]
         self.query_one("#leave", Button).display = True
         self.query_one("#progress-title", Label).update("Importing learners…")
         self.query_one("#close", Button).disabled = True
+        self.clock = PhaseClock()  # the time left from this attempt's pace, not the last one's
         self.run_import()
 
     def watch_committed(
