@@ -78,25 +78,21 @@ def learner_file(folder: Path, rows: int) -> Path:
     return path
 
 
+def _import_command(folder: Path, rows: int) -> list[str]:
+    """`roster import` of `rows` learners into the demo's program and contract, no email."""
+    return [
+        "import",
+        str(learner_file(folder, rows)),
+        *("--program", PROGRAM, "--contract", CONTRACT),
+        *("--no-send", "--yes", "--format", "json"),
+    ]
+
+
 def _embedded_import(rows: int, folder: Path) -> tuple[float, int]:
     """Seconds and peak MB of `roster import --no-send` into a new data directory."""
     env = {"ROSTER_DATA_DIR": str(folder / f"data-{time.monotonic_ns()}")}
     measured(["programs"], env)  # the demo organization, with its program and contract
-    seconds, peak, out = measured(
-        [
-            "import",
-            str(learner_file(folder, rows)),
-            "--program",
-            PROGRAM,
-            "--contract",
-            CONTRACT,
-            "--no-send",
-            "--yes",
-            "--format",
-            "json",
-        ],
-        env,
-    )
+    seconds, peak, out = measured(_import_command(folder, rows), env)
     if f'"invited": {rows}' not in out:
         raise SystemExit(f"the import did not invite {rows:,} learners:\n{out[:2000]}")
     return seconds, peak
@@ -208,19 +204,7 @@ def postgres_import(rows: int, folder: Path, cluster_url: str) -> tuple[float, i
     url, replica = start_replica(database, folder)
     try:
         seconds, _, out = measured(
-            [
-                "import",
-                str(learner_file(folder, rows)),
-                "--program",
-                PROGRAM,
-                "--contract",
-                CONTRACT,
-                "--no-send",
-                "--yes",
-                "--format",
-                "json",
-            ],
-            {"ROSTER_API_URL": url, "ROSTER_TOKEN": token},
+            _import_command(folder, rows), {"ROSTER_API_URL": url, "ROSTER_TOKEN": token}
         )
         peak = _peak_mb(replica.process.pid)
     finally:

@@ -12,41 +12,53 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.service.conftest import LiveService, batch
+from tests.service.conftest import LiveService, Org, batch
 from tui.service import commit_progress
 from tui.service.commit_progress import CommitProgress
 from tui.wire import models as wire
+
+
+def held_commit(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
+    """Batches of 3, and the first commit to write its first batch of invitations stops there
+    (`reached`) until the test has looked (`release`)."""
+    monkeypatch.setattr(commit_progress, "BATCH_ROWS", 3)
+    reached, release = threading.Event(), threading.Event()
+    advance = CommitProgress.advance
+
+    def gated(self: CommitProgress, phase: wire.CommitPhase, done: int, total: int) -> None:
+        advance(self, phase, done, total)
+        if phase == "invitations" and done == 3 and not reached.is_set():
+            reached.set()
+            release.wait(30)
+
+    monkeypatch.setattr(CommitProgress, "advance", gated)
+    return reached, release
+
+
+def uploaded(http: httpx.Client, org: Org, key: str) -> int:
+    """An import of 10 learners into Leadership on the unlimited contract, uploaded, no email."""
+    started = http.post(
+        "/imports",
+        headers={"Idempotency-Key": key},
+        json={
+            "program_id": org.programs["Leadership"],
+            "contract_id": org.contracts["Unlimited"],
+            "send_emails": False,
+            "file_name": "learners.csv",
+        },
+    )
+    import_id: int = started.json()["id"]
+    assert http.put(f"/imports/{import_id}/chunks/0", json=batch(10)).status_code == 200
+    return import_id
 
 
 def test_the_import_shows_its_commit_phase_and_finishes_after_the_client_left(
     live_service: LiveService, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     live, org = live_service, live_service.acme
-    monkeypatch.setattr(commit_progress, "BATCH_ROWS", 3)
-    # The commit stops after its first batch of invitations until the test has looked.
-    reached, release = threading.Event(), threading.Event()
-    advance = CommitProgress.advance
-
-    def gated(self: CommitProgress, phase: wire.CommitPhase, done: int, total: int) -> None:
-        advance(self, phase, done, total)
-        if phase == "invitations" and done == 3:
-            reached.set()
-            release.wait(30)
-
-    monkeypatch.setattr(CommitProgress, "advance", gated)
+    reached, release = held_commit(monkeypatch)
     with httpx.Client(base_url=live.url + "/api/v1", headers=live.headers()) as http:
-        started = http.post(
-            "/imports",
-            headers={"Idempotency-Key": "progress"},
-            json={
-                "program_id": org.programs["Leadership"],
-                "contract_id": org.contracts["Unlimited"],
-                "send_emails": False,
-                "file_name": "learners.csv",
-            },
-        )
-        import_id = started.json()["id"]
-        assert http.put(f"/imports/{import_id}/chunks/0", json=batch(10)).status_code == 200
+        import_id = uploaded(http, org, "progress")
 
         # The commit asked over a raw socket, which the client then closes without an answer.
         url = urlsplit(live.url)
@@ -84,17 +96,7 @@ def test_a_second_commit_of_a_running_import_waits_for_it_and_changes_nothing(
     from sqlalchemy import create_engine, text
 
     live, org = live_service, live_service.acme
-    monkeypatch.setattr(commit_progress, "BATCH_ROWS", 3)
-    reached, release = threading.Event(), threading.Event()
-    advance = CommitProgress.advance
-
-    def gated(self: CommitProgress, phase: wire.CommitPhase, done: int, total: int) -> None:
-        advance(self, phase, done, total)
-        if phase == "invitations" and done == 3 and not reached.is_set():
-            reached.set()
-            release.wait(30)
-
-    monkeypatch.setattr(CommitProgress, "advance", gated)
+    reached, release = held_commit(monkeypatch)
     answers: list[httpx.Response] = []
 
     def commit(import_id: int) -> None:
@@ -104,18 +106,7 @@ def test_a_second_commit_of_a_running_import_waits_for_it_and_changes_nothing(
             )
 
     with httpx.Client(base_url=live.url + "/api/v1", headers=live.headers()) as http:
-        started = http.post(
-            "/imports",
-            headers={"Idempotency-Key": "twice"},
-            json={
-                "program_id": org.programs["Leadership"],
-                "contract_id": org.contracts["Unlimited"],
-                "send_emails": False,
-                "file_name": "learners.csv",
-            },
-        )
-        import_id = started.json()["id"]
-        assert http.put(f"/imports/{import_id}/chunks/0", json=batch(10)).status_code == 200
+        import_id = uploaded(http, org, "twice")
         first = threading.Thread(target=commit, args=(import_id,))
         first.start()
         assert reached.wait(30), "the commit never wrote its first invitations"
