@@ -109,7 +109,8 @@ def what_sync_does(diff: wire.SyncDiff, program: wire.Program) -> str:
     else:
         said += f"keep the {len(diff.remove):,} not in the file (--remove-missing removes them)"
     return said + (
-        f"; {diff.unchanged:,} unchanged, {plural(len(diff.errors), 'row')} with errors left out."
+        f"; {diff.unchanged:,} unchanged, "
+        f"{plural(len(diff.errors), 'row')} with errors (not synced)."
     )
 
 
@@ -129,5 +130,5 @@ def sync_said(counts: dict[str, int]) -> str:
         f"{counts.get('invited', 0):,} invited, {counts.get('updated', 0):,} updated, "
         f"{counts.get('removed', 0):,} removed, {counts.get('revoked', 0):,} revoked, "
         f"{counts.get('unchanged', 0):,} unchanged, "
-        f"{plural(counts.get('errors', 0), 'row')} with errors left out"
+        f"{plural(counts.get('errors', 0), 'row')} with errors (not synced)"
     )

@@ -152,7 +152,7 @@ async def _decide(
         )
         + f", {counts.get('removed', 0):,} removed, {counts.get('revoked', 0):,} revoked, "
         f"{counts.get('unchanged', 0):,} unchanged, "
-        f"{plural(len(diff.errors), 'row')} with errors left out."
+        f"{plural(len(diff.errors), 'row')} with errors (not synced)."
     )
     done = _done(document, result, output, said)
     return Exit.ROW_ERRORS if status.emails_failed else done
