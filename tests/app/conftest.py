@@ -13,8 +13,10 @@ from textual.pilot import Pilot
 from textual.widget import Widget
 
 from tui.app import RosterApp
+from tui.screens.members import MembersScreen
 from tui.screens.pickers import ChooseContract, ChooseProgram
 from tui.screens.preview import PreviewScreen
+from tui.screens.programs import ProgramsScreen
 from tui.screens.progress import CompletionDialog
 from tui.screens.upload import UploadScreen
 from tui.settings import Settings
@@ -146,3 +148,21 @@ def invitations(data_dir: Path, program: str) -> list[tuple[str, str, str]]:
 def outbox(data_dir: Path) -> list[Path]:
     folder = data_dir / "outbox" / "new"
     return sorted(folder.iterdir()) if folder.exists() else []
+
+
+async def members_of(pilot: Pilot[None], program: str) -> MembersScreen:
+    """The Members page of `program`, from Learning programs (`m`), its members loaded."""
+    from textual.widgets import DataTable
+
+    await pilot.press("p")
+    await on_screen(pilot, ProgramsScreen)
+    programs = pilot.app.screen
+    assert isinstance(programs, ProgramsScreen)
+    await until(pilot, lambda: bool(programs.programs))
+    names = [each.name for each in programs.programs]
+    programs.query_one(DataTable).move_cursor(row=names.index(program))
+    await pilot.press("m")
+    await on_screen(pilot, MembersScreen)
+    screen = pilot.app.screen
+    assert isinstance(screen, MembersScreen)
+    return screen

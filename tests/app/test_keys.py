@@ -7,19 +7,18 @@ import pytest
 from textual import events
 from textual.keys import _character_to_key
 from textual.pilot import Pilot
-from textual.widgets import Button, DataTable, Input
+from textual.widgets import Button, Input
 from textual.widgets._footer import FooterKey
 
-from tests.app.conftest import connected, on_screen, type_text, until
+from tests.app.conftest import connected, members_of, on_screen, type_text, until
 from tui.app import RosterApp
 from tui.screens import members
 from tui.screens.bulk_progress import BulkProgress
 from tui.screens.help import HelpScreen
 from tui.screens.home import AdminHome
 from tui.screens.invite_learner import InviteLearnerScreen, LeaveForm
-from tui.screens.members import ConfirmRemoval, MembersScreen
+from tui.screens.members import ConfirmRemoval
 from tui.screens.pickers import ChooseProgram
-from tui.screens.programs import ProgramsScreen
 from tui.screens.type_the_count import TypeTheCount
 from tui.screens.users import UsersScreen
 from tui.widgets.footer import Footer
@@ -126,17 +125,7 @@ async def test_removing_more_than_the_limit_asks_for_the_count(
     monkeypatch.setattr(members, "LARGE", 10)  # the program's 20 members are many
     async with app.run_test(size=(80, 24)) as pilot:
         await connected(pilot)
-        await pilot.press("p")
-        await on_screen(pilot, ProgramsScreen)
-        programs = app.screen
-        assert isinstance(programs, ProgramsScreen)
-        await until(pilot, lambda: bool(programs.programs))
-        names = [program.name for program in programs.programs]
-        programs.query_one(DataTable).move_cursor(row=names.index("Leadership Essentials"))
-        await pilot.press("m")
-        await on_screen(pilot, MembersScreen)
-        screen = app.screen
-        assert isinstance(screen, MembersScreen)
+        screen = await members_of(pilot, "Leadership Essentials")
         await until(pilot, lambda: screen.total == 20)
         await pilot.press("x")
         await on_screen(pilot, ConfirmRemoval)

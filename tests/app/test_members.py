@@ -7,13 +7,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from textual.widgets import Button, DataTable, Input
+from textual.widgets import Button, Input
 
-from tests.app.conftest import connected, on_screen, text_of, type_text, until
+from tests.app.conftest import connected, members_of, on_screen, text_of, type_text, until
 from tui.app import RosterApp
 from tui.screens.bulk_progress import BulkProgress
 from tui.screens.members import ConfirmRemoval, MembersScreen
-from tui.screens.programs import ProgramsScreen
 
 pytestmark = pytest.mark.anyio
 PROGRAM = "Leadership Essentials"
@@ -33,17 +32,7 @@ async def test_marked_members_are_removed_in_batches_with_the_reason_and_their_s
         await connected(pilot)
         with sqlite3.connect(data_dir / "roster.db") as db:  # learner text is shown as text
             db.execute("UPDATE learners SET full_name = '[/b] Ann' WHERE email LIKE 'amara%'")
-        await pilot.press("p")
-        await on_screen(pilot, ProgramsScreen)
-        programs = app.screen
-        assert isinstance(programs, ProgramsScreen)
-        await until(pilot, lambda: bool(programs.programs))
-        names = [program.name for program in programs.programs]
-        programs.query_one(DataTable).move_cursor(row=names.index(PROGRAM))
-        await pilot.press("m")
-        await on_screen(pilot, MembersScreen)
-        screen = app.screen
-        assert isinstance(screen, MembersScreen)
+        screen = await members_of(pilot, PROGRAM)
         await until(pilot, lambda: screen.total == 20)
         client = await app.client()
         contracts = (await client.contracts(screen.program.id)).items
@@ -92,17 +81,7 @@ async def test_the_reason_is_typed_first_and_enter_in_it_removes_no_one(
 ) -> None:
     async with app.run_test(size=(80, 24)) as pilot:
         await connected(pilot)
-        await pilot.press("p")
-        await on_screen(pilot, ProgramsScreen)
-        programs = app.screen
-        assert isinstance(programs, ProgramsScreen)
-        await until(pilot, lambda: bool(programs.programs))
-        names = [program.name for program in programs.programs]
-        programs.query_one(DataTable).move_cursor(row=names.index(PROGRAM))
-        await pilot.press("m")
-        await on_screen(pilot, MembersScreen)
-        screen = app.screen
-        assert isinstance(screen, MembersScreen)
+        screen = await members_of(pilot, PROGRAM)
         await until(pilot, lambda: screen.total == 20)
         await pilot.press("slash", *"amara", "enter")
         await until(pilot, lambda: screen.total == 1)
