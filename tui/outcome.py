@@ -18,6 +18,15 @@ class Exit(IntEnum):
     TAMPERED = 6  # the audit record is not whole: an entry was changed or removed
 
 
+# The exceptions that end the program on purpose: never turned into a report or a message.
+INTERRUPTS = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+def is_interrupt(error: BaseException) -> bool:
+    """Whether `error` stops the program on purpose (Ctrl+C, exit), rather than failing it."""
+    return isinstance(error, INTERRUPTS)
+
+
 class Failure(Exception):
     """Why a command did nothing: a stable `code`, a message for people, details for scripts."""
 

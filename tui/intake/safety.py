@@ -22,17 +22,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from tui.intake.report import Problem, quote
+from tui.outcome import is_interrupt
 
-# The exceptions that end the program on purpose: never turned into a report.
-INTERRUPTS = (KeyboardInterrupt, SystemExit, GeneratorExit)
 READING = "reading the file"
 CHECKING = "checking the rows"
 WRITING = "writing the report"
-
-
-def is_interrupt(error: BaseException) -> bool:
-    """Whether `error` stops the program on purpose (Ctrl+C, exit), rather than failing it."""
-    return isinstance(error, INTERRUPTS)
 
 
 @dataclass

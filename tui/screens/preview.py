@@ -23,7 +23,8 @@ from tui.intake.export import errors_file_for, export_issues, preview_frame
 from tui.intake.fields import FIELD_BY_HEADER, LEARNER_FIELDS
 from tui.intake.learner_file import LearnerFile
 from tui.intake.report import Report
-from tui.intake.safety import CHECKING, WRITING, failure_problem, is_interrupt
+from tui.intake.safety import CHECKING, WRITING, failure_problem
+from tui.outcome import is_interrupt
 from tui.screens.messages import CommitRequested
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, never_hangs

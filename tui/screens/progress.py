@@ -36,7 +36,7 @@ from tui.api.importer import (
 )
 from tui.intake.learner_file import LearnerFile
 from tui.intake.report import Report
-from tui.intake.safety import is_interrupt
+from tui.outcome import is_interrupt
 from tui.screens.services import services
 from tui.screens.worker_errors import ForwardsWorkerErrors, described, never_hangs
 from tui.text import noun, plural

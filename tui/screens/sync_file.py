@@ -18,7 +18,8 @@ from textual.widgets import Button, Input, Label, Static
 
 from tui.api.client import ApiError, ServiceUnreachableError
 from tui.intake.columns import columns_to_choose
-from tui.intake.safety import READING, failure_problem, is_interrupt
+from tui.intake.safety import READING, failure_problem
+from tui.outcome import is_interrupt
 from tui.screens.choose_columns import ChooseColumns
 from tui.screens.save_as import clean_path
 from tui.screens.services import services

@@ -23,8 +23,9 @@ from tui.intake.columns import columns_to_choose
 from tui.intake.export import preview_frame
 from tui.intake.learner_file import read_learner_file
 from tui.intake.limits import Limits
-from tui.intake.safety import CHECKING, READING, failure_problem, is_interrupt
+from tui.intake.safety import CHECKING, READING, failure_problem
 from tui.memory import release_free_memory
+from tui.outcome import is_interrupt
 from tui.screens.choose_columns import ChooseColumns
 from tui.screens.messages import FileUploaded
 from tui.screens.save_as import clean_path, save_template

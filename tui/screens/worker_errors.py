@@ -23,7 +23,7 @@ from textual.message import Message
 from textual.message_pump import MessagePump
 from textual.worker import Worker, WorkerState
 
-from tui.intake.safety import is_interrupt
+from tui.outcome import is_interrupt
 
 P = ParamSpec("P")
 R = TypeVar("R")
