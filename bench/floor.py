@@ -47,7 +47,7 @@ def import_seconds(modules: str, before: str = "") -> float:
 def sqlite_writes(rows: int, folder: Path) -> dict[str, float]:
     """Seconds of each step of writing `rows` new learners and their invitations."""
     from tui.service import admin as operator
-    from tui.service.db import open_database
+    from tui.service.db import SQLITE_PRAGMAS, open_database
 
     path = folder / f"floor-{time.monotonic_ns()}.db"
     sessions = open_database(f"sqlite:///{path}")
@@ -59,13 +59,7 @@ def sqlite_writes(rows: int, folder: Path) -> dict[str, float]:
     sessions.kw["bind"].dispose()
 
     connection = sqlite3.connect(path, isolation_level=None)
-    for pragma in (
-        "journal_mode=WAL",
-        "synchronous=NORMAL",
-        "foreign_keys=ON",
-        "cache_size=-8192",
-        "temp_store=MEMORY",
-    ):
+    for pragma in SQLITE_PRAGMAS:
         connection.execute(f"PRAGMA {pragma}")
     learners = [
         (

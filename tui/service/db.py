@@ -370,6 +370,22 @@ class AuditEntry(Base):
 # How long a statement waits for another writer's lock before the request answers 503.
 LOCK_TIMEOUT_SECONDS = 3.0
 
+# Every SQLite connection's settings (bench/floor.py writes with the same).
+SQLITE_PRAGMAS = (
+    "journal_mode=WAL",
+    "synchronous=NORMAL",
+    "foreign_keys=ON",
+    # 8 MB of page cache per connection (the default is 2 MB). 64 MB made a million-row import
+    # no faster once it appended in key order, and cost a million-row check 60 MB:
+    # bench/scale.py, 14.8 s and 949 MB for the import, 997 MB for the check.
+    "cache_size=-8192",
+    # An import's staged rows and large sorts in a temporary file, not in memory: in memory
+    # they were 200 MB of a million-row import's 1,140 MB peak, and the file was no slower
+    # (bench/import_ratios.py). SQLite makes it in SQLITE_TMPDIR, else /var/tmp, mode 0600,
+    # and deletes its name at once: no other user can open it.
+    "temp_store=FILE",
+)
+
 
 def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT_SECONDS) -> Engine:
     """An engine for `url`: SQLite tuned for one writer and many readers, or PostgreSQL.
@@ -393,14 +409,8 @@ def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT_SECONDS) -> Engine:
         def _configure(connection, _record):  # type: ignore[no-untyped-def]
             connection.isolation_level = None
             cursor = connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            # 8 MB of page cache per connection (the default is 2 MB). 64 MB made a million-row
-            # import no faster once it appended in key order, and cost a million-row check
-            # 60 MB: bench/scale.py, 14.8 s and 949 MB for the import, 997 MB for the check.
-            cursor.execute("PRAGMA cache_size=-8192")
-            cursor.execute("PRAGMA temp_store=MEMORY")
+            for pragma in SQLITE_PRAGMAS:
+                cursor.execute(f"PRAGMA {pragma}")
             cursor.close()
 
         @event.listens_for(engine, "begin")
