@@ -216,7 +216,9 @@ def test_a_sync_removing_too_many_is_refused_unless_allowed(service: Service) ->
     assert _live(service) == 500
     assert count(service, Invitation, Invitation.status == "removed") == 100
     removed = get(service, service.acme, "/api/v1/audit", action="member.removed")["items"]
-    assert [entry["count"] for entry in removed] == [500]
+    revoked = get(service, service.acme, "/api/v1/audit", action="invitation.revoked")["items"]
+    assert [entry["count"] for entry in removed] == [100]
+    assert [entry["count"] for entry in revoked] == [400]
 
 
 def test_an_import_during_a_sync_commit_waits_for_it_and_never_interleaves(

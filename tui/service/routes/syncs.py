@@ -110,8 +110,9 @@ def sync_commit(
 
 
 def _record(session: Session, me: Admin, record: Import, outcome: SyncOutcome) -> None:
-    """The sync's audit entries, last in its transaction: the sync with its counts, then its
-    removals and its updates, each one entry naming the learners."""
+    """The sync's audit entries, last in its transaction: the sync with its counts, then the
+    members it removed, the pending invitations it revoked and the learners it updated, each
+    one entry naming the learners."""
     actor = audit.Actor.admin(me)
     counts = outcome.counts
     audit.record(
@@ -124,19 +125,26 @@ def _record(session: Session, me: Admin, record: Import, outcome: SyncOutcome) -
         count=sum(counts[name] for name in ("invited", "updated", "removed", "revoked")),
         details={"import_id": record.id, "file_name": record.file_name, **counts},
     )
-    removed = outcome.remove
-    if record.remove_missing and removed.height:
-        audit.record(
-            session,
-            me.organization_id,
-            actor,
-            "member.removed",
-            program_id=record.program_id,
-            count=removed.height,
-            learners=_named(removed["old_email"]),
-            reason=f"Not in the synced file {record.file_name}".strip(),
-            details={"import_id": record.id, "revoked": counts["revoked"]},
-        )
+    if record.remove_missing:
+        import polars as pl
+
+        # Members removed and pending invitations revoked are each on the record as what they
+        # are, as when an admin removes or revokes them by hand.
+        reason = f"Not in the synced file {record.file_name}".strip()
+        for status, action in (("member", "member.removed"), ("pending", "invitation.revoked")):
+            gone = outcome.remove.filter(pl.col("status") == status)
+            if gone.height:
+                audit.record(
+                    session,
+                    me.organization_id,
+                    actor,
+                    action,
+                    program_id=record.program_id,
+                    count=gone.height,
+                    learners=_named(gone["old_email"]),
+                    reason=reason,
+                    details={"import_id": record.id},
+                )
     if outcome.update.height:
         audit.record(
             session,
