@@ -105,13 +105,24 @@ def what_sync_does(diff: wire.SyncDiff, program: wire.Program) -> str:
     """The sentence a sync asks about, naming its counts."""
     said = f"Sync {program.name}: invite {len(diff.invite):,}, update {len(diff.update):,}, "
     if diff.remove_missing:
-        said += f"remove {len(diff.remove):,}"
+        said += f"remove {len(diff.remove):,}{removals_said(diff)}"
     else:
         said += f"keep the {len(diff.remove):,} not in the file (--remove-missing removes them)"
-    return said + (
-        f"; {diff.unchanged:,} unchanged, "
-        f"{plural(len(diff.errors), 'row')} with errors (not synced)."
-    )
+    return said + f"; {diff.unchanged:,} unchanged, {errors_said(len(diff.errors))}."
+
+
+def removals_said(diff: wire.SyncDiff) -> str:
+    """Who the removals are, when there are any: ' (2 members, 1 pending invitation)'."""
+    members = sum(1 for learner in diff.remove if learner.status == "member")
+    pending = len(diff.remove) - members
+    if not diff.remove:
+        return ""
+    return f" ({plural(members, 'member')}, {plural(pending, 'pending invitation')})"
+
+
+def errors_said(errors: int) -> str:
+    """The rows with errors a sync leaves as they are: never read as the sync not done."""
+    return f"{plural(errors, 'row')} with errors (not synced)" if errors else "no rows with errors"
 
 
 def changes(change: wire.SyncUpdate) -> str:
@@ -129,6 +140,5 @@ def sync_said(counts: dict[str, int]) -> str:
     return (
         f"{counts.get('invited', 0):,} invited, {counts.get('updated', 0):,} updated, "
         f"{counts.get('removed', 0):,} removed, {counts.get('revoked', 0):,} revoked, "
-        f"{counts.get('unchanged', 0):,} unchanged, "
-        f"{plural(counts.get('errors', 0), 'row')} with errors (not synced)"
+        f"{counts.get('unchanged', 0):,} unchanged, {errors_said(counts.get('errors', 0))}"
     )

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tui.api.syncing import changes, every_row, what_sync_does, with_file_errors
+from tui.api.syncing import changes, errors_said, every_row, what_sync_does, with_file_errors
 from tui.cli.files import column_choices, file_and_target, not_started, read_in_background
 from tui.cli.options import batch_settings
 from tui.cli.output import Format, output_of, print_json
@@ -151,8 +151,7 @@ async def _decide(
             else ""
         )
         + f", {counts.get('removed', 0):,} removed, {counts.get('revoked', 0):,} revoked, "
-        f"{counts.get('unchanged', 0):,} unchanged, "
-        f"{plural(len(diff.errors), 'row')} with errors (not synced)."
+        f"{counts.get('unchanged', 0):,} unchanged, {errors_said(len(diff.errors))}."
     )
     done = _done(document, result, output, said)
     return Exit.ROW_ERRORS if status.emails_failed else done
