@@ -126,6 +126,8 @@ def test_sync_shows_asks_applies_once_and_guards_removals(tmp_path: Path) -> Non
     # The question says who the removals are, and no error is read as the sync not done.
     assert "remove 11 (10 members, 1 pending invitation); 9 unchanged" in allowed.stderr
     assert "no rows with errors." in allowed.stderr
+    shown = roster(data_dir, "imports", "show", str(done["result"]["import_id"]))
+    assert "sync: 0 invited, 0 updated, 10 removed, 1 revoked, 9 unchanged" in shown.stdout
     after = members(data_dir)
     assert len(after) == 9
     assert [m["full_name"] for m in after[:1]] == ["Amara O. Smith"]

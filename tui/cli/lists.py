@@ -412,6 +412,10 @@ def _print_import(record: wire.ImportStatus) -> None:
         f"  rows sent {record.rows:,} · {record.counts.line(committed=True)}"
         + (f" ({skipped})" if skipped else "")
     )
+    if record.mode == "sync" and record.sync:
+        from tui.api.syncing import sync_said
+
+        print(f"  sync: {sync_said(record.sync)}")
     print(
         f"  emails: {record.emails_sent:,} sent, {record.emails_failed:,} failed, "
         f"{record.emails_retrying:,} retrying of {record.emails_queued:,}"
