@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import contextlib
 import cProfile
+import resource
 import socket
 import statistics
 import subprocess
@@ -29,10 +30,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiosmtplib
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.conftest import free_port
@@ -43,9 +46,13 @@ from tui.service.mail.outbox import claim_due
 from tui.service.mail.render import Rendered, render_invitation
 from tui.service.mail.transports import SMTP_CONNECTIONS
 
+if TYPE_CHECKING:
+    from bench.ratios import Context, Measure
+
 SENDER = "Acme Learning <learning@acme.example>"
 PUBLIC_URL = "https://roster.example.org"
 SECRET = b"bench-mail-secret-key-0123456789abcdef"
+EMAILS = 5_000  # each round of bench/ratios.py's measure
 
 
 @contextlib.contextmanager
@@ -132,6 +139,48 @@ def rendered(sessions: sessionmaker[Session], count: int) -> list[Rendered]:
     return [
         render_invitation(claim.outgoing, PUBLIC_URL, SENDER, secret=SECRET) for claim in claims
     ]
+
+
+def ratio_measure(context: Context, stack: ExitStack) -> Measure:
+    """bench/ratios.py's `mail` measure: a round is EMAILS emails queued (untimed), then sent
+    by Roster's outbox sender, or rendered (untimed) and sent by bare aiosmtplib clients, each
+    on a database of its own, to one loopback server. Values are messages per second; the
+    peak is this bench process's high-water mark (both run in it)."""
+    from bench.ratios import Measure, Reference, Sample
+
+    port = stack.enter_context(mail_server())
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="roster-mail-")))
+    url = f"smtp://127.0.0.1:{port}"
+    databases = {
+        name: open_database(f"sqlite:///{folder / f'{name}.db'}") for name in ("roster", "bare")
+    }
+    for sessions in databases.values():
+        stack.callback(sessions.kw["bind"].dispose)
+    rounds = iter(range(1_000_000))
+
+    def peak_mb() -> float:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    def roster() -> Sample:
+        sessions = databases["roster"]
+        queue_invitations(sessions, learners(EMAILS, f"r{next(rounds)}.example.org"))
+        return Sample(EMAILS / asyncio.run(roster_round(sessions, url)), peak_mb())
+
+    def bare() -> Sample:
+        sessions = databases["bare"]
+        queue_invitations(sessions, learners(EMAILS, f"b{next(rounds)}.example.org"))
+        messages = rendered(sessions, EMAILS)
+        with sessions.begin() as session:  # the next round renders its own emails only
+            session.execute(update(OutboxMessage).values(status="sent"))
+        return Sample(EMAILS / asyncio.run(bare_round(messages, port)), peak_mb())
+
+    return Measure(
+        "mail",
+        f"Roster's outbox sender, {EMAILS:,} emails, {SMTP_CONNECTIONS} connections",
+        roster,
+        [Reference(f"bare aiosmtplib, {SMTP_CONNECTIONS} connections", bare, 0.9)],
+        rate=True,
+    )
 
 
 def main() -> None:
