@@ -112,12 +112,12 @@ def what_sync_does(diff: wire.SyncDiff, program: wire.Program) -> str:
 
 
 def removals_said(diff: wire.SyncDiff) -> str:
-    """Who the removals are, when there are any: ' (2 members, 1 pending invitation)'."""
+    """Who the removals are, when there are any: ' (2 members, 1 pending invitation)', a
+    group with none left unsaid."""
     members = sum(1 for learner in diff.remove if learner.status == "member")
-    pending = len(diff.remove) - members
-    if not diff.remove:
-        return ""
-    return f" ({plural(members, 'member')}, {plural(pending, 'pending invitation')})"
+    groups = ((members, "member"), (len(diff.remove) - members, "pending invitation"))
+    said = ", ".join(plural(count, noun) for count, noun in groups if count)
+    return f" ({said})" if said else ""
 
 
 def errors_said(errors: int) -> str:
