@@ -79,6 +79,9 @@ def test_sync_shows_asks_applies_once_and_guards_removals(tmp_path: Path) -> Non
     assert [row["email"] for row in diff["remove"]] == [before[19]["email"]]
     assert diff["unchanged"] == 16
     assert [(error["row"], error["code"]) for error in diff["errors"]] == [(21, "invalid_email")]
+    listed = json.loads(roster(data_dir, "imports", "--format", "json").stdout)
+    previewed = roster(data_dir, "imports", "show", str(listed["items"][0]["id"]))
+    assert "sync previewed and not applied: it changed nothing" in previewed.stdout
 
     code, refused = sync(data_dir, hr, "--remove-missing")  # no --yes, no terminal
     assert (code, refused["error"]["code"]) == (2, "usage")  # and nothing changed: see below

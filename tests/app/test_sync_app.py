@@ -155,6 +155,10 @@ async def test_escape_gives_the_upload_up_and_changes_nothing(
         await on_screen(pilot, ProgramsScreen)
         syncs = "SELECT status FROM imports WHERE mode = 'sync'"
         await until(pilot, lambda: stored(data_dir, syncs) == [("abandoned",)])
+        await pilot.press("h")  # the Imports page says the preview changed nothing
+        await until(
+            pilot, lambda: "Sync previewed and not applied" in text_of(pilot, "#import-detail")
+        )
     assert members(data_dir) == before
 
 

@@ -416,6 +416,8 @@ def _print_import(record: wire.ImportStatus) -> None:
         from tui.api.syncing import sync_said
 
         print(f"  sync: {sync_said(record.sync)}")
+    elif record.mode == "sync" and record.status == "abandoned":
+        print("  sync previewed and not applied: it changed nothing")
     print(
         f"  emails: {record.emails_sent:,} sent, {record.emails_failed:,} failed, "
         f"{record.emails_retrying:,} retrying of {record.emails_queued:,}"

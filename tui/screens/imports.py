@@ -77,6 +77,11 @@ def import_detail(record: wire.ImportStatus) -> str:
             f"{record.program_name} · {record.contract_name} · by {record.admin_email}\n"
             f"Sync, {record.status}: {plural(record.rows, 'row')} sent, {sync_said(record.sync)}"
         )
+    if record.mode == "sync" and record.status == "abandoned":  # a dry run, or given up
+        return (
+            f"{record.program_name} · {record.contract_name} · by {record.admin_email}\n"
+            "Sync previewed and not applied: it changed nothing."
+        )
     if record.progress is not None:
         return (
             f"{record.program_name} · {record.contract_name} · by {record.admin_email}\n"
