@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from textual.widgets import Label
+from textual.widgets import Label, Static
 
 from tests.app.conftest import on_screen, until
 from tui.app import RosterApp
@@ -52,3 +52,23 @@ async def test_r_and_coming_back_reload_the_numbers(
         await pilot.press("a")
         await on_screen(pilot, AdminHome)
         await until(pilot, lambda: pending_shown(app) == str(before + 2))
+
+
+async def test_an_organization_without_contracts_is_told_where_seats_come_from(
+    app: RosterApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(AdminHome, "AUTO_RELOAD", False)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await on_screen(pilot, AdminHome)
+        await until(pilot, lambda: pending_shown(app) != "–")
+        client = await app.client()
+        for contract in (await client.organization_contracts()).items:
+            await client.archive_contract(contract.id)
+        await pilot.press("r")
+        await until(pilot, lambda: bool(app.screen.query("#no-contracts")))
+        said = str(app.screen.query_one("#no-contracts", Static).render())
+        assert (
+            said == "No contracts yet, so no seats to invite into: an operator adds one with "
+            "roster admin create-contract."
+        )
+        assert not app.screen.query(".contract")  # the archived contracts' bars are gone

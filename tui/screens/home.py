@@ -27,6 +27,13 @@ if TYPE_CHECKING:
 BAR_WIDTH = 20
 
 
+# Seats come from contracts, which an operator adds: an organization without one says so.
+NO_CONTRACTS = (
+    "No contracts yet, so no seats to invite into: an operator adds one with "
+    "roster admin create-contract."
+)
+
+
 def seats_bar(contract: wire.Contract) -> Text:
     """`███████░░░ 28 of 30 seats used`, or the count alone when seats are unlimited."""
     text = Text()
@@ -93,6 +100,11 @@ class AdminHome(
         ):
             self.query_one(f"#stat-{key}", Label).update(f"{value:,}")
         contracts = self.query_one("#contracts", Vertical)
+        if not usage.contracts:
+            if not contracts.query("#no-contracts"):
+                await contracts.remove_children()
+                await contracts.mount(Static(NO_CONTRACTS, id="no-contracts"))
+            return
         names = [str(label.content) for label in contracts.query(".contract-name").results(Label)]
         if names == [contract.name for contract in usage.contracts]:
             # The same contracts: update their bars in place, so a reload never flickers.
