@@ -28,8 +28,9 @@ def roster(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def sync(data_dir: Path, path: Path, *args: str) -> tuple[int, dict[str, Any]]:
-    done = roster(
+def sync_run(data_dir: Path, path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`roster sync` of `path` into the demo's program, as JSON."""
+    return roster(
         data_dir,
         "sync",
         str(path),
@@ -41,6 +42,10 @@ def sync(data_dir: Path, path: Path, *args: str) -> tuple[int, dict[str, Any]]:
         "json",
         *args,
     )
+
+
+def sync(data_dir: Path, path: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    done = sync_run(data_dir, path, *args)
     return done.returncode, json.loads(done.stdout)
 
 
@@ -109,21 +114,7 @@ def test_sync_shows_asks_applies_once_and_guards_removals(tmp_path: Path) -> Non
     code, refused = sync(data_dir, half, "--remove-missing", "--yes")
     assert (code, refused["error"]["code"]) == (3, "too_many_removals")
     assert "--max-removals 11" in refused["error"]["message"]
-    allowed = roster(
-        data_dir,
-        "sync",
-        str(half),
-        "--program",
-        PROGRAM,
-        "--contract",
-        "1",
-        "--format",
-        "json",
-        "--remove-missing",
-        "--yes",
-        "--max-removals",
-        "11",
-    )
+    allowed = sync_run(data_dir, half, "--remove-missing", "--yes", "--max-removals", "11")
     done = json.loads(allowed.stdout)
     assert (allowed.returncode, done["result"]["removed"], done["result"]["revoked"]) == (0, 10, 1)
     # The question says who the removals are, and no error is read as the sync not done.
