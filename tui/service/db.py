@@ -379,10 +379,11 @@ SQLITE_PRAGMAS = (
     # no faster once it appended in key order, and cost a million-row check 60 MB:
     # bench/scale.py, 14.8 s and 949 MB for the import, 997 MB for the check.
     "cache_size=-8192",
-    # An import's staged rows and large sorts in a temporary file, not in memory: in memory
-    # they were 200 MB of a million-row import's 1,140 MB peak, and the file was no slower
-    # (bench/import_ratios.py). SQLite makes it in SQLITE_TMPDIR, else /var/tmp, mode 0600,
-    # and deletes its name at once: no other user can open it.
+    # An import's staged rows and large sorts in a temporary file, not in memory: a
+    # million-row embedded import peaked at 1,060 MB with them in memory, 875-900 MB with the
+    # file, in 16.1-16.9 s against 16.4-18.7 s (within the runs' spread); the Invitations page
+    # at a million (bench/invitations.py) read as fast with either. SQLite makes the file in
+    # SQLITE_TMPDIR, else /var/tmp, mode 0600, and unlinks it at once: no one else opens it.
     "temp_store=FILE",
 )
 
