@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from bench.floor import CLIENT, SERVICE, import_seconds, sqlite_writes
-from bench.scale import CONTRACT, PROGRAM, measured
+from bench.scale import CONTRACT, PROGRAM, measured, new_organization
 
 # Names from many languages: every other row of the file takes one, the others are ASCII.
 NAMES = (
@@ -168,25 +168,6 @@ def postgres_cluster() -> Iterator[str]:
         cluster.stop()
 
 
-def _new_organization(cluster_url: str) -> tuple[str, str, tuple[int, int, int]]:
-    """A new database with Roster's schema and one organization, program and contract: its
-    URL, an admin's token, and the (organization, program, contract) ids."""
-    from bench.scale import _new_database
-    from tui.service import admin as operator
-    from tui.service.db import open_database
-
-    database = cluster_url.rsplit("/", 1)[0] + "/" + _new_database(cluster_url)
-    sessions = open_database(database)
-    with sessions.begin() as session:
-        organization = operator.create_organization(session, "Bench")
-        _, token = operator.create_admin(session, organization, "admin@bench.example")
-        program = operator.create_program(session, organization, PROGRAM)
-        contract = operator.create_contract(session, organization, CONTRACT, [program])
-        ids = organization.id, program.id, contract.id
-    sessions.kw["bind"].dispose()
-    return database, token, ids
-
-
 def _peak_mb(pid: int) -> int:
     """The process's peak resident memory so far (Linux)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -200,7 +181,7 @@ def postgres_import(rows: int, folder: Path, cluster_url: str) -> tuple[float, i
     server's peak MB."""
     from tests.deployment import start_replica
 
-    database, token, _ = _new_organization(cluster_url)
+    database, token, _ = new_organization(cluster_url)
     url, replica = start_replica(database, folder)
     try:
         seconds, _, out = measured(
@@ -221,7 +202,7 @@ def copy_seconds(rows: int, cluster_url: str) -> float:
 
     from tui.text import learner_search_key
 
-    database, _, (organization, program, contract) = _new_organization(cluster_url)
+    database, _, (organization, program, contract) = new_organization(cluster_url)
     learners, invitations = io.StringIO(), io.StringIO()
     for n in range(rows):
         name = f"{NAMES[n // 2 % len(NAMES)] if n % 2 else 'Learner'} {n}"

@@ -258,10 +258,8 @@ def import_embedded(context: Context, stack: ExitStack) -> Measure:
 
 
 def import_postgres(context: Context, stack: ExitStack) -> Measure:
-    from bench.scale import _new_database
+    from bench.scale import new_organization
     from tests.deployment import PostgresCluster, postgres_bin, start_replica
-    from tui.service import admin as operator
-    from tui.service.db import open_database
 
     binaries = postgres_bin()
     if binaries is None:
@@ -272,14 +270,7 @@ def import_postgres(context: Context, stack: ExitStack) -> Measure:
 
     def database() -> tuple[str, str]:
         """A new database with Roster's schema and one organization; its URL and admin token."""
-        url = cluster.url.rsplit("/", 1)[0] + "/" + _new_database(cluster.url)
-        sessions = open_database(url)
-        with sessions.begin() as session:
-            organization = operator.create_organization(session, "Bench")
-            _, token = operator.create_admin(session, organization, "admin@bench.example")
-            program = operator.create_program(session, organization, PROGRAM)
-            operator.create_contract(session, organization, CONTRACT, [program])
-        sessions.kw["bind"].dispose()
+        url, token, _ = new_organization(cluster.url)
         return url, token
 
     def roster() -> Sample:

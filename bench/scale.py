@@ -44,7 +44,7 @@ def bench_workers(cluster_url: str, learners: int, scratch: Path) -> None:
     from tests.deployment import CountingMailServer, run_deployment
     from tui.service.mail import DEFAULT_CONCURRENCY
 
-    database = cluster_url.rsplit("/", 1)[0] + "/" + _new_database(cluster_url)
+    database = new_database(cluster_url)
     mail = CountingMailServer().start()
     try:
         run = run_deployment(database, scratch, mail, learners)
@@ -182,20 +182,11 @@ def _rows(path: Path) -> int:
 
 def bench_api(cluster_url: str, rows: int, scratch: Path, repeat: int) -> None:
     from tests.deployment import start_replica
-    from tui.service import admin as operator
-    from tui.service.db import open_database
 
     path = learner_file(scratch / "api.csv", rows)
     runs = []
     for _ in range(repeat):  # each into a database of its own, through a replica of its own
-        database = cluster_url.rsplit("/", 1)[0] + "/" + _new_database(cluster_url)
-        sessions = open_database(database)
-        with sessions.begin() as session:
-            organization = operator.create_organization(session, "Bench")
-            _, token = operator.create_admin(session, organization, "admin@bench.example")
-            program = operator.create_program(session, organization, PROGRAM)
-            operator.create_contract(session, organization, CONTRACT, [program])
-        sessions.kw["bind"].dispose()
+        database, token, _ = new_organization(cluster_url)
         url, replica = start_replica(database, scratch)
         try:
             runs.append(
@@ -231,7 +222,7 @@ def bench_throughput(
     from tests.mailing import learners, queue_invitations
     from tui.service.db import open_database
 
-    database = cluster_url.rsplit("/", 1)[0] + "/" + _new_database(cluster_url)
+    database = new_database(cluster_url)
     sessions = open_database(database)
     queue_invitations(sessions, learners(messages))
     hold(sessions)
@@ -350,7 +341,8 @@ def postgres_pids(folder: Path) -> list[int]:
     return [postmaster, *map(int, children)]
 
 
-def _new_database(cluster_url: str) -> str:
+def new_database(cluster_url: str) -> str:
+    """The URL of a new, empty database on the cluster at `cluster_url`."""
     import uuid
 
     from sqlalchemy import create_engine, text
@@ -360,7 +352,25 @@ def _new_database(cluster_url: str) -> str:
     with engine.connect() as connection:
         connection.execute(text(f"CREATE DATABASE {name}"))
     engine.dispose()
-    return name
+    return cluster_url.rsplit("/", 1)[0] + "/" + name
+
+
+def new_organization(cluster_url: str) -> tuple[str, str, tuple[int, int, int]]:
+    """A new database with Roster's schema and one organization, program and contract: its
+    URL, an admin's token, and the (organization, program, contract) ids."""
+    from tui.service import admin as operator
+    from tui.service.db import open_database
+
+    database = new_database(cluster_url)
+    sessions = open_database(database)
+    with sessions.begin() as session:
+        organization = operator.create_organization(session, "Bench")
+        _, token = operator.create_admin(session, organization, "admin@bench.example")
+        program = operator.create_program(session, organization, PROGRAM)
+        contract = operator.create_contract(session, organization, CONTRACT, [program])
+        ids = organization.id, program.id, contract.id
+    sessions.kw["bind"].dispose()
+    return database, token, ids
 
 
 def _free_port() -> int:
