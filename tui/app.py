@@ -176,7 +176,7 @@ class RosterApp(App[None]):
                 f"The theme is not remembered: {error.strerror}.", severity="warning", markup=False
             )
             return
-        self.settings = self.settings.model_copy(update={"theme": theme})
+        self.settings = self.settings.replace(theme=theme)
 
     @work(exclusive=True, group="connect", exit_on_error=False)
     @never_hangs

@@ -1,27 +1,27 @@
-"""Settings: ROSTER_* environment variables, then the TOML config file, then defaults.
+"""Settings: flags, then ROSTER_* environment variables, then the TOML config file, then defaults.
 
 The config file is `config.toml` in the user config directory (platformdirs), for example:
 
     api_url = "https://roster.example.org"
     token = "rst_..."
+
+Read with the standard library alone: the app draws its first frame and every command starts
+without loading pydantic (a third of a second here). Each setting has a reader that turns what
+a flag, the environment or the file gives into its value, or raises ValueError saying what is
+expected; a value that fails is a SettingsProblem naming the setting and where it came from.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import tomllib
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from platformdirs import user_data_path
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    TomlConfigSettingsSource,
-)
 
 from tui.config_file import (
     CONFIG_FILE,
@@ -43,109 +43,202 @@ from tui.urls import (
 MIN_SECRET_KEY = 32
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ROSTER_", toml_file=CONFIG_FILE, extra="ignore")
+def _text(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected text (in the config file, a quoted string)")
+    return value
 
+
+def _optional(check: Callable[[str], None] | None = None) -> Callable[[object], str | None]:
+    def read(value: object) -> str | None:
+        text = _text(value)
+        if check is not None:
+            check(text)
+        return text
+
+    return read
+
+
+def _public_url(value: object) -> str:
+    text = _text(value)
+    check_public_url(text)
+    return text
+
+
+def _mail_from(value: object) -> str:
+    from email.utils import parseaddr
+
+    text = _text(value)
+    address = parseaddr(text)[1]
+    if "@" not in address:
+        raise ValueError('expected an address such as "Roster <invitations@example.org>"')
+    if not address.rpartition("@")[0].isascii():
+        raise ValueError("expected an address whose part before the @ is ASCII")
+    return text
+
+
+def _secret_key(value: object) -> str | None:
+    text = _text(value).strip()
+    if not text:
+        return None
+    if len(text) < MIN_SECRET_KEY:
+        raise ValueError(f"expected at least {MIN_SECRET_KEY} random characters")
+    return text
+
+
+def _path(value: object) -> Path:
+    if isinstance(value, Path):
+        return value
+    text = _text(value)
+    if not text:
+        raise ValueError("expected a folder's path")
+    return Path(text).expanduser()
+
+
+# ISO 8601 durations (P1D, PT12H, P1DT30M, P2W) and [[H:]M:]S clock times.
+_ISO_DURATION = re.compile(
+    r"P(?:(?P<weeks>\d+(?:\.\d+)?)W)?(?:(?P<days>\d+(?:\.\d+)?)D)?"
+    r"(?:T(?:(?P<hours>\d+(?:\.\d+)?)H)?(?:(?P<minutes>\d+(?:\.\d+)?)M)?"
+    r"(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?",
+    re.IGNORECASE,
+)
+_CLOCK = re.compile(r"(?:(?:(?P<hours>\d+):)?(?P<minutes>\d+):)?(?P<seconds>\d+(?:\.\d+)?)")
+DURATION_EXPECTED = "expected seconds or an ISO 8601 duration such as P1D or PT12H"
+
+
+def duration(value: object) -> timedelta:
+    """A duration as the environment or the config file gives it: seconds (3600, "3600"), an
+    ISO 8601 duration ("PT1H", "P1D") or a clock time ("1:00:00")."""
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    elif isinstance(value, str) and (match := _matched(value.strip())):
+        parts = {name: float(part) for name, part in match.groupdict().items() if part}
+        seconds = timedelta(**parts).total_seconds()
+    else:
+        raise ValueError(DURATION_EXPECTED)
+    if not 0 < seconds < 1e9:
+        raise ValueError(DURATION_EXPECTED + ", more than zero")
+    return timedelta(seconds=seconds)
+
+
+def _matched(text: str) -> re.Match[str] | None:
+    for pattern in (_ISO_DURATION, _CLOCK):
+        match = pattern.fullmatch(text)
+        if match and text.upper() not in ("P", "PT") and not text.upper().endswith("T"):
+            return match
+    return None
+
+
+def _share(value: object) -> float:
+    try:
+        share = -1.0 if isinstance(value, bool) else float(str(value))
+    except ValueError:
+        share = -1.0
+    if not 0 <= share <= 1:
+        raise ValueError("expected a share from 0 to 1, such as 0.10")
+    return share
+
+
+def _default_data_dir() -> Path:
+    return user_data_path("roster")
+
+
+# Each setting: its reader and its default (a value, or a function giving it).
+FIELDS: dict[str, tuple[Callable[[object], Any], object]] = {
     # Client: a remote `roster serve`; without api_url, the embedded service.
-    api_url: str | None = None
-    token: str | None = None
-    data_dir: Path = user_data_path("roster")
+    "api_url": (_optional(check_http_url), None),
+    "token": (_optional(), None),
+    "data_dir": (_path, _default_data_dir),
     # Service.
-    database_url: str | None = None  # default: sqlite in data_dir
-    mail_url: str | None = None  # default: maildir in data_dir/outbox
-    mail_from: str = "Roster invitations <invitations@roster.invalid>"
-    public_url: str = "http://127.0.0.1:8000"
+    "database_url": (_optional(check_database_url), None),  # default: sqlite in data_dir
+    "mail_url": (_optional(check_mail_url), None),  # default: maildir in data_dir/outbox
+    "mail_from": (_mail_from, "Roster invitations <invitations@roster.invalid>"),
+    "public_url": (_public_url, "http://127.0.0.1:8000"),
     # Makes the learners' links (tui.service.links); default: a file in data_dir, SQLite only.
-    secret_key: str | None = None
+    "secret_key": (_secret_key, None),
     # How long a transiently failing email (server down, 4xx) is retried, from when it was
     # queued: seconds or an ISO 8601 duration. A 5xx reply fails it at once.
-    mail_retry_window: timedelta = timedelta(hours=24)
+    "mail_retry_window": (duration, timedelta(hours=24)),
     # The app's theme, as the admin last chose it (the command palette's Change theme).
-    theme: str | None = None
+    "theme": (_optional(), None),
     # Intake limits (tui.intake.limits).
-    max_file_bytes: int = Limits.max_bytes
-    max_rows: int = Limits.max_rows
+    "max_file_bytes": (positive_whole_number, Limits.max_bytes),
+    "max_rows": (positive_whole_number, Limits.max_rows),
     # A sync that would remove more than this share of a program's learners is refused unless
     # its --max-removals allows that many (tui.service.sync).
-    sync_max_removal_share: float = Field(default=0.10, ge=0, le=1)
+    "sync_max_removal_share": (_share, 0.10),
+}
 
-    @field_validator("max_file_bytes", "max_rows", mode="before")
+
+class Settings:
+    """Every setting, resolved: `Settings(name=value, ...)` takes the given values first (the
+    flags), then ROSTER_<NAME> (in any case), then the config file, then the default; a value
+    that cannot be used raises SettingsProblem. Names it does not know are ignored."""
+
+    __slots__ = tuple(FIELDS)
+
+    api_url: str | None
+    token: str | None
+    data_dir: Path
+    database_url: str | None
+    mail_url: str | None
+    mail_from: str
+    public_url: str
+    secret_key: str | None
+    mail_retry_window: timedelta
+    theme: str | None
+    max_file_bytes: int
+    max_rows: int
+    sync_max_removal_share: float
+
+    def __init__(self, **flags: Any) -> None:
+        environment = {
+            name.upper(): value
+            for name, value in os.environ.items()
+            if name.upper().startswith("ROSTER_")
+        }
+        in_file: dict[str, Any] | None = None
+        for name, (read, default) in FIELDS.items():
+            variable = f"ROSTER_{name.upper()}"
+            if name in flags:
+                value = flags[name]
+            elif variable in environment:
+                value = environment[variable]
+            else:
+                if in_file is None:
+                    in_file = config_file_values()
+                if name not in in_file:
+                    setattr(self, name, default() if callable(default) else default)
+                    continue
+                value = in_file[name]
+            try:
+                setattr(self, name, read(value))
+            except ValueError as error:
+                shown_value = shown(name, value)[:80]
+                raise bad_setting(name, source_of(name, flags), shown_value, str(error)) from None
+
     @classmethod
-    def _limit(cls, value: object) -> int:
-        return positive_whole_number(value)
+    def names(cls) -> tuple[str, ...]:
+        return tuple(FIELDS)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with `changes`, each read as a flag would be."""
+        copy = object.__new__(Settings)
+        for name in FIELDS:
+            setattr(copy, name, getattr(self, name))
+        for name, value in changes.items():
+            setattr(copy, name, FIELDS[name][0](value))
+        return copy
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{name}={shown(name, getattr(self, name))!r}" for name in FIELDS)
+        return f"Settings({values})"
 
     @property
     def limits(self) -> Limits:
         return Limits(max_bytes=self.max_file_bytes, max_rows=self.max_rows)
-
-    @field_validator("mail_retry_window", mode="before")
-    @classmethod
-    def _seconds(cls, value: object) -> object:
-        # ROSTER_MAIL_RETRY_WINDOW=3600 means seconds, as a number in the config file does.
-        if isinstance(value, str) and value.replace(".", "", 1).isdigit():
-            return float(value)
-        return value
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls)
-
-    # Each URL is read here as the program that uses it reads it (tui.urls): one it cannot
-    # read is a bad setting, before anything prints or opens it.
-    @field_validator("database_url")
-    @classmethod
-    def _database_url(cls, value: str | None) -> str | None:
-        if value is not None:
-            check_database_url(value)
-        return value
-
-    @field_validator("mail_url")
-    @classmethod
-    def _mail_url(cls, value: str | None) -> str | None:
-        if value is not None:
-            check_mail_url(value)
-        return value
-
-    @field_validator("mail_from")
-    @classmethod
-    def _mail_from(cls, value: str) -> str:
-        from email.utils import parseaddr
-
-        address = parseaddr(value)[1]
-        if "@" not in address:
-            raise ValueError('expected an address such as "Roster <invitations@example.org>"')
-        if not address.rpartition("@")[0].isascii():
-            raise ValueError("expected an address whose part before the @ is ASCII")
-        return value
-
-    @field_validator("secret_key")
-    @classmethod
-    def _secret_key(cls, value: str | None) -> str | None:
-        if value is None or not value.strip():
-            return None
-        if len(value.strip()) < MIN_SECRET_KEY:
-            raise ValueError(f"expected at least {MIN_SECRET_KEY} random characters")
-        return value.strip()
-
-    @field_validator("api_url")
-    @classmethod
-    def _api_url(cls, value: str | None) -> str | None:
-        if value is not None:
-            check_http_url(value)
-        return value
-
-    @field_validator("public_url")
-    @classmethod
-    def _public_url(cls, value: str) -> str:
-        check_public_url(value)
-        return value
 
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'roster.db'}"
@@ -190,16 +283,7 @@ def load_settings(flags: dict[str, Any]) -> Settings:
                 f"Cannot read the config file {CONFIG_FILE}: {error.strerror}.",
                 source=str(CONFIG_FILE),
             ) from None
-    try:
-        return Settings(**flags)
-    except ValidationError as error:
-        first = error.errors()[0]
-        name = str(first["loc"][0]) if first["loc"] else "?"
-        source = source_of(name, flags)
-        value = shown(name, first.get("input"))[:80]
-        expected = first["msg"].removeprefix("Value error, ")
-        expected = expected[:1].lower() + expected[1:]
-        raise bad_setting(name, source, value, expected) from None
+    return Settings(**flags)
 
 
 def update_config_file(values: dict[str, str | None]) -> None:

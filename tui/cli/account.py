@@ -82,7 +82,7 @@ def config(options: argparse.Namespace) -> int:
             "value": shown(name, getattr(settings, name)),
             "source": source_of(name, dict.fromkeys(flags)),
         }
-        for name in type(settings).model_fields
+        for name in settings.names()
     ]
     print_list(
         output_of(options), rows, ["SETTING", "VALUE", "FROM"], [list(r.values()) for r in rows]
