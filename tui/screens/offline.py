@@ -107,11 +107,14 @@ class ShowsServiceState(Screen[Any]):
 
     @on(Worker.StateChanged)
     def _service_state(self, event: Worker.StateChanged) -> None:
-        from tui.api.client import ServiceUnreachableError
+        if event.state == WorkerState.ERROR:
+            # Only now: the client's modules (httpx, the wire models) are a third of a second
+            # to import, and a worker's first state change comes before the first frame.
+            from tui.api.client import ServiceUnreachableError
 
-        error = event.worker.error
-        if event.state == WorkerState.ERROR and isinstance(error, ServiceUnreachableError):
-            self._cannot_reach(error)
+            error = event.worker.error
+            if isinstance(error, ServiceUnreachableError):
+                self._cannot_reach(error)
         elif event.state == WorkerState.SUCCESS and event.worker.name == LOAD:
             self._loaded_once = True
             self._reached()
