@@ -348,7 +348,8 @@ def _insert_invitations(
     """SQLite: the ready rows into a temporary table, with the new learners among them, a
     batch at a time; then the stored learners' changes in one statement, and the invitations a
     batch at a time, each batch one statement from the table."""
-    ready = ready.sort("position")
+    if not ready["position"].is_sorted():  # they come in the file's order: no second copy
+        ready = ready.sort("position")
     step, total = batch_rows(), ready.height
     positions = ready["position"]
     staged = _create_staged(connection, postgres=False)
@@ -593,7 +594,9 @@ def _ready_rows(rows: pl.DataFrame, checked: Checked) -> pl.DataFrame:
     `update_learners`, else its own with an External ID filled in (the statements use it only
     where they change the learner)."""
     ready = checked.ready
-    file = rows[ready["index"]]
+    # Only the columns kept as given, gathered: not the file's emails (the normalized ones are
+    # stored), a copy of a million of them.
+    file = rows.select(field.name for field in _AS_GIVEN)[ready["index"]]
     frame = pl.DataFrame(
         {
             "position": ready["index"],
