@@ -39,7 +39,15 @@ def test_a_flag_wins_over_the_environment_which_wins_over_the_file(
 
 @pytest.mark.parametrize(
     ("given", "seconds"),
-    [("3600", 3600), ("PT24H", 86_400), ("P1D", 86_400), ("P1DT30M", 88_200), ("1:30:00", 5400)],
+    [
+        ("3600", 3600),
+        ("PT24H", 86_400),
+        ("P1D", 86_400),
+        ("P1DT30M", 88_200),
+        ("48:00", 172_800),  # hours and minutes, as before
+        ("1 day, 0:00:00", 86_400),  # the default as `roster config` shows it
+        ("0", 0),  # a transient failure fails at once
+    ],
 )
 def test_the_retry_window_takes_seconds_or_an_iso_duration(
     config: Path, monkeypatch: pytest.MonkeyPatch, given: str, seconds: int
@@ -52,7 +60,8 @@ def test_the_retry_window_takes_seconds_or_an_iso_duration(
     ("line", "expected"),
     [
         ('mail_retry_window = "soon"', "expected seconds or an ISO 8601 duration"),
-        ("mail_retry_window = 0", "more than zero"),
+        ("mail_retry_window = -5", "from zero to ten years"),
+        ('mail_retry_window = "P99999999999D"', "expected seconds or an ISO 8601 duration"),
         ("sync_max_removal_share = 1.5", "expected a share from 0 to 1"),
         ("api_url = 8000", "expected text"),
         ('secret_key = "short"', "expected at least 32 random characters"),
@@ -70,3 +79,18 @@ def test_a_bad_value_in_the_file_names_the_setting_the_file_and_what_is_expected
     assert problem.value.details["source"] == str(config)
     assert expected in problem.value.message
     assert "short" not in problem.value.message  # a secret is never shown, even a bad one
+
+
+def test_a_variable_in_lower_case_is_named_as_written_wherever_it_is_read(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("roster_max_rows", "many")
+    with pytest.raises(SettingsProblem) as problem:
+        Settings()
+    with pytest.raises(SettingsProblem) as limits:  # `roster check`'s reader, without Settings
+        tui.config_file.intake_limits()
+    for refused in (problem.value, limits.value):
+        assert refused.details["source"] == "roster_max_rows"
+        assert refused.message == (
+            "The setting max_rows from roster_max_rows is 'many': expected a positive whole number."
+        )

@@ -44,13 +44,24 @@ def config_file_values() -> dict[str, Any]:
         return {}
 
 
+def roster_environment() -> dict[str, str]:
+    """The ROSTER_* variables, by their upper-case names: one written in another case
+    (roster_max_rows) counts as well."""
+    return {
+        name.upper(): value
+        for name, value in os.environ.items()
+        if name.upper().startswith("ROSTER_")
+    }
+
+
 def source_of(name: str, flags: dict[str, Any]) -> str:
     """Where a setting's value comes from: a flag, the environment, the config file, a default."""
     if name in flags:
         return f"--{name.replace('_', '-')}"
     variable = f"ROSTER_{name.upper()}"
-    if variable in os.environ:
-        return variable
+    given = [each for each in os.environ if each.upper() == variable]
+    if given:
+        return given[0]  # as the admin wrote it
     if name in config_file_values():
         return str(CONFIG_FILE)
     return "default"
@@ -60,11 +71,12 @@ def intake_limits() -> Limits:
     """The limits on a learner file, from the environment, then the config file, then the
     defaults: the values `Settings` has, read without loading it."""
     in_file = config_file_values()
+    environment = roster_environment()
     limits: dict[str, int] = {}
     for name, field in LIMIT_SETTINGS.items():
         variable = f"ROSTER_{name.upper()}"
-        if variable in os.environ:
-            source, value = variable, os.environ[variable]
+        if variable in environment:
+            source, value = source_of(name, {}), environment[variable]
         elif name in in_file:
             source, value = str(CONFIG_FILE), in_file[name]
         else:

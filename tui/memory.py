@@ -32,7 +32,7 @@ def _libc() -> Any:  # ctypes.CDLL, loaded only by the app (roster check starts 
 
     try:
         return ctypes.CDLL(None)
-    except OSError:
+    except (OSError, TypeError):  # TypeError: Windows, which has no such handle
         return None
 
 

@@ -14,7 +14,6 @@ expected; a value that fails is a SettingsProblem naming the setting and where i
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from collections.abc import Callable
 from datetime import timedelta
@@ -28,6 +27,7 @@ from tui.config_file import (
     SettingsProblem,
     bad_setting,
     config_file_values,
+    roster_environment,
     source_of,
 )
 from tui.intake.limits import Limits, positive_whole_number
@@ -88,47 +88,47 @@ def _secret_key(value: object) -> str | None:
 
 def _path(value: object) -> Path:
     if isinstance(value, Path):
-        return value
+        return value.expanduser()
     text = _text(value)
     if not text:
         raise ValueError("expected a folder's path")
     return Path(text).expanduser()
 
 
-# ISO 8601 durations (P1D, PT12H, P1DT30M, P2W) and [[H:]M:]S clock times.
-_ISO_DURATION = re.compile(
-    r"P(?:(?P<weeks>\d+(?:\.\d+)?)W)?(?:(?P<days>\d+(?:\.\d+)?)D)?"
-    r"(?:T(?:(?P<hours>\d+(?:\.\d+)?)H)?(?:(?P<minutes>\d+(?:\.\d+)?)M)?"
-    r"(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?",
-    re.IGNORECASE,
-)
-_CLOCK = re.compile(r"(?:(?:(?P<hours>\d+):)?(?P<minutes>\d+):)?(?P<seconds>\d+(?:\.\d+)?)")
 DURATION_EXPECTED = "expected seconds or an ISO 8601 duration such as P1D or PT12H"
+# Ten years: a retry window beyond it is a typo, and beyond datetime's range an overflow.
+MAX_DURATION = 10 * 365 * 86_400
 
 
 def duration(value: object) -> timedelta:
-    """A duration as the environment or the config file gives it: seconds (3600, "3600"), an
-    ISO 8601 duration ("PT1H", "P1D") or a clock time ("1:00:00")."""
+    """A duration as the environment or the config file gives it: seconds (3600, "3600"), or
+    a text in any form pydantic reads ("PT24H", "P1D", "48:00:00", "1 day, 0:00:00"), from
+    zero (a transient failure fails at once) to ten years."""
     if isinstance(value, timedelta):
         seconds = value.total_seconds()
     elif isinstance(value, int | float) and not isinstance(value, bool):
         seconds = float(value)
-    elif isinstance(value, str) and (match := _matched(value.strip())):
-        parts = {name: float(part) for name, part in match.groupdict().items() if part}
-        seconds = timedelta(**parts).total_seconds()
+    elif isinstance(value, str):
+        try:
+            seconds = float(value.strip())
+        except ValueError:
+            seconds = _read_duration(value.strip())
     else:
         raise ValueError(DURATION_EXPECTED)
-    if not 0 < seconds < 1e9:
-        raise ValueError(DURATION_EXPECTED + ", more than zero")
+    if not 0 <= seconds <= MAX_DURATION:  # NaN too
+        raise ValueError(DURATION_EXPECTED + ", from zero to ten years")
     return timedelta(seconds=seconds)
 
 
-def _matched(text: str) -> re.Match[str] | None:
-    for pattern in (_ISO_DURATION, _CLOCK):
-        match = pattern.fullmatch(text)
-        if match and text.upper() not in ("P", "PT") and not text.upper().endswith("T"):
-            return match
-    return None
+def _read_duration(text: str) -> float:
+    """Seconds of a duration text, read by pydantic as the settings always were: loaded only
+    for such a text, not at every start."""
+    from pydantic import TypeAdapter, ValidationError
+
+    try:
+        return TypeAdapter(timedelta).validate_python(text).total_seconds()
+    except (ValidationError, OverflowError):
+        raise ValueError(DURATION_EXPECTED) from None
 
 
 def _share(value: object) -> float:
@@ -194,11 +194,7 @@ class Settings:
     sync_max_removal_share: float
 
     def __init__(self, **flags: Any) -> None:
-        environment = {
-            name.upper(): value
-            for name, value in os.environ.items()
-            if name.upper().startswith("ROSTER_")
-        }
+        environment = roster_environment()
         in_file: dict[str, Any] | None = None
         for name, (read, default) in FIELDS.items():
             variable = f"ROSTER_{name.upper()}"

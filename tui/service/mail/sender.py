@@ -360,8 +360,9 @@ class OutboxSender:
                     future.set_result(None)
 
     async def _gather_outcomes(self) -> None:
-        """Wait a moment for more outcomes while emails are being sent: a commit costs about
-        as much as sending an email, so one commit for many keeps the throughput up."""
+        """Wait a moment (GROUP_COMMIT_WAIT) for more outcomes while emails are being sent:
+        a commit costs several emails' worth of CPU, so one commit for many keeps the
+        throughput up."""
         wanted = max(1, self.concurrency // 2)
         if len(self._unrecorded) >= wanted or not self._sending:
             return
