@@ -51,6 +51,8 @@ def _text(value: object) -> str:
 
 def _optional(check: Callable[[str], None] | None = None) -> Callable[[object], str | None]:
     def read(value: object) -> str | None:
+        if value is None:  # given as None: not set
+            return None
         text = _text(value)
         if check is not None:
             check(text)
@@ -78,6 +80,8 @@ def _mail_from(value: object) -> str:
 
 
 def _secret_key(value: object) -> str | None:
+    if value is None:
+        return None
     text = _text(value).strip()
     if not text:
         return None
@@ -145,7 +149,9 @@ def _default_data_dir() -> Path:
     return user_data_path("roster")
 
 
-# Each setting: its reader and its default (a value, or a function giving it).
+# Each setting: its reader and its default (a value, or a function giving it). Each URL is read
+# as the program that uses it reads it (tui.urls): one it cannot read is a bad setting, before
+# anything prints or opens it.
 FIELDS: dict[str, tuple[Callable[[object], Any], object]] = {
     # Client: a remote `roster serve`; without api_url, the embedded service.
     "api_url": (_optional(check_http_url), None),
