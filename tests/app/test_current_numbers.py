@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Label, Static
 
 from tests.app.conftest import on_screen, until
@@ -12,6 +16,22 @@ from tui.screens.programs import ProgramsScreen
 from tui.wire import models as wire
 
 pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(autouse=True)
+def no_timer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without its timer, only `r` and coming back can bring new numbers: a test cannot pass
+    on a reload that would have come by itself."""
+    monkeypatch.setattr(AdminHome, "AUTO_RELOAD", False)
+
+
+@asynccontextmanager
+async def home_with_numbers(app: RosterApp, size: tuple[int, int]) -> AsyncIterator[Pilot[None]]:
+    """The app at `size`, on Admin home once its numbers are shown."""
+    async with app.run_test(size=size) as pilot:
+        await on_screen(pilot, AdminHome)
+        await until(pilot, lambda: pending_shown(app) != "–")
+        yield pilot
 
 
 def pending_shown(app: RosterApp) -> str:
@@ -31,15 +51,8 @@ async def invite_one(app: RosterApp, email: str) -> None:
     )
 
 
-async def test_r_and_coming_back_reload_the_numbers(
-    app: RosterApp, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Without its timer, only `r` and coming back can bring the new numbers: the test cannot
-    # pass on a reload that would have come by itself.
-    monkeypatch.setattr(AdminHome, "AUTO_RELOAD", False)
-    async with app.run_test(size=(120, 40)) as pilot:
-        await on_screen(pilot, AdminHome)
-        await until(pilot, lambda: pending_shown(app) != "–")
+async def test_r_and_coming_back_reload_the_numbers(app: RosterApp) -> None:
+    async with home_with_numbers(app, (120, 40)) as pilot:
         before = int(pending_shown(app))
 
         await invite_one(app, "new.one@example.org")
@@ -55,12 +68,9 @@ async def test_r_and_coming_back_reload_the_numbers(
 
 
 async def test_an_organization_without_contracts_is_told_where_seats_come_from(
-    app: RosterApp, monkeypatch: pytest.MonkeyPatch
+    app: RosterApp,
 ) -> None:
-    monkeypatch.setattr(AdminHome, "AUTO_RELOAD", False)
-    async with app.run_test(size=(80, 24)) as pilot:
-        await on_screen(pilot, AdminHome)
-        await until(pilot, lambda: pending_shown(app) != "–")
+    async with home_with_numbers(app, (80, 24)) as pilot:
         client = await app.client()
         for contract in (await client.organization_contracts()).items:
             await client.archive_contract(contract.id)
