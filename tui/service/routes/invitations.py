@@ -80,7 +80,7 @@ def list_invitations(
     contract_id: OptionalId = None,
     q: Search = "",
     pending_for_days: Annotated[int | None, Query(ge=0, le=3650)] = None,
-    ids: Annotated[list[int] | None, Query(max_length=MAX_PAGE)] = None,
+    ids: Annotated[list[wire.Id] | None, Query(max_length=MAX_PAGE)] = None,
     offset: Offset = 0,
     limit: Limit = 50,
 ) -> Any:
