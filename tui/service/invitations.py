@@ -355,7 +355,7 @@ def _insert_invitations(
     staged = _create_staged(connection, postgres=False)
     now = cast(datetime, shared["created_at"])
     for start in range(0, total, step):
-        rows = ready.slice(start, step)
+        rows = _staged_rows(ready.slice(start, step))
         _stage_sqlite(connection, rows)
         first, last = positions[start], positions[start + rows.height - 1]
         new_learners = select(
@@ -411,6 +411,7 @@ def _copy_invitations(
     """PostgreSQL: the stored learners' changes from a temporary table of their rows; the new
     learners and the invitations, in the file's order, each one COPY: no join in the
     database, no sort, no staging of the new learners' rows."""
+    ready = _staged_rows(ready)
     stored = ready.filter(pl.col("learner_id").is_not_null())
     if stored.height:
         staged = _stage(connection, stored)
@@ -589,10 +590,11 @@ _STAGED_SQLITE = ", ".join(
 
 
 def _ready_rows(rows: pl.DataFrame, checked: Checked) -> pl.DataFrame:
-    """The ready rows as `_STAGED` holds them: an optional field's empty value is null. A
-    stored learner's `search_key` is the one it will have: the file's values with
-    `update_learners`, else its own with an External ID filled in (the statements use it only
-    where they change the learner)."""
+    """The ready rows as `_STAGED` holds them, but for the `search_key` (`_staged_rows`) and
+    with the stored learner's External ID: an optional field's empty value is null. A stored
+    learner's `search_key` is the one it will have: the file's values with `update_learners`,
+    else its own with an External ID filled in (the statements use it only where they change
+    the learner)."""
     ready = checked.ready
     # Only the columns kept as given, gathered: not the file's emails (the normalized ones are
     # stored), a copy of a million of them.
@@ -612,12 +614,19 @@ def _ready_rows(rows: pl.DataFrame, checked: Checked) -> pl.DataFrame:
             for field in OPTIONAL_FIELDS
         ),
     )
-    return frame.select(
+    return frame.select("position", "learner_id", *_LEARNER_COLUMNS[:-1], "learner_external_id")
+
+
+def _staged_rows(ready: pl.DataFrame) -> pl.DataFrame:
+    """`_ready_rows` (some of them) as `_STAGED` holds them: with their `search_key`. Made a
+    batch at a time on SQLite: a million keys at once, with the texts they are made of, were
+    the embedded import's peak of memory (140 MB more for a moment)."""
+    return ready.select(
         "position",
         "learner_id",
         *_LEARNER_COLUMNS[:-1],
         search_keys(
-            frame.select(
+            ready.select(
                 pl.col(NAME_FIELD.stored),
                 pl.col(EMAIL_FIELD.stored),
                 pl.coalesce(IDENTIFIER_FIELD.stored, "learner_external_id"),
