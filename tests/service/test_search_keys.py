@@ -1,14 +1,22 @@
-"""An import's search keys, folded for a whole column at once, are exactly `fold`'s: the Users
+"""An import's search keys, folded for a whole column at once, are exactly `fold`'s, and every
+key an import stores is the learner's own (`learner_search_key` of what it keeps): the Users
 search finds an imported learner as it finds one invited alone."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
+from tests.service.conftest import Service
+from tui.service.db import Learner
 from tui.service.invitations import search_keys
 from tui.text import fold, learner_search_key
+
+Row = tuple[str, str, str | None]
 
 # Names as people from many languages write them, with the letters and forms that fold in
 # more than one step: accents, letters Unicode does not decompose, case folding that differs
@@ -70,3 +78,74 @@ def test_fold_is_a_map_of_each_character(first: str, second: str) -> None:
     """What folding a column once per distinct character rests on."""
     assert fold(first + second) == fold(first) + fold(second)
     assert fold(first) == "".join(fold(char) for char in first)
+
+
+def _import(service: Service, program: str, rows: Sequence[Row], update_learners: bool) -> None:
+    """Import `rows` (full name, email, External ID) to Acme's `program`, no emails."""
+    org = service.acme
+    started = service.http.post(
+        "/api/v1/imports",
+        headers={**service.as_(org), "Idempotency-Key": f"{program}-{update_learners}"},
+        json={
+            "program_id": org.programs[program],
+            "contract_id": org.contracts["Unlimited"],
+            "send_emails": False,
+            "file_name": "learners.csv",
+            "update_learners": update_learners,
+        },
+    ).json()
+    chunk = {
+        "row": [number + 2 for number in range(len(rows))],
+        "full_name": [name for name, _, _ in rows],
+        "email": [email for _, email, _ in rows],
+        "external_id": [external_id for _, _, external_id in rows],
+    }
+    path = f"/api/v1/imports/{started['id']}"
+    assert service.http.put(f"{path}/chunks/0", headers=service.as_(org), json=chunk).is_success
+    committed = service.http.post(
+        f"{path}/commit", headers=service.as_(org), json={"rows": len(rows)}
+    )
+    assert committed.json()["invited"] == len(rows), committed.text
+
+
+def _stored_keys(service: Service) -> dict[str, tuple[str, str]]:
+    """Each stored learner's email: its search key, and the key `learner_search_key` gives."""
+    with service.sessions() as session:
+        learners = session.scalars(select(Learner)).all()
+        return {
+            learner.email: (
+                learner.search_key,
+                learner_search_key(learner.full_name, learner.email, learner.external_id),
+            )
+            for learner in learners
+        }
+
+
+def test_an_import_stores_the_keys_fold_gives_new_updated_and_filled_in(
+    service: Service,
+) -> None:
+    # New learners, half without an External ID; then the same learners imported to another
+    # program with names swapped between plain and accented, updating them (the other half:
+    # keeping their names, the External ID filled in where they had none).
+    first = [
+        (name, email, None if number % 2 else external_id)
+        for number, (name, email, external_id) in enumerate(NAMES)
+    ]
+    _import(service, "Leadership", first, update_learners=False)
+    keys = _stored_keys(service)
+    assert len(keys) == len(NAMES)
+    assert {email: pair for email, pair in keys.items() if pair[0] != pair[1]} == {}
+    assert keys["learner7@example.org"][0] == "learner 7 learner7@example.org "  # no ID
+
+    names = [name for name, _, _ in NAMES]
+    second = [
+        (names[-1 - number], email, f"ID-{number}") for number, (_, email, _) in enumerate(NAMES)
+    ]
+    _import(service, "Data Literacy", second[::2], update_learners=True)
+    _import(service, "Data Literacy", second[1::2], update_learners=False)
+    keys = _stored_keys(service)
+    assert {email: pair for email, pair in keys.items() if pair[0] != pair[1]} == {}
+    # Updated: the other name; kept: its own name, with the External ID it lacked.
+    assert keys["Élodie.Lefevre@example.org"][0] == "learner 7 elodie.lefevre@example.org id-0"
+    assert keys["soren@example.dk"][0] == "soren kierkegard soren@example.dk id-1"
+    assert keys["taro@example.jp"][0] == learner_search_key("山田 太郎", "taro@example.jp", "ID-11")

@@ -272,7 +272,7 @@ def create_invitations(
     statement or a COPY write each), and `progress` hears the rows written of each phase.
     """
     progress = progress or CommitProgress()
-    ready = _ready_rows(rows, checked)
+    ready = _ready_rows(rows, checked, update_learners)
     if ready.height == 0:
         return 0
     now = utcnow()
@@ -589,12 +589,13 @@ _STAGED_SQLITE = ", ".join(
 )
 
 
-def _ready_rows(rows: pl.DataFrame, checked: Checked) -> pl.DataFrame:
-    """The ready rows as `_STAGED` holds them, but for the `search_key` (`_staged_rows`) and
-    with the stored learner's External ID: an optional field's empty value is null. A stored
-    learner's `search_key` is the one it will have: the file's values with `update_learners`,
-    else its own with an External ID filled in (the statements use it only where they change
-    the learner)."""
+def _ready_rows(rows: pl.DataFrame, checked: Checked, update_learners: bool) -> pl.DataFrame:
+    """The ready rows as `_STAGED` holds them, but for the `search_key` (`_staged_rows`),
+    which is made from `key_name` and the External ID or else the stored learner's
+    (`learner_external_id`): an optional field's empty value is null. A stored learner's
+    `search_key` is the one it will have: the file's values with `update_learners`, else its
+    own name with an External ID filled in (the statements use it only where they change the
+    learner)."""
     ready = checked.ready
     # Only the columns kept as given, gathered: not the file's emails (the normalized ones are
     # stored), a copy of a million of them.
@@ -606,6 +607,9 @@ def _ready_rows(rows: pl.DataFrame, checked: Checked) -> pl.DataFrame:
             EMAIL_FIELD.stored: ready["normalized"],
             **{field.stored: file[field.name] for field in _AS_GIVEN},
             "learner_external_id": ready["learner_external_id"],
+            "key_name": file[NAME_FIELD.name]
+            if update_learners
+            else ready["learner_name"].fill_null(file[NAME_FIELD.name]),
         }
     ).with_columns(
         pl.col(EMAIL_FIELD.stored).str.to_lowercase().alias("email_key"),
@@ -614,7 +618,9 @@ def _ready_rows(rows: pl.DataFrame, checked: Checked) -> pl.DataFrame:
             for field in OPTIONAL_FIELDS
         ),
     )
-    return frame.select("position", "learner_id", *_LEARNER_COLUMNS[:-1], "learner_external_id")
+    return frame.select(
+        "position", "learner_id", *_LEARNER_COLUMNS[:-1], "learner_external_id", "key_name"
+    )
 
 
 def _staged_rows(ready: pl.DataFrame) -> pl.DataFrame:
@@ -627,7 +633,7 @@ def _staged_rows(ready: pl.DataFrame) -> pl.DataFrame:
         *_LEARNER_COLUMNS[:-1],
         search_keys(
             ready.select(
-                pl.col(NAME_FIELD.stored),
+                pl.col("key_name"),
                 pl.col(EMAIL_FIELD.stored),
                 pl.coalesce(IDENTIFIER_FIELD.stored, "learner_external_id"),
             )
