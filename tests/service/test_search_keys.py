@@ -43,6 +43,7 @@ NAMES = [
     ("Zoë ǈubica Ǳ", "zoe@example.org", "x\u0301\u0327"),
     ("\u0301\u0345 mark first", "mark@example.org", "ﬀ ŉ ẞ"),
     ("Learner 7", "learner7@example.org", "X0000007"),
+    ("Ada Lovelace", "Ada@Example.org", "UK-1815"),
 ]
 
 
@@ -136,6 +137,7 @@ def test_an_import_stores_the_keys_fold_gives_new_updated_and_filled_in(
     assert len(keys) == len(NAMES)
     assert {email: pair for email, pair in keys.items() if pair[0] != pair[1]} == {}
     assert keys["learner7@example.org"][0] == "learner 7 learner7@example.org "  # no ID
+    assert keys["Ada@example.org"][0] == "ada lovelace ada@example.org uk-1815"
 
     names = [name for name, _, _ in NAMES]
     second = [
@@ -146,6 +148,6 @@ def test_an_import_stores_the_keys_fold_gives_new_updated_and_filled_in(
     keys = _stored_keys(service)
     assert {email: pair for email, pair in keys.items() if pair[0] != pair[1]} == {}
     # Updated: the other name; kept: its own name, with the External ID it lacked.
-    assert keys["Élodie.Lefevre@example.org"][0] == "learner 7 elodie.lefevre@example.org id-0"
+    assert keys["Élodie.Lefevre@example.org"][0] == "ada lovelace elodie.lefevre@example.org id-0"
     assert keys["soren@example.dk"][0] == "soren kierkegard soren@example.dk id-1"
     assert keys["taro@example.jp"][0] == learner_search_key("山田 太郎", "taro@example.jp", "ID-11")
