@@ -219,9 +219,6 @@ class Invitation(Base):
         Index("ix_invitations_program_id", "program_id", "id"),
         Index("ix_invitations_contract_seats", "contract_id", "status", "expires_at"),
         Index("ix_invitations_learner", "learner_id"),
-        # An import's invitations, with their email's state: its summary counts the emails
-        # from the index alone (0019; it replaced one on import_id only, which read every row).
-        Index("ix_invitations_import_emails", "import_id", "email_status"),
         # The automatic reminder's scan reads only the pending invitations never reminded (0014).
         Index(
             "ix_invitations_to_remind",
@@ -236,7 +233,7 @@ class Invitation(Base):
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id"))
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"))
     learner_id: Mapped[int] = mapped_column(ForeignKey("learners.id"))
-    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"))
+    import_id: Mapped[int | None] = mapped_column(ForeignKey("imports.id"), index=True)
     message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
     # A pending invitation past expires_at is expired: every query says so (see invitations.py);
     # the stored status catches up when a write path needs the learner's slot.

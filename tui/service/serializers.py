@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime
-from typing import Any, cast, get_args
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, Select, Text, case, func, literal, or_, select
 from sqlalchemy import cast as sql_cast
@@ -51,10 +51,6 @@ def contract_out(
     )
 
 
-# The email states of an invitation whose email was queued: all but "created".
-EMAILED = tuple(state for state in get_args(wire.EmailStatus) if state != "created")
-
-
 def import_out(session: Session, record: Import, *, with_issues: bool = True) -> wire.ImportStatus:
     """The import and its emails: its own invitations' and those it found still owed."""
     from tui.service.invitations import commit_issues
@@ -66,18 +62,16 @@ def import_out(session: Session, record: Import, *, with_issues: bool = True) ->
         ),
     )
     # Counted apart and added: one condition with OR read every invitation at a million.
-    # The follow-ups are other imports' invitations, never the import's own. The states are
-    # named, not "other than created": each is then a range of ix_invitations_import_emails,
-    # and an import that emailed no one reads nothing.
+    # The follow-ups are other imports' invitations, never the import's own.
     own = select(Invitation.email_status, func.count()).where(
-        Invitation.import_id == record.id, Invitation.email_status.in_(EMAILED)
+        Invitation.import_id == record.id, Invitation.email_status != "created"
     )
     followed = (
         select(Invitation.email_status, func.count())
         .join(ImportFollowup, ImportFollowup.invitation_id == Invitation.id)
         .where(
             ImportFollowup.import_id == record.id,
-            Invitation.email_status.in_(EMAILED),
+            Invitation.email_status != "created",
             or_(Invitation.import_id.is_(None), Invitation.import_id != record.id),
         )
     )
