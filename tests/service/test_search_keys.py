@@ -7,11 +7,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
 from tests.service.conftest import Service
+from tui.service import commit_progress
 from tui.service.db import Learner
 from tui.service.invitations import search_keys
 from tui.text import fold, learner_search_key
@@ -123,11 +125,13 @@ def _stored_keys(service: Service) -> dict[str, tuple[str, str]]:
 
 
 def test_an_import_stores_the_keys_fold_gives_new_updated_and_filled_in(
-    service: Service,
+    service: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # New learners, half without an External ID; then the same learners imported to another
     # program with names swapped between plain and accented, updating them (the other half:
-    # keeping their names, the External ID filled in where they had none).
+    # keeping their names, the External ID filled in where they had none). Staged 4 rows at a
+    # time, as a million are staged a batch at a time.
+    monkeypatch.setattr(commit_progress, "BATCH_ROWS", 4)
     first = [
         (name, email, None if number % 2 else external_id)
         for number, (name, email, external_id) in enumerate(NAMES)
@@ -140,8 +144,10 @@ def test_an_import_stores_the_keys_fold_gives_new_updated_and_filled_in(
     assert keys["Ada@example.org"][0] == "ada lovelace ada@example.org uk-1815"
 
     names = [name for name, _, _ in NAMES]
+    # Row 2 gives no External ID: the updated learner keeps its own, in its key too.
     second = [
-        (names[-1 - number], email, f"ID-{number}") for number, (_, email, _) in enumerate(NAMES)
+        (names[-1 - number], email, None if number == 2 else f"ID-{number}")
+        for number, (_, email, _) in enumerate(NAMES)
     ]
     _import(service, "Data Literacy", second[::2], update_learners=True)
     _import(service, "Data Literacy", second[1::2], update_learners=False)
@@ -151,3 +157,4 @@ def test_an_import_stores_the_keys_fold_gives_new_updated_and_filled_in(
     assert keys["Élodie.Lefevre@example.org"][0] == "ada lovelace elodie.lefevre@example.org id-0"
     assert keys["soren@example.dk"][0] == "soren kierkegard soren@example.dk id-1"
     assert keys["taro@example.jp"][0] == learner_search_key("山田 太郎", "taro@example.jp", "ID-11")
+    assert keys["lukasz@example.pl"][0].endswith(" lukasz@example.pl pl-lodz")
