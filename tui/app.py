@@ -21,7 +21,6 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import Screen
 
 from tui.intake.fields import HEADERS
-from tui.screens.home import AdminHome
 from tui.screens.messages import CommitRequested, FileUploaded, StartBulkFlow, StartSingleInvite
 from tui.screens.services import Services
 from tui.screens.worker_errors import LibraryFailure, WorkerFailed, never_hangs
@@ -92,10 +91,21 @@ class RosterCommands(Provider):
 
 def _mode(module: str, name: str) -> Callable[[], Screen[Any]]:
     """A mode's screen, its module loaded when the mode is first shown: the first frame (Admin
-    home) waits for none of the other screens' modules (the Programs page's loads polars)."""
+    home) waits for none of the other screens' modules (the Programs page's loads polars).
+
+    The screen is made styled as the app's stylesheet stands, which it is: its widgets take
+    their styles as they mount. Made as Textual makes it, a mode's new screen is marked out of
+    date, and Textual (8.2, pinned) parses the whole stylesheet again on its first showing,
+    twice (App._init_mode, then App.switch_mode): 40-70 ms on a 2-core machine each time a page
+    is first opened, and 10 ms before the first frame. A theme chosen later still marks every
+    screen out of date, and each is styled again when next shown.
+    tests/app/test_modes.py::test_a_page_first_shown_parses_no_stylesheet_again fails if this
+    mark is no longer Textual's.
+    """
 
     def screen() -> Screen[Any]:
         made: Screen[Any] = getattr(importlib.import_module(f"tui.screens.{module}"), name)()
+        made._css_update_count = made.app._css_update_count
         return made
 
     return screen
@@ -106,7 +116,7 @@ class RosterApp(App[None]):
     TITLE = "Roster"
     COMMANDS = App.COMMANDS | {RosterCommands}
     MODES: ClassVar[dict[str, str | Callable[[], Screen[Any]]]] = {
-        "home": AdminHome,
+        "home": _mode("home", "AdminHome"),
         "users": _mode("users", "UsersScreen"),
         "programs": _mode("programs", "ProgramsScreen"),
         "invitations": _mode("invitations", "InvitationsScreen"),
