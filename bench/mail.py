@@ -24,6 +24,7 @@ import contextlib
 import cProfile
 import resource
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -45,6 +46,7 @@ from tui.service.mail import OutboxSender, open_transport
 from tui.service.mail.outbox import claim_due
 from tui.service.mail.render import Rendered, render_invitation
 from tui.service.mail.transports import SMTP_CONNECTIONS
+from tui.service.storage import database_path
 
 if TYPE_CHECKING:
     from bench.ratios import Context, Measure
@@ -78,15 +80,16 @@ def mail_server() -> Iterator[int]:
         server.wait(timeout=30)
 
 
-def any_queued(sessions: sessionmaker[Session]) -> bool:
-    """Whether an email is still queued: one step down the outbox's due index, so that waiting
-    for the sender costs it next to nothing (a count of every row not sent, ten times a
-    second, took a core's share from the sender on a machine of two)."""
-    with sessions() as session:
-        first = session.scalar(
-            select(OutboxMessage.id).where(OutboxMessage.status == "queued").limit(1)
-        )
-        return first is not None
+def any_queued(watcher: sqlite3.Connection) -> bool:
+    """Whether an email is still queued: one step down the outbox's due index, on a bare
+    sqlite3 connection of the bench's own. Watching costs the sender next to nothing: a count
+    of every row not sent, ten times a second, took a core's share from it on a machine of two,
+    and the same one step through a SQLAlchemy session took 0.37 ms of the sender's process
+    against 0.005 ms here."""
+    return (
+        watcher.execute("SELECT 1 FROM outbox WHERE status = 'queued' LIMIT 1").fetchone()
+        is not None
+    )
 
 
 def unsent(sessions: sessionmaker[Session]) -> int:
@@ -111,12 +114,13 @@ async def roster_round(sessions: sessionmaker[Session], url: str) -> float:
         secret=SECRET,
         poll_interval=0.05,
     )
-    loop = asyncio.get_running_loop()
+    watcher = sqlite3.connect(database_path(sessions.kw["bind"]) or "", isolation_level=None)
     start = time.perf_counter()
     running = asyncio.create_task(sender.run())
-    while await loop.run_in_executor(None, any_queued, sessions):
+    while any_queued(watcher):
         await asyncio.sleep(0.01)
     elapsed = time.perf_counter() - start
+    watcher.close()
     await sender.stop()
     await running
     if left := unsent(sessions):
