@@ -80,6 +80,9 @@ async def test_filter_search_mark_and_act_on_invitations(app: RosterApp, data_di
         await until(pilot, lambda: table.total == 1)
         assert table.current is not None and table.current.full_name == "Ximena Torres"
         assert "Ximena Torres <ximena.torres@example.com>" in text_of(pilot, "#invitation-detail")
+        screen.query_one("#search", Input).value = "nobody by this name"
+        await until(pilot, lambda: table.total == 0)
+        assert text_of(pilot, "#invitation-detail") == "No invitations in this filter."
 
         screen.query_one("#search", Input).value = ""
         await until(pilot, lambda: table.total == pending)

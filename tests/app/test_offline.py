@@ -117,6 +117,26 @@ async def test_pages_say_the_service_is_unreachable_and_come_back(remote: Remote
         assert not table.has_class("-stale")
 
 
+@pytest.mark.anyio
+async def test_invitations_first_shown_with_the_service_stopped_never_say_there_are_none(
+    remote: Remote,
+) -> None:
+    app = RosterApp(Settings(api_url=remote.url, token=remote.token))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await connected(pilot)
+        remote.stop()
+        await pilot.press("v")
+        await on_screen(pilot, InvitationsScreen)
+        said: set[str] = set()
+
+        def tried() -> bool:
+            said.add(text_of(pilot, "#invitation-detail"))
+            return shown(pilot)
+
+        await until(pilot, tried)  # the client tries for a few seconds before it says so
+        assert said == {"Loading invitations…"}
+
+
 def port_free(port: int) -> bool:
     with socket.socket() as probe:
         # As uvicorn binds it: a connection of an earlier run in TIME-WAIT does not count.

@@ -238,11 +238,11 @@ class InvitationsScreen(
         invitation = self.query_one(InvitationTable).current
         detail = self.query_one("#invitation-detail", Static)
         if invitation is None:
-            detail.update(
-                "No invitations in this filter."
-                if not self.query_one(InvitationTable).total
-                else ""
-            )
+            table = self.query_one(InvitationTable)
+            if not table.loaded:  # the first answer is awaited: none are known, not "none"
+                detail.update("Loading invitations…")
+            else:
+                detail.update("" if table.total else "No invitations in this filter.")
             return
         status: str = invitation.status
         expires = f"{invitation.expires_at.astimezone():%Y-%m-%d}"

@@ -108,6 +108,11 @@ class InvitationTable(LineTable):
         self.post_message(self.CursorMoved(self.cursor))
 
     @property
+    def loaded(self) -> bool:
+        """Whether a list is shown: until the first answer, `total` is not known to be 0."""
+        return self._loader is not None
+
+    @property
     def current(self) -> wire.Invitation | None:
         return self._invitation(self.cursor)
 
