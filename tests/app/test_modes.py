@@ -44,6 +44,12 @@ def background(pilot: Pilot[None]) -> Color:
     return pilot.app.screen.styles.background
 
 
+async def show(pilot: Pilot[None], key: str, page: type) -> None:
+    """Open a page by its key, as the admin does, and wait until it is on screen."""
+    await pilot.press(key)
+    await on_screen(pilot, page)
+
+
 async def test_a_page_first_shown_parses_no_stylesheet_again(
     app: RosterApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -53,8 +59,7 @@ async def test_a_page_first_shown_parses_no_stylesheet_again(
         home = background(pilot)
         reparses = counting_reparses(app, monkeypatch)
         for key, page in PAGES:
-            await pilot.press(key)
-            await on_screen(pilot, page)
+            await show(pilot, key, page)
             assert background(pilot) == home, page.__name__
         assert reparses == []
 
@@ -64,16 +69,13 @@ async def test_a_theme_chosen_later_reaches_the_pages_shown_before_and_the_new_o
 ) -> None:
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot)
-        await pilot.press("u")
-        await on_screen(pilot, UsersScreen)
-        await pilot.press("a")
-        await on_screen(pilot, AdminHome)
+        await show(pilot, "u", UsersScreen)
+        await show(pilot, "a", AdminHome)
         app.theme = "textual-light"
         theme = app.get_theme("textual-light")
         assert theme is not None and theme.background
         light = Color.parse(theme.background)
         await until(pilot, lambda: background(pilot) == light)
         for key, page in (("u", UsersScreen), ("p", ProgramsScreen)):  # shown before; new
-            await pilot.press(key)
-            await on_screen(pilot, page)
+            await show(pilot, key, page)
             assert background(pilot) == light, page.__name__
