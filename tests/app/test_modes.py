@@ -53,7 +53,7 @@ async def show(pilot: Pilot[None], key: str, page: type) -> None:
 async def test_a_page_first_shown_parses_no_stylesheet_again(
     app: RosterApp, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Each one was 40-70 ms of a 2-core machine with the keyboard waiting, twice per page.
+    # Each was 26-49 ms of a 2-core machine with the keyboard waiting, twice per new page.
     async with app.run_test(size=(120, 40)) as pilot:
         await connected(pilot)
         home = background(pilot)
