@@ -190,7 +190,15 @@ class InvitationsScreen(
             )
 
         table = self.query_one(InvitationTable)
-        await table.show(page, keep_cursor=keep_cursor)
+        detail = self.query_one("#invitation-detail", Static)
+        if not table.loaded:
+            detail.update("Loading invitations…")
+        try:
+            await table.show(page, keep_cursor=keep_cursor)
+        except Exception:
+            if not table.loaded:  # no list was ever shown: "Loading…" would stand for good
+                detail.update("The invitations could not be loaded. r tries again.")
+            raise  # said in full by the worker's notice (tui.screens.worker_errors)
         if not self._choices_loaded:
             self._choices_loaded = True
             self.load_choices()
