@@ -266,6 +266,38 @@ def test_a_command_leaves_the_database_whole_with_no_write_ahead_log(tmp_path: P
     assert not (data / "roster.db-wal").exists()
 
 
+def test_a_table_dropped_outside_roster_is_said_so_and_no_retry_is_offered(
+    tmp_path: Path,
+) -> None:
+    import sqlite3
+
+    data = tmp_path / "data"
+    env = {**os.environ, "ROSTER_DATA_DIR": str(data), "NO_COLOR": "1"}
+
+    def invitations() -> Completed:
+        arguments = ["invitations", "--program", "Leadership Essentials", "--format", "json"]
+        return subprocess.run(
+            [sys.executable, "-m", "tui", *arguments],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=False,
+        )
+
+    assert invitations().returncode == 0
+    with sqlite3.connect(data / "roster.db") as database:
+        database.execute("DROP TABLE invitations")
+    listed = invitations()
+    assert listed.returncode == 2, listed.stderr
+    error = json.loads(listed.stdout)["error"]
+    assert error["code"] == "database_damaged"
+    assert error["message"] == (
+        "The database lacks part of Roster's schema; it was changed outside Roster (SQLite: "
+        "no such table: invitations). Restore a backup with `roster restore BACKUP`; the "
+        "service log has the request that found it."
+    )
+
+
 def test_settings_come_from_the_config_file_and_the_environment_wins(tmp_path: Path) -> None:
     config = tmp_path / "config" / "roster"
     config.mkdir(parents=True)

@@ -117,6 +117,26 @@ async def test_filter_search_mark_and_act_on_invitations(app: RosterApp, data_di
         await until(pilot, lambda: emails(data_dir, str(first.id)) == 1)  # a new email
 
 
+async def test_a_first_load_the_service_fails_says_so_and_how_to_try_again(
+    app: RosterApp, data_dir: Path
+) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot)
+        stored(data_dir, "DROP TABLE invitations")  # a damaged database: the list fails
+        await pilot.press("v")
+        await on_screen(pilot, InvitationsScreen)
+        await until(pilot, lambda: "could not" in text_of(pilot, "#invitation-detail"))
+        assert text_of(pilot, "#invitation-detail") == (
+            "The invitations could not be loaded. r tries again."
+        )
+        notes = [str(note.message) for note in app._notifications]
+        assert any(
+            "The database lacks part of Roster's schema; it was changed outside Roster "
+            "(SQLite: no such table: invitations)" in note
+            for note in notes
+        ), notes
+
+
 async def test_remind_names_the_invitations_emailed_a_week_ago(
     app: RosterApp, data_dir: Path
 ) -> None:

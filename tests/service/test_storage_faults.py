@@ -34,7 +34,14 @@ from tui.service.db import (
 )
 from tui.service.mail import OutboxSender, open_transport
 from tui.service.mail.render import Rendered
-from tui.service.storage import DISK_FULL, FILE_TOO_LARGE, IO_ERROR, READ_ONLY, storage_fault
+from tui.service.storage import (
+    DISK_FULL,
+    FILE_TOO_LARGE,
+    IO_ERROR,
+    READ_ONLY,
+    database_damaged,
+    storage_fault,
+)
 from tui.wire.models import STORAGE_FAULT_CODES
 
 
@@ -56,6 +63,7 @@ def test_each_fault_is_its_own_and_none_is_a_busy_database(tmp_path: Path) -> No
 
     locked = OperationalError("INSERT", {}, sqlite3.OperationalError("database is locked"))
     assert (storage_fault(locked), database_busy(locked)) == (None, True)
+    assert database_damaged(locked) is None
     assert storage_fault(OSError(errno.ENOSPC, "No space left on device")) == DISK_FULL
     assert storage_fault(OSError(errno.EROFS, "Read-only file system")) == READ_ONLY
     assert storage_fault(OSError(errno.EFBIG, "File too large")) == FILE_TOO_LARGE
@@ -63,6 +71,29 @@ def test_each_fault_is_its_own_and_none_is_a_busy_database(tmp_path: Path) -> No
     assert {DISK_FULL.code, READ_ONLY.code, FILE_TOO_LARGE.code, IO_ERROR.code} == set(
         STORAGE_FAULT_CODES
     )
+
+
+def test_a_damaged_database_is_neither_busy_nor_a_storage_fault(tmp_path: Path) -> None:
+    """A table missing or a file that is no database: SQLite's words, and no retry helps."""
+    path = tmp_path / "roster.db"
+    sqlite3.connect(path).execute("CREATE TABLE learners (x)").connection.commit()
+    with pytest.raises(sqlite3.OperationalError) as missing:
+        sqlite3.connect(path).execute("SELECT * FROM invitations")
+    not_a_database = tmp_path / "notes.db"
+    not_a_database.write_bytes(b"these are no pages of a database\n" * 200)
+    with pytest.raises(sqlite3.DatabaseError) as garbled:
+        sqlite3.connect(not_a_database).execute("SELECT * FROM invitations")
+    with pytest.raises(sqlite3.OperationalError) as mistyped:
+        sqlite3.connect(path).execute("SELEC 1")
+    for raised, said in (
+        (missing, "no such table: invitations"),
+        (garbled, "file is not a database"),
+    ):
+        wrapped = OperationalError("SELECT", {}, raised.value)
+        assert database_damaged(wrapped) == said
+        assert (storage_fault(wrapped), database_busy(wrapped)) == (None, False)
+    # A statement SQLite cannot read is Roster's own mistake, not the database's.
+    assert database_damaged(OperationalError("SELEC", {}, mistyped.value)) is None
 
 
 @pytest.fixture

@@ -112,7 +112,8 @@ class RosterClient:
                 busy = response.status_code == 503 and "retry-after" in response.headers
                 if attempt + 1 >= RETRIES or not (busy or (retry and response.status_code >= 500)):
                     break
-                if _problem(response).code in wire.STORAGE_FAULT_CODES:
+                code = _problem(response).code
+                if code in wire.STORAGE_FAULT_CODES or code == wire.DATABASE_DAMAGED:
                     break  # a full disk stays full: the service says what to do instead
             await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
         if response.status_code >= 400:

@@ -94,14 +94,15 @@ def run(command: Coroutine[Any, Any, int], output: Format = "table") -> int:
     except Failure as failure:
         return report_failure(failure, output)
     except ApiError as error:
-        from tui.wire.models import STORAGE_FAULT_CODES
+        from tui.wire.models import DATABASE_DAMAGED, STORAGE_FAULT_CODES
 
         problem = error.problem
         storage = problem.code in STORAGE_FAULT_CODES
+        damaged = problem.code == DATABASE_DAMAGED  # as a bad database at start: exit 2
         refused = Failure(
             problem.code or f"http_{problem.status}",
             problem.detail,
-            Exit.STORAGE if storage else Exit.REFUSED,
+            Exit.STORAGE if storage else Exit.USAGE if damaged else Exit.REFUSED,
             status=problem.status,
             seats_left=problem.seats_left,
             errors=[item.model_dump() for item in problem.errors] or None,

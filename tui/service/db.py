@@ -35,7 +35,7 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 
-from tui.service.storage import storage_fault
+from tui.service.storage import database_damaged, storage_fault
 from tui.wire.models import AdminRole, EmailStatus, ImportState, InvitationStatus
 
 OutboxState = Literal["queued", "sent", "failed"]
@@ -436,12 +436,13 @@ def make_engine(url: str, lock_timeout: float = LOCK_TIMEOUT_SECONDS) -> Engine:
 def database_busy(error: BaseException) -> bool:
     """A lock that did not come in time (SQLite busy, PostgreSQL lock_timeout), no free
     connection, or no database: a passing state a client may retry, answered 503. A storage
-    fault (a full disk, a read-only file system, an I/O error: `tui.service.storage`) is no
-    passing state, though SQLite reports it as an OperationalError too."""
+    fault (a full disk, a read-only file system, an I/O error: `tui.service.storage`) and a
+    damaged database (`database_damaged`) are no passing state, though SQLite reports them as
+    OperationalErrors too."""
     if isinstance(error, PoolTimeoutError):
         return True
     if isinstance(error, OperationalError):
-        return storage_fault(error) is None
+        return storage_fault(error) is None and database_damaged(error) is None
     return isinstance(error, DBAPIError) and type(error.orig).__name__ in (
         "LockNotAvailable",
         "QueryCanceled",

@@ -19,7 +19,13 @@ from tui.intake.report import Problem
 from tui.service.db import database_busy
 from tui.service.pages import from_a_browser, refusal_page
 from tui.service.refusals import InviteRefused
-from tui.service.storage import StorageFault, fault_message, storage_fault
+from tui.service.storage import (
+    MISSING,
+    StorageFault,
+    database_damaged,
+    fault_message,
+    storage_fault,
+)
 from tui.wire import models as wire
 
 PROBLEM = "application/problem+json"
@@ -198,6 +204,22 @@ def install_error_handlers(app: FastAPI) -> None:
         if fault is not None:
             problem = storage_problem(fault, request.app.state.sessions)
             return problem_response(problem.body, extensions=problem.extensions)
+        damaged = database_damaged(error)
+        if damaged is not None:
+            log.error("database damaged: %s", damaged)
+            what = (
+                "lacks part of Roster's schema; it was changed outside Roster"
+                if damaged.startswith(MISSING)
+                else "is damaged"
+            )
+            return problem_response(
+                _problem(
+                    500,
+                    f"The database {what} (SQLite: {damaged}). Restore a backup with `roster "
+                    "restore BACKUP`; the service log has the request that found it.",
+                    wire.DATABASE_DAMAGED,
+                )
+            )
         if not database_busy(error):
             return await _unexpected(request, error)
         log.warning("database busy: %s", str(error).splitlines()[0][:200])

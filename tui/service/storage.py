@@ -20,9 +20,14 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 # SQLite's primary result codes (the low byte of an extended one).
+SQLITE_ERROR = 1
 SQLITE_READONLY = 8
 SQLITE_IOERR = 10
+SQLITE_CORRUPT = 11
 SQLITE_FULL = 13
+SQLITE_NOTADB = 26
+# What SQLite says (with SQLITE_ERROR) of a table or column the schema should have.
+MISSING = ("no such table", "no such column")
 # PostgreSQL's SQLSTATEs for the same faults.
 PG_DISK_FULL = "53100"
 PG_READ_ONLY = "25006"
@@ -75,6 +80,22 @@ def storage_fault(error: BaseException) -> StorageFault | None:
         )
     if isinstance(cause, OSError) and cause.errno is not None:
         return _ERRNO.get(cause.errno)
+    return None
+
+
+def database_damaged(error: BaseException) -> str | None:
+    """SQLite's own words when the database is damaged or is not Roster's (a malformed file,
+    not a database, a table or column of Roster's schema missing), else None. No passing
+    state either: trying again changes nothing, and the database needs its backup."""
+    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    if not isinstance(cause, sqlite3.Error):
+        return None
+    said = str(cause).splitlines()[0][:200] if str(cause) else type(cause).__name__
+    primary = getattr(cause, "sqlite_errorcode", 0) & 0xFF
+    if primary in (SQLITE_CORRUPT, SQLITE_NOTADB):
+        return said
+    if primary == SQLITE_ERROR and said.startswith(MISSING):
+        return said
     return None
 
 

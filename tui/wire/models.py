@@ -60,6 +60,9 @@ ImportState = Literal["open", "committed", "rejected", "abandoned"]
 # Problem codes of a storage fault under the service's database (tui.service.storage): retrying
 # changes nothing until someone frees space, remounts or repairs.
 STORAGE_FAULT_CODES = frozenset({"disk_full", "read_only", "file_too_large", "io_error"})
+# The problem code of a database that is damaged or lacks part of Roster's schema
+# (tui.service.storage.database_damaged): no retry helps; its backup does.
+DATABASE_DAMAGED = "database_damaged"
 
 
 class Page(BaseModel, Generic[T]):

@@ -54,7 +54,7 @@ from tui.service.mail.transports import (
     Transport,
 )
 from tui.service.reminders import REMINDER_SCAN_INTERVAL, queue_due_reminders
-from tui.service.storage import StorageFault, database_path, storage_fault
+from tui.service.storage import StorageFault, database_damaged, database_path, storage_fault
 from tui.text import plural
 
 log = logging.getLogger("roster.mail")
@@ -446,8 +446,12 @@ def _duration(value: timedelta | float) -> timedelta:
 
 
 def _log_failure(what: str, error: Exception) -> None:
-    """A busy database is an expected, passing state: one line; anything else: the traceback."""
+    """A busy database is an expected, passing state: one line; a damaged one, one line with
+    SQLite's words (the same at every try); anything else: the traceback."""
+    damaged = database_damaged(error)
     if database_busy(error):
         log.warning("outbox: %s (the database is busy)", what)
+    elif damaged is not None:
+        log.error("outbox: %s (the database is damaged: %s)", what, damaged)
     else:
         log.error("outbox: %s", what, exc_info=error)
