@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.pilot import Pilot
 from textual.widgets import Button, DataTable, Input, ProgressBar, Select
 
 from tests.app.conftest import (
@@ -27,6 +28,7 @@ from tui.screens.bulk_progress import BulkProgress
 from tui.screens.imports import ImportsScreen
 from tui.screens.invitations import ConfirmAction, InvitationsScreen
 from tui.screens.save_as import SaveAs
+from tui.service.schema import newest_revision
 from tui.widgets.invitation_table import COLUMNS, MARK, InvitationTable, column_widths
 
 pytestmark = pytest.mark.anyio
@@ -117,6 +119,10 @@ async def test_filter_search_mark_and_act_on_invitations(app: RosterApp, data_di
         await until(pilot, lambda: emails(data_dir, str(first.id)) == 1)  # a new email
 
 
+def noticed(pilot: Pilot[None], words: str) -> bool:
+    return any(words in str(note.message) for note in pilot.app._notifications)
+
+
 async def test_a_first_load_the_service_fails_says_so_and_how_to_try_again(
     app: RosterApp, data_dir: Path
 ) -> None:
@@ -129,12 +135,25 @@ async def test_a_first_load_the_service_fails_says_so_and_how_to_try_again(
         assert text_of(pilot, "#invitation-detail") == (
             "The invitations could not be loaded. r tries again."
         )
-        notes = [str(note.message) for note in app._notifications]
-        assert any(
-            "The database lacks part of Roster's schema; it was changed outside Roster "
-            "(SQLite: no such table: invitations)" in note
-            for note in notes
-        ), notes
+        said = "The database lacks part of Roster's schema; it was changed outside Roster "
+        await until(pilot, lambda: noticed(pilot, said + "(SQLite: no such table: invitations)"))
+
+
+async def test_a_schema_a_newer_roster_migrated_under_the_app_is_named_not_called_damage(
+    app: RosterApp, data_dir: Path
+) -> None:
+    async with app.run_test(size=(120, 40)) as pilot:
+        await connected(pilot)
+        # As a newer Roster's migration would leave it: a revision this one does not know,
+        # and a column of this one's schema renamed.
+        stored(data_dir, "UPDATE alembic_version SET version_num = '0099'")
+        stored(data_dir, "ALTER TABLE invitations RENAME COLUMN email_status TO email_state")
+        await pilot.press("v")
+        await on_screen(pilot, InvitationsScreen)
+        said = "The database was migrated by a newer Roster while this service ran (its schema "
+        head = newest_revision()
+        await until(pilot, lambda: noticed(pilot, said + f"is 0099, this service's {head})."))
+        assert not noticed(pilot, "Restore a backup")
 
 
 async def test_remind_names_the_invitations_emailed_a_week_ago(

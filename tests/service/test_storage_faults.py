@@ -28,6 +28,7 @@ from tui.service.db import (
     ImportChunk,
     Invitation,
     database_busy,
+    make_engine,
     open_database,
     pin_clock,
     utcnow,
@@ -73,27 +74,52 @@ def test_each_fault_is_its_own_and_none_is_a_busy_database(tmp_path: Path) -> No
     )
 
 
+def raised_through_sqlalchemy(path: Path, statement: str) -> Exception:
+    """What SQLAlchemy raises for `statement` on the database at `path`, as the service sees it."""
+    engine = make_engine(f"sqlite:///{path}", lock_timeout=0.05)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(statement)
+    except Exception as error:  # the error is what is under test
+        return error
+    finally:
+        engine.dispose()
+    raise AssertionError(f"{statement!r} raised nothing")
+
+
 def test_a_damaged_database_is_neither_busy_nor_a_storage_fault(tmp_path: Path) -> None:
-    """A table missing or a file that is no database: SQLite's words, and no retry helps."""
+    """A malformed file, a file that is no database, a table or column missing: SQLite's words,
+    and no retry helps. A lock held elsewhere stays busy; a statement SQLite cannot read stays
+    Roster's own mistake."""
     path = tmp_path / "roster.db"
-    sqlite3.connect(path).execute("CREATE TABLE learners (x)").connection.commit()
-    with pytest.raises(sqlite3.OperationalError) as missing:
-        sqlite3.connect(path).execute("SELECT * FROM invitations")
+    with sqlite3.connect(path) as made:
+        made.execute("CREATE TABLE learners (email TEXT)")
+        made.executemany("INSERT INTO learners VALUES (?)", [("x" * 100,)] * 2000)
+    malformed = tmp_path / "malformed.db"
+    pages = bytearray(path.read_bytes())
+    pages[8192 : 8192 + 64] = b"\xff" * 64  # the header of the table's second page
+    malformed.write_bytes(bytes(pages))
     not_a_database = tmp_path / "notes.db"
     not_a_database.write_bytes(b"these are no pages of a database\n" * 200)
-    with pytest.raises(sqlite3.DatabaseError) as garbled:
-        sqlite3.connect(not_a_database).execute("SELECT * FROM invitations")
-    with pytest.raises(sqlite3.OperationalError) as mistyped:
-        sqlite3.connect(path).execute("SELEC 1")
-    for raised, said in (
-        (missing, "no such table: invitations"),
-        (garbled, "file is not a database"),
+    for where, statement, said in (
+        (path, "SELECT * FROM invitations", "no such table: invitations"),
+        (path, "SELECT full_name FROM learners", "no such column: full_name"),
+        (malformed, "SELECT * FROM learners", "database disk image is malformed"),
+        (not_a_database, "SELECT * FROM learners", "file is not a database"),
     ):
-        wrapped = OperationalError("SELECT", {}, raised.value)
-        assert database_damaged(wrapped) == said
-        assert (storage_fault(wrapped), database_busy(wrapped)) == (None, False)
-    # A statement SQLite cannot read is Roster's own mistake, not the database's.
-    assert database_damaged(OperationalError("SELEC", {}, mistyped.value)) is None
+        error = raised_through_sqlalchemy(where, statement)
+        assert database_damaged(error) == said
+        assert (storage_fault(error), database_busy(error)) == (None, False)
+
+    assert database_damaged(raised_through_sqlalchemy(path, "SELEC 1")) is None
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        locked = raised_through_sqlalchemy(path, "INSERT INTO learners VALUES ('y')")
+    finally:
+        holder.execute("ROLLBACK")
+    assert str(locked.__cause__) == "database is locked"
+    assert (database_damaged(locked), database_busy(locked)) == (None, True)
 
 
 @pytest.fixture

@@ -113,7 +113,7 @@ class RosterClient:
                 if attempt + 1 >= RETRIES or not (busy or (retry and response.status_code >= 500)):
                     break
                 code = _problem(response).code
-                if code in wire.STORAGE_FAULT_CODES or code == wire.DATABASE_DAMAGED:
+                if code in wire.STORAGE_FAULT_CODES or code in wire.LASTING_DATABASE_CODES:
                     break  # a full disk stays full: the service says what to do instead
             await asyncio.sleep(min(0.2 * 2**attempt, 5.0))
         if response.status_code >= 400:

@@ -94,11 +94,12 @@ def run(command: Coroutine[Any, Any, int], output: Format = "table") -> int:
     except Failure as failure:
         return report_failure(failure, output)
     except ApiError as error:
-        from tui.wire.models import DATABASE_DAMAGED, STORAGE_FAULT_CODES
+        from tui.wire.models import LASTING_DATABASE_CODES, STORAGE_FAULT_CODES
 
         problem = error.problem
         storage = problem.code in STORAGE_FAULT_CODES
-        damaged = problem.code == DATABASE_DAMAGED  # as a bad database at start: exit 2
+        # As a bad database or schema found at start: exit 2.
+        damaged = problem.code in LASTING_DATABASE_CODES
         refused = Failure(
             problem.code or f"http_{problem.status}",
             problem.detail,

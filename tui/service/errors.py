@@ -166,6 +166,44 @@ def _problem(status: int, detail: str, code: str | None = None) -> wire.ProblemD
     )
 
 
+def damaged_problem(damaged: str, sessions: sessionmaker[Session]) -> wire.ProblemDetail:
+    """The problem of a database SQLite finds malformed or lacking part of the schema
+    (`database_damaged`). A table or column missing while the schema's revision is another
+    than this service's is no damage: another Roster migrated the file (or put an older one in
+    its place) while this service ran, and a backup would lose what was written since."""
+    if damaged.startswith(MISSING):
+        from tui.service.schema import schema_state
+
+        try:
+            state = schema_state(sessions.kw["bind"])
+        except Exception:  # no revision to read: the schema itself is damaged
+            state = None
+        if state is not None and state.current is not None and not state.up_to_date:
+            schemas = f"its schema is {state.current}, this service's {state.head}"
+            if state.newer:
+                return _problem(
+                    503,
+                    f"The database was migrated by a newer Roster while this service ran "
+                    f"({schemas}). Stop this service and use the newer Roster.",
+                    "schema_too_new",
+                )
+            return _problem(
+                503,
+                f"The database was replaced by an older one while this service ran ({schemas}). "
+                "Restart the service: it brings the database to its schema as it starts.",
+                "schema_out_of_date",
+            )
+        what = "lacks part of Roster's schema; it was changed outside Roster"
+    else:
+        what = "is damaged"
+    return _problem(
+        500,
+        f"The database {what} (SQLite: {damaged}). Restore a backup with `roster restore "
+        "BACKUP`; the service log has the request that found it.",
+        wire.DATABASE_DAMAGED,
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiProblem)
     async def _api_problem(request: Request, error: ApiProblem) -> Response:
@@ -207,19 +245,7 @@ def install_error_handlers(app: FastAPI) -> None:
         damaged = database_damaged(error)
         if damaged is not None:
             log.error("database damaged: %s", damaged)
-            what = (
-                "lacks part of Roster's schema; it was changed outside Roster"
-                if damaged.startswith(MISSING)
-                else "is damaged"
-            )
-            return problem_response(
-                _problem(
-                    500,
-                    f"The database {what} (SQLite: {damaged}). Restore a backup with `roster "
-                    "restore BACKUP`; the service log has the request that found it.",
-                    wire.DATABASE_DAMAGED,
-                )
-            )
+            return problem_response(damaged_problem(damaged, request.app.state.sessions))
         if not database_busy(error):
             return await _unexpected(request, error)
         log.warning("database busy: %s", str(error).splitlines()[0][:200])

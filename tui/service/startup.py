@@ -124,7 +124,18 @@ def integrity(path: Path) -> str | None:
 
 def damaged_failure(path: Path, reason: str) -> Failure:
     """A SQLite database Roster could not open: moving it aside is advised only once SQLite's
-    own check finds it damaged, and then with every file that belongs to it."""
+    own check finds it damaged, and then with every file that belongs to it. One that lacks a
+    table or column of Roster's schema at its revision was changed outside Roster: SQLite finds
+    it sound, and its backup mends it."""
+    from tui.service.storage import MISSING
+
+    if reason.startswith(MISSING):
+        return Failure(
+            "bad_database",
+            f"The database {path} lacks part of Roster's schema ({reason}): it was changed "
+            "outside Roster. Restore a backup with `roster restore BACKUP`.",
+            path=str(path),
+        )
     verdict = integrity(path)
     if verdict is None or verdict == "ok":
         checked = (

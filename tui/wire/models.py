@@ -63,6 +63,9 @@ STORAGE_FAULT_CODES = frozenset({"disk_full", "read_only", "file_too_large", "io
 # The problem code of a database that is damaged or lacks part of Roster's schema
 # (tui.service.storage.database_damaged): no retry helps; its backup does.
 DATABASE_DAMAGED = "database_damaged"
+# The database's own problems that no retry mends: damaged, or its schema changed under the
+# running service by another Roster (tui.service.errors.damaged_problem).
+LASTING_DATABASE_CODES = frozenset({DATABASE_DAMAGED, "schema_too_new", "schema_out_of_date"})
 
 
 class Page(BaseModel, Generic[T]):
