@@ -27,15 +27,18 @@ ISSUE_KEYS = ["row", "column", "severity", "code", "message"]
 Completed = subprocess.CompletedProcess[str]
 
 
-def roster(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NO_COLOR": "1"}
-    env.pop("FORCE_COLOR", None)
+def roster(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`roster ARGS`, its output uncolored; `env` adds to this process's environment."""
+    run_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
+    run_env.pop("FORCE_COLOR", None)
     return subprocess.run(
         [sys.executable, "-m", "tui", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
-        env=env,
+        env=run_env,
         check=False,
     )
 
@@ -272,24 +275,22 @@ def test_a_table_dropped_outside_roster_is_said_so_and_asked_once(
     import sqlite3
 
     data = tmp_path / "data"
-    env = {**os.environ, "ROSTER_DATA_DIR": str(data), "NO_COLOR": "1"}
 
     def invitations() -> Completed:
         arguments = ["invitations", "--program", "Leadership Essentials", "--format", "json"]
-        return subprocess.run(
-            [sys.executable, "-m", "tui", *arguments],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-        )
+        return roster(*arguments, env={"ROSTER_DATA_DIR": str(data)})
+
+    def without(table: str) -> dict[str, str]:
+        """The error `roster invitations` ends with (exit 2) once `table` is dropped."""
+        with sqlite3.connect(data / "roster.db") as database:
+            database.execute(f"DROP TABLE {table}")
+        listed = invitations()
+        assert listed.returncode == 2, listed.stderr
+        error: dict[str, str] = json.loads(listed.stdout)["error"]
+        return error
 
     assert invitations().returncode == 0
-    with sqlite3.connect(data / "roster.db") as database:
-        database.execute("DROP TABLE invitations")
-    listed = invitations()
-    assert listed.returncode == 2, listed.stderr
-    error = json.loads(listed.stdout)["error"]
+    error = without("invitations")
     assert error["code"] == "database_damaged"
     assert error["message"] == (
         "The database lacks part of Roster's schema; it was changed outside Roster (SQLite: "
@@ -302,11 +303,7 @@ def test_a_table_dropped_outside_roster_is_said_so_and_asked_once(
 
     # Found as the service starts (it reads its admins first): the same advice, not "fix the
     # space or permissions" as for a database SQLite finds sound but cannot open.
-    with sqlite3.connect(data / "roster.db") as database:
-        database.execute("DROP TABLE admins")
-    started = invitations()
-    assert started.returncode == 2, started.stderr
-    error = json.loads(started.stdout)["error"]
+    error = without("admins")
     assert error["code"] == "bad_database"
     assert error["message"] == (
         f"The database {data / 'roster.db'} lacks part of Roster's schema (no such table: "
