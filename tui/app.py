@@ -227,16 +227,21 @@ class RosterApp(App[None]):
             )
             return
         except ApiError as error:
-            title = (
-                "The service refused the token"
-                if error.problem.status == 401
-                else "The service refused to connect"
-            )
-            detail = error.problem.detail
-            if error.problem.status == 401:
+            from tui.wire.models import LASTING_DATABASE_CODES, STORAGE_FAULT_CODES
+
+            problem, detail = error.problem, error.problem.detail
+            # Titled and ended as the commands end them (tui.cli.client.run).
+            if problem.status == 401:
+                title, code = "The service refused the token", Exit.REFUSED
                 detail = "The service does not know this admin token (it may have been replaced). "
                 detail += self._how_to_go_on()
-            self._connection_failed(title, where, detail, Exit.REFUSED)
+            elif problem.code in STORAGE_FAULT_CODES:
+                title, code = "The service's storage failed", Exit.STORAGE
+            elif problem.code in LASTING_DATABASE_CODES:
+                title, code = "The service's database needs attention", Exit.USAGE
+            else:
+                title, code = "The service refused to connect", Exit.REFUSED
+            self._connection_failed(title, where, detail, code)
             return
         except Failure as failure:
             self._connection_failed("Roster cannot start", where, failure.message, Exit.USAGE)

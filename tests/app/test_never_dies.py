@@ -59,6 +59,33 @@ async def test_a_refused_token_says_so_and_quitting_exits_3(data_dir: Path) -> N
         service.stop()
 
 
+async def test_a_damaged_database_behind_the_service_is_named_and_quitting_exits_2(
+    data_dir: Path,
+) -> None:
+    import sqlite3
+
+    from tui.service.runtime import EmbeddedService
+
+    service = EmbeddedService(Settings(data_dir=data_dir)).start()
+    try:
+        with sqlite3.connect(data_dir / "roster.db") as database:
+            database.execute("DROP TABLE admins")  # every request reads its admin first
+        app = RosterApp(Settings(api_url=service.url, token=service.token))
+        async with app.run_test(size=(80, 24)) as pilot:
+            await on_screen(pilot, ConnectionProblem)
+            title = str(app.screen.query_one("#problem-title").render())
+            assert title == "The service's database needs attention"
+            assert text_of(pilot, "#problem-detail").startswith(
+                "The database lacks part of Roster's schema; it was changed outside Roster "
+                "(SQLite: no such table: admins)."
+            )
+            await pilot.press("escape")
+            await until(pilot, lambda: app.return_code is not None)
+        assert app.return_code == Exit.USAGE
+    finally:
+        service.stop()
+
+
 async def test_a_service_url_without_a_token_says_how_to_log_in() -> None:
     app = RosterApp(Settings(api_url="http://127.0.0.1:9", token=""))
     async with app.run_test(size=(80, 24)) as pilot:
