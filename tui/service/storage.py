@@ -62,7 +62,7 @@ _ERRNO = {
 def storage_fault(error: BaseException) -> StorageFault | None:
     """The storage fault `error` reports (a SQLAlchemy error, the driver's own, an OSError),
     or None when it is something else."""
-    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    cause = _driver_error(error)
     if isinstance(cause, sqlite3.Error):
         primary = getattr(cause, "sqlite_errorcode", 0) & 0xFF
         if primary == SQLITE_FULL:
@@ -87,16 +87,21 @@ def database_damaged(error: BaseException) -> str | None:
     """SQLite's own words when the database is damaged or is not Roster's (a malformed file,
     not a database, a table or column of Roster's schema missing), else None. No passing
     state either: trying again changes nothing, and the database needs its backup."""
-    cause = error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
+    cause = _driver_error(error)
     if not isinstance(cause, sqlite3.Error):
         return None
-    said = str(cause).splitlines()[0][:200] if str(cause) else type(cause).__name__
+    said = (str(cause) or type(cause).__name__).splitlines()[0][:200]
     primary = getattr(cause, "sqlite_errorcode", 0) & 0xFF
     if primary in (SQLITE_CORRUPT, SQLITE_NOTADB):
         return said
     if primary == SQLITE_ERROR and said.startswith(MISSING):
         return said
     return None
+
+
+def _driver_error(error: BaseException) -> BaseException:
+    """The database driver's own error under SQLAlchemy's wrapping, or `error` itself."""
+    return error.orig if isinstance(error, DBAPIError) and error.orig is not None else error
 
 
 def _at_size_limit() -> bool:
